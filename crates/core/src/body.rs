@@ -1,0 +1,111 @@
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
+use pin_project_lite::pin_project;
+
+pin_project! {
+    /// The response body of every mcp-guard layer: either the handler's own body,
+    /// passed through untouched, or a complete body the layer produced itself (a
+    /// rejection).
+    ///
+    /// Generic over the handler's body `B`, so a layer works in front of axum,
+    /// hyper and tonic-style services without boxing.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_body::Body;
+    /// use http_body_util::{BodyExt, Full};
+    /// use mcp_guard_core::ResponseBody;
+    ///
+    /// # tokio_test_block_on(async {
+    /// let passed_through = ResponseBody::new(Full::new(Bytes::from_static(b"from the handler")));
+    /// let produced: ResponseBody<Full<Bytes>> = ResponseBody::full(Bytes::from_static(b"{}"));
+    /// assert_eq!(produced.size_hint().exact(), Some(2));
+    /// let bytes = passed_through.collect().await.unwrap().to_bytes();
+    /// assert_eq!(bytes, "from the handler");
+    /// # });
+    /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    #[derive(Debug)]
+    pub struct ResponseBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<B> {
+        Inner { #[pin] body: B },
+        Full { body: Full<Bytes> },
+    }
+}
+
+impl<B> ResponseBody<B> {
+    /// Wraps the handler's body.
+    pub fn new(body: B) -> Self {
+        ResponseBody {
+            kind: Kind::Inner { body },
+        }
+    }
+
+    /// A complete body produced by a layer.
+    pub fn full(bytes: Bytes) -> Self {
+        ResponseBody {
+            kind: Kind::Full {
+                body: Full::new(bytes),
+            },
+        }
+    }
+
+    /// Whether this is a body a layer produced rather than the handler's.
+    pub fn is_full(&self) -> bool {
+        matches!(self.kind, Kind::Full { .. })
+    }
+}
+
+impl<B> Default for ResponseBody<B> {
+    fn default() -> Self {
+        ResponseBody::full(Bytes::new())
+    }
+}
+
+impl<B> Body for ResponseBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Inner { body } => body.poll_frame(cx),
+            KindProj::Full { body } => Pin::new(body)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Inner { body } => body.is_end_stream(),
+            Kind::Full { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Inner { body } => body.size_hint(),
+            Kind::Full { body } => body.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,582 @@
+//! The JSON-RPC envelope of a POST body: the few members the guards route and
+//! authorize on, parsed without building a tree of the whole document.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// The `_meta` key carrying the protocol version in the stateless era.
+const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+
+/// A JSON-RPC request id: a number, a string, or `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum RpcId {
+    /// A numeric id.
+    Number(serde_json::Number),
+    /// A string id.
+    String(String),
+    /// An explicit `null` id.
+    Null,
+}
+
+/// The JSON-RPC envelope of a POST body, as far as the guards need it.
+///
+/// Put in request extensions by [`EnvelopePeek`](crate::EnvelopePeek). Malformed
+/// JSON is not rejected here (the handler answers parse errors); it shows up as
+/// [`RpcEnvelope::Unparsable`] so that a guard can decide.
+///
+/// ```
+/// use mcp_guard_core::RpcEnvelope;
+///
+/// let envelope = RpcEnvelope::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call",
+///     "params":{"name":"weather","arguments":{"city":"Oslo"},
+///     "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#);
+/// let message = envelope.single().unwrap();
+/// assert_eq!(message.method(), Some("tools/call"));
+/// assert_eq!(message.name(), Some("weather"));
+/// assert_eq!(message.meta_protocol_version(), Some("2026-07-28"));
+/// assert!(message.is_request());
+/// assert!(!envelope.is_batch());
+///
+/// assert_eq!(RpcEnvelope::parse(b"{not json"), RpcEnvelope::Unparsable);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum RpcEnvelope {
+    /// One JSON-RPC message.
+    Single(RpcMessage),
+    /// A JSON array of messages (a batch; legal only in 2025-03-26).
+    Batch(Vec<RpcMessage>),
+    /// Not valid JSON, not an object or array of objects, or a member the guards
+    /// read is of the wrong type or appears twice (a smuggling attempt: a gateway
+    /// and the handler could each read a different copy).
+    Unparsable,
+}
+
+impl RpcEnvelope {
+    /// Parses the envelope of a JSON-RPC body. Never fails: what cannot be read is
+    /// [`RpcEnvelope::Unparsable`]. Nesting depth is bounded by `serde_json`'s
+    /// recursion limit, so hostile input cannot overflow the stack.
+    pub fn parse(body: &[u8]) -> RpcEnvelope {
+        serde_json::from_slice(body).unwrap_or(RpcEnvelope::Unparsable)
+    }
+
+    /// Whether the body is a batch.
+    pub fn is_batch(&self) -> bool {
+        matches!(self, RpcEnvelope::Batch(_))
+    }
+
+    /// The message, when the body holds exactly one (not a batch).
+    pub fn single(&self) -> Option<&RpcMessage> {
+        match self {
+            RpcEnvelope::Single(message) => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Every message of the body: one for a single message, none when unparsable.
+    pub fn messages(&self) -> &[RpcMessage] {
+        match self {
+            RpcEnvelope::Single(message) => std::slice::from_ref(message),
+            RpcEnvelope::Batch(messages) => messages,
+            RpcEnvelope::Unparsable => &[],
+        }
+    }
+
+    /// Whether the body carries at least one message and no requests: only
+    /// notifications and responses, which the server answers with `202 Accepted`.
+    pub fn is_notifications_or_responses_only(&self) -> bool {
+        let messages = self.messages();
+        !messages.is_empty() && messages.iter().all(|message| !message.is_request())
+    }
+}
+
+/// One JSON-RPC message of a POST body: the members the guards read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RpcMessage {
+    method: Option<String>,
+    id: Option<RpcId>,
+    name: Option<String>,
+    uri: Option<String>,
+    meta_protocol_version: Option<String>,
+    params_protocol_version: Option<String>,
+    has_result_or_error: bool,
+}
+
+impl RpcMessage {
+    /// `method`, for requests and notifications.
+    pub fn method(&self) -> Option<&str> {
+        self.method.as_deref()
+    }
+
+    /// `id`, absent for notifications.
+    pub fn id(&self) -> Option<&RpcId> {
+        self.id.as_ref()
+    }
+
+    /// `params.name` when it is a string (tools/call, prompts/get).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// `params.uri` when it is a string (resources/read).
+    pub fn uri(&self) -> Option<&str> {
+        self.uri.as_deref()
+    }
+
+    /// `params._meta["io.modelcontextprotocol/protocolVersion"]` (stateless era).
+    pub fn meta_protocol_version(&self) -> Option<&str> {
+        self.meta_protocol_version.as_deref()
+    }
+
+    /// `params.protocolVersion` (what a legacy `initialize` asks for).
+    pub fn params_protocol_version(&self) -> Option<&str> {
+        self.params_protocol_version.as_deref()
+    }
+
+    /// A request: has a method and an id.
+    pub fn is_request(&self) -> bool {
+        self.method.is_some() && self.id.is_some()
+    }
+
+    /// A notification: has a method and no id.
+    pub fn is_notification(&self) -> bool {
+        self.method.is_some() && self.id.is_none()
+    }
+
+    /// A response: no method, a `result` or an `error`.
+    pub fn is_response(&self) -> bool {
+        self.method.is_none() && self.has_result_or_error
+    }
+
+    /// An `initialize` request.
+    pub fn is_initialize(&self) -> bool {
+        self.is_request() && self.method() == Some("initialize")
+    }
+}
+
+impl<'de> Deserialize<'de> for RpcEnvelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvelopeVisitor;
+
+        impl<'de> Visitor<'de> for EnvelopeVisitor {
+            type Value = RpcEnvelope;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON-RPC message or an array of them")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                MessageVisitor.visit_map(map).map(RpcEnvelope::Single)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut messages = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(message) = seq.next_element::<RpcMessage>()? {
+                    messages.push(message);
+                }
+                Ok(RpcEnvelope::Batch(messages))
+            }
+        }
+
+        deserializer.deserialize_any(EnvelopeVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RpcMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MessageVisitor)
+    }
+}
+
+/// Stores `value` in `slot`, failing when the member was already seen.
+fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, member: &'static str) -> Result<(), E> {
+    if slot.replace(value).is_some() {
+        return Err(E::duplicate_field(member));
+    }
+    Ok(())
+}
+
+struct MessageVisitor;
+
+impl<'de> Visitor<'de> for MessageVisitor {
+    type Value = RpcMessage;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC message object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut message = RpcMessage::default();
+        let mut params: Option<Params> = None;
+        let (mut seen_result, mut seen_error) = (false, false);
+        while let Some(key) = map.next_key::<MessageKey>()? {
+            match key {
+                MessageKey::Method => {
+                    set_once(&mut message.method, map.next_value::<String>()?, "method")?
+                }
+                MessageKey::Id => set_once(&mut message.id, map.next_value::<RpcId>()?, "id")?,
+                MessageKey::Params => set_once(&mut params, map.next_value::<Params>()?, "params")?,
+                MessageKey::Result | MessageKey::Error => {
+                    let seen = if key == MessageKey::Result { &mut seen_result } else { &mut seen_error };
+                    if std::mem::replace(seen, true) {
+                        return Err(de::Error::duplicate_field("result/error"));
+                    }
+                    map.next_value::<IgnoredAny>()?;
+                }
+                MessageKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        message.has_result_or_error = seen_result || seen_error;
+        if let Some(params) = params {
+            message.name = params.name;
+            message.uri = params.uri;
+            message.meta_protocol_version = params.meta_protocol_version;
+            message.params_protocol_version = params.protocol_version;
+        }
+        Ok(message)
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum MessageKey {
+    Method,
+    Id,
+    Params,
+    Result,
+    Error,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for MessageKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(KeyVisitor(|key| match key {
+            "method" => MessageKey::Method,
+            "id" => MessageKey::Id,
+            "params" => MessageKey::Params,
+            "result" => MessageKey::Result,
+            "error" => MessageKey::Error,
+            _ => MessageKey::Other,
+        }))
+    }
+}
+
+/// Maps an object key to a small enum without allocating.
+struct KeyVisitor<K>(fn(&str) -> K);
+
+impl<'de, K> Visitor<'de> for KeyVisitor<K> {
+    type Value = K;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<K, E> {
+        Ok((self.0)(key))
+    }
+}
+
+impl<'de> Deserialize<'de> for RpcId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+
+        impl<'de> Visitor<'de> for IdVisitor {
+            type Value = RpcId;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, a string or null")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RpcId, E> {
+                Ok(RpcId::Number(v.into()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RpcId, E> {
+                Ok(RpcId::Number(v.into()))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RpcId, E> {
+                serde_json::Number::from_f64(v)
+                    .map(RpcId::Number)
+                    .ok_or_else(|| E::custom("id is not a finite number"))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RpcId, E> {
+                Ok(RpcId::String(v.to_owned()))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<RpcId, E> {
+                Ok(RpcId::Null)
+            }
+        }
+
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// The members of `params` the guards read.
+#[derive(Default)]
+struct Params {
+    name: Option<String>,
+    uri: Option<String>,
+    protocol_version: Option<String>,
+    meta_protocol_version: Option<String>,
+}
+
+#[derive(PartialEq, Eq)]
+enum ParamsKey {
+    Name,
+    Uri,
+    ProtocolVersion,
+    Meta,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for ParamsKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(KeyVisitor(|key| match key {
+            "name" => ParamsKey::Name,
+            "uri" => ParamsKey::Uri,
+            "protocolVersion" => ParamsKey::ProtocolVersion,
+            "_meta" => ParamsKey::Meta,
+            _ => ParamsKey::Other,
+        }))
+    }
+}
+
+impl<'de> Deserialize<'de> for Params {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ParamsVisitor;
+
+        impl<'de> Visitor<'de> for ParamsVisitor {
+            type Value = Params;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("params as an object or an array")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Params, A::Error> {
+                // Positional params carry none of the members the guards read.
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Params::default())
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params, A::Error> {
+                let mut params = Params::default();
+                let mut meta: Option<MetaProtocolVersion> = None;
+                while let Some(key) = map.next_key::<ParamsKey>()? {
+                    match key {
+                        ParamsKey::Name => set_once(&mut params.name, map.next_value()?, "params.name")?,
+                        ParamsKey::Uri => set_once(&mut params.uri, map.next_value()?, "params.uri")?,
+                        ParamsKey::ProtocolVersion => set_once(
+                            &mut params.protocol_version,
+                            map.next_value()?,
+                            "params.protocolVersion",
+                        )?,
+                        ParamsKey::Meta => set_once(&mut meta, map.next_value()?, "params._meta")?,
+                        ParamsKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                params.meta_protocol_version = meta.and_then(|meta| meta.0);
+                Ok(params)
+            }
+        }
+
+        deserializer.deserialize_any(ParamsVisitor)
+    }
+}
+
+/// `_meta["io.modelcontextprotocol/protocolVersion"]`, other `_meta` members skipped.
+struct MetaProtocolVersion(Option<String>);
+
+impl<'de> Deserialize<'de> for MetaProtocolVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MetaVisitor;
+
+        impl<'de> Visitor<'de> for MetaVisitor {
+            type Value = MetaProtocolVersion;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("_meta as an object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut version = None;
+                while let Some(is_version) =
+                    map.next_key_seed(KeyIs(META_PROTOCOL_VERSION))?
+                {
+                    if is_version {
+                        set_once(&mut version, map.next_value()?, "_meta protocolVersion")?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(MetaProtocolVersion(version))
+            }
+        }
+
+        deserializer.deserialize_map(MetaVisitor)
+    }
+}
+
+/// Deserializes an object key into whether it equals the given key.
+struct KeyIs(&'static str);
+
+impl<'de> de::DeserializeSeed<'de> for KeyIs {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn single(body: &str) -> RpcMessage {
+        match RpcEnvelope::parse(body.as_bytes()) {
+            RpcEnvelope::Single(message) => message,
+            other => panic!("expected a single message from {body}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_a_request() {
+        let message = single(
+            r#"{"jsonrpc":"2.0","id":"a-1","method":"resources/read","params":{"uri":"file:///x"}}"#,
+        );
+        assert_eq!(message.id(), Some(&RpcId::String("a-1".into())));
+        assert_eq!(message.method(), Some("resources/read"));
+        assert_eq!(message.uri(), Some("file:///x"));
+        assert_eq!(message.name(), None);
+        assert!(message.is_request() && !message.is_notification() && !message.is_response());
+    }
+
+    #[test]
+    fn reads_initialize_protocol_version() {
+        let message = single(
+            r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#,
+        );
+        assert!(message.is_initialize());
+        assert_eq!(message.params_protocol_version(), Some("2025-06-18"));
+        assert_eq!(message.id(), Some(&RpcId::Number(0.into())));
+    }
+
+    #[test]
+    fn tells_notifications_and_responses_apart() {
+        let notification = single(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        assert!(notification.is_notification() && !notification.is_request());
+        let response = single(r#"{"jsonrpc":"2.0","id":3,"result":{}}"#);
+        assert!(response.is_response() && !response.is_request());
+        let error = single(r#"{"jsonrpc":"2.0","id":3,"error":{"code":1,"message":"x"}}"#);
+        assert!(error.is_response());
+        let null_id = single(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#);
+        assert_eq!(null_id.id(), Some(&RpcId::Null));
+        assert!(null_id.is_request());
+    }
+
+    #[test]
+    fn reads_batches() {
+        let envelope = RpcEnvelope::parse(
+            br#"[{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":1,"result":{}}]"#,
+        );
+        assert!(envelope.is_batch());
+        assert_eq!(envelope.messages().len(), 2);
+        assert!(envelope.single().is_none());
+        assert!(envelope.is_notifications_or_responses_only());
+        assert_eq!(RpcEnvelope::parse(b"[]"), RpcEnvelope::Batch(vec![]));
+        assert!(!RpcEnvelope::parse(b"[]").is_notifications_or_responses_only());
+    }
+
+    #[test]
+    fn positional_params_and_unknown_members_are_skipped() {
+        let message = single(r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1,{"name":"x"}],"extra":{"deep":[[]]}}"#);
+        assert_eq!(message.name(), None);
+        assert_eq!(message.method(), Some("m"));
+    }
+
+    #[test]
+    fn meta_protocol_version_ignores_other_meta_keys() {
+        let message = single(
+            r#"{"id":1,"method":"tools/list","params":{"_meta":{"progressToken":5,"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        );
+        assert_eq!(message.meta_protocol_version(), Some("2026-07-28"));
+    }
+
+    #[test]
+    fn unreadable_bodies_are_unparsable() {
+        for body in [
+            "",
+            "{",
+            "null",
+            "42",
+            "\"text\"",
+            "[1,2]",
+            r#"{"method":1}"#,
+            r#"{"id":{}}"#,
+            r#"{"id":1,"method":"a"} trailing"#,
+            r#"{"id":1,"method":"a","params":3}"#,
+            r#"{"id":1,"method":"tools/call","params":{"name":5}}"#,
+        ] {
+            assert_eq!(RpcEnvelope::parse(body.as_bytes()), RpcEnvelope::Unparsable, "{body}");
+        }
+        assert_eq!(RpcEnvelope::parse(&[0xff, 0xfe, b'{']), RpcEnvelope::Unparsable);
+    }
+
+    #[test]
+    fn duplicated_members_are_unparsable() {
+        for body in [
+            r#"{"id":1,"method":"tools/call","method":"tools/list"}"#,
+            r#"{"id":1,"id":2,"method":"a"}"#,
+            r#"{"id":1,"method":"tools/call","params":{"name":"a","name":"b"}}"#,
+            r#"{"id":1,"method":"m","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/protocolVersion":"2025-06-18"}}}"#,
+            r#"{"id":1,"result":{},"result":{}}"#,
+        ] {
+            assert_eq!(RpcEnvelope::parse(body.as_bytes()), RpcEnvelope::Unparsable, "{body}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_neither_overflows_nor_parses() {
+        let deep_envelope = "[".repeat(200_000);
+        assert_eq!(RpcEnvelope::parse(deep_envelope.as_bytes()), RpcEnvelope::Unparsable);
+        // Deep nesting inside a skipped member is skipped without recursion.
+        let deep_member = format!(
+            r#"{{"id":1,"method":"m","params":{{"arguments":{}{}}}}}"#,
+            "[".repeat(200_000),
+            "]".repeat(200_000)
+        );
+        let envelope = RpcEnvelope::parse(deep_member.as_bytes());
+        assert_eq!(envelope.single().and_then(RpcMessage::method), Some("m"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let envelope = RpcEnvelope::parse(&bytes);
+            // Whatever the result, it agrees with serde_json about validity:
+            // an envelope is only produced from valid JSON.
+            if envelope != RpcEnvelope::Unparsable {
+                proptest::prop_assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_ok());
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use serde::Serialize;
+
+use crate::{ResponseBody, RpcId};
+
+/// JSON-RPC error codes used in rejections.
+pub mod error_code {
+    /// The body is not valid JSON.
+    pub const PARSE_ERROR: i32 = -32700;
+    /// The JSON is not a valid JSON-RPC request.
+    pub const INVALID_REQUEST: i32 = -32600;
+    /// The method does not exist.
+    pub const METHOD_NOT_FOUND: i32 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// An internal error of the server.
+    pub const INTERNAL_ERROR: i32 = -32603;
+    /// Implementation-defined server error: what the transport-level guards use
+    /// when no more specific code applies (the official SDKs do the same).
+    pub const SERVER_ERROR: i32 = -32000;
+    /// 2026-07-28: a routing header (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`) is
+    /// missing, malformed, or disagrees with the body.
+    pub const HEADER_MISMATCH: i32 = -32020;
+}
+
+/// A rejection: an HTTP status plus a JSON-RPC error object, the one shape every
+/// mcp-guard layer answers with.
+///
+/// The body is `{"jsonrpc":"2.0","error":{"code":…,"message":…},"id":null}` (or the
+/// request's id when known), served as `application/json`. The message should tell
+/// the caller what to fix; never put a secret in it.
+///
+/// ```
+/// use http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE};
+/// use mcp_guard_core::{McpError, RpcId, error_code};
+///
+/// let error = McpError::new(StatusCode::BAD_REQUEST, error_code::INVALID_REQUEST, "missing Mcp-Session-Id")
+///     .with_id(RpcId::Number(7.into()))
+///     .with_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+/// assert_eq!(
+///     error.body_bytes(),
+///     r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"missing Mcp-Session-Id"},"id":7}"#
+/// );
+/// let response = error.into_response::<http_body_util::Empty<bytes::Bytes>>();
+/// assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+/// ```
+#[derive(Debug, Clone)]
+pub struct McpError {
+    status: StatusCode,
+    code: i32,
+    message: Cow<'static, str>,
+    data: Option<serde_json::Value>,
+    id: Option<RpcId>,
+    headers: HeaderMap,
+}
+
+#[derive(Serialize)]
+struct ErrorDocument<'a> {
+    jsonrpc: &'static str,
+    error: ErrorObject<'a>,
+    id: Option<&'a RpcId>,
+}
+
+#[derive(Serialize)]
+struct ErrorObject<'a> {
+    code: i32,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a serde_json::Value>,
+}
+
+impl McpError {
+    /// A rejection with `status`, JSON-RPC error `code` (see [`error_code`]) and a
+    /// message telling the caller what to fix.
+    pub fn new(status: StatusCode, code: i32, message: impl Into<Cow<'static, str>>) -> Self {
+        McpError {
+            status,
+            code,
+            message: message.into(),
+            data: None,
+            id: None,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// Answers with the id of the request being rejected instead of `null`.
+    pub fn with_id(mut self, id: RpcId) -> Self {
+        self.id = Some(id);
+        self
+    }
+
+    /// Adds structured detail as the error object's `data` member.
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// Adds a response header (e.g. `WWW-Authenticate`, `Retry-After`, `Allow`).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The JSON-RPC error code.
+    pub fn code(&self) -> i32 {
+        self.code
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The extra response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The serialized JSON-RPC error document.
+    pub fn body_bytes(&self) -> Bytes {
+        let document = ErrorDocument {
+            jsonrpc: "2.0",
+            error: ErrorObject {
+                code: self.code,
+                message: &self.message,
+                data: self.data.as_ref(),
+            },
+            id: self.id.as_ref(),
+        };
+        // Serializing strings, integers and a `Value` into a Vec cannot fail.
+        Bytes::from(serde_json::to_vec(&document).unwrap_or_default())
+    }
+
+    /// The HTTP response, with a body type that fits in front of the handler's
+    /// body `B`.
+    pub fn into_response<B>(self) -> Response<ResponseBody<B>> {
+        let body = ResponseBody::full(self.body_bytes());
+        let mut response = Response::new(body);
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.extend(self.headers);
+        response
+    }
+}
+
+impl fmt::Display for McpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for McpError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt, Empty};
+
+    #[test]
+    fn body_is_a_json_rpc_error_with_a_null_id() {
+        let error = McpError::new(StatusCode::FORBIDDEN, error_code::SERVER_ERROR, "no \"quotes\" break it");
+        let parsed: serde_json::Value = serde_json::from_slice(&error.body_bytes()).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "jsonrpc": "2.0",
+                "error": {"code": -32000, "message": "no \"quotes\" break it"},
+                "id": null
+            })
+        );
+    }
+
+    #[test]
+    fn string_ids_and_data_are_carried() {
+        let error = McpError::new(StatusCode::BAD_REQUEST, error_code::HEADER_MISMATCH, "m")
+            .with_id(RpcId::String("abc".into()))
+            .with_data(serde_json::json!({"header": "mcp-method"}));
+        let parsed: serde_json::Value = serde_json::from_slice(&error.body_bytes()).unwrap();
+        assert_eq!(parsed["id"], "abc");
+        assert_eq!(parsed["error"]["data"]["header"], "mcp-method");
+        assert_eq!(parsed["error"]["code"], -32020);
+    }
+
+    #[tokio::test]
+    async fn response_carries_status_content_type_headers_and_body() {
+        let error = McpError::new(StatusCode::MISDIRECTED_REQUEST, error_code::SERVER_ERROR, "wrong host")
+            .with_header(http::header::VARY, HeaderValue::from_static("origin"));
+        let expected = error.body_bytes();
+        let response = error.into_response::<Empty<Bytes>>();
+        assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers()[http::header::VARY], "origin");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, expected);
+    }
+}

@@ -1,0 +1,51 @@
+//! Shared vocabulary of the mcp-guard layers.
+//!
+//! Every guard crate speaks the same few types so that what one layer decides,
+//! the next one reads instead of deciding again:
+//!
+//! - [`headers`]: the MCP header names as [`http::HeaderName`] constants.
+//! - [`ProtocolVersion`] and [`Era`]: which revision a request speaks.
+//! - [`McpError`]: the one builder for every rejection (HTTP status plus a
+//!   JSON-RPC error body that tells the caller what to fix).
+//! - [`ResponseBody`]: the response body of every layer, generic over the
+//!   handler's body, so early returns work with axum, hyper and tonic bodies alike.
+//! - [`RpcEnvelope`] and [`EnvelopePeek`]: the JSON-RPC envelope of a POST body,
+//!   read once with a size limit and a read timeout, cached in request extensions.
+//! - [`Principal`]: who the bearer token says is calling.
+//!
+//! This crate holds no policy: it never decides whether a request is allowed.
+//!
+//! # Example
+//!
+//! ```
+//! use http::StatusCode;
+//! use mcp_guard_core::{McpError, error_code};
+//!
+//! let rejection = McpError::new(
+//!     StatusCode::FORBIDDEN,
+//!     error_code::SERVER_ERROR,
+//!     "Origin \"https://evil.example\" is not allowed",
+//! );
+//! let response = rejection.into_response::<http_body_util::Empty<bytes::Bytes>>();
+//! assert_eq!(response.status(), StatusCode::FORBIDDEN);
+//! ```
+
+mod body;
+mod display;
+mod envelope;
+mod error;
+pub mod headers;
+mod peek;
+mod principal;
+mod version;
+
+pub use body::ResponseBody;
+pub use display::truncated_for_display;
+pub use envelope::{RpcEnvelope, RpcId, RpcMessage};
+pub use error::{McpError, error_code};
+pub use peek::{EnvelopePeek, PeekedBody};
+pub use principal::Principal;
+pub use version::{Era, ProtocolVersion, UnknownProtocolVersion};
+
+/// The boxed error type used where bodies of different kinds meet.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

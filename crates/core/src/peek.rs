@@ -1,0 +1,379 @@
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::{Method, Request, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use pin_project_lite::pin_project;
+
+use crate::{BoxError, McpError, RpcEnvelope, error_code};
+
+/// Reads the JSON-RPC envelope of a POST body once, with a size limit and a read
+/// timeout, and caches it in the request's extensions.
+///
+/// The first layer that needs the envelope calls [`EnvelopePeek::peek`]: the body
+/// is buffered (up to [`max_body_bytes`](EnvelopePeek::max_body_bytes), else
+/// `413`), parsed into an [`RpcEnvelope`] that goes into the request's
+/// extensions, and handed on byte for byte in a [`PeekedBody`]. A later layer that
+/// calls `peek` again finds the cached envelope and reads nothing. Requests other
+/// than POST pass through unread.
+///
+/// Malformed JSON is not rejected here (the envelope is
+/// [`RpcEnvelope::Unparsable`]); a body larger than the limit is (`413`), as is
+/// one that does not arrive within [`read_timeout`](EnvelopePeek::read_timeout)
+/// (`408`) or whose transfer fails (`400`).
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::Request;
+/// use http_body_util::{BodyExt, Full};
+/// use mcp_guard_core::{EnvelopePeek, RpcEnvelope};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+/// let request = Request::post("/mcp").body(Full::new(Bytes::from(body))).unwrap();
+///
+/// let peek = EnvelopePeek::new().max_body_bytes(64 * 1024);
+/// let request = peek.peek(request).await.unwrap();
+/// let envelope = request.extensions().get::<RpcEnvelope>().unwrap();
+/// assert_eq!(envelope.single().unwrap().method(), Some("tools/list"));
+///
+/// // The handler still gets the original bytes.
+/// let bytes = request.into_body().collect().await.unwrap().to_bytes();
+/// assert_eq!(bytes, body);
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct EnvelopePeek {
+    max_body_bytes: usize,
+    read_timeout: Duration,
+}
+
+impl Default for EnvelopePeek {
+    fn default() -> Self {
+        EnvelopePeek::new()
+    }
+}
+
+impl EnvelopePeek {
+    /// The default body size limit: 4 MiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+    /// The default time the whole body has to arrive in: 30 seconds.
+    pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// A peek with the default limits.
+    pub fn new() -> Self {
+        EnvelopePeek {
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            read_timeout: Self::DEFAULT_READ_TIMEOUT,
+        }
+    }
+
+    /// Sets the largest body, in bytes, that is read; larger bodies get `413`.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Sets how long the whole body may take to arrive; slower bodies get `408`,
+    /// so a client trickling bytes cannot hold the read open.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Reads the envelope of a POST body into the request's extensions, unless an
+    /// earlier layer already did. See the type's documentation.
+    pub async fn peek<B>(&self, request: Request<B>) -> Result<Request<PeekedBody<B>>, McpError>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        if request.method() != Method::POST || request.extensions().get::<RpcEnvelope>().is_some() {
+            return Ok(request.map(PeekedBody::unread));
+        }
+        if let Some(declared) = declared_length(&request) {
+            if declared > self.max_body_bytes as u64 {
+                return Err(self.too_large());
+            }
+        }
+        let (mut parts, body) = request.into_parts();
+        let bytes = self.read_bounded(body).await?;
+        parts.extensions.insert(RpcEnvelope::parse(&bytes));
+        Ok(Request::from_parts(parts, PeekedBody::buffered(bytes)))
+    }
+
+    async fn read_bounded<B>(&self, body: B) -> Result<Bytes, McpError>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        let read = Limited::new(body, self.max_body_bytes).collect();
+        match tokio::time::timeout(self.read_timeout, read).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(error)) if error.is::<LengthLimitError>() => Err(self.too_large()),
+            Ok(Err(_)) => Err(McpError::new(
+                StatusCode::BAD_REQUEST,
+                error_code::INVALID_REQUEST,
+                "the request body could not be read to its end; send it again",
+            )),
+            Err(_elapsed) => Err(McpError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                error_code::INVALID_REQUEST,
+                format!(
+                    "the request body did not arrive within {} ms; send the whole body promptly",
+                    self.read_timeout.as_millis()
+                ),
+            )),
+        }
+    }
+
+    fn too_large(&self) -> McpError {
+        McpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error_code::INVALID_REQUEST,
+            format!(
+                "the request body is larger than this server's limit of {} bytes; send a smaller request",
+                self.max_body_bytes
+            ),
+        )
+    }
+}
+
+/// The `Content-Length` the client declared, when it is a plain number.
+fn declared_length<B>(request: &Request<B>) -> Option<u64> {
+    request.headers().get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+pin_project! {
+    /// The request body handed on by [`EnvelopePeek::peek`]: the buffered bytes of a
+    /// peeked POST body, or the original body of a request that was not read.
+    #[derive(Debug)]
+    pub struct PeekedBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<B> {
+        Unread { #[pin] body: B },
+        Buffered { body: Full<Bytes> },
+    }
+}
+
+impl<B> PeekedBody<B> {
+    /// The original body, not read.
+    pub fn unread(body: B) -> Self {
+        PeekedBody {
+            kind: Kind::Unread { body },
+        }
+    }
+
+    /// Bytes already read.
+    pub fn buffered(bytes: Bytes) -> Self {
+        PeekedBody {
+            kind: Kind::Buffered {
+                body: Full::new(bytes),
+            },
+        }
+    }
+
+    /// Whether the peek read this body (rather than passing it on unread).
+    pub fn is_buffered(&self) -> bool {
+        matches!(self.kind, Kind::Buffered { .. })
+    }
+}
+
+impl<B> Body for PeekedBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Unread { body } => body.poll_frame(cx),
+            KindProj::Buffered { body } => Pin::new(body)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Unread { body } => body.is_end_stream(),
+            Kind::Buffered { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Unread { body } => body.size_hint(),
+            Kind::Buffered { body } => body.size_hint(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::StreamBody;
+    use tokio::sync::mpsc;
+
+    /// A body fed chunk by chunk from a channel, like a client sending slowly.
+    fn channel_body() -> (mpsc::Sender<Result<Frame<Bytes>, Infallible>>, impl Body<Data = Bytes, Error = Infallible>) {
+        let (sender, mut receiver) = mpsc::channel(16);
+        let stream = futures_lite_stream(move |cx| receiver.poll_recv(cx));
+        (sender, StreamBody::new(stream))
+    }
+
+    /// A `Stream` over a poll function.
+    fn futures_lite_stream<T, F>(poll: F) -> PollStream<F>
+    where
+        F: FnMut(&mut Context<'_>) -> Poll<Option<T>>,
+    {
+        PollStream(poll)
+    }
+
+    struct PollStream<F>(F);
+
+    impl<T, F> futures_core::Stream for PollStream<F>
+    where
+        F: FnMut(&mut Context<'_>) -> Poll<Option<T>> + Unpin,
+    {
+        type Item = T;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+            (self.0)(cx)
+        }
+    }
+
+    async fn body_of<B: Body<Data = Bytes>>(body: B) -> Bytes
+    where
+        B::Error: std::fmt::Debug,
+    {
+        body.collect().await.unwrap().to_bytes()
+    }
+
+    fn rejection<T>(result: Result<T, McpError>) -> McpError {
+        match result {
+            Ok(_) => panic!("expected the peek to reject the request"),
+            Err(error) => error,
+        }
+    }
+
+    fn post(body: &'static str) -> Request<Full<Bytes>> {
+        Request::post("/mcp").body(Full::new(Bytes::from_static(body.as_bytes()))).unwrap()
+    }
+
+    #[tokio::test]
+    async fn hands_the_exact_bytes_on() {
+        let raw = "  {\"id\":1,\"method\":\"ping\" , \"x\":\"\\u00e9\"}\n";
+        let request = EnvelopePeek::new().peek(post(raw)).await.unwrap();
+        assert!(request.extensions().get::<RpcEnvelope>().is_some());
+        assert_eq!(body_of(request.into_body()).await, raw);
+    }
+
+    #[tokio::test]
+    async fn malformed_json_passes_with_an_unparsable_envelope() {
+        let request = EnvelopePeek::new().peek(post("{oops")).await.unwrap();
+        assert_eq!(request.extensions().get::<RpcEnvelope>(), Some(&RpcEnvelope::Unparsable));
+        assert_eq!(body_of(request.into_body()).await, "{oops");
+    }
+
+    #[tokio::test]
+    async fn second_peek_reuses_the_cached_envelope_without_reading() {
+        let peek = EnvelopePeek::new();
+        let once = peek.peek(post(r#"{"id":1,"method":"tools/list"}"#)).await.unwrap();
+        let cached = once.extensions().get::<RpcEnvelope>().cloned();
+        let twice = peek.peek(once).await.unwrap();
+        assert_eq!(twice.extensions().get::<RpcEnvelope>().cloned(), cached);
+        assert!(!twice.body().is_buffered());
+        assert_eq!(body_of(twice.into_body()).await, r#"{"id":1,"method":"tools/list"}"#);
+    }
+
+    #[tokio::test]
+    async fn requests_other_than_post_are_not_read() {
+        let request = Request::get("/mcp").body(Full::new(Bytes::from_static(b"x"))).unwrap();
+        let request = EnvelopePeek::new().peek(request).await.unwrap();
+        assert!(request.extensions().get::<RpcEnvelope>().is_none());
+        assert!(!request.body().is_buffered());
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+        let polled = Arc::new(AtomicUsize::new(0));
+        let counter = polled.clone();
+        let body = StreamBody::new(PollStream(move |_cx: &mut Context<'_>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Poll::Ready(None::<Result<Frame<Bytes>, Infallible>>)
+        }));
+        let request = Request::post("/mcp").header(CONTENT_LENGTH, "1000").body(body).unwrap();
+        let error = rejection(EnvelopePeek::new().max_body_bytes(999).peek(request).await);
+        assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(error.message().contains("999 bytes"), "{}", error.message());
+        assert_eq!(polled.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_undeclared_body_over_the_limit_is_refused_while_reading() {
+        let (sender, body) = channel_body();
+        let feeder = tokio::spawn(async move {
+            // Far more than the limit; the peek must stop reading early.
+            for _ in 0..1000 {
+                if sender.send(Ok(Frame::data(Bytes::from(vec![b' '; 1024])))).await.is_err() {
+                    return true;
+                }
+            }
+            false
+        });
+        let request = Request::post("/mcp").body(body).unwrap();
+        let error = rejection(EnvelopePeek::new().max_body_bytes(10 * 1024).peek(request).await);
+        assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(feeder.await.unwrap(), "the peek kept reading past the limit");
+    }
+
+    #[tokio::test]
+    async fn exactly_the_limit_is_accepted() {
+        let request = post("[1,2,3]");
+        let request = EnvelopePeek::new().max_body_bytes(7).peek(request).await.unwrap();
+        assert_eq!(body_of(request.into_body()).await, "[1,2,3]");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_body_is_cut_off_by_the_read_timeout() {
+        let (sender, body) = channel_body();
+        sender.send(Ok(Frame::data(Bytes::from_static(b"{\"id\":")))).await.unwrap();
+        let request = Request::post("/mcp").body(body).unwrap();
+        let peek = EnvelopePeek::new().read_timeout(Duration::from_secs(5));
+        let error = rejection(peek.peek(request).await);
+        assert_eq!(error.status(), StatusCode::REQUEST_TIMEOUT);
+        assert!(error.message().contains("5000 ms"), "{}", error.message());
+        drop(sender);
+    }
+
+    #[tokio::test]
+    async fn a_failing_body_is_a_bad_request() {
+        let body = StreamBody::new(PollStream(|_cx: &mut Context<'_>| {
+            Poll::Ready(Some(Err::<Frame<Bytes>, _>(std::io::Error::other("connection reset"))))
+        }));
+        let request = Request::post("/mcp").body(body).unwrap();
+        let error = rejection(EnvelopePeek::new().peek(request).await);
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        assert!(!error.message().contains("connection reset"));
+    }
+}

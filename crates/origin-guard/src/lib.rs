@@ -1,1 +1,84 @@
-//! stub
+//! A Tower layer that stops DNS-rebinding and cross-site requests before they
+//! reach an MCP server.
+//!
+//! A DNS-rebinding attack points the attacker's host name at your server's
+//! address, so a page on the attacker's site can talk to a server on your
+//! machine: the request carries the attacker's name in **both** `Host` and
+//! `Origin`. The [`OriginGuardLayer`] checks each against an [`Allowlist`] of
+//! parsed patterns (never string prefixes):
+//!
+//! - **Host** — from the `Host` header, or the URI authority (HTTP/2
+//!   `:authority`, absolute-form targets). Missing, duplicated, malformed (a bad
+//!   port, userinfo, a bare IPv6 address…) or disagreeing with the authority →
+//!   `400`. Well-formed but not allowed → `403` (or `421`, see
+//!   [`OriginGuardLayer::host_rejection_status`]).
+//! - **Origin** — absent is allowed (a non-browser client). Present and not
+//!   allowed, malformed, duplicated, or `null` (unless
+//!   [`AllowlistBuilder::allow_null_origin`]) → `403`, as the MCP specification
+//!   requires.
+//!
+//! Every rejection is a JSON-RPC error body naming the header, the offending
+//! value (truncated) and how to allow it, plus a `tracing` warning. Behind a
+//! reverse proxy that rewrites `Host`, trust its forwarded host with
+//! [`OriginGuardLayer::trust_forwarded_host_from`] instead of switching the
+//! guard off.
+//!
+//! The layer is generic over request and response bodies: it never reads the
+//! body, and its rejections use [`ResponseBody`](mcp_guard_core::ResponseBody)
+//! around the handler's own body type, so it sits in front of an axum `Router`,
+//! a hyper `service_fn` or a tonic-style service alike.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use mcp_origin_guard::{Allowlist, OriginGuardLayer};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let allowlist = Allowlist::builder()
+//!     .allow_host("localhost:*")
+//!     .allow_origin("http://localhost:*")
+//!     .build()?;
+//! let handler = tower::service_fn(|_request: Request<Full<Bytes>>| async {
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+//! });
+//! let service = ServiceBuilder::new()
+//!     .layer(OriginGuardLayer::new(allowlist))
+//!     .service(handler);
+//!
+//! let local = Request::post("/mcp")
+//!     .header("host", "localhost:8080")
+//!     .header("origin", "http://localhost:5173")
+//!     .body(Full::default())?;
+//! assert_eq!(service.clone().oneshot(local).await?.status(), StatusCode::OK);
+//!
+//! let rebinding = Request::post("/mcp")
+//!     .header("host", "attacker.example:8080")
+//!     .header("origin", "http://attacker.example:8080")
+//!     .body(Full::default())?;
+//! assert_eq!(service.oneshot(rebinding).await?.status(), StatusCode::FORBIDDEN);
+//! # Ok(())
+//! # }
+//! ```
+
+mod allowlist;
+mod check;
+mod future;
+mod layer;
+mod pattern;
+mod proxy;
+mod service;
+
+pub use allowlist::{Allowlist, AllowlistBuilder, AllowlistError, Setting};
+pub use check::HostRejectionStatus;
+pub use future::ResponseFuture;
+pub use layer::OriginGuardLayer;
+pub use pattern::{HostAndPort, HostName, HostPattern, Origin, OriginPattern, ParseError};
+pub use proxy::{PeerAddrFn, TrustedProxies, TrustedProxiesError};
+pub use service::OriginGuard;

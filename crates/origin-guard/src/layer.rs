@@ -1,0 +1,65 @@
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use crate::check::{Guard, HostRejectionStatus};
+use crate::{Allowlist, OriginGuard, TrustedProxies};
+
+/// Applies [`OriginGuard`] to a service: rejects requests whose `Host` or
+/// `Origin` the [`Allowlist`] does not admit, before they reach anything else.
+///
+/// See the [crate documentation](crate) for what is checked and how.
+#[derive(Debug, Clone)]
+pub struct OriginGuardLayer {
+    guard: Arc<Guard>,
+}
+
+impl OriginGuardLayer {
+    /// A guard admitting what `allowlist` allows; a bad Host is answered `403`.
+    pub fn new(allowlist: Allowlist) -> Self {
+        OriginGuardLayer {
+            guard: Arc::new(Guard {
+                allowlist,
+                host_rejection: HostRejectionStatus::default(),
+                trusted_proxies: None,
+            }),
+        }
+    }
+
+    /// A guard for a server on the user's own machine
+    /// ([`Allowlist::localhost`]).
+    pub fn localhost() -> Self {
+        OriginGuardLayer::new(Allowlist::localhost())
+    }
+
+    /// Sets the status for a well-formed Host that is not allowed: `403` (the
+    /// default) or `421 Misdirected Request`. Malformed, missing or duplicated
+    /// Host headers always get `400`.
+    pub fn host_rejection_status(mut self, status: HostRejectionStatus) -> Self {
+        Arc::make_mut(&mut self.guard).host_rejection = status;
+        self
+    }
+
+    /// Believes `Forwarded: host=` / `X-Forwarded-Host` from these proxies (and
+    /// only from them): the forwarded host is then checked instead of `Host`.
+    pub fn trust_forwarded_host_from(mut self, proxies: TrustedProxies) -> Self {
+        Arc::make_mut(&mut self.guard).trusted_proxies = Some(proxies);
+        self
+    }
+
+    /// The allowlist this guard enforces (for building a CORS policy that agrees).
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.guard.allowlist
+    }
+}
+
+impl<S> Layer<S> for OriginGuardLayer {
+    type Service = OriginGuard<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        OriginGuard {
+            inner,
+            guard: self.guard.clone(),
+        }
+    }
+}

@@ -162,18 +162,18 @@ impl Rejection {
             Rejection::MalformedHost { header, value, reason } => (
                 StatusCode::BAD_REQUEST,
                 "host",
-                format!("the {header} {value:?} is malformed: {reason}"),
+                format!("the {header} \"{value}\" is malformed: {reason}"),
             ),
             Rejection::HostAuthorityMismatch { host, authority } => (
                 StatusCode::BAD_REQUEST,
                 "host",
-                format!("the Host header {host:?} disagrees with the request target's authority {authority:?}; send one host"),
+                format!("the Host header \"{host}\" disagrees with the request target's authority \"{authority}\"; send one host"),
             ),
             Rejection::HostNotAllowed { value, forwarded_ignored } => (
                 host_rejection.status(),
                 "host",
                 format!(
-                    "Host {value:?} is not allowed (DNS-rebinding protection). If clients reach this server under that name, add it to the origin guard's allowed hosts, e.g. allow_host(\"{value}\"){}",
+                    "Host \"{value}\" is not allowed (DNS-rebinding protection). If clients reach this server under that name, add it to the origin guard's allowed hosts, e.g. allow_host(\"{value}\"){}",
                     if forwarded_ignored {
                         "; the request's Forwarded / X-Forwarded-Host was ignored because it did not come from a trusted proxy (see TrustedProxies)"
                     } else {
@@ -194,13 +194,13 @@ impl Rejection {
             Rejection::MalformedOrigin { value, reason } => (
                 StatusCode::FORBIDDEN,
                 "origin",
-                format!("Origin {value:?} is malformed ({reason}); an origin is scheme://host[:port] with nothing after it"),
+                format!("Origin \"{value}\" is malformed ({reason}); an origin is scheme://host[:port] with nothing after it"),
             ),
             Rejection::OriginNotAllowed { value } => (
                 StatusCode::FORBIDDEN,
                 "origin",
                 format!(
-                    "Origin {value:?} is not allowed (cross-site request). If this web client is yours, add it to the origin guard's allowed origins, e.g. allow_origin(\"{value}\")"
+                    "Origin \"{value}\" is not allowed (cross-site request). If this web client is yours, add it to the origin guard's allowed origins, e.g. allow_origin(\"{value}\")"
                 ),
             ),
         };

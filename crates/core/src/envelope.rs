@@ -191,7 +191,11 @@ impl<'de> Deserialize<'de> for RpcMessage {
 }
 
 /// Stores `value` in `slot`, failing when the member was already seen.
-fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, member: &'static str) -> Result<(), E> {
+fn set_once<T, E: de::Error>(
+    slot: &mut Option<T>,
+    value: T,
+    member: &'static str,
+) -> Result<(), E> {
     if slot.replace(value).is_some() {
         return Err(E::duplicate_field(member));
     }
@@ -219,7 +223,11 @@ impl<'de> Visitor<'de> for MessageVisitor {
                 MessageKey::Id => set_once(&mut message.id, map.next_value::<RpcId>()?, "id")?,
                 MessageKey::Params => set_once(&mut params, map.next_value::<Params>()?, "params")?,
                 MessageKey::Result | MessageKey::Error => {
-                    let seen = if key == MessageKey::Result { &mut seen_result } else { &mut seen_error };
+                    let seen = if key == MessageKey::Result {
+                        &mut seen_result
+                    } else {
+                        &mut seen_error
+                    };
                     if std::mem::replace(seen, true) {
                         return Err(de::Error::duplicate_field("result/error"));
                     }
@@ -369,8 +377,12 @@ impl<'de> Deserialize<'de> for Params {
                 let mut meta: Option<MetaProtocolVersion> = None;
                 while let Some(key) = map.next_key::<ParamsKey>()? {
                     match key {
-                        ParamsKey::Name => set_once(&mut params.name, map.next_value()?, "params.name")?,
-                        ParamsKey::Uri => set_once(&mut params.uri, map.next_value()?, "params.uri")?,
+                        ParamsKey::Name => {
+                            set_once(&mut params.name, map.next_value()?, "params.name")?
+                        }
+                        ParamsKey::Uri => {
+                            set_once(&mut params.uri, map.next_value()?, "params.uri")?
+                        }
                         ParamsKey::ProtocolVersion => set_once(
                             &mut params.protocol_version,
                             map.next_value()?,
@@ -407,9 +419,7 @@ impl<'de> Deserialize<'de> for MetaProtocolVersion {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut version = None;
-                while let Some(is_version) =
-                    map.next_key_seed(KeyIs(META_PROTOCOL_VERSION))?
-                {
+                while let Some(is_version) = map.next_key_seed(KeyIs(META_PROTOCOL_VERSION))? {
                     if is_version {
                         set_once(&mut version, map.next_value()?, "_meta protocolVersion")?;
                     } else {
@@ -508,7 +518,9 @@ mod tests {
 
     #[test]
     fn positional_params_and_unknown_members_are_skipped() {
-        let message = single(r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1,{"name":"x"}],"extra":{"deep":[[]]}}"#);
+        let message = single(
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1,{"name":"x"}],"extra":{"deep":[[]]}}"#,
+        );
         assert_eq!(message.name(), None);
         assert_eq!(message.method(), Some("m"));
     }
@@ -536,9 +548,16 @@ mod tests {
             r#"{"id":1,"method":"a","params":3}"#,
             r#"{"id":1,"method":"tools/call","params":{"name":5}}"#,
         ] {
-            assert_eq!(RpcEnvelope::parse(body.as_bytes()), RpcEnvelope::Unparsable, "{body}");
+            assert_eq!(
+                RpcEnvelope::parse(body.as_bytes()),
+                RpcEnvelope::Unparsable,
+                "{body}"
+            );
         }
-        assert_eq!(RpcEnvelope::parse(&[0xff, 0xfe, b'{']), RpcEnvelope::Unparsable);
+        assert_eq!(
+            RpcEnvelope::parse(&[0xff, 0xfe, b'{']),
+            RpcEnvelope::Unparsable
+        );
     }
 
     #[test]
@@ -550,14 +569,21 @@ mod tests {
             r#"{"id":1,"method":"m","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/protocolVersion":"2025-06-18"}}}"#,
             r#"{"id":1,"result":{},"result":{}}"#,
         ] {
-            assert_eq!(RpcEnvelope::parse(body.as_bytes()), RpcEnvelope::Unparsable, "{body}");
+            assert_eq!(
+                RpcEnvelope::parse(body.as_bytes()),
+                RpcEnvelope::Unparsable,
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn deep_nesting_neither_overflows_nor_parses() {
         let deep_envelope = "[".repeat(200_000);
-        assert_eq!(RpcEnvelope::parse(deep_envelope.as_bytes()), RpcEnvelope::Unparsable);
+        assert_eq!(
+            RpcEnvelope::parse(deep_envelope.as_bytes()),
+            RpcEnvelope::Unparsable
+        );
         // Deep nesting inside a skipped member is skipped without recursion.
         let deep_member = format!(
             r#"{{"id":1,"method":"m","params":{{"arguments":{}{}}}}}"#,

@@ -171,7 +171,11 @@ mod tests {
 
     #[test]
     fn body_is_a_json_rpc_error_with_a_null_id() {
-        let error = McpError::new(StatusCode::FORBIDDEN, error_code::SERVER_ERROR, "no \"quotes\" break it");
+        let error = McpError::new(
+            StatusCode::FORBIDDEN,
+            error_code::SERVER_ERROR,
+            "no \"quotes\" break it",
+        );
         let parsed: serde_json::Value = serde_json::from_slice(&error.body_bytes()).unwrap();
         assert_eq!(
             parsed,
@@ -196,8 +200,12 @@ mod tests {
 
     #[tokio::test]
     async fn response_carries_status_content_type_headers_and_body() {
-        let error = McpError::new(StatusCode::MISDIRECTED_REQUEST, error_code::SERVER_ERROR, "wrong host")
-            .with_header(http::header::VARY, HeaderValue::from_static("origin"));
+        let error = McpError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            error_code::SERVER_ERROR,
+            "wrong host",
+        )
+        .with_header(http::header::VARY, HeaderValue::from_static("origin"));
         let expected = error.body_bytes();
         let response = error.into_response::<Empty<Bytes>>();
         assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST);

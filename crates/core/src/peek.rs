@@ -146,7 +146,13 @@ impl EnvelopePeek {
 
 /// The `Content-Length` the client declared, when it is a plain number.
 fn declared_length<B>(request: &Request<B>) -> Option<u64> {
-    request.headers().get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    request
+        .headers()
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 pin_project! {
@@ -236,7 +242,10 @@ mod tests {
     use tokio::sync::mpsc;
 
     /// A body fed chunk by chunk from a channel, like a client sending slowly.
-    fn channel_body() -> (mpsc::Sender<Result<Frame<Bytes>, Infallible>>, impl Body<Data = Bytes, Error = Infallible>) {
+    fn channel_body() -> (
+        mpsc::Sender<Result<Frame<Bytes>, Infallible>>,
+        impl Body<Data = Bytes, Error = Infallible>,
+    ) {
         let (sender, mut receiver) = mpsc::channel(16);
         let stream = futures_lite_stream(move |cx| receiver.poll_recv(cx));
         (sender, StreamBody::new(stream))
@@ -277,7 +286,9 @@ mod tests {
     }
 
     fn post(body: &'static str) -> Request<Full<Bytes>> {
-        Request::post("/mcp").body(Full::new(Bytes::from_static(body.as_bytes()))).unwrap()
+        Request::post("/mcp")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap()
     }
 
     #[tokio::test]
@@ -291,24 +302,35 @@ mod tests {
     #[tokio::test]
     async fn malformed_json_passes_with_an_unparsable_envelope() {
         let request = EnvelopePeek::new().peek(post("{oops")).await.unwrap();
-        assert_eq!(request.extensions().get::<RpcEnvelope>(), Some(&RpcEnvelope::Unparsable));
+        assert_eq!(
+            request.extensions().get::<RpcEnvelope>(),
+            Some(&RpcEnvelope::Unparsable)
+        );
         assert_eq!(body_of(request.into_body()).await, "{oops");
     }
 
     #[tokio::test]
     async fn second_peek_reuses_the_cached_envelope_without_reading() {
         let peek = EnvelopePeek::new();
-        let once = peek.peek(post(r#"{"id":1,"method":"tools/list"}"#)).await.unwrap();
+        let once = peek
+            .peek(post(r#"{"id":1,"method":"tools/list"}"#))
+            .await
+            .unwrap();
         let cached = once.extensions().get::<RpcEnvelope>().cloned();
         let twice = peek.peek(once).await.unwrap();
         assert_eq!(twice.extensions().get::<RpcEnvelope>().cloned(), cached);
         assert!(!twice.body().is_buffered());
-        assert_eq!(body_of(twice.into_body()).await, r#"{"id":1,"method":"tools/list"}"#);
+        assert_eq!(
+            body_of(twice.into_body()).await,
+            r#"{"id":1,"method":"tools/list"}"#
+        );
     }
 
     #[tokio::test]
     async fn requests_other_than_post_are_not_read() {
-        let request = Request::get("/mcp").body(Full::new(Bytes::from_static(b"x"))).unwrap();
+        let request = Request::get("/mcp")
+            .body(Full::new(Bytes::from_static(b"x")))
+            .unwrap();
         let request = EnvelopePeek::new().peek(request).await.unwrap();
         assert!(request.extensions().get::<RpcEnvelope>().is_none());
         assert!(!request.body().is_buffered());
@@ -322,7 +344,10 @@ mod tests {
             counter.fetch_add(1, Ordering::SeqCst);
             Poll::Ready(None::<Result<Frame<Bytes>, Infallible>>)
         }));
-        let request = Request::post("/mcp").header(CONTENT_LENGTH, "1000").body(body).unwrap();
+        let request = Request::post("/mcp")
+            .header(CONTENT_LENGTH, "1000")
+            .body(body)
+            .unwrap();
         let error = rejection(EnvelopePeek::new().max_body_bytes(999).peek(request).await);
         assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(error.message().contains("999 bytes"), "{}", error.message());
@@ -335,29 +360,48 @@ mod tests {
         let feeder = tokio::spawn(async move {
             // Far more than the limit; the peek must stop reading early.
             for _ in 0..1000 {
-                if sender.send(Ok(Frame::data(Bytes::from(vec![b' '; 1024])))).await.is_err() {
+                if sender
+                    .send(Ok(Frame::data(Bytes::from(vec![b' '; 1024]))))
+                    .await
+                    .is_err()
+                {
                     return true;
                 }
             }
             false
         });
         let request = Request::post("/mcp").body(body).unwrap();
-        let error = rejection(EnvelopePeek::new().max_body_bytes(10 * 1024).peek(request).await);
+        let error = rejection(
+            EnvelopePeek::new()
+                .max_body_bytes(10 * 1024)
+                .peek(request)
+                .await,
+        );
         assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert!(feeder.await.unwrap(), "the peek kept reading past the limit");
+        assert!(
+            feeder.await.unwrap(),
+            "the peek kept reading past the limit"
+        );
     }
 
     #[tokio::test]
     async fn exactly_the_limit_is_accepted() {
         let request = post("[1,2,3]");
-        let request = EnvelopePeek::new().max_body_bytes(7).peek(request).await.unwrap();
+        let request = EnvelopePeek::new()
+            .max_body_bytes(7)
+            .peek(request)
+            .await
+            .unwrap();
         assert_eq!(body_of(request.into_body()).await, "[1,2,3]");
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_slow_body_is_cut_off_by_the_read_timeout() {
         let (sender, body) = channel_body();
-        sender.send(Ok(Frame::data(Bytes::from_static(b"{\"id\":")))).await.unwrap();
+        sender
+            .send(Ok(Frame::data(Bytes::from_static(b"{\"id\":"))))
+            .await
+            .unwrap();
         let request = Request::post("/mcp").body(body).unwrap();
         let peek = EnvelopePeek::new().read_timeout(Duration::from_secs(5));
         let error = rejection(peek.peek(request).await);
@@ -369,7 +413,9 @@ mod tests {
     #[tokio::test]
     async fn a_failing_body_is_a_bad_request() {
         let body = StreamBody::new(PollStream(|_cx: &mut Context<'_>| {
-            Poll::Ready(Some(Err::<Frame<Bytes>, _>(std::io::Error::other("connection reset"))))
+            Poll::Ready(Some(Err::<Frame<Bytes>, _>(std::io::Error::other(
+                "connection reset",
+            ))))
         }));
         let request = Request::post("/mcp").body(body).unwrap();
         let error = rejection(EnvelopePeek::new().peek(request).await);

@@ -125,8 +125,19 @@ mod tests {
 
     #[test]
     fn near_misses_are_unknown() {
-        for text in ["", "2025-06-18 ", " 2025-06-18", "2025-6-18", "2025-06-19", "latest"] {
-            assert_eq!(text.parse::<ProtocolVersion>(), Err(UnknownProtocolVersion), "{text:?}");
+        for text in [
+            "",
+            "2025-06-18 ",
+            " 2025-06-18",
+            "2025-6-18",
+            "2025-06-19",
+            "latest",
+        ] {
+            assert_eq!(
+                text.parse::<ProtocolVersion>(),
+                Err(UnknownProtocolVersion),
+                "{text:?}"
+            );
         }
     }
 

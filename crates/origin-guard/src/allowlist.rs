@@ -70,7 +70,10 @@ impl Allowlist {
 
     /// Whether a parsed `Origin` is allowed.
     pub fn allows_origin(&self, origin: &Origin) -> bool {
-        self.inner.origins.iter().any(|pattern| pattern.matches(origin))
+        self.inner
+            .origins
+            .iter()
+            .any(|pattern| pattern.matches(origin))
     }
 
     /// Whether the literal origin `null` (sandboxed iframes, `file:` pages) is allowed.
@@ -83,7 +86,9 @@ impl Allowlist {
     pub fn allows_origin_value(&self, value: &HeaderValue) -> bool {
         match value.to_str() {
             Ok("null") => self.allows_null_origin(),
-            Ok(text) => text.parse::<Origin>().is_ok_and(|origin| self.allows_origin(&origin)),
+            Ok(text) => text
+                .parse::<Origin>()
+                .is_ok_and(|origin| self.allows_origin(&origin)),
             Err(_) => false,
         }
     }
@@ -192,11 +197,13 @@ fn parse_all<T: std::str::FromStr<Err = ParseError>>(
     patterns
         .iter()
         .map(|pattern| {
-            pattern.parse().map_err(|reason| AllowlistError::InvalidPattern {
-                setting,
-                pattern: pattern.clone(),
-                reason,
-            })
+            pattern
+                .parse()
+                .map_err(|reason| AllowlistError::InvalidPattern {
+                    setting,
+                    pattern: pattern.clone(),
+                    reason,
+                })
         })
         .collect()
 }
@@ -215,7 +222,9 @@ fn public_url_patterns(url: &str) -> Result<(Vec<HostPattern>, OriginPattern), A
     )))?;
     let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
     if path.contains(['?', '#']) {
-        return Err(invalid(ParseError::new("a public URL has no query or fragment")));
+        return Err(invalid(ParseError::new(
+            "a public URL has no query or fragment",
+        )));
     }
     let origin: Origin = format!("{scheme}://{authority}").parse().map_err(invalid)?;
     let host: HostAndPort = authority.parse().map_err(invalid)?;

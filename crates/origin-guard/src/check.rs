@@ -39,13 +39,28 @@ pub(crate) struct Guard {
 pub(crate) enum Rejection {
     MissingHost,
     DuplicateHost,
-    MalformedHost { header: &'static str, value: String, reason: String },
-    HostAuthorityMismatch { host: String, authority: String },
-    HostNotAllowed { value: String, forwarded_ignored: bool },
+    MalformedHost {
+        header: &'static str,
+        value: String,
+        reason: String,
+    },
+    HostAuthorityMismatch {
+        host: String,
+        authority: String,
+    },
+    HostNotAllowed {
+        value: String,
+        forwarded_ignored: bool,
+    },
     DuplicateOrigin,
     NullOrigin,
-    MalformedOrigin { value: String, reason: String },
-    OriginNotAllowed { value: String },
+    MalformedOrigin {
+        value: String,
+        reason: String,
+    },
+    OriginNotAllowed {
+        value: String,
+    },
 }
 
 impl Guard {
@@ -62,7 +77,9 @@ impl Guard {
         if host_headers.next().is_some() {
             return Err(Rejection::DuplicateHost);
         }
-        let from_header = host_header.map(|value| parse_host("Host", value.as_bytes())).transpose()?;
+        let from_header = host_header
+            .map(|value| parse_host("Host", value.as_bytes()))
+            .transpose()?;
         let from_uri = request
             .uri()
             .authority()
@@ -88,7 +105,9 @@ impl Guard {
                 return Err(Rejection::MalformedHost {
                     header: "forwarded host",
                     value: String::new(),
-                    reason: "the trusted proxy's Forwarded / X-Forwarded-Host header is not readable".into(),
+                    reason:
+                        "the trusted proxy's Forwarded / X-Forwarded-Host header is not readable"
+                            .into(),
                 });
             }
             ForwardedHost::Absent => host,
@@ -96,7 +115,8 @@ impl Guard {
         if self.allowlist.allows_host(&host) {
             return Ok(());
         }
-        let forwarded_ignored = matches!(forwarded, ForwardedHost::Absent) && has_forwarded_headers(headers);
+        let forwarded_ignored =
+            matches!(forwarded, ForwardedHost::Absent) && has_forwarded_headers(headers);
         Err(Rejection::HostNotAllowed {
             value: host.to_string(),
             forwarded_ignored,
@@ -122,10 +142,12 @@ impl Guard {
                 false => Err(Rejection::NullOrigin),
             };
         }
-        let parsed: Origin = text.parse().map_err(|reason: crate::ParseError| Rejection::MalformedOrigin {
-            value: truncated_for_display(text.as_bytes()),
-            reason: reason.to_string(),
-        })?;
+        let parsed: Origin =
+            text.parse()
+                .map_err(|reason: crate::ParseError| Rejection::MalformedOrigin {
+                    value: truncated_for_display(text.as_bytes()),
+                    reason: reason.to_string(),
+                })?;
         match self.allowlist.allows_origin(&parsed) {
             true => Ok(()),
             false => Err(Rejection::OriginNotAllowed {
@@ -142,7 +164,8 @@ fn parse_host(header: &'static str, value: &[u8]) -> Result<HostAndPort, Rejecti
         reason,
     };
     let text = std::str::from_utf8(value).map_err(|_| malformed("it is not ASCII".into()))?;
-    text.parse().map_err(|reason: crate::ParseError| malformed(reason.to_string()))
+    text.parse()
+        .map_err(|reason: crate::ParseError| malformed(reason.to_string()))
 }
 
 impl Rejection {

@@ -54,8 +54,11 @@ where
                 Poll::Ready(Ok(response.map(ResponseBody::new)))
             }
             KindProj::Rejected { response } => {
-                #[allow(clippy::expect_used)] // Polling a completed future breaks the Future contract.
-                let response = response.take().expect("ResponseFuture polled after completion");
+                #[allow(clippy::expect_used)]
+                // Polling a completed future breaks the Future contract.
+                let response = response
+                    .take()
+                    .expect("ResponseFuture polled after completion");
                 Poll::Ready(Ok(response))
             }
         }

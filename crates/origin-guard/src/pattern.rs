@@ -130,7 +130,9 @@ fn split_host_port(text: &str) -> Result<(&str, Option<&str>), ParseError> {
             "" => Ok((host, None)),
             _ => match rest.strip_prefix(':') {
                 Some(port) => Ok((host, Some(port))),
-                None => Err(ParseError("only `:port` may follow a bracketed IPv6 address")),
+                None => Err(ParseError(
+                    "only `:port` may follow a bracketed IPv6 address",
+                )),
             },
         };
     }
@@ -161,10 +163,9 @@ fn parse_host(text: &str) -> Result<HostName, ParseError> {
         let inner = inner
             .strip_suffix(']')
             .ok_or(ParseError("an IPv6 address is missing its closing `]`"))?;
-        return inner
-            .parse::<Ipv6Addr>()
-            .map(HostName::Ipv6)
-            .map_err(|_| ParseError("the text in brackets is not an IPv6 address (zone ids are not allowed)"));
+        return inner.parse::<Ipv6Addr>().map(HostName::Ipv6).map_err(|_| {
+            ParseError("the text in brackets is not an IPv6 address (zone ids are not allowed)")
+        });
     }
     let name = text.strip_suffix('.').unwrap_or(text);
     if let Ok(address) = name.parse::<Ipv4Addr>() {
@@ -186,10 +187,14 @@ fn validate_domain(name: &str) -> Result<(), ParseError> {
     }
     for label in name.split('.') {
         if label.is_empty() {
-            return Err(ParseError("the host name has an empty label (`..`, or a leading dot)"));
+            return Err(ParseError(
+                "the host name has an empty label (`..`, or a leading dot)",
+            ));
         }
         if label.len() > MAX_LABEL_LEN {
-            return Err(ParseError("a label of the host name is longer than 63 bytes"));
+            return Err(ParseError(
+                "a label of the host name is longer than 63 bytes",
+            ));
         }
         if !label
             .bytes()
@@ -285,7 +290,9 @@ fn split_scheme(text: &str) -> Result<(String, &str), ParseError> {
         .split_once("://")
         .ok_or(ParseError("an origin has the form scheme://host[:port]"))?;
     let mut bytes = scheme.bytes();
-    let valid = bytes.next().is_some_and(|first| first.is_ascii_alphabetic())
+    let valid = bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic())
         && bytes.all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.'));
     if !valid {
         return Err(ParseError("the origin's scheme is not valid"));
@@ -320,7 +327,9 @@ impl HostMatcher {
         match text.strip_prefix("*.") {
             Some(suffix) => {
                 let HostName::Domain(suffix) = parse_host(suffix)? else {
-                    return Err(ParseError("a `*.` wildcard needs a DNS name after it, not an IP address"));
+                    return Err(ParseError(
+                        "a `*.` wildcard needs a DNS name after it, not an IP address",
+                    ));
                 };
                 if !suffix.contains('.') && suffix != "localhost" {
                     return Err(ParseError(
@@ -509,22 +518,33 @@ mod tests {
     use super::*;
 
     fn host(text: &str) -> HostAndPort {
-        text.parse().unwrap_or_else(|error| panic!("{text:?} should parse: {error}"))
+        text.parse()
+            .unwrap_or_else(|error| panic!("{text:?} should parse: {error}"))
     }
 
     fn pattern(text: &str) -> HostPattern {
-        text.parse().unwrap_or_else(|error| panic!("{text:?} should parse: {error}"))
+        text.parse()
+            .unwrap_or_else(|error| panic!("{text:?} should parse: {error}"))
     }
 
     #[test]
     fn hosts_parse_into_their_parts() {
-        assert_eq!(host("localhost").host(), &HostName::Domain("localhost".into()));
+        assert_eq!(
+            host("localhost").host(),
+            &HostName::Domain("localhost".into())
+        );
         assert_eq!(host("localhost").port(), None);
         assert_eq!(host("LOCALHOST:8080").to_string(), "localhost:8080");
         assert_eq!(host("localhost.:8080").to_string(), "localhost:8080");
-        assert_eq!(host("127.0.0.1:1").host(), &HostName::Ipv4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            host("127.0.0.1:1").host(),
+            &HostName::Ipv4(Ipv4Addr::LOCALHOST)
+        );
         assert_eq!(host("[::1]:65535").port(), Some(65535));
-        assert_eq!(host("[0:0:0:0:0:0:0:1]").host(), &HostName::Ipv6(Ipv6Addr::LOCALHOST));
+        assert_eq!(
+            host("[0:0:0:0:0:0:0:1]").host(),
+            &HostName::Ipv6(Ipv6Addr::LOCALHOST)
+        );
         assert_eq!(host("my_host.internal").to_string(), "my_host.internal");
         assert_eq!(host("127.0.0.1.").to_string(), "127.0.0.1");
     }
@@ -576,7 +596,10 @@ mod tests {
             "*.example.com",
             "*",
         ] {
-            assert!(text.parse::<HostAndPort>().is_err(), "{text:?} should be rejected");
+            assert!(
+                text.parse::<HostAndPort>().is_err(),
+                "{text:?} should be rejected"
+            );
         }
         let long_label = format!("{}.com", "a".repeat(64));
         assert!(long_label.parse::<HostAndPort>().is_err());
@@ -644,10 +667,21 @@ mod tests {
 
     #[test]
     fn patterns_display_as_they_parse() {
-        for text in ["example.com", "example.com:8443", "*.example.com:*", "[::1]:*", "127.0.0.1"] {
+        for text in [
+            "example.com",
+            "example.com:8443",
+            "*.example.com:*",
+            "[::1]:*",
+            "127.0.0.1",
+        ] {
             assert_eq!(pattern(text).to_string(), text);
         }
-        for text in ["https://example.com", "http://localhost:*", "https://*.example.com:8443", "vscode-webview://abc"] {
+        for text in [
+            "https://example.com",
+            "http://localhost:*",
+            "https://*.example.com:8443",
+            "vscode-webview://abc",
+        ] {
             assert_eq!(text.parse::<OriginPattern>().unwrap().to_string(), text);
         }
     }
@@ -658,9 +692,15 @@ mod tests {
         assert_eq!(origin("https://a.example"), origin("https://a.example:443"));
         assert_eq!(origin("HTTP://A.EXAMPLE"), origin("http://a.example:80"));
         assert_ne!(origin("http://a.example"), origin("https://a.example"));
-        assert_ne!(origin("https://a.example:8443"), origin("https://a.example"));
+        assert_ne!(
+            origin("https://a.example:8443"),
+            origin("https://a.example")
+        );
         assert_eq!(origin("chrome-extension://abcdef").effective_port(), None);
-        assert_eq!(origin("https://a.example:443").to_string(), "https://a.example");
+        assert_eq!(
+            origin("https://a.example:443").to_string(),
+            "https://a.example"
+        );
     }
 
     #[test]
@@ -683,7 +723,10 @@ mod tests {
             "https://example.com https://evil.com",
             "https://[::1",
         ] {
-            assert!(text.parse::<Origin>().is_err(), "{text:?} should be rejected");
+            assert!(
+                text.parse::<Origin>().is_err(),
+                "{text:?} should be rejected"
+            );
         }
     }
 

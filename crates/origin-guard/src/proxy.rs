@@ -78,7 +78,8 @@ impl TrustedProxies {
             .collect::<Result<Arc<[IpNet]>, _>>()?;
         if networks.is_empty() {
             return Err(TrustedProxiesError(
-                "no proxy given: list the addresses of the reverse proxies in front of this server".into(),
+                "no proxy given: list the addresses of the reverse proxies in front of this server"
+                    .into(),
             ));
         }
         Ok(TrustedProxies {
@@ -97,11 +98,17 @@ impl TrustedProxies {
     /// dual-stack listeners) count as their IPv4 address.
     pub fn trusts(&self, address: IpAddr) -> bool {
         let address = address.to_canonical();
-        self.networks.iter().any(|network| network.contains(&address))
+        self.networks
+            .iter()
+            .any(|network| network.contains(&address))
     }
 
     /// The host forwarded by a trusted peer.
-    pub(crate) fn forwarded_host<'a>(&self, extensions: &Extensions, headers: &'a HeaderMap) -> ForwardedHost<'a> {
+    pub(crate) fn forwarded_host<'a>(
+        &self,
+        extensions: &Extensions,
+        headers: &'a HeaderMap,
+    ) -> ForwardedHost<'a> {
         let trusted = (self.peer_addr)(extensions).is_some_and(|peer| self.trusts(peer));
         if !trusted {
             return ForwardedHost::Absent;
@@ -136,7 +143,10 @@ pub(crate) fn has_forwarded_headers(headers: &HeaderMap) -> bool {
 /// The `host=` of the last element of `Forwarded` (RFC 7239), all header lines
 /// taken as one list. `None` when the last element has no host.
 fn forwarded_header_host(headers: &HeaderMap) -> Option<Result<&str, ()>> {
-    let last_line = headers.get_all(http::header::FORWARDED).iter().next_back()?;
+    let last_line = headers
+        .get_all(http::header::FORWARDED)
+        .iter()
+        .next_back()?;
     let Ok(line) = last_line.to_str() else {
         return Some(Err(()));
     };
@@ -220,7 +230,8 @@ mod tests {
 
     #[test]
     fn networks_and_single_addresses_parse() {
-        let proxies = TrustedProxies::new(["10.0.0.0/8", "192.168.1.7", "::1", "fd00::/8"]).unwrap();
+        let proxies =
+            TrustedProxies::new(["10.0.0.0/8", "192.168.1.7", "::1", "fd00::/8"]).unwrap();
         assert!(proxies.trusts("10.1.2.3".parse().unwrap()));
         assert!(proxies.trusts("192.168.1.7".parse().unwrap()));
         assert!(!proxies.trusts("192.168.1.8".parse().unwrap()));
@@ -237,9 +248,18 @@ mod tests {
     fn only_a_trusted_peer_forwards_a_host() {
         let proxies = TrustedProxies::new(["10.0.0.1"]).unwrap();
         let sent = headers(&[("x-forwarded-host", "mcp.example.com")]);
-        assert_eq!(proxies.forwarded_host(&from_peer("10.0.0.1"), &sent), ForwardedHost::Trusted("mcp.example.com"));
-        assert_eq!(proxies.forwarded_host(&from_peer("10.0.0.2"), &sent), ForwardedHost::Absent);
-        assert_eq!(proxies.forwarded_host(&Extensions::new(), &sent), ForwardedHost::Absent);
+        assert_eq!(
+            proxies.forwarded_host(&from_peer("10.0.0.1"), &sent),
+            ForwardedHost::Trusted("mcp.example.com")
+        );
+        assert_eq!(
+            proxies.forwarded_host(&from_peer("10.0.0.2"), &sent),
+            ForwardedHost::Absent
+        );
+        assert_eq!(
+            proxies.forwarded_host(&Extensions::new(), &sent),
+            ForwardedHost::Absent
+        );
     }
 
     #[test]
@@ -248,18 +268,39 @@ mod tests {
         let peer = from_peer("10.0.0.1");
         let forged_then_real = headers(&[
             ("forwarded", "for=1.2.3.4;host=evil.com"),
-            ("forwarded", "for=5.6.7.8;host=\"mcp.example.com:8443\";proto=https"),
+            (
+                "forwarded",
+                "for=5.6.7.8;host=\"mcp.example.com:8443\";proto=https",
+            ),
         ]);
-        assert_eq!(proxies.forwarded_host(&peer, &forged_then_real), ForwardedHost::Trusted("mcp.example.com:8443"));
-        let in_one_line = headers(&[("forwarded", "host=evil.com, for=\"[::1]:5,6\";Host=mcp.example.com")]);
-        assert_eq!(proxies.forwarded_host(&peer, &in_one_line), ForwardedHost::Trusted("mcp.example.com"));
+        assert_eq!(
+            proxies.forwarded_host(&peer, &forged_then_real),
+            ForwardedHost::Trusted("mcp.example.com:8443")
+        );
+        let in_one_line = headers(&[(
+            "forwarded",
+            "host=evil.com, for=\"[::1]:5,6\";Host=mcp.example.com",
+        )]);
+        assert_eq!(
+            proxies.forwarded_host(&peer, &in_one_line),
+            ForwardedHost::Trusted("mcp.example.com")
+        );
         let xfh_list = headers(&[("x-forwarded-host", "evil.com, mcp.example.com")]);
-        assert_eq!(proxies.forwarded_host(&peer, &xfh_list), ForwardedHost::Trusted("mcp.example.com"));
+        assert_eq!(
+            proxies.forwarded_host(&peer, &xfh_list),
+            ForwardedHost::Trusted("mcp.example.com")
+        );
         // The nearest element names no host: an earlier (client-written) one must not count.
         let no_host_last = headers(&[("forwarded", "host=evil.com, for=10.0.0.9")]);
-        assert_eq!(proxies.forwarded_host(&peer, &no_host_last), ForwardedHost::Absent);
+        assert_eq!(
+            proxies.forwarded_host(&peer, &no_host_last),
+            ForwardedHost::Absent
+        );
         let bad_quotes = headers(&[("forwarded", "host=\"mcp.example.com")]);
-        assert_eq!(proxies.forwarded_host(&peer, &bad_quotes), ForwardedHost::Unreadable);
+        assert_eq!(
+            proxies.forwarded_host(&peer, &bad_quotes),
+            ForwardedHost::Unreadable
+        );
     }
 
     #[test]
@@ -272,6 +313,9 @@ mod tests {
         let mut extensions = Extensions::new();
         extensions.insert(Peer("10.0.0.1".parse().unwrap()));
         let sent = headers(&[("x-forwarded-host", "mcp.example.com")]);
-        assert_eq!(proxies.forwarded_host(&extensions, &sent), ForwardedHost::Trusted("mcp.example.com"));
+        assert_eq!(
+            proxies.forwarded_host(&extensions, &sent),
+            ForwardedHost::Trusted("mcp.example.com")
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Property: whatever Host the guard lets through is, parsed by an independent
 //! URL parser (the `url` crate, WHATWG rules), a member of the allowlist.
 
+#![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
+
 use std::convert::Infallible;
 
 use bytes::Bytes;
@@ -14,7 +16,13 @@ use tower::{Layer, ServiceExt};
 /// plain membership rule for the oracle.
 fn allowlist() -> Allowlist {
     Allowlist::builder()
-        .allow_hosts(["localhost:*", "127.0.0.1:*", "[::1]:*", "*.example.com:8443", "mcp.test"])
+        .allow_hosts([
+            "localhost:*",
+            "127.0.0.1:*",
+            "[::1]:*",
+            "*.example.com:8443",
+            "mcp.test",
+        ])
         .build()
         .unwrap()
 }
@@ -24,7 +32,9 @@ fn is_member(host: &url::Host<&str>, port: Option<u16>) -> bool {
         url::Host::Domain(name) => {
             let name = name.strip_suffix('.').unwrap_or(name);
             name == "localhost"
-                || (name.ends_with(".example.com") && name.len() > ".example.com".len() && port == Some(8443))
+                || (name.ends_with(".example.com")
+                    && name.len() > ".example.com".len()
+                    && port == Some(8443))
                 || (name == "mcp.test" && port.is_none())
         }
         url::Host::Ipv4(address) => *address == std::net::Ipv4Addr::LOCALHOST,
@@ -37,7 +47,10 @@ fn guard_accepts(runtime: &tokio::runtime::Runtime, host: &HeaderValue) -> bool 
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
     });
     let service = OriginGuardLayer::new(allowlist()).layer(handler);
-    let request = Request::post("/mcp").header("host", host.clone()).body(Full::default()).unwrap();
+    let request = Request::post("/mcp")
+        .header("host", host.clone())
+        .body(Full::default())
+        .unwrap();
     let response = runtime.block_on(service.oneshot(request)).unwrap();
     match response.status() {
         StatusCode::OK => true,
@@ -131,6 +144,8 @@ fn the_oracle_itself_accepts_members_and_rejects_strangers() {
     // The guard is stricter than WHATWG here: `127.1` is 127.0.0.1 to `url`, but
     // the guard rejects the shorthand outright.
     assert!(member("127.1"));
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     assert!(!guard_accepts(&runtime, &HeaderValue::from_static("127.1")));
 }

@@ -3,6 +3,8 @@
 //! tonic-style HTTP/2 service with its own body type (custom error type,
 //! trailers). Each is driven by a real HTTP client over TCP.
 
+#![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -30,30 +32,62 @@ struct Reply {
     trailers: Option<HeaderMap>,
 }
 
-async fn send(client: &Client<HttpConnector, Full<Bytes>>, address: SocketAddr, host: &str, origin: Option<&str>) -> Reply {
+async fn send(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    address: SocketAddr,
+    host: &str,
+    origin: Option<&str>,
+) -> Reply {
     let mut request = Request::post(format!("http://{address}/mcp"))
         .header("host", host)
         .header("content-type", "application/json");
     if let Some(origin) = origin {
         request = request.header("origin", origin);
     }
-    let response = client.request(request.body(Full::new(Bytes::from_static(INITIALIZE.as_bytes()))).unwrap()).await.unwrap();
+    let response = client
+        .request(
+            request
+                .body(Full::new(Bytes::from_static(INITIALIZE.as_bytes())))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     let status = response.status();
     let collected = response.into_body().collect().await.unwrap();
     let trailers = collected.trailers().cloned();
-    Reply { status, body: collected.to_bytes(), trailers }
+    Reply {
+        status,
+        body: collected.to_bytes(),
+        trailers,
+    }
 }
 
 fn http1_client() -> Client<HttpConnector, Full<Bytes>> {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
-async fn assert_guarded(client: &Client<HttpConnector, Full<Bytes>>, address: SocketAddr, handler_says: &str) {
-    let allowed = send(client, address, &format!("localhost:{}", address.port()), Some("http://localhost:6274")).await;
+async fn assert_guarded(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    address: SocketAddr,
+    handler_says: &str,
+) {
+    let allowed = send(
+        client,
+        address,
+        &format!("localhost:{}", address.port()),
+        Some("http://localhost:6274"),
+    )
+    .await;
     assert_eq!(allowed.status, StatusCode::OK);
     assert_eq!(allowed.body, handler_says);
 
-    let rebinding = send(client, address, &format!("attacker.example:{}", address.port()), Some("http://attacker.example")).await;
+    let rebinding = send(
+        client,
+        address,
+        &format!("attacker.example:{}", address.port()),
+        Some("http://attacker.example"),
+    )
+    .await;
     assert_eq!(rebinding.status, StatusCode::FORBIDDEN);
     let error: serde_json::Value = serde_json::from_slice(&rebinding.body).unwrap();
     assert_eq!(error["error"]["data"]["header"], "host");
@@ -78,7 +112,10 @@ async fn in_front_of_an_axum_router() {
 /// Serves `service` with hyper on a fresh loopback port, HTTP/1.1 and HTTP/2.
 async fn serve_with_hyper<S, B>(service: S) -> SocketAddr
 where
-    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -105,9 +142,13 @@ async fn in_front_of_a_plain_hyper_service() {
         // The guard hands the hyper body on untouched.
         let body = request.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, INITIALIZE);
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hyper handler"))))
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            b"hyper handler",
+        ))))
     });
-    let service = ServiceBuilder::new().layer(OriginGuardLayer::localhost()).service(handler);
+    let service = ServiceBuilder::new()
+        .layer(OriginGuardLayer::localhost())
+        .service(handler);
     let address = serve_with_hyper(service).await;
     assert_guarded(&http1_client(), address, "hyper handler").await;
 }
@@ -132,7 +173,10 @@ impl Body for GrpcStyleBody {
     type Data = Bytes;
     type Error = GrpcStyleError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, GrpcStyleError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, GrpcStyleError>>> {
         if self.frames.is_empty() {
             return Poll::Ready(None);
         }
@@ -157,7 +201,10 @@ impl tower::Service<Request<Incoming>> for GrpcStyleService {
         let mut trailers = HeaderMap::new();
         trailers.insert("grpc-status", HeaderValue::from_static("0"));
         let body = GrpcStyleBody {
-            frames: vec![Frame::data(Bytes::from_static(b"tonic-style handler")), Frame::trailers(trailers)],
+            frames: vec![
+                Frame::data(Bytes::from_static(b"tonic-style handler")),
+                Frame::trailers(trailers),
+            ],
         };
         std::future::ready(Ok(Response::new(body)))
     }
@@ -167,10 +214,16 @@ impl tower::Service<Request<Incoming>> for GrpcStyleService {
 async fn in_front_of_a_tonic_style_http2_service() {
     let service = OriginGuardLayer::localhost().layer(GrpcStyleService);
     let address = serve_with_hyper(service).await;
-    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).http2_only(true).build_http();
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
     // Over HTTP/2 the host travels as :authority (the URI), which the guard checks.
     let allowed = client
-        .request(Request::post(format!("http://localhost:{}/mcp", address.port())).body(Full::default()).unwrap())
+        .request(
+            Request::post(format!("http://localhost:{}/mcp", address.port()))
+                .body(Full::default())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(allowed.status(), StatusCode::OK);
@@ -182,28 +235,51 @@ async fn in_front_of_a_tonic_style_http2_service() {
     // the attacker's host (hyper's connection-level client sends it as given).
     let stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.unwrap();
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
     tokio::spawn(connection);
     let rebinding = sender
-        .send_request(Request::post(format!("http://attacker.example:{}/mcp", address.port())).body(Full::<Bytes>::default()).unwrap())
+        .send_request(
+            Request::post(format!("http://attacker.example:{}/mcp", address.port()))
+                .body(Full::<Bytes>::default())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(rebinding.status(), StatusCode::FORBIDDEN);
     let collected = rebinding.into_body().collect().await.unwrap();
-    assert!(collected.trailers().is_none(), "the rejection is the guard's, not the handler's");
+    assert!(
+        collected.trailers().is_none(),
+        "the rejection is the guard's, not the handler's"
+    );
 
     // A Host header that disagrees with :authority is refused outright.
     let smuggled = send(&client, address, "attacker.example", None).await;
     assert_eq!(smuggled.status, StatusCode::BAD_REQUEST);
     assert!(smuggled.trailers.is_none());
 
-    let cross_site = send(&client, address, &address.to_string(), Some("https://evil.example")).await;
-    assert_eq!(cross_site.status, StatusCode::FORBIDDEN, "{:?}", cross_site.body);
+    let cross_site = send(
+        &client,
+        address,
+        &address.to_string(),
+        Some("https://evil.example"),
+    )
+    .await;
+    assert_eq!(
+        cross_site.status,
+        StatusCode::FORBIDDEN,
+        "{:?}",
+        cross_site.body
+    );
 }
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_host_is_checked() {
-    let allowlist = Allowlist::builder().allow_public_url("https://mcp.example.com").build().unwrap();
+    let allowlist = Allowlist::builder()
+        .allow_public_url("https://mcp.example.com")
+        .build()
+        .unwrap();
     let connect_info = |extensions: &http::Extensions| {
         extensions
             .get::<axum::extract::ConnectInfo<SocketAddr>>()
@@ -212,12 +288,19 @@ async fn behind_a_trusted_proxy_the_forwarded_host_is_checked() {
     let serve = |proxies: TrustedProxies| {
         let router = axum::Router::new()
             .route("/mcp", post(|| async { "behind the proxy" }))
-            .layer(OriginGuardLayer::new(allowlist.clone()).trust_forwarded_host_from(proxies.peer_addr_from(connect_info)));
+            .layer(
+                OriginGuardLayer::new(allowlist.clone())
+                    .trust_forwarded_host_from(proxies.peer_addr_from(connect_info)),
+            );
         async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let address = listener.local_addr().unwrap();
             tokio::spawn(async move {
-                axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .await
             });
             address
         }
@@ -234,18 +317,30 @@ async fn behind_a_trusted_proxy_the_forwarded_host_is_checked() {
 
     // The proxy is this test's own loopback client.
     let trusting = serve(TrustedProxies::new(["127.0.0.1", "::1"]).unwrap()).await;
-    let response = client.request(forwarded(trusting, "mcp.example.com")).await.unwrap();
+    let response = client
+        .request(forwarded(trusting, "mcp.example.com"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let response = client.request(forwarded(trusting, "attacker.example")).await.unwrap();
+    let response = client
+        .request(forwarded(trusting, "attacker.example"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // A proxy list that does not include the peer: the forwarded header is ignored,
     // and the rejection says so.
     let not_trusting = serve(TrustedProxies::new(["10.0.0.1"]).unwrap()).await;
-    let response = client.request(forwarded(not_trusting, "mcp.example.com")).await.unwrap();
+    let response = client
+        .request(forwarded(not_trusting, "mcp.example.com"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let message = error["error"]["message"].as_str().unwrap();
-    assert!(message.contains("not come from a trusted proxy"), "{message}");
+    assert!(
+        message.contains("not come from a trusted proxy"),
+        "{message}"
+    );
 }

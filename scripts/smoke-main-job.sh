@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts the README's main job on a free loopback port and checks, with curl, that
+# it answers a local JSON-RPC request and refuses a DNS-rebinding one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --locked --example tiny_jsonrpc_server
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+log=$(mktemp)
+target/release/examples/tiny_jsonrpc_server --addr "127.0.0.1:$port" >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
+
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    sleep 0.1
+done
+
+ping='{"jsonrpc":"2.0","id":1,"method":"ping"}'
+local_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/mcp" \
+    -H 'Content-Type: application/json' -d "$ping")
+rebinding=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
+    -H "Host: attacker.example:$port" -H 'Content-Type: application/json' -d "$ping")
+rebinding_status=${rebinding##*$'\n'}
+
+fail() { echo "smoke test failed: $*" >&2; cat "$log" >&2; exit 1; }
+[ "$local_status" = 200 ] || fail "a local ping got $local_status, not 200"
+[ "$rebinding_status" = 403 ] || fail "a rebinding ping got $rebinding_status, not 403"
+case "$rebinding" in
+    *'"code":-32000'*'attacker.example'*) ;;
+    *) fail "the rebinding rejection is not a JSON-RPC error naming the host: $rebinding" ;;
+esac
+grep -q "origin guard rejected a request" "$log" || fail "the rejection was not logged"
+echo "main job: local ping 200, rebinding ping 403 with a JSON-RPC error, rejection logged"

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The `_meta` key carrying the protocol version in the stateless era.
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 
-/// A JSON-RPC request id: a number, a string, or `null`.
+/// A JSON-RPC request id: a number or a string (MCP forbids `null`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
 pub enum RpcId {
@@ -17,8 +17,6 @@ pub enum RpcId {
     Number(serde_json::Number),
     /// A string id.
     String(String),
-    /// An explicit `null` id.
-    Null,
 }
 
 /// The JSON-RPC envelope of a POST body, as far as the guards need it.
@@ -48,17 +46,27 @@ pub enum RpcEnvelope {
     Single(RpcMessage),
     /// A JSON array of messages (a batch; legal only in 2025-03-26).
     Batch(Vec<RpcMessage>),
-    /// Not valid JSON, not an object or array of objects, or a member the guards
-    /// read is of the wrong type or appears twice (a smuggling attempt: a gateway
-    /// and the handler could each read a different copy).
+    /// Not UTF-8 JSON, not an object or array of objects, or ambiguous: a member
+    /// the guards read is of the wrong type or appears twice, the id is `null`, or
+    /// a message mixes `method`, `result` and `error`. Ambiguity is where a
+    /// gateway and the handler could each read a different message.
     Unparsable,
 }
 
 impl RpcEnvelope {
     /// Parses the envelope of a JSON-RPC body. Never fails: what cannot be read is
-    /// [`RpcEnvelope::Unparsable`]. Nesting depth is bounded by `serde_json`'s
-    /// recursion limit, so hostile input cannot overflow the stack.
+    /// [`RpcEnvelope::Unparsable`].
+    ///
+    /// Members the guards do not read (tool arguments, results) are skipped,
+    /// checked for JSON syntax but not built into values: skipping is iterative,
+    /// so deep nesting there cannot overflow the stack, and the members read are
+    /// bounded by `serde_json`'s recursion limit. A skipped member that breaks a
+    /// rule only a full parse checks (a lone surrogate escape, nesting deeper
+    /// than the handler's parser allows) is left for the handler to reject.
     pub fn parse(body: &[u8]) -> RpcEnvelope {
+        if std::str::from_utf8(body).is_err() {
+            return RpcEnvelope::Unparsable;
+        }
         serde_json::from_slice(body).unwrap_or(RpcEnvelope::Unparsable)
     }
 
@@ -238,6 +246,11 @@ impl<'de> Visitor<'de> for MessageVisitor {
                 }
             }
         }
+        if (seen_result && seen_error) || (message.method.is_some() && (seen_result || seen_error)) {
+            return Err(de::Error::custom(
+                "a message is a request, a notification or a response, not a mix",
+            ));
+        }
         message.has_result_or_error = seen_result || seen_error;
         if let Some(params) = params {
             message.name = params.name;
@@ -295,7 +308,7 @@ impl<'de> Deserialize<'de> for RpcId {
             type Value = RpcId;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number, a string or null")
+                f.write_str("a number or a string")
             }
 
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<RpcId, E> {
@@ -314,10 +327,6 @@ impl<'de> Deserialize<'de> for RpcId {
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RpcId, E> {
                 Ok(RpcId::String(v.to_owned()))
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<RpcId, E> {
-                Ok(RpcId::Null)
             }
         }
 
@@ -498,9 +507,6 @@ mod tests {
         assert!(response.is_response() && !response.is_request());
         let error = single(r#"{"jsonrpc":"2.0","id":3,"error":{"code":1,"message":"x"}}"#);
         assert!(error.is_response());
-        let null_id = single(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#);
-        assert_eq!(null_id.id(), Some(&RpcId::Null));
-        assert!(null_id.is_request());
     }
 
     #[test]
@@ -547,6 +553,12 @@ mod tests {
             r#"{"id":1,"method":"a"} trailing"#,
             r#"{"id":1,"method":"a","params":3}"#,
             r#"{"id":1,"method":"tools/call","params":{"name":5}}"#,
+            // A null id reads as a request here and as a notification elsewhere.
+            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+            // Mixed message kinds.
+            r#"{"id":1,"method":"m","result":{}}"#,
+            r#"{"id":1,"result":{},"error":{"code":1,"message":"x"}}"#,
+            r#"{"method":"m","error":{}}"#,
         ] {
             assert_eq!(
                 RpcEnvelope::parse(body.as_bytes()),
@@ -594,15 +606,42 @@ mod tests {
         assert_eq!(envelope.single().and_then(RpcMessage::method), Some("m"));
     }
 
+    use proptest::strategy::Strategy;
+
     proptest::proptest! {
         #[test]
-        fn any_bytes_parse_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+        fn any_bytes_parse_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
             let envelope = RpcEnvelope::parse(&bytes);
-            // Whatever the result, it agrees with serde_json about validity:
-            // an envelope is only produced from valid JSON.
-            if envelope != RpcEnvelope::Unparsable {
-                proptest::prop_assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_ok());
+            proptest::prop_assert_eq!(RpcEnvelope::parse(&bytes), envelope);
+        }
+
+        #[test]
+        fn serialized_requests_read_back_as_sent(
+            id in proptest::prop_oneof![
+                proptest::num::i64::ANY.prop_map(serde_json::Value::from),
+                ".{0,12}".prop_map(serde_json::Value::from),
+            ],
+            method in ".{0,24}",
+            name in proptest::option::of(".{0,24}"),
+            uri in proptest::option::of(".{0,24}"),
+            version in proptest::option::of("[0-9-]{0,12}"),
+            arguments in proptest::collection::vec(".{0,8}", 0..4),
+        ) {
+            let mut params = serde_json::json!({"arguments": arguments});
+            if let Some(name) = &name { params["name"] = name.clone().into(); }
+            if let Some(uri) = &uri { params["uri"] = uri.clone().into(); }
+            if let Some(version) = &version {
+                params["_meta"] = serde_json::json!({META_PROTOCOL_VERSION: version});
             }
+            let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+            let envelope = RpcEnvelope::parse(body.to_string().as_bytes());
+            let message = envelope.single().expect("a serialized request parses");
+            proptest::prop_assert_eq!(message.method(), Some(method.as_str()));
+            proptest::prop_assert_eq!(message.name(), name.as_deref());
+            proptest::prop_assert_eq!(message.uri(), uri.as_deref());
+            proptest::prop_assert_eq!(message.meta_protocol_version(), version.as_deref());
+            proptest::prop_assert_eq!(serde_json::to_value(message.id()).unwrap(), id);
+            proptest::prop_assert!(message.is_request());
         }
     }
 }

@@ -246,7 +246,8 @@ impl<'de> Visitor<'de> for MessageVisitor {
                 }
             }
         }
-        if (seen_result && seen_error) || (message.method.is_some() && (seen_result || seen_error)) {
+        if (seen_result && seen_error) || (message.method.is_some() && (seen_result || seen_error))
+        {
             return Err(de::Error::custom(
                 "a message is a request, a notification or a response, not a mix",
             ));

@@ -80,5 +80,5 @@ pub use check::HostRejectionStatus;
 pub use future::ResponseFuture;
 pub use layer::OriginGuardLayer;
 pub use pattern::{HostAndPort, HostName, HostPattern, Origin, OriginPattern, ParseError};
-pub use proxy::{PeerAddrFn, TrustedProxies, TrustedProxiesError};
+pub use proxy::{ForwardedHeader, PeerAddrFn, TrustedProxies, TrustedProxiesError};
 pub use service::OriginGuard;

@@ -145,10 +145,15 @@ fn split_host_port(text: &str) -> Result<(&str, Option<&str>), ParseError> {
     }
 }
 
-/// A port: 1 to 5 ASCII digits, 1–65535.
+/// A port: 1 to 5 ASCII digits without a leading zero, 1–65535.
 fn parse_port(text: &str) -> Result<u16, ParseError> {
-    const BAD_PORT: ParseError = ParseError("the port must be a number from 1 to 65535");
-    if text.is_empty() || text.len() > 5 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+    const BAD_PORT: ParseError =
+        ParseError("the port must be a number from 1 to 65535, without leading zeros");
+    if text.is_empty()
+        || text.len() > 5
+        || text.starts_with('0')
+        || !text.bytes().all(|byte| byte.is_ascii_digit())
+    {
         return Err(BAD_PORT);
     }
     match text.parse::<u32>() {
@@ -207,7 +212,7 @@ fn validate_domain(name: &str) -> Result<(), ParseError> {
     }
     let last_label = name.rsplit('.').next().unwrap_or(name);
     if last_label.bytes().all(|byte| byte.is_ascii_digit())
-        || (last_label.len() > 2 && last_label[..2].eq_ignore_ascii_case("0x"))
+        || (last_label.len() >= 2 && last_label[..2].eq_ignore_ascii_case("0x"))
     {
         return Err(ParseError(
             "the host looks like an IPv4 address but is not in dotted-quad form (a.b.c.d)",
@@ -406,6 +411,10 @@ impl PortMatcher {
 /// Hosts compare case-insensitively and without a trailing dot; ports compare as
 /// numbers.
 ///
+/// A wildcard needs two labels after it (`*.com` is refused), but the guard
+/// knows no public-suffix list: `*.co.uk` or `*.github.io` parse, and admit
+/// everyone's site under that suffix. Wildcard only a domain you control.
+///
 /// ```
 /// use mcp_origin_guard::{HostAndPort, HostPattern};
 ///
@@ -566,6 +575,9 @@ mod tests {
             "localhost:evil",
             "localhost:",
             "localhost:0",
+            "localhost:08080",
+            "a.0x",
+            "0X1",
             "localhost:65536",
             "localhost:123456",
             "localhost:+80",

@@ -11,8 +11,9 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 /// How to find the address of the connection's peer in a request's extensions.
 pub type PeerAddrFn = fn(&Extensions) -> Option<IpAddr>;
 
-/// The reverse proxies whose `Forwarded: host=…` / `X-Forwarded-Host` the origin
-/// guard believes.
+/// The reverse proxies whose forwarded host the origin guard believes: their
+/// `X-Forwarded-Host` by default, or their `Forwarded: host=…` (see
+/// [`host_header`](Self::host_header)), never both.
 ///
 /// Behind a proxy that rewrites `Host`, the guard would reject every request (the
 /// "unexplained 421s" users then answer by turning protection off). Trusting the
@@ -42,12 +43,27 @@ pub type PeerAddrFn = fn(&Extensions) -> Option<IpAddr>;
 pub struct TrustedProxies {
     networks: Arc<[IpNet]>,
     peer_addr: PeerAddrFn,
+    header: ForwardedHeader,
+}
+
+/// Which header the trusted proxy writes the original host into. Only that one
+/// is read: a proxy that sets one header passes a client's copy of the other
+/// through untouched, so falling back from one to the other would let the client
+/// choose the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-Host` (nginx, Traefik, most load balancers); its last value.
+    #[default]
+    XForwardedHost,
+    /// `Forwarded: host=…` (RFC 7239); the `host` of its last element.
+    Forwarded,
 }
 
 impl fmt::Debug for TrustedProxies {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrustedProxies")
             .field("networks", &self.networks)
+            .field("header", &self.header)
             .finish_non_exhaustive()
     }
 }
@@ -85,7 +101,15 @@ impl TrustedProxies {
         Ok(TrustedProxies {
             networks,
             peer_addr: socket_addr_in_extensions,
+            header: ForwardedHeader::default(),
         })
+    }
+
+    /// Sets which header the proxies write the original host into
+    /// (default: `X-Forwarded-Host`).
+    pub fn host_header(mut self, header: ForwardedHeader) -> Self {
+        self.header = header;
+        self
     }
 
     /// Sets how the connection's peer address is found in request extensions.
@@ -95,7 +119,8 @@ impl TrustedProxies {
     }
 
     /// Whether `address` is a trusted proxy. IPv4-mapped IPv6 peers (seen on
-    /// dual-stack listeners) count as their IPv4 address.
+    /// dual-stack listeners) count as their IPv4 address, so list proxies by
+    /// their IPv4 address, not as `::ffff:a.b.c.d`.
     pub fn trusts(&self, address: IpAddr) -> bool {
         let address = address.to_canonical();
         self.networks
@@ -113,7 +138,11 @@ impl TrustedProxies {
         if !trusted {
             return ForwardedHost::Absent;
         }
-        match forwarded_header_host(headers).or_else(|| x_forwarded_host(headers)) {
+        let host = match self.header {
+            ForwardedHeader::XForwardedHost => x_forwarded_host(headers),
+            ForwardedHeader::Forwarded => forwarded_header_host(headers),
+        };
+        match host {
             Some(Ok(host)) => ForwardedHost::Trusted(host),
             Some(Err(())) => ForwardedHost::Unreadable,
             None => ForwardedHost::Absent,
@@ -141,7 +170,9 @@ pub(crate) fn has_forwarded_headers(headers: &HeaderMap) -> bool {
 }
 
 /// The `host=` of the last element of `Forwarded` (RFC 7239), all header lines
-/// taken as one list. `None` when the last element has no host.
+/// taken as one list. `None` when the last element has no host; unreadable when
+/// quotes do not balance (a client's stray `"` could otherwise swallow the
+/// proxy's comma) or the element names the host twice.
 fn forwarded_header_host(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     let last_line = headers
         .get_all(http::header::FORWARDED)
@@ -150,13 +181,24 @@ fn forwarded_header_host(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     let Ok(line) = last_line.to_str() else {
         return Some(Err(()));
     };
-    let element = last_list_element(line);
-    element.split(';').find_map(|pair| {
+    let Some(elements) = split_unquoted(line, b',') else {
+        return Some(Err(()));
+    };
+    let element = elements.last().copied().unwrap_or_default();
+    let Some(pairs) = split_unquoted(element, b';') else {
+        return Some(Err(()));
+    };
+    let mut hosts = pairs.into_iter().filter_map(|pair| {
         let (name, value) = pair.split_once('=')?;
         name.trim()
             .eq_ignore_ascii_case("host")
-            .then(|| unquote(value.trim()))
-    })
+            .then(|| value.trim())
+    });
+    let host = hosts.next()?;
+    if hosts.next().is_some() {
+        return Some(Err(()));
+    }
+    Some(unquote(host))
 }
 
 /// The last value of `X-Forwarded-Host`, all header lines taken as one list.
@@ -170,19 +212,28 @@ fn x_forwarded_host(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     )
 }
 
-/// The text after the last comma outside a quoted string.
-fn last_list_element(line: &str) -> &str {
-    let (mut in_quotes, mut escaped, mut start) = (false, false, 0);
-    for (index, byte) in line.bytes().enumerate() {
+/// Splits `text` at each `separator` outside a quoted string; `None` when a
+/// quoted string is left open.
+fn split_unquoted(text: &str, separator: u8) -> Option<Vec<&str>> {
+    let (mut parts, mut start) = (Vec::new(), 0);
+    let (mut in_quotes, mut escaped) = (false, false);
+    for (index, byte) in text.bytes().enumerate() {
         match byte {
             _ if escaped => escaped = false,
             b'\\' if in_quotes => escaped = true,
             b'"' => in_quotes = !in_quotes,
-            b',' if !in_quotes => start = index + 1,
+            _ if byte == separator && !in_quotes => {
+                parts.push(text[start..index].trim());
+                start = index + 1;
+            }
             _ => {}
         }
     }
-    line[start..].trim()
+    if in_quotes {
+        return None;
+    }
+    parts.push(text[start..].trim());
+    Some(parts)
 }
 
 /// A `token` or a `"quoted-string"` without its quotes. Host values never hold
@@ -264,7 +315,10 @@ mod tests {
 
     #[test]
     fn the_nearest_proxys_element_counts() {
-        let proxies = TrustedProxies::new(["10.0.0.1"]).unwrap();
+        let proxies = TrustedProxies::new(["10.0.0.1"])
+            .unwrap()
+            .host_header(ForwardedHeader::Forwarded);
+        let x_forwarded = TrustedProxies::new(["10.0.0.1"]).unwrap();
         let peer = from_peer("10.0.0.1");
         let forged_then_real = headers(&[
             ("forwarded", "for=1.2.3.4;host=evil.com"),
@@ -287,7 +341,7 @@ mod tests {
         );
         let xfh_list = headers(&[("x-forwarded-host", "evil.com, mcp.example.com")]);
         assert_eq!(
-            proxies.forwarded_host(&peer, &xfh_list),
+            x_forwarded.forwarded_host(&peer, &xfh_list),
             ForwardedHost::Trusted("mcp.example.com")
         );
         // The nearest element names no host: an earlier (client-written) one must not count.
@@ -300,6 +354,46 @@ mod tests {
         assert_eq!(
             proxies.forwarded_host(&peer, &bad_quotes),
             ForwardedHost::Unreadable
+        );
+        // A client's stray quote must not swallow the comma the proxy appended.
+        let stray_quote = headers(&[(
+            "forwarded",
+            "host=localhost;for=\", for=10.9.9.9;host=attacker.com",
+        )]);
+        assert_eq!(
+            proxies.forwarded_host(&peer, &stray_quote),
+            ForwardedHost::Unreadable
+        );
+        let two_hosts = headers(&[("forwarded", "for=1.2.3.4;host=localhost;host=attacker.com")]);
+        assert_eq!(
+            proxies.forwarded_host(&peer, &two_hosts),
+            ForwardedHost::Unreadable
+        );
+    }
+
+    #[test]
+    fn only_the_configured_header_is_read() {
+        let peer = from_peer("10.0.0.1");
+        let x_forwarded = TrustedProxies::new(["10.0.0.1"]).unwrap();
+        let forwarded = x_forwarded.clone().host_header(ForwardedHeader::Forwarded);
+        // The proxy sets X-Forwarded-Host and passes the client's Forwarded through.
+        let client_forwarded = headers(&[
+            ("forwarded", "for=1.2.3.4;host=localhost"),
+            ("x-forwarded-host", "attacker.com"),
+        ]);
+        assert_eq!(
+            x_forwarded.forwarded_host(&peer, &client_forwarded),
+            ForwardedHost::Trusted("attacker.com")
+        );
+        // The proxy appends a Forwarded element without a host: no fallback to
+        // the client's X-Forwarded-Host.
+        let client_xfh = headers(&[
+            ("forwarded", "for=10.9.9.9;proto=https"),
+            ("x-forwarded-host", "localhost"),
+        ]);
+        assert_eq!(
+            forwarded.forwarded_host(&peer, &client_xfh),
+            ForwardedHost::Absent
         );
     }
 

@@ -7,23 +7,26 @@ cd "$(dirname "$0")/.."
 cargo build --release --locked --example tiny_jsonrpc_server
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
-target/release/examples/tiny_jsonrpc_server --addr "127.0.0.1:$port" >"$log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/release/examples/tiny_jsonrpc_server" --addr "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
 
+fail() { echo "smoke test failed: $*" >&2; cat "$log" >&2; exit 1; }
+up=""
 for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then up=yes; break; fi
+    kill -0 $server 2>/dev/null || fail "the server exited"
     sleep 0.1
 done
+[ -n "$up" ] || fail "the server did not listen on 127.0.0.1:$port within 10 s"
 
 ping='{"jsonrpc":"2.0","id":1,"method":"ping"}'
 local_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/mcp" \
-    -H 'Content-Type: application/json' -d "$ping")
+    -H 'Content-Type: application/json' -d "$ping" || true)
 rebinding=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
-    -H "Host: attacker.example:$port" -H 'Content-Type: application/json' -d "$ping")
+    -H "Host: attacker.example:$port" -H 'Content-Type: application/json' -d "$ping" || true)
 rebinding_status=${rebinding##*$'\n'}
 
-fail() { echo "smoke test failed: $*" >&2; cat "$log" >&2; exit 1; }
 [ "$local_status" = 200 ] || fail "a local ping got $local_status, not 200"
 [ "$rebinding_status" = 403 ] || fail "a rebinding ping got $rebinding_status, not 403"
 case "$rebinding" in

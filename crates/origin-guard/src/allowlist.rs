@@ -36,6 +36,7 @@ struct Patterns {
     hosts: Vec<HostPattern>,
     origins: Vec<OriginPattern>,
     null_origin: bool,
+    any_origin: bool,
 }
 
 impl Allowlist {
@@ -70,10 +71,18 @@ impl Allowlist {
 
     /// Whether a parsed `Origin` is allowed.
     pub fn allows_origin(&self, origin: &Origin) -> bool {
-        self.inner
-            .origins
-            .iter()
-            .any(|pattern| pattern.matches(origin))
+        self.inner.any_origin
+            || self
+                .inner
+                .origins
+                .iter()
+                .any(|pattern| pattern.matches(origin))
+    }
+
+    /// Whether every well-formed origin is allowed
+    /// ([`AllowlistBuilder::allow_any_origin`]).
+    pub fn allows_any_origin(&self) -> bool {
+        self.inner.any_origin
     }
 
     /// Whether the literal origin `null` (sandboxed iframes, `file:` pages) is allowed.
@@ -113,6 +122,7 @@ pub struct AllowlistBuilder {
     origins: Vec<String>,
     public_urls: Vec<String>,
     null_origin: bool,
+    any_origin: bool,
 }
 
 impl AllowlistBuilder {
@@ -166,6 +176,17 @@ impl AllowlistBuilder {
         self
     }
 
+    /// Allows every well-formed origin: any web page may call the server
+    /// (only `Host` is still checked, which is what stops DNS rebinding). For a
+    /// public API whose callers authenticate with bearer tokens. Off by default.
+    /// The literal `null` origin still needs [`allow_null_origin`](Self::allow_null_origin),
+    /// and the CORS preset then answers `Access-Control-Allow-Origin: *`, which
+    /// browsers refuse to combine with credentials (a build error there).
+    pub fn allow_any_origin(mut self, allow: bool) -> Self {
+        self.any_origin = allow;
+        self
+    }
+
     /// Parses every pattern. Fails on the first pattern that does not parse, and
     /// when no host is allowed (a guard that admits nothing is a mistake, and one
     /// that admits everything is no guard).
@@ -185,6 +206,7 @@ impl AllowlistBuilder {
                 hosts,
                 origins,
                 null_origin: self.null_origin,
+                any_origin: self.any_origin,
             }),
         })
     }

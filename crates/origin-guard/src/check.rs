@@ -1,7 +1,8 @@
 //! The decision: does a request's Host and Origin pass the allowlist?
 
 use http::header::{HOST, ORIGIN};
-use http::{HeaderMap, Request, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode};
+use mcp_guard_core::well_known::is_protected_resource_metadata;
 use mcp_guard_core::{McpError, error_code, truncated_for_display};
 
 use crate::proxy::{ForwardedHost, has_forwarded_headers};
@@ -32,6 +33,7 @@ pub(crate) struct Guard {
     pub(crate) allowlist: Allowlist,
     pub(crate) host_rejection: HostRejectionStatus,
     pub(crate) trusted_proxies: Option<TrustedProxies>,
+    pub(crate) public_metadata_from_any_origin: bool,
 }
 
 /// Why a request was turned away.
@@ -67,7 +69,21 @@ impl Guard {
     /// Checks the request's host, then its origin.
     pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), Rejection> {
         self.check_host(request)?;
+        if self.is_public_metadata_read(request) {
+            // RFC 9728 metadata is public and read-only: browsers on any origin
+            // must be able to discover how to authenticate. Host is still checked.
+            return Ok(());
+        }
         self.check_origin(request.headers())
+    }
+
+    fn is_public_metadata_read<B>(&self, request: &Request<B>) -> bool {
+        self.public_metadata_from_any_origin
+            && matches!(
+                *request.method(),
+                Method::GET | Method::HEAD | Method::OPTIONS
+            )
+            && is_protected_resource_metadata(request.uri().path())
     }
 
     fn check_host<B>(&self, request: &Request<B>) -> Result<(), Rejection> {

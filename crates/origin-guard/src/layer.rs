@@ -22,6 +22,7 @@ impl OriginGuardLayer {
                 allowlist,
                 host_rejection: HostRejectionStatus::default(),
                 trusted_proxies: None,
+                public_metadata_from_any_origin: true,
             }),
         }
     }
@@ -44,6 +45,17 @@ impl OriginGuardLayer {
     /// only from them): the forwarded host is then checked instead of `Host`.
     pub fn trust_forwarded_host_from(mut self, proxies: TrustedProxies) -> Self {
         Arc::make_mut(&mut self.guard).trusted_proxies = Some(proxies);
+        self
+    }
+
+    /// Whether `GET`, `HEAD` and `OPTIONS` requests for the RFC 9728 Protected
+    /// Resource Metadata document (`/.well-known/oauth-protected-resource` and
+    /// the paths below it) skip the `Origin` check. On by default: the document
+    /// is public, and a browser client must be able to read it to learn how to
+    /// authenticate. `Host` is checked all the same, so this opens nothing to DNS
+    /// rebinding; other methods and paths are checked as usual.
+    pub fn public_metadata_from_any_origin(mut self, allow: bool) -> Self {
+        Arc::make_mut(&mut self.guard).public_metadata_from_any_origin = allow;
         self
     }
 

@@ -1,0 +1,60 @@
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, Response};
+use mcp_guard_core::well_known::is_protected_resource_metadata;
+use tower_http::cors::Cors;
+use tower_service::Service;
+
+use crate::future::ResponseFuture;
+use crate::request_headers::RequestHeaderPolicy;
+
+/// Middleware adding CORS headers for an MCP endpoint and answering its
+/// preflights. Made by [`McpCorsLayer`](crate::McpCorsLayer).
+///
+/// Like tower-http's `Cors`, it answers every `OPTIONS` request itself (the
+/// handler never sees one) and needs a response body with a `Default` (empty)
+/// value for those answers.
+#[derive(Debug, Clone)]
+pub struct McpCors<S> {
+    pub(crate) mcp: Cors<S>,
+    pub(crate) metadata: Cors<S>,
+    pub(crate) policy: Arc<RequestHeaderPolicy>,
+}
+
+impl<S> McpCors<S> {
+    /// A reference to the wrapped service.
+    pub fn get_ref(&self) -> &S {
+        self.mcp.get_ref()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for McpCors<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.mcp.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        if is_protected_resource_metadata(request.uri().path()) {
+            if request.method() != Method::OPTIONS {
+                // Only the MCP policy's copy of the inner service was polled
+                // ready: hand that copy to the metadata policy, which calls it.
+                // (A preflight is answered without calling the inner service.)
+                std::mem::swap(self.mcp.get_mut(), self.metadata.get_mut());
+            }
+            return ResponseFuture::new(self.metadata.call(request));
+        }
+        if request.method() == Method::OPTIONS {
+            self.policy.restrict_preflight(request.headers_mut());
+        }
+        ResponseFuture::new(self.mcp.call(request))
+    }
+}

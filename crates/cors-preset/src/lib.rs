@@ -14,7 +14,7 @@
 //! | exposed headers | `mcp-session-id`, `mcp-protocol-version`, `www-authenticate`, plus [extras](McpCorsBuilder::expose_headers) |
 //! | credentials | off unless [enabled](McpCorsBuilder::allow_credentials) |
 //! | max-age | [`DEFAULT_MAX_AGE`] (2 h), [configurable](McpCorsBuilder::max_age) |
-//! | `Vary` | `origin, access-control-request-method, access-control-request-headers` |
+//! | `Vary` | `origin, access-control-request-headers`: what the answer depends on (the allowed methods are constant) |
 //!
 //! **`mcp-param-*`.** CORS cannot wildcard a header-name prefix, and answering
 //! `*` would grant every header (and still not `Authorization`). So for a

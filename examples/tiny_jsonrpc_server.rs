@@ -1,4 +1,4 @@
-//! A tiny JSON-RPC handler behind the origin guard, on 127.0.0.1: the README's
+//! A tiny JSON-RPC handler behind the origin guard and the CORS preset, on 127.0.0.1: the README's
 //! main job until the full MCP example server arrives.
 //!
 //! ```text
@@ -18,6 +18,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use mcp_guard::cors::McpCorsLayer;
 use mcp_guard::origin_guard::OriginGuardLayer;
 use serde_json::{Value, json};
 
@@ -32,11 +33,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let app = axum::Router::new()
         .route("/mcp", post(handle))
+        // axum applies the last `.layer` outermost: the origin guard runs first.
+        .layer(McpCorsLayer::localhost())
         .layer(OriginGuardLayer::localhost());
 
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!(
-        "tiny JSON-RPC server on http://{}/mcp (origin guard: localhost preset)",
+        "tiny JSON-RPC server on http://{}/mcp (origin guard and CORS: localhost preset)",
         listener.local_addr()?
     );
     axum::serve(listener, app)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the README's main job on a free loopback port and checks, with curl, that
-# it answers a local JSON-RPC request and refuses a DNS-rebinding one.
+# it answers a local JSON-RPC request, refuses a DNS-rebinding one, and grants a
+# local browser's CORS preflight.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,10 @@ rebinding=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
     -H "Host: attacker.example:$port" -H 'Content-Type: application/json' -d "$ping" || true)
 rebinding_status=${rebinding##*$'\n'}
 
+preflight=$(curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$port/mcp" \
+    -H 'Origin: http://localhost:5173' -H 'Access-Control-Request-Method: POST' \
+    -H 'Access-Control-Request-Headers: content-type,mcp-protocol-version' | tr -d '\r' || true)
+
 [ "$local_status" = 200 ] || fail "a local ping got $local_status, not 200"
 [ "$rebinding_status" = 403 ] || fail "a rebinding ping got $rebinding_status, not 403"
 case "$rebinding" in
@@ -34,4 +39,8 @@ case "$rebinding" in
     *) fail "the rebinding rejection is not a JSON-RPC error naming the host: $rebinding" ;;
 esac
 grep -q "origin guard rejected a request" "$log" || fail "the rejection was not logged"
-echo "main job: local ping 200, rebinding ping 403 with a JSON-RPC error, rejection logged"
+grep -qi '^access-control-allow-origin: http://localhost:5173$' <<<"$preflight" \
+    || fail "a browser preflight from http://localhost:5173 was not granted: $preflight"
+grep -qi '^access-control-allow-headers: content-type,mcp-protocol-version$' <<<"$preflight" \
+    || fail "the preflight did not grant the MCP request headers: $preflight"
+echo "main job: local ping 200, rebinding ping 403 with a JSON-RPC error, rejection logged, browser preflight granted"

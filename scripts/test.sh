@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: what README.md tells a newcomer to run, and what CI runs.
-# Installs what the tests need first (today: nothing beyond the Rust toolchain and
-# curl; later guards add redis-server, chromium and the Python/Node MCP clients here).
+# Installs what the tests need first: curl (smoke test) and Chromium (the CORS
+# preset's real-browser test); later guards add redis-server and the Python/Node
+# MCP clients here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ need() {
     command -v "$1" >/dev/null 2>&1 || { echo "test.sh: $1 is missing; install the Debian package $2" >&2; exit 1; }
 }
 need curl curl
+need chromium chromium
 
 echo "== cargo test (workspace, all features)"
 cargo test --workspace --all-features --locked

@@ -7,6 +7,7 @@
 //! | feature | crate | what it guards |
 //! |---|---|---|
 //! | `origin-guard` (default) | [`origin_guard`] | Host / Origin validation: DNS rebinding, cross-site requests |
+//! | `cors` (default) | [`cors`] | CORS for browser clients: MCP headers granted and exposed, origins from the same allowlist |
 //!
 //! The shared vocabulary (header names, protocol versions, JSON-RPC errors, the
 //! envelope peek, `Principal`) is in [`core`].
@@ -14,11 +15,16 @@
 //! # Example
 //!
 //! ```
-//! # #[cfg(feature = "origin-guard")] {
+//! # #[cfg(feature = "cors")] {
+//! use mcp_guard::cors::McpCorsLayer;
 //! use mcp_guard::origin_guard::{Allowlist, OriginGuardLayer};
 //!
-//! let layer = OriginGuardLayer::new(Allowlist::localhost());
-//! # let _ = layer;
+//! // One allowlist configures both layers, so they never disagree.
+//! let allowlist = Allowlist::localhost();
+//! let layers = tower::ServiceBuilder::new()
+//!     .layer(OriginGuardLayer::new(allowlist.clone()))
+//!     .layer(McpCorsLayer::new(allowlist));
+//! # let _ = layers;
 //! # }
 //! ```
 
@@ -26,3 +32,6 @@ pub use mcp_guard_core as core;
 
 #[cfg(feature = "origin-guard")]
 pub use mcp_origin_guard as origin_guard;
+
+#[cfg(feature = "cors")]
+pub use mcp_cors_preset as cors;

@@ -109,7 +109,20 @@ pub struct RpcMessage {
     uri: Option<String>,
     meta_protocol_version: Option<String>,
     params_protocol_version: Option<String>,
+    arguments: Option<Arguments>,
     has_result_or_error: bool,
+}
+
+/// `params.arguments` kept as its JSON text: only a tool call whose arguments
+/// are mirrored into headers ever looks inside, so the envelope parse copies the
+/// text once instead of building a tree for every call.
+#[derive(Debug, Clone)]
+struct Arguments(Box<serde_json::value::RawValue>);
+
+impl PartialEq for Arguments {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
 }
 
 impl RpcMessage {
@@ -141,6 +154,11 @@ impl RpcMessage {
     /// `params.protocolVersion` (what a legacy `initialize` asks for).
     pub fn params_protocol_version(&self) -> Option<&str> {
         self.params_protocol_version.as_deref()
+    }
+
+    /// `params.arguments` (tools/call) as its JSON text, exactly as sent.
+    pub fn arguments(&self) -> Option<&serde_json::value::RawValue> {
+        self.arguments.as_ref().map(|arguments| &*arguments.0)
     }
 
     /// A request: has a method and an id.
@@ -258,6 +276,7 @@ impl<'de> Visitor<'de> for MessageVisitor {
             message.uri = params.uri;
             message.meta_protocol_version = params.meta_protocol_version;
             message.params_protocol_version = params.protocol_version;
+            message.arguments = params.arguments.map(Arguments);
         }
         Ok(message)
     }
@@ -342,6 +361,7 @@ struct Params {
     uri: Option<String>,
     protocol_version: Option<String>,
     meta_protocol_version: Option<String>,
+    arguments: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(PartialEq, Eq)]
@@ -350,6 +370,7 @@ enum ParamsKey {
     Uri,
     ProtocolVersion,
     Meta,
+    Arguments,
     Other,
 }
 
@@ -360,6 +381,7 @@ impl<'de> Deserialize<'de> for ParamsKey {
             "uri" => ParamsKey::Uri,
             "protocolVersion" => ParamsKey::ProtocolVersion,
             "_meta" => ParamsKey::Meta,
+            "arguments" => ParamsKey::Arguments,
             _ => ParamsKey::Other,
         }))
     }
@@ -399,6 +421,9 @@ impl<'de> Deserialize<'de> for Params {
                             "params.protocolVersion",
                         )?,
                         ParamsKey::Meta => set_once(&mut meta, map.next_value()?, "params._meta")?,
+                        ParamsKey::Arguments => {
+                            set_once(&mut params.arguments, map.next_value()?, "params.arguments")?
+                        }
                         ParamsKey::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }

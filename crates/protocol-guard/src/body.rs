@@ -1,0 +1,156 @@
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use serde_json::Value;
+
+use crate::param_headers::ParamHeaderRegistry;
+
+/// The most of a `tools/list` response that is kept to learn annotations from;
+/// a longer response passes through untouched and teaches nothing.
+pub(crate) const MAX_OBSERVED_BYTES: usize = 1024 * 1024;
+
+pin_project! {
+    /// The handler's response body, passed through byte for byte. For a
+    /// `tools/list` response it also keeps a bounded copy and, at its end, learns
+    /// the tools' `x-mcp-header` annotations from it.
+    #[derive(Debug)]
+    pub struct ObservedBody<B> {
+        #[pin]
+        inner: B,
+        watch: Option<Watch>,
+    }
+}
+
+#[derive(Debug)]
+struct Watch {
+    registry: Arc<ParamHeaderRegistry>,
+    copy: BytesMut,
+    is_event_stream: bool,
+}
+
+impl<B> ObservedBody<B> {
+    pub(crate) fn passthrough(inner: B) -> Self {
+        ObservedBody { inner, watch: None }
+    }
+
+    pub(crate) fn watching(
+        inner: B,
+        registry: Arc<ParamHeaderRegistry>,
+        is_event_stream: bool,
+    ) -> Self {
+        let watch = Watch {
+            registry,
+            copy: BytesMut::new(),
+            is_event_stream,
+        };
+        ObservedBody {
+            inner,
+            watch: Some(watch),
+        }
+    }
+}
+
+impl<B> Body for ObservedBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.project();
+        let frame = std::task::ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let (Some(watch), Some(data)) = (this.watch.as_mut(), frame.data_ref()) {
+                    if watch.copy.len() + data.remaining() <= MAX_OBSERVED_BYTES {
+                        watch.copy.extend_from_slice(data);
+                    } else {
+                        *this.watch = None;
+                    }
+                }
+            }
+            Some(Err(_)) => *this.watch = None,
+            None => {
+                if let Some(watch) = this.watch.take() {
+                    watch.learn();
+                }
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Watch {
+    fn learn(self) {
+        if self.is_event_stream {
+            let text = String::from_utf8_lossy(&self.copy);
+            for data in sse_data(&text) {
+                self.learn_from_message(data.as_bytes());
+            }
+        } else {
+            self.learn_from_message(&self.copy);
+        }
+    }
+
+    fn learn_from_message(&self, json: &[u8]) {
+        if let Ok(message) = serde_json::from_slice::<Value>(json) {
+            if let Some(result) = message.get("result") {
+                self.registry.learn_from_result(result);
+            }
+        }
+    }
+}
+
+/// The `data` of each event of a complete SSE text: lines ending in LF, CRLF or
+/// CR; multi-line data joined with LF; comments and other fields skipped.
+fn sse_data(text: &str) -> Vec<String> {
+    let mut events = Vec::new();
+    let mut data: Option<String> = None;
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    for line in normalized.split('\n') {
+        if line.is_empty() {
+            events.extend(data.take());
+            continue;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        if field == "data" {
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match &mut data {
+                Some(buffer) => {
+                    buffer.push('\n');
+                    buffer.push_str(value);
+                }
+                None => data = Some(value.to_owned()),
+            }
+        }
+    }
+    events.extend(data);
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sse_data;
+
+    #[test]
+    fn sse_events_are_split_on_every_line_ending() {
+        let text = ": comment\r\nid: 1\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\nevent: message\rdata:{\"b\":2}\r\rdata: last";
+        assert_eq!(sse_data(text), ["{\"a\":\n1}", "{\"b\":2}", "last"]);
+    }
+}

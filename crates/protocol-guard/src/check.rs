@@ -1,0 +1,352 @@
+//! The decisions: which revision a request speaks, and whether its headers and
+//! body are acceptable for it.
+
+use std::sync::Arc;
+
+use http::header::ALLOW;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use mcp_guard_core::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION};
+use mcp_guard_core::{
+    EnvelopePeek, Era, McpError, ProtocolVersion, RpcEnvelope, RpcMessage, error_code,
+    truncated_for_display,
+};
+
+use crate::negotiation::{accepts, is_json_content_type};
+use crate::param_headers::{self, ParamHeaderRegistry};
+use crate::sentinel;
+
+/// The protocol guard's configuration.
+#[derive(Debug)]
+pub(crate) struct Config {
+    /// Oldest first, never empty.
+    pub(crate) supported: Vec<ProtocolVersion>,
+    pub(crate) peek: EnvelopePeek,
+    pub(crate) registry: Arc<ParamHeaderRegistry>,
+    pub(crate) learn_from_tools_list: bool,
+}
+
+/// What the header checks decided for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Decided without the body.
+    Decided(ProtocolVersion),
+    /// A POST: decided once the envelope is read. Carries the header's version.
+    NeedsEnvelope(Option<ProtocolVersion>),
+    /// Not an MCP transport method (e.g. `OPTIONS`): passed on undecided.
+    PassThrough,
+}
+
+impl Config {
+    fn serves_legacy_era(&self) -> bool {
+        self.supported
+            .iter()
+            .any(|version| version.era() == Era::Legacy)
+    }
+
+    fn newest_legacy(&self) -> Option<ProtocolVersion> {
+        self.supported
+            .iter()
+            .rev()
+            .copied()
+            .find(|version| version.era() == Era::Legacy)
+    }
+
+    /// The checks that need only the method and headers.
+    pub(crate) fn check_headers(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Verdict, McpError> {
+        let header_version = self.header_version(headers)?;
+        match *method {
+            Method::POST => {
+                if !is_json_content_type(headers) {
+                    return Err(unsupported_media_type(headers));
+                }
+                if !(accepts(headers, "application", "json")
+                    && accepts(headers, "text", "event-stream"))
+                {
+                    return Err(not_acceptable(
+                        "a POST must send Accept listing both application/json and text/event-stream",
+                        headers,
+                    ));
+                }
+                Ok(Verdict::NeedsEnvelope(header_version))
+            }
+            Method::GET | Method::DELETE => {
+                let stateless =
+                    header_version.is_some_and(|version| version.era() == Era::Stateless);
+                if stateless || !self.serves_legacy_era() {
+                    return Err(method_not_allowed(method));
+                }
+                if *method == Method::GET && !accepts(headers, "text", "event-stream") {
+                    return Err(not_acceptable(
+                        "a GET opens an SSE stream: send Accept: text/event-stream",
+                        headers,
+                    ));
+                }
+                Ok(Verdict::Decided(self.legacy_default(header_version)?))
+            }
+            _ => Ok(Verdict::PassThrough),
+        }
+    }
+
+    /// The legacy-era version of a request: the header's, else 2025-03-26.
+    fn legacy_default(
+        &self,
+        header_version: Option<ProtocolVersion>,
+    ) -> Result<ProtocolVersion, McpError> {
+        let version = header_version.unwrap_or(ProtocolVersion::ASSUMED_WHEN_ABSENT);
+        match self.supported.contains(&version) {
+            true => Ok(version),
+            false => Err(self.unsupported(
+                version.as_str(),
+                "no MCP-Protocol-Version header means 2025-03-26",
+            )),
+        }
+    }
+
+    /// The single `MCP-Protocol-Version` header, parsed and supported.
+    fn header_version(&self, headers: &HeaderMap) -> Result<Option<ProtocolVersion>, McpError> {
+        let mut values = headers.get_all(MCP_PROTOCOL_VERSION).iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(McpError::new(
+                StatusCode::BAD_REQUEST,
+                error_code::SERVER_ERROR,
+                "MCP-Protocol-Version is sent more than once; send exactly one",
+            ));
+        }
+        let text = value.to_str().unwrap_or_default();
+        match text.parse::<ProtocolVersion>() {
+            Ok(version) if self.supported.contains(&version) => Ok(Some(version)),
+            _ => Err(self.unsupported(&truncated_for_display(value.as_bytes()), "")),
+        }
+    }
+
+    fn unsupported(&self, shown: &str, note: &str) -> McpError {
+        let supported: Vec<&str> = self
+            .supported
+            .iter()
+            .map(|version| version.as_str())
+            .collect();
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({note})")
+        };
+        McpError::new(
+            StatusCode::BAD_REQUEST,
+            error_code::SERVER_ERROR,
+            format!(
+                "unsupported MCP-Protocol-Version \"{shown}\"{note}; this server supports {}",
+                supported.join(", ")
+            ),
+        )
+        .with_data(serde_json::json!({ "supported": supported }))
+    }
+
+    /// The checks that need the envelope: era, version, batches, mirrors.
+    pub(crate) fn check_envelope(
+        &self,
+        headers: &HeaderMap,
+        envelope: &RpcEnvelope,
+        header_version: Option<ProtocolVersion>,
+    ) -> Result<ProtocolVersion, McpError> {
+        let messages = match envelope {
+            RpcEnvelope::Unparsable => {
+                return Err(McpError::new(
+                    StatusCode::BAD_REQUEST,
+                    error_code::PARSE_ERROR,
+                    "the body is not a JSON-RPC message (invalid JSON, a duplicated member, a null id, or a mix of request and response); send one JSON-RPC object",
+                ));
+            }
+            RpcEnvelope::Single(_) | RpcEnvelope::Batch(_) => envelope.messages(),
+        };
+        let with_id = |error: McpError| match envelope.single().and_then(RpcMessage::id) {
+            Some(id) => error.with_id(id.clone()),
+            None => error,
+        };
+        let version = self
+            .envelope_version(envelope, header_version)
+            .map_err(with_id)?;
+        if envelope.is_batch() && version != ProtocolVersion::V2025_03_26 {
+            return Err(McpError::new(
+                StatusCode::BAD_REQUEST,
+                error_code::INVALID_REQUEST,
+                format!(
+                    "JSON-RPC batches are allowed only in protocol version 2025-03-26, and this request speaks {version}; send one message per POST"
+                ),
+            ));
+        }
+        for message in messages {
+            check_meta_version(message, header_version).map_err(with_id)?;
+        }
+        if version.era() == Era::Stateless {
+            if let Some(message) = envelope.single() {
+                self.check_mirrors(headers, message).map_err(with_id)?;
+            }
+        }
+        Ok(version)
+    }
+
+    fn envelope_version(
+        &self,
+        envelope: &RpcEnvelope,
+        header_version: Option<ProtocolVersion>,
+    ) -> Result<ProtocolVersion, McpError> {
+        if let Some(version) = header_version {
+            return Ok(version);
+        }
+        let claims_stateless = envelope
+            .messages()
+            .iter()
+            .any(|message| message.meta_protocol_version().is_some());
+        if claims_stateless {
+            return Err(mismatch(
+                "the body's _meta names a protocol version, but the MCP-Protocol-Version header is missing; the stateless era requires it on every POST".into(),
+            ));
+        }
+        let initialize = envelope.single().filter(|message| message.is_initialize());
+        match initialize {
+            // Version negotiation is the handler's: an initialize may ask for
+            // any version, and is answered with one the server supports.
+            Some(message) => {
+                let asked = message
+                    .params_protocol_version()
+                    .and_then(|text| text.parse().ok());
+                match (asked, self.newest_legacy()) {
+                    (_, None) => Err(self.unsupported(
+                        "initialize",
+                        "this server serves only the stateless era, which has no initialize",
+                    )),
+                    (Some(asked), Some(_)) if self.supported.contains(&asked) => Ok(asked),
+                    (_, Some(newest)) => Ok(newest),
+                }
+            }
+            None => self.legacy_default(None),
+        }
+    }
+
+    fn check_mirrors(&self, headers: &HeaderMap, message: &RpcMessage) -> Result<(), McpError> {
+        let Some(method) = message.method() else {
+            // A response the client posts back carries no method to mirror.
+            return Ok(());
+        };
+        let header_method = sentinel::read_required(headers, &MCP_METHOD)
+            .map_err(|problem| mismatch(problem.describe("Mcp-Method")))?;
+        if header_method != method {
+            return Err(mismatch(format!(
+                "the Mcp-Method header \"{}\" does not match the body's method \"{}\"",
+                truncated_for_display(header_method.as_bytes()),
+                truncated_for_display(method.as_bytes())
+            )));
+        }
+        let named = match method {
+            "tools/call" | "prompts/get" => Some(("params.name", message.name())),
+            "resources/read" => Some(("params.uri", message.uri())),
+            _ => None,
+        };
+        if let Some((member, body_name)) = named {
+            let header_name = sentinel::read_required(headers, &MCP_NAME)
+                .map_err(|problem| mismatch(problem.describe("Mcp-Name")))?;
+            if Some(header_name.as_str()) != body_name {
+                return Err(mismatch(format!(
+                    "the Mcp-Name header \"{}\" does not match the body's {member} \"{}\"",
+                    truncated_for_display(header_name.as_bytes()),
+                    truncated_for_display(body_name.unwrap_or_default().as_bytes())
+                )));
+            }
+        }
+        if method == "tools/call" {
+            self.check_param_headers(headers, message)?;
+        }
+        Ok(())
+    }
+
+    fn check_param_headers(
+        &self,
+        headers: &HeaderMap,
+        message: &RpcMessage,
+    ) -> Result<(), McpError> {
+        let Some(params) = message.name().and_then(|tool| self.registry.for_tool(tool)) else {
+            return Ok(());
+        };
+        // Only a call to an annotated tool looks inside its arguments.
+        let arguments = match message.arguments() {
+            Some(raw) => Some(serde_json::from_str(raw.get()).map_err(|_| {
+                mismatch(
+                    "params.arguments could not be read to compare with the Mcp-Param headers"
+                        .into(),
+                )
+            })?),
+            None => None,
+        };
+        param_headers::check(headers, &params, arguments.as_ref()).map_err(mismatch)
+    }
+}
+
+/// A `_meta` protocol version in the body must agree with the header.
+fn check_meta_version(
+    message: &RpcMessage,
+    header_version: Option<ProtocolVersion>,
+) -> Result<(), McpError> {
+    let Some(header) = header_version else {
+        return Ok(());
+    };
+    match message.meta_protocol_version() {
+        Some(meta) if meta != header.as_str() => Err(mismatch(format!(
+            "the MCP-Protocol-Version header \"{header}\" does not match the body's _meta protocol version \"{}\"",
+            truncated_for_display(meta.as_bytes())
+        ))),
+        None if header.era() == Era::Stateless && message.is_request() => Err(mismatch(format!(
+            "the MCP-Protocol-Version header is \"{header}\", but the body's params._meta has no \"io.modelcontextprotocol/protocolVersion\"; the stateless era requires both, equal"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn mismatch(message: String) -> McpError {
+    McpError::new(
+        StatusCode::BAD_REQUEST,
+        error_code::HEADER_MISMATCH,
+        message,
+    )
+}
+
+fn unsupported_media_type(headers: &HeaderMap) -> McpError {
+    let sent = headers
+        .get(http::header::CONTENT_TYPE)
+        .map(|value| truncated_for_display(value.as_bytes()))
+        .unwrap_or_else(|| "none".into());
+    McpError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        error_code::SERVER_ERROR,
+        format!(
+            "Content-Type must be application/json (got {sent}); send the JSON-RPC message as application/json"
+        ),
+    )
+}
+
+fn not_acceptable(what: &str, headers: &HeaderMap) -> McpError {
+    let sent = headers
+        .get(http::header::ACCEPT)
+        .map(|value| truncated_for_display(value.as_bytes()))
+        .unwrap_or_else(|| "none".into());
+    McpError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        error_code::SERVER_ERROR,
+        format!("{what} (got Accept: {sent})"),
+    )
+}
+
+fn method_not_allowed(method: &Method) -> McpError {
+    McpError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        error_code::SERVER_ERROR,
+        format!("{method} is not part of the stateless era (2026-07-28): there is no session and no standalone stream; send each request as a POST"),
+    )
+    .with_header(ALLOW, HeaderValue::from_static("POST"))
+}

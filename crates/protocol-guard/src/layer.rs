@@ -1,0 +1,175 @@
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use mcp_guard_core::{EnvelopePeek, ProtocolVersion};
+use serde_json::Value;
+use tower_layer::Layer;
+
+use crate::check::Config;
+use crate::param_headers::{ParamHeaderRegistry, annotations};
+use crate::service::ProtocolGuard;
+
+/// How many tools' `x-mcp-header` annotations are learned from `tools/list`
+/// results at most (configured tools do not count).
+pub const DEFAULT_MAX_LEARNED_TOOLS: usize = 4096;
+
+/// Applies [`ProtocolGuard`]: content negotiation, `MCP-Protocol-Version`, and
+/// the stateless era's header–body mirror checks, for both MCP eras.
+///
+/// See the [crate documentation](crate) for the rules and statuses.
+#[derive(Debug, Clone)]
+pub struct ProtocolGuardLayer {
+    config: Arc<Config>,
+}
+
+impl ProtocolGuardLayer {
+    /// A guard serving every Streamable HTTP revision (2025-03-26 to
+    /// 2026-07-28) with the default body limits of [`EnvelopePeek`].
+    pub fn new() -> Self {
+        match ProtocolGuardLayer::builder().build() {
+            Ok(layer) => layer,
+            // The default version set is not empty and has no bad schema.
+            Err(error) => unreachable!("the default protocol guard is valid: {error}"),
+        }
+    }
+
+    /// Starts a configuration.
+    pub fn builder() -> ProtocolGuardBuilder {
+        ProtocolGuardBuilder::default()
+    }
+}
+
+impl Default for ProtocolGuardLayer {
+    fn default() -> Self {
+        ProtocolGuardLayer::new()
+    }
+}
+
+impl<S> Layer<S> for ProtocolGuardLayer {
+    type Service = ProtocolGuard<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ProtocolGuard {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// Configures a [`ProtocolGuardLayer`].
+#[derive(Debug, Clone)]
+#[must_use = "call .build() to get the layer"]
+pub struct ProtocolGuardBuilder {
+    supported: Vec<ProtocolVersion>,
+    peek: EnvelopePeek,
+    tool_schemas: Vec<(String, Value)>,
+    learn_from_tools_list: bool,
+    max_learned_tools: usize,
+}
+
+impl Default for ProtocolGuardBuilder {
+    fn default() -> Self {
+        ProtocolGuardBuilder {
+            supported: ProtocolVersion::ALL
+                .into_iter()
+                .filter(|version| *version >= ProtocolVersion::V2025_03_26)
+                .collect(),
+            peek: EnvelopePeek::new(),
+            tool_schemas: Vec::new(),
+            learn_from_tools_list: true,
+            max_learned_tools: DEFAULT_MAX_LEARNED_TOOLS,
+        }
+    }
+}
+
+impl ProtocolGuardBuilder {
+    /// The revisions this server speaks; requests naming another get `400`
+    /// listing these. Default: 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28.
+    /// A set without legacy revisions serves only the stateless era: `GET`,
+    /// `DELETE` and `initialize` are then refused.
+    pub fn supported_versions(
+        mut self,
+        versions: impl IntoIterator<Item = ProtocolVersion>,
+    ) -> Self {
+        self.supported = versions.into_iter().collect();
+        self
+    }
+
+    /// The body size limit and read timeout of the one read of a POST body.
+    pub fn envelope_peek(mut self, peek: EnvelopePeek) -> Self {
+        self.peek = peek;
+        self
+    }
+
+    /// Declares a tool's `inputSchema`, so its `x-mcp-header` parameters are
+    /// checked from the first call, before any `tools/list` went by (e.g. on
+    /// a second server instance). Takes precedence over what is learned.
+    pub fn tool_input_schema(mut self, tool: impl Into<String>, input_schema: Value) -> Self {
+        self.tool_schemas.push((tool.into(), input_schema));
+        self
+    }
+
+    /// Whether annotations are learned from the handler's `tools/list` results
+    /// (default: on), and for at most how many tools.
+    pub fn learn_from_tools_list(mut self, learn: bool, max_tools: usize) -> Self {
+        self.learn_from_tools_list = learn;
+        self.max_learned_tools = max_tools;
+        self
+    }
+
+    /// Checks the configuration and builds the layer.
+    pub fn build(mut self) -> Result<ProtocolGuardLayer, ProtocolGuardConfigError> {
+        self.supported.sort();
+        self.supported.dedup();
+        if self.supported.is_empty() {
+            return Err(ProtocolGuardConfigError::NoSupportedVersion);
+        }
+        let mut configured = HashMap::new();
+        for (tool, schema) in &self.tool_schemas {
+            let params = annotations(schema).ok_or_else(|| {
+                ProtocolGuardConfigError::InvalidToolSchema { tool: tool.clone() }
+            })?;
+            configured.insert(tool.clone(), params.into());
+        }
+        let registry = Arc::new(ParamHeaderRegistry::new(configured, self.max_learned_tools));
+        Ok(ProtocolGuardLayer {
+            config: Arc::new(Config {
+                supported: self.supported,
+                peek: self.peek,
+                registry,
+                learn_from_tools_list: self.learn_from_tools_list,
+            }),
+        })
+    }
+}
+
+/// A configuration [`ProtocolGuardBuilder::build`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolGuardConfigError {
+    /// `supported_versions` was given an empty set.
+    NoSupportedVersion,
+    /// A schema given to `tool_input_schema` has an invalid `x-mcp-header`
+    /// (not an HTTP token, or used twice ignoring case).
+    InvalidToolSchema {
+        /// The tool it was given for.
+        tool: String,
+    },
+}
+
+impl fmt::Display for ProtocolGuardConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolGuardConfigError::NoSupportedVersion => {
+                f.write_str("supported_versions: at least one protocol version must be supported")
+            }
+            ProtocolGuardConfigError::InvalidToolSchema { tool } => write!(
+                f,
+                "tool_input_schema: the schema of tool {tool:?} has an invalid x-mcp-header (each must be a non-empty HTTP token, unique ignoring case)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolGuardConfigError {}

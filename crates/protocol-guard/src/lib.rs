@@ -1,0 +1,94 @@
+//! A Tower layer that checks MCP Streamable HTTP requests of both protocol
+//! eras before they reach the handler: content negotiation, the protocol
+//! version, and — for the stateless 2026-07-28 era — that the routing headers
+//! a load balancer acts on say the same as the body the handler executes.
+//!
+//! The layer decides each request's [`ProtocolVersion`](mcp_guard_core::ProtocolVersion)
+//! and [`Era`](mcp_guard_core::Era) once and puts them in the request's
+//! extensions for the layers after it. It reads a POST body once, through
+//! [`EnvelopePeek`](mcp_guard_core::EnvelopePeek) (size limit `413`, read
+//! timeout `408`); the envelope is cached in the extensions, so no later layer
+//! parses the body again, and the handler gets the bytes unchanged.
+//!
+//! | rule | rejection |
+//! |---|---|
+//! | POST `Content-Type` is not `application/json` (parameters and case allowed) | `415` |
+//! | POST `Accept` does not admit both `application/json` and `text/event-stream`; GET does not admit `text/event-stream` (`*/*`, `type/*` count, `q=0` does not) | `406` |
+//! | `MCP-Protocol-Version` invalid, unsupported or repeated (absent = 2025-03-26 in the legacy era) | `400`, the supported versions listed in the message and in `data.supported` |
+//! | stateless era: the header missing while the body's `_meta` names a version, the body's `_meta` version missing on a request, or the two disagree | `400`, code `-32020` |
+//! | stateless era: `Mcp-Method` ≠ `method`; `Mcp-Name` ≠ `params.name` (`tools/call`, `prompts/get`) or `params.uri` (`resources/read`); missing, repeated, invalid characters, malformed `=?base64?…?=` | `400`, code `-32020`, naming the header and both values |
+//! | stateless era: an `Mcp-Param-{Name}` of an `x-mcp-header` argument missing, present without its argument, or disagreeing (integers numerically, booleans `true`/`false`) | `400`, code `-32020` |
+//! | a JSON-RPC batch outside 2025-03-26 | `400`, code `-32600` |
+//! | a body that is not a JSON-RPC message | `400`, code `-32700` |
+//! | `GET`/`DELETE` in the stateless era, or on a server serving only it | `405` with `Allow: POST` |
+//!
+//! **Which era.** The `MCP-Protocol-Version` header decides. Without it, a
+//! request is legacy (2025-03-26), except that a body whose `_meta` names a
+//! version is a stateless request missing its header. A legacy `initialize` is
+//! never refused over the version it asks for: negotiation is the handler's.
+//!
+//! **`Mcp-Param-*`.** The guard learns which tool arguments a client mirrors
+//! into headers by watching the handler's `tools/list` results go by (JSON or
+//! SSE, up to 1 MiB, at most [`DEFAULT_MAX_LEARNED_TOOLS`] tools), or from
+//! [`ProtocolGuardBuilder::tool_input_schema`]. Headers of arguments no tool
+//! annotates are forwarded untouched. A tool's arguments are only looked at
+//! when it has annotations.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use mcp_guard_core::{Era, PeekedBody};
+//! use mcp_protocol_guard::ProtocolGuardLayer;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+//!     let era = request.extensions().get::<Era>().copied();
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!("{era:?}")))))
+//! });
+//! let service = ServiceBuilder::new().layer(ProtocolGuardLayer::new()).service(handler);
+//!
+//! let call = |method: &str, name: &str| {
+//!     Request::post("/mcp")
+//!         .header("content-type", "application/json")
+//!         .header("accept", "application/json, text/event-stream")
+//!         .header("mcp-protocol-version", "2026-07-28")
+//!         .header("mcp-method", method)
+//!         .header("mcp-name", name)
+//!         .body(Full::from(
+//!             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+//!         ))
+//!         .unwrap()
+//! };
+//! // Headers that agree with the body pass, and the handler learns the era.
+//! let response = service.clone().oneshot(call("tools/call", "search")).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//!
+//! // A gateway routed on a tool name the body does not call: refused.
+//! let response = service.oneshot(call("tools/call", "read_file")).await?;
+//! assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+//! # Ok(())
+//! # }
+//! ```
+
+mod body;
+mod check;
+mod future;
+mod layer;
+mod negotiation;
+mod param_headers;
+mod sentinel;
+mod service;
+
+pub use body::ObservedBody;
+pub use future::ResponseFuture;
+pub use layer::{
+    DEFAULT_MAX_LEARNED_TOOLS, ProtocolGuardBuilder, ProtocolGuardConfigError, ProtocolGuardLayer,
+};
+pub use service::ProtocolGuard;

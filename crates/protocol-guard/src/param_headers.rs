@@ -163,17 +163,25 @@ pub(crate) fn check(
             }
             (Some(header), Some(body)) if !agrees(&header, body) => {
                 return Err(format!(
-                    "the {} header \"{}\" does not match the body's argument {} ({})",
+                    "the {} header \"{}\" does not match the body's argument {} {}",
                     param.header,
                     truncated_for_display(header.as_bytes()),
                     param.path.join("."),
-                    truncated_for_display(body.to_string().as_bytes())
+                    shown(body)
                 ));
             }
             (Some(_), Some(_)) => {}
         }
     }
     Ok(())
+}
+
+/// A body value as the message shows it: strings quoted, other values as JSON.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(text) => format!("\"{}\"", truncated_for_display(text.as_bytes())),
+        other => truncated_for_display(other.to_string().as_bytes()),
+    }
 }
 
 fn lookup<'a>(arguments: &'a Value, path: &[String]) -> Option<&'a Value> {

@@ -212,11 +212,14 @@ impl Config {
         let initialize = envelope.single().filter(|message| message.is_initialize());
         match initialize {
             // Version negotiation is the handler's: an initialize may ask for
-            // any version, and is answered with one the server supports.
+            // any version, and is answered with one the server supports. It is
+            // legacy-era traffic whatever it asks for (the stateless era has no
+            // initialize), so it gets a legacy version.
             Some(message) => {
                 let asked = message
                     .params_protocol_version()
-                    .and_then(|text| text.parse().ok());
+                    .and_then(|text| text.parse::<ProtocolVersion>().ok())
+                    .filter(|version| version.era() == Era::Legacy);
                 match (asked, self.newest_legacy()) {
                     (_, None) => Err(self.unsupported(
                         "initialize",

@@ -278,6 +278,12 @@ async fn initialize_negotiates_instead_of_being_refused() {
         "2025-11-25",
         "unknown",
     );
+    // An initialize is legacy-era traffic even when it asks for the stateless revision.
+    assert_passed(
+        &send(&guard, Method::POST, &base, &initialize("2026-07-28")).await,
+        "2025-11-25",
+        "asks for 2026-07-28",
+    );
 
     let stateless_only = ProtocolGuardLayer::builder()
         .supported_versions([ProtocolVersion::V2026_07_28])

@@ -165,4 +165,24 @@ mod tests {
             Err(HeaderProblem::Duplicated)
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_survives_the_sentinel(text in "\\PC*") {
+            let wrapped = format!("{PREFIX}{}{SUFFIX}", BASE64.encode(&text));
+            proptest::prop_assert_eq!(decode(wrapped.as_bytes()), Ok(text));
+        }
+
+        #[test]
+        fn only_header_safe_bytes_are_ever_accepted(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Ok(text) = decode(&raw) {
+                let header_safe = |byte: &u8| *byte == b'\t' || (0x20..=0x7e).contains(byte);
+                proptest::prop_assert!(raw.iter().all(header_safe));
+                let is_sentinel = raw.starts_with(PREFIX.as_bytes()) && raw.ends_with(SUFFIX.as_bytes());
+                if !is_sentinel {
+                    proptest::prop_assert_eq!(text.as_bytes(), &raw[..]);
+                }
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! A tiny JSON-RPC handler behind the origin guard and the CORS preset, on 127.0.0.1: the README's
+//! A tiny JSON-RPC handler behind the origin guard, the CORS preset and the
+//! protocol guard, on 127.0.0.1: the README's
 //! main job until the full MCP example server arrives.
 //!
 //! ```text
@@ -9,7 +10,8 @@
 //! notifications. Try a DNS-rebinding request:
 //!
 //! ```text
-//! curl -i http://127.0.0.1:8080/mcp -H 'Host: attacker.example:8080' -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+//! curl -i http://127.0.0.1:8080/mcp -H 'Host: attacker.example:8080' -H 'Content-Type: application/json' \
+//!     -H 'Accept: application/json, text/event-stream' -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
 //! ```
 
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use mcp_guard::cors::McpCorsLayer;
 use mcp_guard::origin_guard::OriginGuardLayer;
+use mcp_guard::protocol_guard::ProtocolGuardLayer;
 use serde_json::{Value, json};
 
 #[tokio::main]
@@ -34,12 +37,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = axum::Router::new()
         .route("/mcp", post(handle))
         // axum applies the last `.layer` outermost: the origin guard runs first.
+        .layer(ProtocolGuardLayer::new())
         .layer(McpCorsLayer::localhost())
         .layer(OriginGuardLayer::localhost());
 
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!(
-        "tiny JSON-RPC server on http://{}/mcp (origin guard and CORS: localhost preset)",
+        "tiny JSON-RPC server on http://{}/mcp (origin guard and CORS: localhost preset; protocol guard)",
         listener.local_addr()?
     );
     axum::serve(listener, app)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the README's main job on a free loopback port and checks, with curl, that
-# it answers a local JSON-RPC request, refuses a DNS-rebinding one, and grants a
-# local browser's CORS preflight.
+# it answers a local JSON-RPC request, refuses a DNS-rebinding one and a stateless-era
+# request whose Mcp-Method disagrees with its body, and grants a local browser's
+# CORS preflight.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +23,16 @@ done
 [ -n "$up" ] || fail "the server did not listen on 127.0.0.1:$port within 10 s"
 
 ping='{"jsonrpc":"2.0","id":1,"method":"ping"}'
+accept='Accept: application/json, text/event-stream'
 local_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/mcp" \
-    -H 'Content-Type: application/json' -d "$ping" || true)
+    -H 'Content-Type: application/json' -H "$accept" -d "$ping" || true)
+mismatch=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
+    -H 'Content-Type: application/json' -H "$accept" -H 'MCP-Protocol-Version: 2026-07-28' \
+    -H 'Mcp-Method: tools/list' \
+    -d '{"jsonrpc":"2.0","id":2,"method":"ping","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}' || true)
+mismatch_status=${mismatch##*$'\n'}
 rebinding=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
-    -H "Host: attacker.example:$port" -H 'Content-Type: application/json' -d "$ping" || true)
+    -H "Host: attacker.example:$port" -H 'Content-Type: application/json' -H "$accept" -d "$ping" || true)
 rebinding_status=${rebinding##*$'\n'}
 
 preflight=$(curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$port/mcp" \
@@ -34,6 +41,11 @@ preflight=$(curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$port/mcp" \
 
 [ "$local_status" = 200 ] || fail "a local ping got $local_status, not 200"
 [ "$rebinding_status" = 403 ] || fail "a rebinding ping got $rebinding_status, not 403"
+[ "$mismatch_status" = 400 ] || fail "a ping whose Mcp-Method says tools/list got $mismatch_status, not 400"
+case "$mismatch" in
+    *'"code":-32020'*'Mcp-Method'*) ;;
+    *) fail "the mirror rejection is not a -32020 error naming Mcp-Method: $mismatch" ;;
+esac
 case "$rebinding" in
     *'"code":-32000'*'attacker.example'*) ;;
     *) fail "the rebinding rejection is not a JSON-RPC error naming the host: $rebinding" ;;
@@ -43,4 +55,4 @@ grep -qi '^access-control-allow-origin: http://localhost:5173$' <<<"$preflight" 
     || fail "a browser preflight from http://localhost:5173 was not granted: $preflight"
 grep -qi '^access-control-allow-headers: content-type,mcp-protocol-version$' <<<"$preflight" \
     || fail "the preflight did not grant the MCP request headers: $preflight"
-echo "main job: local ping 200, rebinding ping 403 with a JSON-RPC error, rejection logged, browser preflight granted"
+echo "main job: local ping 200, rebinding ping 403 with a JSON-RPC error, rejection logged, header-body mismatch 400 (-32020), browser preflight granted"

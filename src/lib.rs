@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `origin-guard` (default) | [`origin_guard`] | Host / Origin validation: DNS rebinding, cross-site requests |
 //! | `cors` (default) | [`cors`] | CORS for browser clients: MCP headers granted and exposed, origins from the same allowlist |
+//! | `protocol-guard` (default) | [`protocol_guard`] | content negotiation, `MCP-Protocol-Version`, the stateless era's header–body mirror checks |
 //!
 //! The shared vocabulary (header names, protocol versions, JSON-RPC errors, the
 //! envelope peek, `Principal`) is in [`core`].
@@ -35,3 +36,6 @@ pub use mcp_origin_guard as origin_guard;
 
 #[cfg(feature = "cors")]
 pub use mcp_cors_preset as cors;
+
+#[cfg(feature = "protocol-guard")]
+pub use mcp_protocol_guard as protocol_guard;

@@ -53,6 +53,13 @@ pub mod error_code {
 /// ```
 #[derive(Debug, Clone)]
 pub struct McpError {
+    // Boxed: rejections are the cold path, and a small error keeps every
+    // `Result<_, McpError>` on the hot path small.
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
     status: StatusCode,
     code: i32,
     message: Cow<'static, str>,
@@ -81,51 +88,53 @@ impl McpError {
     /// message telling the caller what to fix.
     pub fn new(status: StatusCode, code: i32, message: impl Into<Cow<'static, str>>) -> Self {
         McpError {
-            status,
-            code,
-            message: message.into(),
-            data: None,
-            id: None,
-            headers: HeaderMap::new(),
+            inner: Box::new(Inner {
+                status,
+                code,
+                message: message.into(),
+                data: None,
+                id: None,
+                headers: HeaderMap::new(),
+            }),
         }
     }
 
     /// Answers with the id of the request being rejected instead of `null`.
     pub fn with_id(mut self, id: RpcId) -> Self {
-        self.id = Some(id);
+        self.inner.id = Some(id);
         self
     }
 
     /// Adds structured detail as the error object's `data` member.
     pub fn with_data(mut self, data: serde_json::Value) -> Self {
-        self.data = Some(data);
+        self.inner.data = Some(data);
         self
     }
 
     /// Adds a response header (e.g. `WWW-Authenticate`, `Retry-After`, `Allow`).
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.inner.headers.append(name, value);
         self
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.inner.status
     }
 
     /// The JSON-RPC error code.
     pub fn code(&self) -> i32 {
-        self.code
+        self.inner.code
     }
 
     /// The message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The extra response headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.inner.headers
     }
 
     /// The serialized JSON-RPC error document.
@@ -133,11 +142,11 @@ impl McpError {
         let document = ErrorDocument {
             jsonrpc: "2.0",
             error: ErrorObject {
-                code: self.code,
-                message: &self.message,
-                data: self.data.as_ref(),
+                code: self.inner.code,
+                message: &self.inner.message,
+                data: self.inner.data.as_ref(),
             },
-            id: self.id.as_ref(),
+            id: self.inner.id.as_ref(),
         };
         // Serializing strings, integers and a `Value` into a Vec cannot fail.
         Bytes::from(serde_json::to_vec(&document).unwrap_or_default())
@@ -148,17 +157,17 @@ impl McpError {
     pub fn into_response<B>(self) -> Response<ResponseBody<B>> {
         let body = ResponseBody::full(self.body_bytes());
         let mut response = Response::new(body);
-        *response.status_mut() = self.status;
+        *response.status_mut() = self.inner.status;
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.extend(self.headers);
+        headers.extend(self.inner.headers);
         response
     }
 }
 
 impl fmt::Display for McpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.status, self.code, self.message)
+        write!(f, "{} ({}): {}", self.status(), self.code(), self.message())
     }
 }
 

@@ -101,7 +101,7 @@ async fn three_readers_one_read_and_the_exact_bytes_at_the_handler() {
     let reads = later_reads.clone();
     let second_reader = tower::service_fn(
         move |request: Request<PeekedBody<PeekedBody<ChunkedBody>>>| {
-            let handler = handler.clone();
+            let handler = handler;
             let reads = reads.clone();
             async move {
                 let request = EnvelopePeek::new().peek(request).await.unwrap();

@@ -18,6 +18,25 @@ const JSON: &str = "application/json";
 const BOTH: &str = "application/json, text/event-stream";
 const V_NEW: &str = "2026-07-28";
 
+/// (case, body, `Mcp-Method` values, `Mcp-Name` values, `None` = passes or the
+/// words the refusal names).
+type MirrorCase<'a> = (
+    &'a str,
+    &'a String,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Option<Vec<&'a str>>,
+);
+
+/// (case, arguments, `Mcp-Param-*` headers, `None` = passes or the words the
+/// refusal names).
+type ParamCase<'a> = (
+    &'a str,
+    serde_json::Value,
+    Vec<(&'a str, &'a str)>,
+    Option<Vec<&'a str>>,
+);
+
 /// What the handler saw, or what the guard answered.
 #[derive(Debug)]
 enum Outcome {
@@ -385,7 +404,7 @@ async fn mcp_method_and_mcp_name_mirror_the_body() {
                                "params": {"requestId": 3, "_meta": {"io.modelcontextprotocol/protocolVersion": V_NEW}}})
     .to_string();
     // (case, body, Mcp-Method values, Mcp-Name values, expected: None = passes, Some(mentions))
-    let table: Vec<(&str, &String, Vec<&str>, Vec<&str>, Option<Vec<&str>>)> = vec![
+    let table: Vec<MirrorCase<'_>> = vec![
         (
             "tools/call agrees",
             &call,
@@ -575,12 +594,7 @@ async fn mcp_param_headers_follow_configured_annotations() {
         )
     };
     let full = json!({"region": "eu-west-1", "priority": 3, "urgent": true});
-    let table: Vec<(
-        &str,
-        serde_json::Value,
-        Vec<(&str, &str)>,
-        Option<Vec<&str>>,
-    )> = vec![
+    let table: Vec<ParamCase<'_>> = vec![
         (
             "all agree",
             full.clone(),

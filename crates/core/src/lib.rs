@@ -12,6 +12,7 @@
 //! - [`RpcEnvelope`] and [`EnvelopePeek`]: the JSON-RPC envelope of a POST body,
 //!   read once with a size limit and a read timeout, cached in request extensions.
 //! - [`Principal`]: who the bearer token says is calling.
+//! - [`sse::event_data`]: the `data` of a complete SSE body, for layers that read a short answer.
 //! - [`well_known`]: paths every layer treats alike (the RFC 9728 metadata document).
 //!
 //! This crate holds no policy: it never decides whether a request is allowed.
@@ -38,6 +39,7 @@ mod error;
 pub mod headers;
 mod peek;
 mod principal;
+pub mod sse;
 mod version;
 pub mod well_known;
 

@@ -7,6 +7,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use serde_json::Value;
 
+use mcp_guard_core::sse::event_data;
+
 use crate::param_headers::ParamHeaderRegistry;
 
 /// The most of a `tools/list` response that is kept to learn annotations from;
@@ -100,7 +102,7 @@ impl Watch {
     fn learn(self) {
         if self.is_event_stream {
             let text = String::from_utf8_lossy(&self.copy);
-            for data in sse_data(&text) {
+            for data in event_data(&text) {
                 self.learn_from_message(data.as_bytes());
             }
         } else {
@@ -114,43 +116,5 @@ impl Watch {
                 self.registry.learn_from_result(result);
             }
         }
-    }
-}
-
-/// The `data` of each event of a complete SSE text: lines ending in LF, CRLF or
-/// CR; multi-line data joined with LF; comments and other fields skipped.
-fn sse_data(text: &str) -> Vec<String> {
-    let mut events = Vec::new();
-    let mut data: Option<String> = None;
-    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
-    for line in normalized.split('\n') {
-        if line.is_empty() {
-            events.extend(data.take());
-            continue;
-        }
-        let (field, value) = line.split_once(':').unwrap_or((line, ""));
-        if field == "data" {
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match &mut data {
-                Some(buffer) => {
-                    buffer.push('\n');
-                    buffer.push_str(value);
-                }
-                None => data = Some(value.to_owned()),
-            }
-        }
-    }
-    events.extend(data);
-    events
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sse_data;
-
-    #[test]
-    fn sse_events_are_split_on_every_line_ending() {
-        let text = ": comment\r\nid: 1\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\nevent: message\rdata:{\"b\":2}\r\rdata: last";
-        assert_eq!(sse_data(text), ["{\"a\":\n1}", "{\"b\":2}", "last"]);
     }
 }

@@ -23,6 +23,10 @@ pub mod error_code {
     /// Implementation-defined server error: what the transport-level guards use
     /// when no more specific code applies (the official SDKs do the same).
     pub const SERVER_ERROR: i32 = -32000;
+    /// The session the request names does not exist (unknown, expired, ended,
+    /// or another caller's): initialize a new one. The code the TypeScript SDK
+    /// uses for the same answer.
+    pub const SESSION_NOT_FOUND: i32 = -32001;
     /// 2026-07-28: a routing header (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`) is
     /// missing, malformed, or disagrees with the body.
     pub const HEADER_MISMATCH: i32 = -32020;

@@ -1,0 +1,289 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_guard_core::EnvelopePeek;
+use tower_layer::Layer;
+
+use crate::id::DEFAULT_MAX_SESSION_ID_LEN;
+use crate::service::SessionService;
+use crate::store::{Limits, MemoryStore, SessionStore};
+
+/// Who mints session ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The layer mints the id and sets it on the successful initialize
+    /// response; the handler can be stateless.
+    Issue,
+    /// The handler mints ids (rmcp in legacy session mode, any existing
+    /// server); the layer records the id of each successful initialize and
+    /// enforces everything on top. DELETE is forwarded to the handler too.
+    Track,
+}
+
+/// What to do when the caller's [`Principal`](mcp_guard_core::Principal) lacks
+/// an issuer or a subject, so a session cannot be bound to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IncompletePrincipal {
+    /// Refuse to create the session (`403`): the default. Binding to the
+    /// client id alone would let every user of one client share sessions.
+    #[default]
+    Reject,
+    /// Bind to whatever is present (e.g. the client id only), and log that
+    /// the binding is weaker at `warn`.
+    BindToPresent,
+}
+
+/// The layer's settings (see [`SessionLayerBuilder`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) mode: Mode,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_lifetime: Duration,
+    pub(crate) limits: Limits,
+    pub(crate) client_termination: bool,
+    pub(crate) incomplete_principal: IncompletePrincipal,
+    pub(crate) max_id_len: usize,
+    pub(crate) touch_interval: Duration,
+    pub(crate) retry_after: Duration,
+    pub(crate) peek: EnvelopePeek,
+    pub(crate) max_initialize_response_bytes: usize,
+    pub(crate) initialize_response_timeout: Duration,
+}
+
+/// Applies [`SessionService`]: the MCP session lifecycle in front of any
+/// handler, bound to the caller, in a [`SessionStore`].
+///
+/// See the [crate documentation](crate) for the rules.
+pub struct SessionLayer<St = MemoryStore> {
+    pub(crate) store: Arc<St>,
+    pub(crate) settings: Arc<Settings>,
+}
+
+impl<St> Clone for SessionLayer<St> {
+    fn clone(&self) -> Self {
+        SessionLayer {
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+impl<St> fmt::Debug for SessionLayer<St> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionLayer<MemoryStore> {
+    /// Issue mode with the in-memory store and the default settings.
+    pub fn issue() -> Self {
+        SessionLayer::builder(Mode::Issue, MemoryStore::new()).build_or_default()
+    }
+
+    /// Track mode with the in-memory store and the default settings.
+    pub fn track() -> Self {
+        SessionLayer::builder(Mode::Track, MemoryStore::new()).build_or_default()
+    }
+}
+
+impl<St: SessionStore> SessionLayer<St> {
+    /// Starts a configuration for `mode` on `store`.
+    pub fn builder(mode: Mode, store: St) -> SessionLayerBuilder<St> {
+        SessionLayerBuilder {
+            store,
+            settings: Settings {
+                mode,
+                idle_timeout: SessionLayerBuilder::<St>::DEFAULT_IDLE_TIMEOUT,
+                max_lifetime: SessionLayerBuilder::<St>::DEFAULT_MAX_LIFETIME,
+                limits: Limits {
+                    max_sessions: SessionLayerBuilder::<St>::DEFAULT_MAX_SESSIONS,
+                    max_sessions_per_binding:
+                        SessionLayerBuilder::<St>::DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+                },
+                client_termination: true,
+                incomplete_principal: IncompletePrincipal::default(),
+                max_id_len: DEFAULT_MAX_SESSION_ID_LEN,
+                touch_interval: Duration::from_secs(30),
+                retry_after: Duration::from_secs(5),
+                peek: EnvelopePeek::new(),
+                max_initialize_response_bytes: 1024 * 1024,
+                initialize_response_timeout: Duration::from_secs(30),
+            },
+        }
+    }
+
+    /// The store (e.g. to count live sessions).
+    pub fn store(&self) -> &St {
+        &self.store
+    }
+}
+
+impl<S, St> Layer<S> for SessionLayer<St> {
+    type Service = SessionService<S, St>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// Configures a [`SessionLayer`]; [`build`](Self::build) checks the settings.
+#[must_use = "call .build() to get the layer"]
+pub struct SessionLayerBuilder<St> {
+    store: St,
+    settings: Settings,
+}
+
+impl<St> fmt::Debug for SessionLayerBuilder<St> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionLayerBuilder")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<St: SessionStore> SessionLayerBuilder<St> {
+    /// Default idle timeout: 30 minutes.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+    /// Default absolute lifetime: 24 hours.
+    pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+    /// Default cap on live sessions: 10 000.
+    pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
+    /// Default cap on live sessions of one principal: 32.
+    pub const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL: usize = 32;
+
+    /// A session ends after this long without a request.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.idle_timeout = timeout;
+        self
+    }
+
+    /// A session ends this long after it began, however busy. It is also how
+    /// ids rotate: the client re-initializes and gets a new one (the protocol
+    /// has no way to hand a client a new id mid-session).
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.settings.max_lifetime = lifetime;
+        self
+    }
+
+    /// Caps live sessions overall (`503` beyond) and per principal (`429`).
+    pub fn max_sessions(mut self, overall: usize, per_principal: usize) -> Self {
+        self.settings.limits = Limits {
+            max_sessions: overall,
+            max_sessions_per_binding: per_principal,
+        };
+        self
+    }
+
+    /// Whether clients may end sessions with `DELETE` (default: yes; else `405`).
+    pub fn client_termination(mut self, allow: bool) -> Self {
+        self.settings.client_termination = allow;
+        self
+    }
+
+    /// What to do with a principal that lacks issuer or subject.
+    pub fn incomplete_principal(mut self, policy: IncompletePrincipal) -> Self {
+        self.settings.incomplete_principal = policy;
+        self
+    }
+
+    /// The longest session id accepted (default 128 bytes).
+    pub fn max_id_len(mut self, len: usize) -> Self {
+        self.settings.max_id_len = len;
+        self
+    }
+
+    /// A busy session's last-seen time is written to the store at most this
+    /// often (default 30 s), so a remote store is not written on every request.
+    pub fn touch_interval(mut self, interval: Duration) -> Self {
+        self.settings.touch_interval = interval;
+        self
+    }
+
+    /// The `Retry-After` of `429`/`503` answers (default 5 s; a store error
+    /// may name its own).
+    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+        self.settings.retry_after = retry_after;
+        self
+    }
+
+    /// The body limits for reading a POST's envelope (shared with the protocol
+    /// guard when it ran first: the envelope is read once).
+    pub fn envelope_peek(mut self, peek: EnvelopePeek) -> Self {
+        self.settings.peek = peek;
+        self
+    }
+
+    /// Checks the settings and builds the layer.
+    pub fn build(self) -> Result<SessionLayer<St>, SessionConfigError> {
+        let settings = &self.settings;
+        if settings.idle_timeout.is_zero() {
+            return Err(SessionConfigError::new(
+                "idle_timeout",
+                "must be longer than zero",
+            ));
+        }
+        if settings.max_lifetime < settings.idle_timeout {
+            return Err(SessionConfigError::new(
+                "max_lifetime",
+                "must not be shorter than idle_timeout",
+            ));
+        }
+        if settings.limits.max_sessions == 0 || settings.limits.max_sessions_per_binding == 0 {
+            return Err(SessionConfigError::new(
+                "max_sessions",
+                "both caps must be at least 1",
+            ));
+        }
+        if settings.max_id_len < 16 {
+            return Err(SessionConfigError::new(
+                "max_id_len",
+                "must be at least 16 (minted ids are 32)",
+            ));
+        }
+        Ok(SessionLayer {
+            store: Arc::new(self.store),
+            settings: Arc::new(self.settings),
+        })
+    }
+
+    fn build_or_default(self) -> SessionLayer<St> {
+        let store = Arc::new(self.store);
+        SessionLayer {
+            store,
+            settings: Arc::new(self.settings),
+        }
+    }
+}
+
+/// A setting [`SessionLayerBuilder::build`] refuses, named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfigError {
+    setting: &'static str,
+    reason: &'static str,
+}
+
+impl SessionConfigError {
+    fn new(setting: &'static str, reason: &'static str) -> Self {
+        SessionConfigError { setting, reason }
+    }
+
+    /// The builder method whose value was refused.
+    pub fn setting(&self) -> &'static str {
+        self.setting
+    }
+}
+
+impl fmt::Display for SessionConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.reason)
+    }
+}
+
+impl std::error::Error for SessionConfigError {}

@@ -1,0 +1,91 @@
+//! A Tower layer that owns the MCP session lifecycle (legacy era,
+//! 2025-03-26 … 2025-11-25) in front of any handler: sessions minted or
+//! tracked, bound to the caller, expired, capped, in a pluggable async store.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `initialize` that succeeds | a session is created *after* the handler's successful InitializeResult; in [`Mode::Issue`] the layer mints the id (192 bits from the OS CSPRNG) and sets `Mcp-Session-Id`, in [`Mode::Track`] it records the handler's id |
+//! | `initialize` the handler rejects | no session, nothing stored |
+//! | any other request without `Mcp-Session-Id`, or with two | `400` |
+//! | an id outside visible ASCII (0x21–0x7E) or over [`max_id_len`](SessionLayerBuilder::max_id_len) | `400`, without a store lookup |
+//! | an unknown, expired, ended id — or another caller's | `404`, code `-32001`, "initialize a new session" (the same answer: a leaked id tells its finder nothing) |
+//! | `MCP-Protocol-Version` other than the session's negotiated one | `400` |
+//! | `DELETE` | the record is removed (and, in track mode, the handler gets the DELETE too); `405` with `Allow` when [client termination](SessionLayerBuilder::client_termination) is off |
+//! | more live sessions than allowed | `503` overall, `429` per principal, with `Retry-After` |
+//! | the store cannot answer | `503` with `Retry-After`: never a `500`, never a silently new session |
+//! | stateless-era (2026-07-28) traffic | passed through untouched |
+//!
+//! **Binding.** A session records the [`Principal`](mcp_guard_core::Principal)
+//! that created it (issuer, subject, client id), as bearer-auth puts it in the
+//! request's extensions; without one, the session is anonymous. A principal
+//! without issuer or subject is refused a session by default
+//! ([`IncompletePrincipal`]), rather than silently bound to its client id.
+//!
+//! **Expiry.** Idle timeout and absolute lifetime, enforced by the store and
+//! checked again by the layer. A busy session is touched in the store at most
+//! once per [`touch_interval`](SessionLayerBuilder::touch_interval), so a
+//! remote store is not written on every request.
+//!
+//! **The handler's view.** Each request of a live session carries a
+//! [`Session`] in its extensions: id, binding, times, negotiated version, and a
+//! small typed key-value state saved to the store when the response arrives.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use mcp_guard_core::PeekedBody;
+//! use mcp_session::SessionLayer;
+//! use tower::{Layer, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A stateless handler; the layer mints and enforces the session ids.
+//! let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+//!     let result = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"demo","version":"1"}}}"#;
+//!     let response = Response::builder().header("content-type", "application/json").body(Full::from(result));
+//!     Ok::<_, Infallible>(response.unwrap())
+//! });
+//! let service = SessionLayer::issue().layer(handler);
+//!
+//! let initialize = Request::post("/mcp")
+//!     .header("content-type", "application/json")
+//!     .body(Full::from(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#))?;
+//! let response = service.clone().oneshot(initialize).await?;
+//! let id = response.headers()["mcp-session-id"].clone();
+//!
+//! let ping = |id: Option<&http::HeaderValue>| {
+//!     let mut request = Request::post("/mcp").header("content-type", "application/json");
+//!     if let Some(id) = id {
+//!         request = request.header("mcp-session-id", id);
+//!     }
+//!     request.body(Full::from(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)).unwrap()
+//! };
+//! assert_eq!(service.clone().oneshot(ping(Some(&id))).await?.status(), StatusCode::OK);
+//! assert_eq!(service.clone().oneshot(ping(None)).await?.status(), StatusCode::BAD_REQUEST);
+//! let unknown = http::HeaderValue::from_static("no-such-session");
+//! assert_eq!(service.oneshot(ping(Some(&unknown))).await?.status(), StatusCode::NOT_FOUND);
+//! # Ok(())
+//! # }
+//! ```
+
+mod future;
+mod id;
+mod initialize;
+mod layer;
+mod record;
+mod service;
+pub mod store;
+
+pub use future::ResponseFuture;
+pub use id::{DEFAULT_MAX_SESSION_ID_LEN, InvalidSessionId, SessionId};
+pub use layer::{IncompletePrincipal, Mode, SessionConfigError, SessionLayer, SessionLayerBuilder};
+pub use record::{
+    Binding, MAX_STATE_BYTES, MAX_STATE_KEYS, Session, SessionRecord, StateChanges, StateError,
+    now_millis,
+};
+pub use service::SessionService;

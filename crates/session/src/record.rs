@@ -1,0 +1,328 @@
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mcp_guard_core::Principal;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::SessionId;
+
+/// At most this many keys in a session's state.
+pub const MAX_STATE_KEYS: usize = 64;
+/// At most this many bytes of serialized state per session.
+pub const MAX_STATE_BYTES: usize = 64 * 1024;
+
+/// Who a session belongs to: the issuer and subject of the token that created
+/// it, plus its client id. A session created without a token is anonymous.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Binding {
+    issuer: Option<String>,
+    subject: Option<String>,
+    client_id: Option<String>,
+}
+
+impl Binding {
+    /// The binding of a session created without any principal.
+    pub fn anonymous() -> Binding {
+        Binding::default()
+    }
+
+    /// The binding of `principal`'s session, as its fields stand.
+    pub fn of(principal: &Principal) -> Binding {
+        Binding {
+            issuer: principal.issuer().map(str::to_owned),
+            subject: principal.subject().map(str::to_owned),
+            client_id: principal.client_id().map(str::to_owned),
+        }
+    }
+
+    /// Whether issuer and subject are both present (a user, not just a client).
+    pub fn identifies_a_user(&self) -> bool {
+        self.issuer.is_some() && self.subject.is_some()
+    }
+
+    /// Whether no principal at all created the session.
+    pub fn is_anonymous(&self) -> bool {
+        *self == Binding::default()
+    }
+
+    /// The token issuer.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The token subject.
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    /// The OAuth client id.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+}
+
+/// Milliseconds since the Unix epoch: how records keep time, so a network
+/// store can keep them too.
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// What a store keeps for one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    id: SessionId,
+    binding: Binding,
+    protocol_version: Option<String>,
+    created_at: u64,
+    last_seen_at: u64,
+    idle_timeout_ms: u64,
+    max_lifetime_ms: u64,
+    state: Map<String, Value>,
+}
+
+impl SessionRecord {
+    /// A record created now, expiring after `idle_timeout` without requests or
+    /// `max_lifetime` after creation, whichever comes first.
+    pub fn new(
+        id: SessionId,
+        binding: Binding,
+        protocol_version: Option<String>,
+        idle_timeout: Duration,
+        max_lifetime: Duration,
+    ) -> SessionRecord {
+        let now = now_millis();
+        SessionRecord {
+            id,
+            binding,
+            protocol_version,
+            created_at: now,
+            last_seen_at: now,
+            idle_timeout_ms: millis(idle_timeout),
+            max_lifetime_ms: millis(max_lifetime),
+            state: Map::new(),
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// Who the session belongs to.
+    pub fn binding(&self) -> &Binding {
+        &self.binding
+    }
+
+    /// The protocol version the initialize response negotiated.
+    pub fn protocol_version(&self) -> Option<&str> {
+        self.protocol_version.as_deref()
+    }
+
+    /// Creation time, ms since the epoch.
+    pub fn created_at(&self) -> u64 {
+        self.created_at
+    }
+
+    /// Last request time, ms since the epoch (updated at most every touch interval).
+    pub fn last_seen_at(&self) -> u64 {
+        self.last_seen_at
+    }
+
+    /// The idle timeout.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// The absolute lifetime.
+    pub fn max_lifetime(&self) -> Duration {
+        Duration::from_millis(self.max_lifetime_ms)
+    }
+
+    /// The handler's key-value state.
+    pub fn state(&self) -> &Map<String, Value> {
+        &self.state
+    }
+
+    /// When the record expires, ms since the epoch, as things stand.
+    pub fn expires_at(&self) -> u64 {
+        let idle_end = self.last_seen_at.saturating_add(self.idle_timeout_ms);
+        let life_end = self.created_at.saturating_add(self.max_lifetime_ms);
+        idle_end.min(life_end)
+    }
+
+    /// Whether the record has expired at `now` (ms since the epoch).
+    pub fn is_expired_at(&self, now: u64) -> bool {
+        now >= self.expires_at()
+    }
+
+    /// Records a request seen at `at`.
+    pub fn touch(&mut self, at: u64) {
+        self.last_seen_at = self.last_seen_at.max(at);
+    }
+
+    /// Applies the handler's state changes.
+    pub fn apply(&mut self, changes: &StateChanges) {
+        for (key, value) in &changes.0 {
+            match value {
+                Some(value) => {
+                    self.state.insert(key.clone(), value.clone());
+                }
+                None => {
+                    self.state.remove(key);
+                }
+            }
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// State writes a handler made during one request: key → new value, or `None`
+/// for a removal. The layer hands them to the store when the response arrives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateChanges(pub(crate) Vec<(String, Option<Value>)>);
+
+impl StateChanges {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The changes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&Value>)> {
+        self.0
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_ref()))
+    }
+}
+
+/// The session of the current request, in the request's extensions: its id,
+/// owner and times, and a small typed key-value state the handler may use.
+///
+/// State writes are saved to the store when the handler's response (its
+/// headers) arrives; writes made later, while a stream is running, are not.
+#[derive(Debug, Clone)]
+pub struct Session {
+    record: Arc<SessionRecord>,
+    pending: Arc<Mutex<Pending>>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    state: Map<String, Value>,
+    changes: Vec<(String, Option<Value>)>,
+}
+
+/// A state write the session refused.
+#[derive(Debug)]
+pub enum StateError {
+    /// The value could not be serialized.
+    Serialize(serde_json::Error),
+    /// More than [`MAX_STATE_KEYS`] keys or [`MAX_STATE_BYTES`] bytes.
+    TooLarge,
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateError::Serialize(error) => {
+                write!(f, "session state value does not serialize: {error}")
+            }
+            StateError::TooLarge => write!(
+                f,
+                "session state is limited to {MAX_STATE_KEYS} keys and {MAX_STATE_BYTES} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+impl Session {
+    pub(crate) fn new(record: SessionRecord) -> Session {
+        let pending = Pending {
+            state: record.state.clone(),
+            changes: Vec::new(),
+        };
+        Session {
+            record: Arc::new(record),
+            pending: Arc::new(Mutex::new(pending)),
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &SessionId {
+        self.record.id()
+    }
+
+    /// Who the session belongs to.
+    pub fn binding(&self) -> &Binding {
+        self.record.binding()
+    }
+
+    /// The protocol version negotiated at initialize.
+    pub fn protocol_version(&self) -> Option<&str> {
+        self.record.protocol_version()
+    }
+
+    /// Creation time, ms since the epoch.
+    pub fn created_at(&self) -> u64 {
+        self.record.created_at()
+    }
+
+    /// Last request time, ms since the epoch.
+    pub fn last_seen_at(&self) -> u64 {
+        self.record.last_seen_at()
+    }
+
+    /// Reads a state value; `None` if absent or of another shape.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let pending = self.lock();
+        pending
+            .state
+            .get(key)
+            .and_then(|value| T::deserialize(value).ok())
+    }
+
+    /// Writes a state value (saved when the response arrives).
+    pub fn set<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StateError> {
+        let value = serde_json::to_value(value).map_err(StateError::Serialize)?;
+        let mut pending = self.lock();
+        let mut next = pending.state.clone();
+        next.insert(key.to_owned(), value.clone());
+        let size = serde_json::to_vec(&next)
+            .map(|bytes| bytes.len())
+            .unwrap_or(usize::MAX);
+        if next.len() > MAX_STATE_KEYS || size > MAX_STATE_BYTES {
+            return Err(StateError::TooLarge);
+        }
+        pending.state = next;
+        pending.changes.push((key.to_owned(), Some(value)));
+        Ok(())
+    }
+
+    /// Removes a state value (saved when the response arrives).
+    pub fn remove(&self, key: &str) {
+        let mut pending = self.lock();
+        if pending.state.remove(key).is_some() {
+            pending.changes.push((key.to_owned(), None));
+        }
+    }
+
+    pub(crate) fn take_changes(&self) -> StateChanges {
+        StateChanges(std::mem::take(&mut self.lock().changes))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,516 @@
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, HOST, RETRY_AFTER};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Limited};
+use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
+use mcp_guard_core::{
+    BoxError, Era, McpError, PeekedBody, Principal, ProtocolVersion, ResponseBody, RpcEnvelope,
+    error_code, truncated_for_display,
+};
+use tower_service::Service;
+
+use crate::future::ResponseFuture;
+use crate::initialize::negotiated_version;
+use crate::layer::{IncompletePrincipal, Mode, Settings};
+use crate::record::now_millis;
+use crate::store::{Created, SessionStore, StoreError};
+use crate::{Binding, Session, SessionId, SessionRecord};
+
+/// Middleware that owns the legacy-era session lifecycle. Made by
+/// [`SessionLayer`](crate::SessionLayer).
+///
+/// The handler receives a [`Session`] in the request's extensions on every
+/// request of a live session, and the body byte for byte in a [`PeekedBody`].
+pub struct SessionService<S, St> {
+    pub(crate) inner: S,
+    pub(crate) store: Arc<St>,
+    pub(crate) settings: Arc<Settings>,
+}
+
+impl<S: Clone, St> Clone for SessionService<S, St> {
+    fn clone(&self) -> Self {
+        SessionService {
+            inner: self.inner.clone(),
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, St> std::fmt::Debug for SessionService<S, St> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, St, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, St>
+where
+    S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    St: SessionStore,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let lifecycle_method = matches!(
+            *request.method(),
+            Method::POST | Method::GET | Method::DELETE
+        );
+        if !lifecycle_method || era_of(&request) == Era::Stateless {
+            // Stateless-era traffic has no sessions: neither read nor minted.
+            return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
+        }
+        let clone = self.inner.clone();
+        let lifecycle = Lifecycle {
+            // The polled-ready instance goes along; a fresh clone stays behind.
+            inner: std::mem::replace(&mut self.inner, clone),
+            shared: Shared {
+                store: self.store.clone(),
+                settings: self.settings.clone(),
+            },
+            bodies: PhantomData,
+        };
+        ResponseFuture::boxed(Box::pin(lifecycle.handle(request)))
+    }
+}
+
+/// The era the protocol guard decided, else the one the version header names.
+fn era_of<B>(request: &Request<B>) -> Era {
+    if let Some(era) = request.extensions().get::<Era>() {
+        return *era;
+    }
+    request
+        .headers()
+        .get(MCP_PROTOCOL_VERSION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<ProtocolVersion>().ok())
+        .map_or(Era::Legacy, ProtocolVersion::era)
+}
+
+struct Lifecycle<S, St, ReqBody, ResBody> {
+    inner: S,
+    shared: Shared<St>,
+    bodies: PhantomData<fn(ReqBody) -> ResBody>,
+}
+
+/// What the lifecycle needs besides the handler; `Sync`, so it may be borrowed
+/// across store calls.
+struct Shared<St> {
+    store: Arc<St>,
+    settings: Arc<Settings>,
+}
+
+type Answer<B, E> = Result<Response<ResponseBody<B>>, E>;
+
+impl<S, St, ReqBody, ResBody> Lifecycle<S, St, ReqBody, ResBody>
+where
+    S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>> + Clone,
+    St: SessionStore,
+    ReqBody: Body<Data = Bytes>,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: Into<BoxError>,
+{
+    async fn handle(self, request: Request<ReqBody>) -> Answer<ResBody, S::Error> {
+        let method = request.method().clone();
+        let request = match self.shared.settings.peek.peek(request).await {
+            Ok(request) => request,
+            Err(error) => return Ok(reject(error, &method)),
+        };
+        let initialize = request
+            .extensions()
+            .get::<RpcEnvelope>()
+            .and_then(RpcEnvelope::single)
+            .is_some_and(|message| message.is_initialize());
+        match initialize {
+            true => self.initialize(request).await,
+            false => self.continue_session(request).await,
+        }
+    }
+
+    async fn initialize(
+        mut self,
+        request: Request<PeekedBody<ReqBody>>,
+    ) -> Answer<ResBody, S::Error> {
+        let binding = match self.shared.creating_binding(&request) {
+            Ok(binding) => binding,
+            Err(error) => return Ok(reject(error, &Method::POST)),
+        };
+        let handler_request_headers = (
+            request.headers().get(HOST).cloned(),
+            request.headers().get(MCP_PROTOCOL_VERSION).cloned(),
+        );
+        let response = self.inner.call(request).await?;
+        if !response.status().is_success() {
+            return Ok(response.map(ResponseBody::new));
+        }
+        let (mut parts, body) = response.into_parts();
+        let bytes = match self.shared.read_initialize_response(body).await {
+            Ok(bytes) => bytes,
+            Err(error) => return Ok(reject(error, &Method::POST)),
+        };
+        let content_type = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        let Some(version) = negotiated_version(content_type, &bytes) else {
+            // A JSON-RPC error (or no InitializeResult at all): no session.
+            return Ok(Response::from_parts(parts, ResponseBody::full(bytes)));
+        };
+        let id = match self.shared.session_id_for(&parts.headers) {
+            Ok(Some(id)) => id,
+            // Track mode and a handler that minted no id: a sessionless server.
+            Ok(None) => return Ok(Response::from_parts(parts, ResponseBody::full(bytes))),
+            Err(error) => return Ok(reject(error, &Method::POST)),
+        };
+        let record = SessionRecord::new(
+            id.clone(),
+            binding,
+            version,
+            self.shared.settings.idle_timeout,
+            self.shared.settings.max_lifetime,
+        );
+        let refusal = match self.shared.store.create(record, self.shared.settings.limits).await {
+            Ok(Created::Created) => None,
+            Ok(Created::TooManySessions) => Some(self.shared.busy(StatusCode::SERVICE_UNAVAILABLE, "this server has as many live sessions as it allows; retry later or end unused sessions with DELETE", None)),
+            Ok(Created::TooManyForBinding) => Some(self.shared.busy(StatusCode::TOO_MANY_REQUESTS, "you have as many live sessions as this server allows per user; end unused sessions with DELETE, or retry later", None)),
+            Ok(Created::IdTaken) => Some(self.shared.busy(StatusCode::SERVICE_UNAVAILABLE, "the new session id collided with a live one; initialize again", None)),
+            Err(error) => Some(self.shared.store_unavailable(&error)),
+        };
+        if let Some(refusal) = refusal {
+            if self.shared.settings.mode == Mode::Track {
+                self.end_in_handler(&id, handler_request_headers).await;
+            }
+            return Ok(reject(refusal, &Method::POST));
+        }
+        if self.shared.settings.mode == Mode::Issue {
+            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+                parts.headers.insert(MCP_SESSION_ID, value);
+            }
+        }
+        tracing::info!(session = ?id, "session created");
+        Ok(Response::from_parts(parts, ResponseBody::full(bytes)))
+    }
+
+    async fn continue_session(
+        mut self,
+        mut request: Request<PeekedBody<ReqBody>>,
+    ) -> Answer<ResBody, S::Error> {
+        let method = request.method().clone();
+        let presented = self.shared.presented_id_and_caller(&request);
+        let record = match presented {
+            Ok((id, caller)) => self.shared.owned_record(id, caller).await,
+            Err(error) => Err(error),
+        };
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => return Ok(reject(error, &method)),
+        };
+        if let Some(error) = version_disagreement(&request, &record) {
+            return Ok(reject(error, &method));
+        }
+        if method == Method::DELETE {
+            return self.terminate(request, record).await;
+        }
+        let now = now_millis();
+        if now.saturating_sub(record.last_seen_at()) >= millis(self.shared.settings.touch_interval)
+        {
+            if let Err(error) = self.shared.store.touch(record.id(), now).await {
+                tracing::warn!(session = ?record.id(), error = error.message(), "session touch failed");
+            }
+        }
+        let session = Session::new(record);
+        request.extensions_mut().insert(session.clone());
+        let response = self.inner.call(request).await?;
+        let changes = session.take_changes();
+        if !changes.is_empty() {
+            if let Err(error) = self.shared.store.update_state(session.id(), changes).await {
+                tracing::error!(session = ?session.id(), error = error.message(), "session state was not saved");
+            }
+        }
+        Ok(response.map(ResponseBody::new))
+    }
+
+    async fn terminate(
+        mut self,
+        request: Request<PeekedBody<ReqBody>>,
+        record: SessionRecord,
+    ) -> Answer<ResBody, S::Error> {
+        if !self.shared.settings.client_termination {
+            let error = McpError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                error_code::SERVER_ERROR,
+                "this server does not let clients end sessions; sessions end by expiry",
+            )
+            .with_header(ALLOW, HeaderValue::from_static("GET, POST"));
+            return Ok(reject(error, &Method::DELETE));
+        }
+        let response = match self.shared.settings.mode {
+            Mode::Issue => None,
+            Mode::Track => Some(self.inner.call(request).await?),
+        };
+        let handler_ended_it = response.as_ref().is_none_or(|response| {
+            response.status().is_success() || response.status() == StatusCode::NOT_FOUND
+        });
+        if handler_ended_it {
+            if let Err(error) = self.shared.store.remove(record.id()).await {
+                return Ok(reject(
+                    self.shared.store_unavailable(&error),
+                    &Method::DELETE,
+                ));
+            }
+            tracing::info!(session = ?record.id(), "session ended by the client");
+        }
+        Ok(match response {
+            Some(response) => response.map(ResponseBody::new),
+            None => {
+                let mut ended = Response::new(ResponseBody::default());
+                *ended.status_mut() = StatusCode::NO_CONTENT;
+                ended
+            }
+        })
+    }
+
+    /// Ends a session the handler minted but this layer refused to keep.
+    async fn end_in_handler(
+        &mut self,
+        id: &SessionId,
+        headers: (Option<HeaderValue>, Option<HeaderValue>),
+    ) {
+        let mut request = Request::new(PeekedBody::buffered(Bytes::new()));
+        *request.method_mut() = Method::DELETE;
+        let (host, version) = headers;
+        if let Some(host) = host {
+            request.headers_mut().insert(HOST, host);
+        }
+        if let Some(version) = version {
+            request.headers_mut().insert(MCP_PROTOCOL_VERSION, version);
+        }
+        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+            request.headers_mut().insert(MCP_SESSION_ID, value);
+        }
+        let mut inner = self.inner.clone();
+        if std::future::poll_fn(|cx| inner.poll_ready(cx))
+            .await
+            .is_ok()
+        {
+            let _ = inner.call(request).await;
+        }
+    }
+}
+
+impl<St: SessionStore> Shared<St> {
+    /// The session id a request presents and who presents it (read before any
+    /// store call, so the request is not held across one).
+    fn presented_id_and_caller<B>(
+        &self,
+        request: &Request<B>,
+    ) -> Result<(SessionId, Binding), McpError> {
+        let id = self.presented_id(request.headers())?;
+        let caller = request
+            .extensions()
+            .get::<Principal>()
+            .map_or_else(Binding::anonymous, Binding::of);
+        Ok((id, caller))
+    }
+
+    fn presented_id(&self, headers: &http::HeaderMap) -> Result<SessionId, McpError> {
+        let mut values = headers.get_all(MCP_SESSION_ID).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            let message = if headers.contains_key(MCP_SESSION_ID) {
+                "Mcp-Session-Id is sent more than once; send exactly one"
+            } else {
+                "Mcp-Session-Id is required on every request after initialize; send the id from the initialize response, or initialize first"
+            };
+            return Err(McpError::new(
+                StatusCode::BAD_REQUEST,
+                error_code::INVALID_REQUEST,
+                message,
+            ));
+        };
+        SessionId::parse(value.as_bytes(), self.settings.max_id_len).map_err(|reason| {
+            McpError::new(
+                StatusCode::BAD_REQUEST,
+                error_code::INVALID_REQUEST,
+                format!(
+                    "Mcp-Session-Id \"{}\" is not a session id: {reason}",
+                    truncated_for_display(value.as_bytes())
+                ),
+            )
+        })
+    }
+
+    async fn owned_record(
+        &self,
+        id: SessionId,
+        caller: Binding,
+    ) -> Result<SessionRecord, McpError> {
+        let record = self
+            .store
+            .load(&id)
+            .await
+            .map_err(|error| self.store_unavailable(&error))?;
+        let Some(record) = record.filter(|record| !record.is_expired_at(now_millis())) else {
+            return Err(not_found());
+        };
+        if caller != *record.binding() {
+            // Indistinguishable from an unknown id: a leaked id tells its finder nothing.
+            tracing::warn!(session = ?id, "a session id was presented by a caller that does not own it");
+            return Err(not_found());
+        }
+        Ok(record)
+    }
+
+    /// Who a new session belongs to, under the incomplete-principal policy.
+    fn creating_binding<B>(&self, request: &Request<B>) -> Result<Binding, McpError> {
+        let Some(principal) = request.extensions().get::<Principal>() else {
+            return Ok(Binding::anonymous());
+        };
+        let binding = Binding::of(principal);
+        if binding.identifies_a_user() {
+            return Ok(binding);
+        }
+        match self.settings.incomplete_principal {
+            IncompletePrincipal::Reject => Err(McpError::new(
+                StatusCode::FORBIDDEN,
+                error_code::SERVER_ERROR,
+                "the access token names no issuer or no subject, so a session cannot be bound to a user; use a token with iss and sub",
+            )),
+            IncompletePrincipal::BindToPresent => {
+                tracing::warn!(
+                    client_id = binding.client_id(),
+                    "session bound without issuer or subject (IncompletePrincipal::BindToPresent)"
+                );
+                Ok(binding)
+            }
+        }
+    }
+
+    /// The id of the new session: minted (issue) or the handler's (track).
+    fn session_id_for(
+        &self,
+        response_headers: &http::HeaderMap,
+    ) -> Result<Option<SessionId>, McpError> {
+        match self.settings.mode {
+            Mode::Issue => SessionId::generate().map(Some).map_err(|_| {
+                McpError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    error_code::INTERNAL_ERROR,
+                    "no randomness for a session id; retry",
+                )
+            }),
+            Mode::Track => {
+                let Some(value) = response_headers.get(MCP_SESSION_ID) else {
+                    return Ok(None);
+                };
+                SessionId::parse(value.as_bytes(), self.settings.max_id_len)
+                    .map(Some)
+                    .map_err(|reason| {
+                        tracing::error!(%reason, "the handler minted an invalid Mcp-Session-Id");
+                        McpError::new(
+                            StatusCode::BAD_GATEWAY,
+                            error_code::INTERNAL_ERROR,
+                            "the server's handler minted an invalid session id",
+                        )
+                    })
+            }
+        }
+    }
+
+    async fn read_initialize_response<B>(&self, body: B) -> Result<Bytes, McpError>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        let limited = Limited::new(body, self.settings.max_initialize_response_bytes).collect();
+        match tokio::time::timeout(self.settings.initialize_response_timeout, limited).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            _ => Err(McpError::new(
+                StatusCode::BAD_GATEWAY,
+                error_code::INTERNAL_ERROR,
+                "the server's initialize response could not be read in full; initialize again",
+            )),
+        }
+    }
+
+    fn busy(
+        &self,
+        status: StatusCode,
+        message: &'static str,
+        retry_after: Option<Duration>,
+    ) -> McpError {
+        let seconds = retry_after
+            .unwrap_or(self.settings.retry_after)
+            .as_secs()
+            .max(1);
+        McpError::new(status, error_code::SERVER_ERROR, message)
+            .with_header(RETRY_AFTER, HeaderValue::from(seconds))
+    }
+
+    fn store_unavailable(&self, error: &StoreError) -> McpError {
+        tracing::error!(error = error.message(), "session store unavailable");
+        self.busy(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the session store is unavailable; retry after the Retry-After interval",
+            Some(error.retry_after()),
+        )
+    }
+}
+
+/// A request whose `MCP-Protocol-Version` disagrees with its session's.
+fn version_disagreement<B>(request: &Request<B>, record: &SessionRecord) -> Option<McpError> {
+    let header = request.headers().get(MCP_PROTOCOL_VERSION)?;
+    let negotiated = record.protocol_version()?;
+    if header.as_bytes() == negotiated.as_bytes() {
+        return None;
+    }
+    Some(McpError::new(
+        StatusCode::BAD_REQUEST,
+        error_code::SERVER_ERROR,
+        format!(
+            "MCP-Protocol-Version \"{}\" disagrees with the version this session negotiated, \"{negotiated}\"; send the negotiated version",
+            truncated_for_display(header.as_bytes())
+        ),
+    ))
+}
+
+fn not_found() -> McpError {
+    McpError::new(
+        StatusCode::NOT_FOUND,
+        error_code::SESSION_NOT_FOUND,
+        "session not found: it ended, expired, or never existed; initialize a new session",
+    )
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn reject<B>(error: McpError, method: &Method) -> Response<ResponseBody<B>> {
+    tracing::warn!(
+        status = error.status().as_u16(),
+        %method,
+        reason = error.message(),
+        "session layer rejected a request"
+    );
+    error.into_response()
+}

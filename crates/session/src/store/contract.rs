@@ -1,0 +1,308 @@
+//! The contract every [`SessionStore`] must pass. A store's tests call
+//! [`run`] with a factory of empty stores; each check panics with what broke.
+//!
+//! ```ignore
+//! #[tokio::test(flavor = "multi_thread")]
+//! async fn my_store_passes() {
+//!     mcp_session::store::contract::run(|| MyStore::connect_fresh()).await;
+//! }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_guard_core::Principal;
+
+use super::{Created, Limits, SessionStore};
+use crate::record::now_millis;
+use crate::{Binding, SessionId, SessionRecord, StateChanges};
+
+const ROOMY: Limits = Limits {
+    max_sessions: 1000,
+    max_sessions_per_binding: 1000,
+};
+
+fn record(binding: &Binding, idle: Duration, lifetime: Duration) -> SessionRecord {
+    let id = SessionId::generate().expect("the OS CSPRNG is available");
+    SessionRecord::new(
+        id,
+        binding.clone(),
+        Some("2025-11-25".into()),
+        idle,
+        lifetime,
+    )
+}
+
+fn user(name: &str) -> Binding {
+    Binding::of(
+        &Principal::new()
+            .with_issuer("https://issuer.example")
+            .with_subject(name)
+            .with_client_id("app"),
+    )
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// How soon after expiry a session must stop counting against the limits.
+pub const EXPIRED_STOPS_COUNTING_WITHIN: Duration = Duration::from_secs(3);
+
+/// Runs every check, each on a fresh store from `fresh`.
+pub async fn run<S, F>(fresh: F)
+where
+    S: SessionStore,
+    F: Fn() -> S,
+{
+    created_records_load_back_unchanged(fresh()).await;
+    ids_are_unique_among_live_sessions(fresh()).await;
+    removal_is_removal(fresh()).await;
+    limits_are_enforced_and_freed(fresh()).await;
+    concurrent_creates_never_exceed_the_cap(Arc::new(fresh())).await;
+    idle_sessions_expire_and_stop_counting(fresh()).await;
+    touches_extend_idle_expiry_within_the_lifetime(fresh()).await;
+    state_changes_are_kept(fresh()).await;
+}
+
+async fn created_records_load_back_unchanged<S: SessionStore>(store: S) {
+    let created = record(&user("alice"), HOUR, HOUR);
+    assert_eq!(
+        store.create(created.clone(), ROOMY).await.expect("create"),
+        Created::Created
+    );
+    let loaded = store
+        .load(created.id())
+        .await
+        .expect("load")
+        .expect("the record is live");
+    assert_eq!(loaded, created, "a loaded record equals the created one");
+    let unknown = SessionId::generate().expect("csprng");
+    assert!(
+        store.load(&unknown).await.expect("load").is_none(),
+        "an unknown id loads nothing"
+    );
+}
+
+async fn ids_are_unique_among_live_sessions<S: SessionStore>(store: S) {
+    let first = record(&user("alice"), HOUR, HOUR);
+    let mut second = record(&user("mallory"), HOUR, HOUR);
+    assert_eq!(
+        store.create(first.clone(), ROOMY).await.expect("create"),
+        Created::Created
+    );
+    second = SessionRecord::new(
+        first.id().clone(),
+        second.binding().clone(),
+        None,
+        HOUR,
+        HOUR,
+    );
+    assert_eq!(
+        store.create(second, ROOMY).await.expect("create"),
+        Created::IdTaken
+    );
+    let kept = store.load(first.id()).await.expect("load").expect("live");
+    assert_eq!(
+        kept.binding(),
+        first.binding(),
+        "a taken id keeps its first owner"
+    );
+}
+
+async fn removal_is_removal<S: SessionStore>(store: S) {
+    let created = record(&user("alice"), HOUR, HOUR);
+    store.create(created.clone(), ROOMY).await.expect("create");
+    assert!(
+        store.remove(created.id()).await.expect("remove"),
+        "remove reports a live session"
+    );
+    assert!(
+        store.load(created.id()).await.expect("load").is_none(),
+        "a removed session is gone"
+    );
+    assert!(
+        !store.remove(created.id()).await.expect("remove"),
+        "removing twice reports nothing"
+    );
+    store
+        .touch(created.id(), now_millis())
+        .await
+        .expect("touch");
+    assert!(
+        store.load(created.id()).await.expect("load").is_none(),
+        "a touch does not revive it"
+    );
+}
+
+async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
+    let limits = Limits {
+        max_sessions: 3,
+        max_sessions_per_binding: 2,
+    };
+    let alice = user("alice");
+    let a1 = record(&alice, HOUR, HOUR);
+    assert_eq!(
+        store.create(a1.clone(), limits).await.expect("create"),
+        Created::Created
+    );
+    assert_eq!(
+        store
+            .create(record(&alice, HOUR, HOUR), limits)
+            .await
+            .expect("create"),
+        Created::Created
+    );
+    assert_eq!(
+        store
+            .create(record(&alice, HOUR, HOUR), limits)
+            .await
+            .expect("create"),
+        Created::TooManyForBinding
+    );
+    assert_eq!(
+        store
+            .create(record(&user("bob"), HOUR, HOUR), limits)
+            .await
+            .expect("create"),
+        Created::Created
+    );
+    assert_eq!(
+        store
+            .create(record(&user("carol"), HOUR, HOUR), limits)
+            .await
+            .expect("create"),
+        Created::TooManySessions
+    );
+    store.remove(a1.id()).await.expect("remove");
+    assert_eq!(
+        store
+            .create(record(&user("carol"), HOUR, HOUR), limits)
+            .await
+            .expect("create"),
+        Created::Created,
+        "a removed session frees its slot"
+    );
+}
+
+async fn concurrent_creates_never_exceed_the_cap<S: SessionStore>(store: Arc<S>) {
+    let limits = Limits {
+        max_sessions: 10,
+        max_sessions_per_binding: 1000,
+    };
+    let mut results = Vec::new();
+    for index in 0..50 {
+        let store = store.clone();
+        let binding = user(&format!("user{index}"));
+        results.push(async move {
+            store
+                .create(record(&binding, HOUR, HOUR), limits)
+                .await
+                .expect("create")
+        });
+    }
+    let outcomes = futures_util::future::join_all(results).await;
+    let created = outcomes
+        .iter()
+        .filter(|outcome| **outcome == Created::Created)
+        .count();
+    assert_eq!(
+        created, 10,
+        "exactly the cap is created under concurrency: {outcomes:?}"
+    );
+}
+
+async fn idle_sessions_expire_and_stop_counting<S: SessionStore>(store: S) {
+    let limits = Limits {
+        max_sessions: 1,
+        max_sessions_per_binding: 1,
+    };
+    let short = record(&user("alice"), Duration::from_millis(150), HOUR);
+    assert_eq!(
+        store.create(short.clone(), limits).await.expect("create"),
+        Created::Created
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        store.load(short.id()).await.expect("load").is_none(),
+        "an idle session expires"
+    );
+    // Stores sweep expired records on their own clock (moka's timer wheel,
+    // Redis's expiry cycle): within a few seconds an expired session must stop
+    // counting against the limits.
+    let deadline = tokio::time::Instant::now() + EXPIRED_STOPS_COUNTING_WITHIN;
+    loop {
+        let outcome = store
+            .create(record(&user("alice"), HOUR, HOUR), limits)
+            .await
+            .expect("create");
+        if outcome == Created::Created {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "an expired session still counts against the limits after {EXPIRED_STOPS_COUNTING_WITHIN:?}: {outcome:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn touches_extend_idle_expiry_within_the_lifetime<S: SessionStore>(store: S) {
+    let touched = record(
+        &user("alice"),
+        Duration::from_millis(300),
+        Duration::from_millis(700),
+    );
+    store.create(touched.clone(), ROOMY).await.expect("create");
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        store
+            .touch(touched.id(), now_millis())
+            .await
+            .expect("touch");
+    }
+    // 400 ms in: past the first idle deadline, alive thanks to the touches.
+    let alive = store
+        .load(touched.id())
+        .await
+        .expect("load")
+        .expect("touched sessions stay");
+    assert!(
+        alive.last_seen_at() > touched.last_seen_at(),
+        "the touch is recorded"
+    );
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        store
+            .touch(touched.id(), now_millis())
+            .await
+            .expect("touch");
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        store.load(touched.id()).await.expect("load").is_none(),
+        "the lifetime ends a session however busy"
+    );
+}
+
+async fn state_changes_are_kept<S: SessionStore>(store: S) {
+    let created = record(&user("alice"), HOUR, HOUR);
+    store.create(created.clone(), ROOMY).await.expect("create");
+    let changes = StateChanges(vec![
+        ("cursor".into(), Some(serde_json::json!(42))),
+        ("draft".into(), Some(serde_json::json!({"title": "x"}))),
+        ("cursor".into(), Some(serde_json::json!(43))),
+    ]);
+    store
+        .update_state(created.id(), changes)
+        .await
+        .expect("update");
+    store
+        .update_state(created.id(), StateChanges(vec![("draft".into(), None)]))
+        .await
+        .expect("update");
+    let loaded = store.load(created.id()).await.expect("load").expect("live");
+    assert_eq!(loaded.state().get("cursor"), Some(&serde_json::json!(43)));
+    assert!(
+        loaded.state().get("draft").is_none(),
+        "a removal is applied"
+    );
+}

@@ -1,0 +1,114 @@
+//! Where sessions live: the [`SessionStore`] trait, the in-memory default
+//! [`MemoryStore`], and (feature `contract-tests`) the contract every store
+//! must pass.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::{SessionId, SessionRecord, StateChanges};
+
+mod memory;
+
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+
+pub use memory::MemoryStore;
+
+/// The caps a store enforces when it creates a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Live sessions overall.
+    pub max_sessions: usize,
+    /// Live sessions of one [`Binding`](crate::Binding).
+    pub max_sessions_per_binding: usize,
+}
+
+/// What [`SessionStore::create`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// The record is stored.
+    Created,
+    /// A live session already has this id; nothing was stored.
+    IdTaken,
+    /// [`Limits::max_sessions`] live sessions exist; nothing was stored.
+    TooManySessions,
+    /// The binding has [`Limits::max_sessions_per_binding`] live sessions;
+    /// nothing was stored.
+    TooManyForBinding,
+}
+
+/// A store that could not answer (a network store that is down, say). The
+/// layer answers `503` with `Retry-After`: never a `500`, never a silently new
+/// session.
+#[derive(Debug, Clone)]
+pub struct StoreError {
+    message: String,
+    retry_after: Duration,
+}
+
+impl StoreError {
+    /// A failure; clients are told to retry after `retry_after`.
+    pub fn new(message: impl Into<String>, retry_after: Duration) -> Self {
+        StoreError {
+            message: message.into(),
+            retry_after,
+        }
+    }
+
+    /// What went wrong (logged, not sent to the client).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// How long clients should wait before retrying.
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "session store unavailable: {}", self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Keeps session records. Async and fallible, so a network store (Redis)
+/// implements it as well as the embedded [`MemoryStore`].
+///
+/// A store expires a record by its own times ([`SessionRecord::expires_at`]):
+/// `load` never returns an expired record, and expired records stop counting
+/// against the [`Limits`]. Removal is removal: after `remove`, `load` returns
+/// `None` everywhere.
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new record atomically: unless its id is live, or a limit is
+    /// reached.
+    fn create(
+        &self,
+        record: SessionRecord,
+        limits: Limits,
+    ) -> impl Future<Output = Result<Created, StoreError>> + Send;
+
+    /// The live record with this id.
+    fn load(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Records a request seen at `at` (ms since the epoch), extending the idle
+    /// expiry. The layer calls it at most once per touch interval per session.
+    fn touch(&self, id: &SessionId, at: u64)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Applies a handler's state changes to a live record (no-op if gone).
+    fn update_state(
+        &self,
+        id: &SessionId,
+        changes: StateChanges,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the record; `true` if it was live.
+    fn remove(&self, id: &SessionId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

@@ -1,11 +1,12 @@
 //! The contract every [`SessionStore`] must pass. A store's tests call
 //! [`run`] with a factory of empty stores; each check panics with what broke.
 //!
-//! ```ignore
-//! #[tokio::test(flavor = "multi_thread")]
-//! async fn my_store_passes() {
-//!     mcp_session::store::contract::run(|| MyStore::connect_fresh()).await;
-//! }
+//! ```no_run
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // In a store crate's tests, with a factory of fresh, empty stores:
+//! mcp_session::store::contract::run(mcp_session::store::MemoryStore::new).await;
+//! # }
 //! ```
 
 use std::sync::Arc;

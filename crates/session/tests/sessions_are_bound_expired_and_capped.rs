@@ -1,0 +1,620 @@
+//! The session rules against a real rmcp handler, in both modes: issue (the
+//! layer mints ids in front of a stateless rmcp) and track (rmcp mints ids in
+//! its legacy session mode). The stack is the one shared/DESIGN.md orders:
+//! (a stand-in for bearer-auth that sets the `Principal` from a test header) →
+//! protocol guard → session layer → rmcp.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use mcp_guard_core::{PeekedBody, Principal};
+use mcp_protocol_guard::ProtocolGuardLayer;
+use mcp_session::store::MemoryStore;
+use mcp_session::{IncompletePrincipal, Mode, Session, SessionLayer};
+use rmcp::model::{ServerCapabilities, ServerConfig};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use tower::util::BoxCloneService;
+use tower::{ServiceBuilder, ServiceExt};
+
+#[derive(Debug, Clone)]
+struct Notes;
+
+#[tool_router]
+impl Notes {
+    #[tool(description = "Lists nothing, politely")]
+    fn list_notes(&self) -> String {
+        "no notes".to_owned()
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Notes {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+}
+
+type Stack = BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
+
+/// principal stand-in → protocol guard → session layer → rmcp, collecting bodies.
+fn stack(layer: SessionLayer<MemoryStore>) -> Stack {
+    let rmcp_owns_sessions = matches!(mode_of(&layer), Mode::Track);
+    let rmcp = StreamableHttpService::new(
+        || Ok(Notes),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(rmcp_owns_sessions)
+            .with_sse_keep_alive(None),
+    );
+    let service = ServiceBuilder::new()
+        .map_request(principal_from_test_header)
+        .layer(ProtocolGuardLayer::new())
+        .layer(layer)
+        .service(rmcp);
+    BoxCloneService::new(service.and_then(collect))
+}
+
+async fn collect<B>(response: Response<B>) -> Result<Response<Bytes>, Infallible>
+where
+    B: http_body::Body,
+{
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    Ok(Response::from_parts(parts, bytes))
+}
+
+fn mode_of(layer: &SessionLayer<MemoryStore>) -> Mode {
+    if format!("{layer:?}").contains("mode: Track") {
+        Mode::Track
+    } else {
+        Mode::Issue
+    }
+}
+
+/// Stands in for bearer-auth: `x-test-user: alice` becomes a Principal
+/// (`x-test-incomplete` leaves out issuer and subject).
+fn principal_from_test_header(mut request: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+    if let Some(user) = request
+        .headers()
+        .get("x-test-user")
+        .and_then(|value| value.to_str().ok())
+    {
+        let principal = Principal::new()
+            .with_issuer("https://issuer.test")
+            .with_subject(user)
+            .with_client_id("app");
+        request.extensions_mut().insert(principal);
+    } else if request.headers().contains_key("x-test-incomplete") {
+        request
+            .extensions_mut()
+            .insert(Principal::new().with_client_id("app"));
+    }
+    request
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn session_id(&self) -> Option<String> {
+        self.headers
+            .get("mcp-session-id")
+            .map(|value| value.to_str().unwrap().to_owned())
+    }
+
+    fn error_code(&self) -> i64 {
+        let json: serde_json::Value = serde_json::from_str(&self.body).unwrap();
+        json["error"]["code"].as_i64().unwrap()
+    }
+}
+
+async fn send(stack: &Stack, method: Method, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut request = Request::builder()
+        .method(method)
+        .uri("http://127.0.0.1/mcp")
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = stack
+        .clone()
+        .oneshot(request.body(Full::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let (parts, bytes) = response.into_parts();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+const LIST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+
+/// Initializes as `user` and completes the handshake; the session id.
+async fn open_session(stack: &Stack, user: &str) -> String {
+    let reply = send(stack, Method::POST, &[("x-test-user", user)], INITIALIZE).await;
+    assert_eq!(reply.status, StatusCode::OK, "initialize: {}", reply.body);
+    let id = reply
+        .session_id()
+        .expect("a successful initialize carries Mcp-Session-Id");
+    let headers = [
+        ("x-test-user", user),
+        ("mcp-session-id", id.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let reply = send(stack, Method::POST, &headers, INITIALIZED).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::ACCEPTED,
+        "initialized: {}",
+        reply.body
+    );
+    id
+}
+
+async fn list_tools(stack: &Stack, user: &str, id: &str) -> Reply {
+    let headers = [
+        ("x-test-user", user),
+        ("mcp-session-id", id),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    send(stack, Method::POST, &headers, LIST).await
+}
+
+fn both_modes() -> [SessionLayer<MemoryStore>; 2] {
+    [SessionLayer::issue(), SessionLayer::track()]
+}
+
+#[tokio::test]
+async fn a_session_works_and_requests_without_a_valid_id_are_refused() {
+    for layer in both_modes() {
+        let mode = mode_of(&layer);
+        let stack = stack(layer);
+        let id = open_session(&stack, "alice").await;
+        if mode == Mode::Issue {
+            assert_eq!(id.len(), 32, "a minted id: 192 bits, base64url");
+        }
+        let reply = list_tools(&stack, "alice", &id).await;
+        assert_eq!(reply.status, StatusCode::OK, "{mode:?}: {}", reply.body);
+        assert!(
+            reply.body.contains("list_notes"),
+            "{mode:?}: {}",
+            reply.body
+        );
+
+        let missing = send(
+            &stack,
+            Method::POST,
+            &[
+                ("x-test-user", "alice"),
+                ("mcp-protocol-version", "2025-11-25"),
+            ],
+            LIST,
+        )
+        .await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{mode:?}");
+        assert!(
+            missing.body.contains("Mcp-Session-Id is required"),
+            "{}",
+            missing.body
+        );
+
+        for bad in ["with space", "caf\u{e9}", &"x".repeat(200)] {
+            let headers = [
+                ("x-test-user", "alice"),
+                ("mcp-session-id", bad),
+                ("mcp-protocol-version", "2025-11-25"),
+            ];
+            let mut request_headers = headers.to_vec();
+            if !bad.is_ascii() {
+                request_headers.retain(|(name, _)| *name != "mcp-session-id");
+            }
+            let reply = send(&stack, Method::POST, &request_headers, LIST).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{mode:?} {bad:?}: {}",
+                reply.body
+            );
+        }
+
+        let unknown = list_tools(&stack, "alice", "no-such-session-0123456789").await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{mode:?}");
+        assert_eq!(unknown.error_code(), -32001);
+        assert!(
+            unknown.body.contains("initialize a new session"),
+            "{}",
+            unknown.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_principal_cannot_use_the_session() {
+    for layer in both_modes() {
+        let mode = mode_of(&layer);
+        let stack = stack(layer);
+        let id = open_session(&stack, "alice").await;
+        let hijack = list_tools(&stack, "mallory", &id).await;
+        let unknown = list_tools(&stack, "mallory", "no-such-session-0123456789").await;
+        assert_eq!(hijack.status, StatusCode::NOT_FOUND, "{mode:?}");
+        assert_eq!(
+            hijack.body, unknown.body,
+            "{mode:?}: a hijack looks exactly like an unknown id"
+        );
+        let anonymous = send(
+            &stack,
+            Method::POST,
+            &[
+                ("mcp-session-id", id.as_str()),
+                ("mcp-protocol-version", "2025-11-25"),
+            ],
+            LIST,
+        )
+        .await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::NOT_FOUND,
+            "{mode:?}: no principal is a different principal"
+        );
+        assert_eq!(
+            list_tools(&stack, "alice", &id).await.status,
+            StatusCode::OK,
+            "{mode:?}: the owner still can"
+        );
+    }
+}
+
+#[tokio::test]
+async fn delete_ends_the_session_for_good() {
+    for layer in both_modes() {
+        let mode = mode_of(&layer);
+        let stack = stack(layer);
+        let id = open_session(&stack, "alice").await;
+        let headers = [
+            ("x-test-user", "alice"),
+            ("mcp-session-id", id.as_str()),
+            ("mcp-protocol-version", "2025-11-25"),
+        ];
+        let ended = send(&stack, Method::DELETE, &headers, "").await;
+        assert!(
+            ended.status.is_success(),
+            "{mode:?}: {} {}",
+            ended.status,
+            ended.body
+        );
+        let reuse = list_tools(&stack, "alice", &id).await;
+        assert_eq!(
+            reuse.status,
+            StatusCode::NOT_FOUND,
+            "{mode:?}: an ended session is gone"
+        );
+        let again = send(&stack, Method::DELETE, &headers, "").await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND, "{mode:?}");
+    }
+}
+
+#[tokio::test]
+async fn termination_by_clients_can_be_disabled() {
+    let layer = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+        .client_termination(false)
+        .build()
+        .unwrap();
+    let stack = stack(layer);
+    let id = open_session(&stack, "alice").await;
+    let headers = [
+        ("x-test-user", "alice"),
+        ("mcp-session-id", id.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let refused = send(&stack, Method::DELETE, &headers, "").await;
+    assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(refused.headers["allow"], "GET, POST");
+    assert_eq!(
+        list_tools(&stack, "alice", &id).await.status,
+        StatusCode::OK,
+        "the session lives on"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_initialize_leaves_no_session_behind() {
+    for layer in both_modes() {
+        let mode = mode_of(&layer);
+        let store = layer.store().clone();
+        let stack = stack(layer);
+        // No protocolVersion, no clientInfo: rmcp answers with a JSON-RPC error.
+        let broken =
+            r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":"none"}}"#;
+        let reply = send(&stack, Method::POST, &[("x-test-user", "alice")], broken).await;
+        let refused = !reply.status.is_success() || reply.body.contains("\"error\"");
+        assert!(
+            refused,
+            "{mode:?}: the handler must refuse it: {} {}",
+            reply.status, reply.body
+        );
+        if mode == Mode::Issue {
+            assert!(
+                reply.session_id().is_none(),
+                "no id is minted for a refused initialize"
+            );
+        }
+        assert_eq!(
+            store.live_sessions().await,
+            0,
+            "{mode:?}: nothing was stored"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_initialize_answered_with_a_json_rpc_error_creates_nothing() {
+    // HTTP 200, but the body is a JSON-RPC error, in JSON and in SSE.
+    for content_type in ["application/json", "text/event-stream"] {
+        let handler = tower::service_fn(move |_: Request<PeekedBody<Full<Bytes>>>| async move {
+            let error = r#"{"jsonrpc":"2.0","id":0,"error":{"code":-32602,"message":"unsupported capabilities"}}"#;
+            let body = match content_type {
+                "text/event-stream" => format!("id: 1\ndata: {error}\n\n"),
+                _ => error.to_owned(),
+            };
+            let response = Response::builder()
+                .header("content-type", content_type)
+                .body(Full::from(body));
+            Ok::<_, Infallible>(response.unwrap())
+        });
+        let layer = SessionLayer::issue();
+        let store = layer.store().clone();
+        let service = ServiceBuilder::new().layer(layer).service(handler);
+        let request = Request::post("/mcp")
+            .header("content-type", "application/json")
+            .body(Full::from(INITIALIZE))
+            .unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers().get("mcp-session-id").is_none(),
+            "{content_type}"
+        );
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            String::from_utf8_lossy(&body).contains("unsupported capabilities"),
+            "the error reaches the client unchanged"
+        );
+        assert_eq!(store.live_sessions().await, 0, "{content_type}");
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_initializes_hits_the_caps() {
+    for mode in [Mode::Issue, Mode::Track] {
+        let layer = SessionLayer::builder(mode, MemoryStore::new())
+            .max_sessions(5, 3)
+            .build()
+            .unwrap();
+        let store = layer.store().clone();
+        let stack = stack(layer);
+        for _ in 0..3 {
+            open_session(&stack, "alice").await;
+        }
+        let fourth = send(
+            &stack,
+            Method::POST,
+            &[("x-test-user", "alice")],
+            INITIALIZE,
+        )
+        .await;
+        assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS, "{mode:?}");
+        assert_eq!(fourth.headers["retry-after"], "5");
+        assert!(fourth.session_id().is_none());
+        open_session(&stack, "bob").await;
+        open_session(&stack, "bob").await;
+        for user in ["carol", "dave", "erin"] {
+            let refused = send(&stack, Method::POST, &[("x-test-user", user)], INITIALIZE).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{mode:?} {user}"
+            );
+            assert!(refused.headers.contains_key("retry-after"));
+        }
+        assert_eq!(
+            store.live_sessions().await,
+            5,
+            "{mode:?}: never more than the cap"
+        );
+    }
+}
+
+#[tokio::test]
+async fn idle_sessions_expire() {
+    for mode in [Mode::Issue, Mode::Track] {
+        let layer = SessionLayer::builder(mode, MemoryStore::new())
+            .idle_timeout(Duration::from_millis(300))
+            .touch_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let stack = stack(layer);
+        let id = open_session(&stack, "alice").await;
+        // Requests keep it alive past its first idle deadline...
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            assert_eq!(
+                list_tools(&stack, "alice", &id).await.status,
+                StatusCode::OK,
+                "{mode:?}"
+            );
+        }
+        // ...and idleness ends it.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            list_tools(&stack, "alice", &id).await.status,
+            StatusCode::NOT_FOUND,
+            "{mode:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_negotiated_version_is_pinned() {
+    let stack = stack(SessionLayer::issue());
+    let id = open_session(&stack, "alice").await;
+    let headers = [
+        ("x-test-user", "alice"),
+        ("mcp-session-id", id.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let reply = send(&stack, Method::POST, &headers, LIST).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body.contains("disagrees") && reply.body.contains("2025-11-25"),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn a_principal_without_issuer_or_subject_is_refused_or_bound_as_configured() {
+    let stack = stack(SessionLayer::issue());
+    let reply = send(
+        &stack,
+        Method::POST,
+        &[("x-test-incomplete", "1")],
+        INITIALIZE,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(
+        reply.body.contains("no issuer or no subject"),
+        "{}",
+        reply.body
+    );
+
+    let lenient = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+        .incomplete_principal(IncompletePrincipal::BindToPresent)
+        .build()
+        .unwrap();
+    let stack = self::stack(lenient);
+    let reply = send(
+        &stack,
+        Method::POST,
+        &[("x-test-incomplete", "1")],
+        INITIALIZE,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let id = reply.session_id().unwrap();
+    let headers = [
+        ("x-test-incomplete", "1"),
+        ("mcp-session-id", id.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    assert_eq!(
+        send(&stack, Method::POST, &headers, LIST).await.status,
+        StatusCode::OK
+    );
+    // Bound to the client id: a user of the same client with a full identity is someone else.
+    let headers = [
+        ("x-test-user", "alice"),
+        ("mcp-session-id", id.as_str()),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    assert_eq!(
+        send(&stack, Method::POST, &headers, LIST).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn stateless_era_traffic_passes_untouched() {
+    let layer = SessionLayer::issue();
+    let store = layer.store().clone();
+    let stack = stack(layer);
+    let body = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}}}"#;
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/list"),
+        ("mcp-session-id", "ignored-in-this-era"),
+    ];
+    let reply = send(&stack, Method::POST, &headers, body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("list_notes"), "{}", reply.body);
+    assert!(reply.session_id().is_none(), "no id is minted or echoed");
+    assert_eq!(store.live_sessions().await, 0);
+}
+
+#[tokio::test]
+async fn handler_state_survives_between_requests() {
+    // A handler of our own that counts its calls in the session state.
+    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+        let body = match request.extensions().get::<Session>() {
+            Some(session) => {
+                let calls: u32 = session.get("calls").unwrap_or(0) + 1;
+                session.set("calls", &calls).unwrap();
+                format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"calls":{calls}}}}}"#)
+            }
+            None => r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#.to_owned(),
+        };
+        let response = Response::builder()
+            .header("content-type", "application/json")
+            .body(Full::from(body));
+        Ok::<_, Infallible>(response.unwrap())
+    });
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::issue())
+        .service(handler);
+    let call = |id: Option<String>, body: &'static str| {
+        let mut request = Request::post("/mcp").header("content-type", "application/json");
+        if let Some(id) = id {
+            request = request.header("mcp-session-id", id);
+        }
+        request.body(Full::from(body)).unwrap()
+    };
+    let response = service
+        .clone()
+        .oneshot(call(None, INITIALIZE))
+        .await
+        .unwrap();
+    let id = response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let mut last = String::new();
+    for _ in 0..3 {
+        let response = service
+            .clone()
+            .oneshot(call(Some(id.clone()), LIST))
+            .await
+            .unwrap();
+        last = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+    }
+    assert!(last.contains(r#""calls":3"#), "{last}");
+}

@@ -1,0 +1,77 @@
+//! Bytes per idle session in the in-memory store, at 100 000 sessions.
+//!
+//! ```text
+//! cargo bench -p mcp-session --bench idle_session_memory
+//! ```
+//!
+//! Measures the growth of the process's resident set (VmRSS, Linux) while
+//! 100 000 sessions are created, each bound to its own user (issuer, subject,
+//! client id) with a negotiated version and no handler state, then divides.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A measurement that fails loudly.
+
+use std::time::Duration;
+
+use mcp_guard_core::Principal;
+use mcp_session::store::{Created, Limits, MemoryStore, SessionStore};
+use mcp_session::{Binding, SessionId, SessionRecord};
+
+const SESSIONS: usize = 100_000;
+
+fn resident_bytes() -> usize {
+    let status =
+        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux only)");
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .expect("VmRSS");
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+fn record(index: usize) -> SessionRecord {
+    let principal = Principal::new()
+        .with_issuer("https://auth.example.com")
+        .with_subject(format!("user-{index:08}"))
+        .with_client_id("mcp-inspector");
+    SessionRecord::new(
+        SessionId::generate().unwrap(),
+        Binding::of(&principal),
+        Some("2025-11-25".to_owned()),
+        Duration::from_secs(30 * 60),
+        Duration::from_secs(24 * 60 * 60),
+    )
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = MemoryStore::new();
+        let limits = Limits {
+            max_sessions: SESSIONS * 2,
+            max_sessions_per_binding: 4,
+        };
+        // Warm up the allocator and moka's internals before the baseline.
+        for index in 0..1_000 {
+            let warm = record(SESSIONS + index);
+            let id = warm.id().clone();
+            store.create(warm, limits).await.unwrap();
+            store.remove(&id).await.unwrap();
+        }
+        store.live_sessions().await;
+        let before = resident_bytes();
+        for index in 0..SESSIONS {
+            assert_eq!(store.create(record(index), limits).await.unwrap(), Created::Created);
+        }
+        assert_eq!(store.live_sessions().await, SESSIONS);
+        let after = resident_bytes();
+        let per_session = (after - before) as f64 / SESSIONS as f64;
+        println!(
+            "idle sessions: {SESSIONS}; resident set grew {:.1} MiB; {per_session:.0} bytes per idle session",
+            (after - before) as f64 / (1024.0 * 1024.0)
+        );
+    });
+}

@@ -1,5 +1,5 @@
-//! A tiny JSON-RPC handler behind the origin guard, the CORS preset and the
-//! protocol guard, on 127.0.0.1: the README's
+//! A tiny JSON-RPC handler behind the origin guard, the CORS preset, the
+//! protocol guard and the session layer (which mints the session ids), on 127.0.0.1: the README's
 //! main job until the full MCP example server arrives.
 //!
 //! ```text
@@ -23,6 +23,7 @@ use axum::routing::post;
 use mcp_guard::cors::McpCorsLayer;
 use mcp_guard::origin_guard::OriginGuardLayer;
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
+use mcp_guard::session::SessionLayer;
 use serde_json::{Value, json};
 
 #[tokio::main]
@@ -37,13 +38,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = axum::Router::new()
         .route("/mcp", post(handle))
         // axum applies the last `.layer` outermost: the origin guard runs first.
+        .layer(SessionLayer::issue())
         .layer(ProtocolGuardLayer::new())
         .layer(McpCorsLayer::localhost())
         .layer(OriginGuardLayer::localhost());
 
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!(
-        "tiny JSON-RPC server on http://{}/mcp (origin guard and CORS: localhost preset; protocol guard)",
+        "tiny JSON-RPC server on http://{}/mcp (origin guard and CORS: localhost preset; protocol guard; sessions in memory)",
         listener.local_addr()?
     );
     axum::serve(listener, app)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the README's main job on a free loopback port and checks, with curl, that
-# it answers a local JSON-RPC request, refuses a DNS-rebinding one and a stateless-era
+# it mints a session on initialize and answers a ping in it (not without it), refuses a DNS-rebinding one and a stateless-era
 # request whose Mcp-Method disagrees with its body, and grants a local browser's
 # CORS preflight.
 set -euo pipefail
@@ -24,7 +24,13 @@ done
 
 ping='{"jsonrpc":"2.0","id":1,"method":"ping"}'
 accept='Accept: application/json, text/event-stream'
+initialize='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"smoke","version":"1"}}}'
+session=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/mcp" \
+    -H 'Content-Type: application/json' -H "$accept" -d "$initialize" | tr -d '\r' \
+    | sed -n 's/^mcp-session-id: //Ip' || true)
 local_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/mcp" \
+    -H 'Content-Type: application/json' -H "$accept" -H "Mcp-Session-Id: $session" -d "$ping" || true)
+sessionless_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/mcp" \
     -H 'Content-Type: application/json' -H "$accept" -d "$ping" || true)
 mismatch=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
     -H 'Content-Type: application/json' -H "$accept" -H 'MCP-Protocol-Version: 2026-07-28' \
@@ -39,7 +45,9 @@ preflight=$(curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$port/mcp" \
     -H 'Origin: http://localhost:5173' -H 'Access-Control-Request-Method: POST' \
     -H 'Access-Control-Request-Headers: content-type,mcp-protocol-version' | tr -d '\r' || true)
 
-[ "$local_status" = 200 ] || fail "a local ping got $local_status, not 200"
+[ -n "$session" ] || fail "initialize returned no Mcp-Session-Id"
+[ "$local_status" = 200 ] || fail "a local ping in the session got $local_status, not 200"
+[ "$sessionless_status" = 400 ] || fail "a ping without Mcp-Session-Id got $sessionless_status, not 400"
 [ "$rebinding_status" = 403 ] || fail "a rebinding ping got $rebinding_status, not 403"
 [ "$mismatch_status" = 400 ] || fail "a ping whose Mcp-Method says tools/list got $mismatch_status, not 400"
 case "$mismatch" in
@@ -55,4 +63,4 @@ grep -qi '^access-control-allow-origin: http://localhost:5173$' <<<"$preflight" 
     || fail "a browser preflight from http://localhost:5173 was not granted: $preflight"
 grep -qi '^access-control-allow-headers: content-type,mcp-protocol-version$' <<<"$preflight" \
     || fail "the preflight did not grant the MCP request headers: $preflight"
-echo "main job: local ping 200, rebinding ping 403 with a JSON-RPC error, rejection logged, header-body mismatch 400 (-32020), browser preflight granted"
+echo "main job: initialize minted a session, ping in it 200, without it 400, rebinding ping 403 with a JSON-RPC error, rejection logged, header-body mismatch 400 (-32020), browser preflight granted"

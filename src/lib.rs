@@ -9,6 +9,7 @@
 //! | `origin-guard` (default) | [`origin_guard`] | Host / Origin validation: DNS rebinding, cross-site requests |
 //! | `cors` (default) | [`cors`] | CORS for browser clients: MCP headers granted and exposed, origins from the same allowlist |
 //! | `protocol-guard` (default) | [`protocol_guard`] | content negotiation, `MCP-Protocol-Version`, the stateless era's header–body mirror checks |
+//! | `session` (default) | [`session`] | the legacy-era session lifecycle: ids minted or tracked, bound to the caller, expired, capped |
 //!
 //! The shared vocabulary (header names, protocol versions, JSON-RPC errors, the
 //! envelope peek, `Principal`) is in [`core`].
@@ -39,3 +40,6 @@ pub use mcp_cors_preset as cors;
 
 #[cfg(feature = "protocol-guard")]
 pub use mcp_protocol_guard as protocol_guard;
+
+#[cfg(feature = "session")]
+pub use mcp_session as session;

@@ -9,6 +9,9 @@
 //! # }
 //! ```
 
+// A contract check fails by panicking with what broke, like a test.
+#![allow(clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,0 +1,151 @@
+//! When the store cannot answer, clients get `503` with `Retry-After` and a
+//! JSON-RPC error: never a `500`, never a `404` that would make them drop a
+//! live session, never a session created somewhere else instead. When the
+//! store answers again, service resumes without a restart.
+
+#![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use mcp_guard_core::PeekedBody;
+use mcp_session::store::{Created, Limits, MemoryStore, SessionStore, StoreError};
+use mcp_session::{Mode, SessionId, SessionLayer, SessionRecord, StateChanges};
+use tower::{Layer, ServiceExt};
+
+/// The in-memory store behind a switch that makes every call fail, the way a
+/// network store fails when its server is down.
+#[derive(Clone, Default)]
+struct Outage {
+    store: MemoryStore,
+    down: Arc<AtomicBool>,
+}
+
+impl Outage {
+    fn check(&self) -> Result<(), StoreError> {
+        match self.down.load(Ordering::SeqCst) {
+            true => Err(StoreError::new(
+                "connection refused",
+                Duration::from_secs(7),
+            )),
+            false => Ok(()),
+        }
+    }
+}
+
+impl SessionStore for Outage {
+    async fn create(&self, record: SessionRecord, limits: Limits) -> Result<Created, StoreError> {
+        self.check()?;
+        self.store.create(record, limits).await
+    }
+
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.check()?;
+        self.store.load(id).await
+    }
+
+    async fn touch(&self, id: &SessionId, at: u64) -> Result<(), StoreError> {
+        self.check()?;
+        self.store.touch(id, at).await
+    }
+
+    async fn update_state(&self, id: &SessionId, changes: StateChanges) -> Result<(), StoreError> {
+        self.check()?;
+        self.store.update_state(id, changes).await
+    }
+
+    async fn remove(&self, id: &SessionId) -> Result<bool, StoreError> {
+        self.check()?;
+        self.store.remove(id).await
+    }
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+
+#[tokio::test]
+async fn an_unavailable_store_means_503_and_service_resumes_after() {
+    let outage = Outage::default();
+    let layer = SessionLayer::builder(Mode::Issue, outage.clone())
+        .build()
+        .unwrap();
+    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+        let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
+        Ok::<_, Infallible>(
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(Full::from(body))
+                .unwrap(),
+        )
+    });
+    let service = layer.layer(handler);
+    let send = |id: Option<&str>, body: &'static str| {
+        let mut request = Request::post("/mcp").header("content-type", "application/json");
+        if let Some(id) = id {
+            request = request.header("mcp-session-id", id);
+        }
+        service
+            .clone()
+            .oneshot(request.body(Full::from(body)).unwrap())
+    };
+
+    let id = send(None, INITIALIZE).await.unwrap().headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    outage.down.store(true, Ordering::SeqCst);
+
+    for (case, response) in [
+        (
+            "a request in a live session",
+            send(Some(&id), PING).await.unwrap(),
+        ),
+        ("an initialize", send(None, INITIALIZE).await.unwrap()),
+    ] {
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{case}");
+        assert_eq!(
+            response.headers()["retry-after"],
+            "7",
+            "{case}: the store's own retry hint"
+        );
+        assert!(
+            response.headers().get("mcp-session-id").is_none(),
+            "{case}: no session handed out"
+        );
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes())
+                .unwrap();
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("session store is unavailable"),
+            "{case}: {body}"
+        );
+    }
+
+    // A malformed id is refused before any store lookup: 400 even now.
+    let malformed = send(Some("not a valid id"), PING).await.unwrap();
+    assert_eq!(
+        malformed.status(),
+        StatusCode::BAD_REQUEST,
+        "no lookup for an id that cannot exist"
+    );
+
+    outage.down.store(false, Ordering::SeqCst);
+    assert_eq!(
+        send(Some(&id), PING).await.unwrap().status(),
+        StatusCode::OK,
+        "the session survived the outage"
+    );
+    assert_eq!(
+        outage.store.live_sessions().await,
+        1,
+        "the outage created nothing"
+    );
+}

@@ -1,0 +1,276 @@
+//! The contract every [`EventStore`] must pass. A store's tests call [`run`]
+//! with a factory of empty stores whose caps are at least the defaults; each
+//! check panics with what broke.
+//!
+//! ```no_run
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use mcp_sse_resume::store::{EventStoreLimits, MemoryEventStore, contract};
+//!
+//! contract::run(MemoryEventStore::new).await;
+//! # }
+//! ```
+
+// A contract check fails by panicking with what broke, like a test.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{EventStore, EventStoreLimits, Replay, StreamKey};
+use crate::SseEvent;
+
+fn event(text: &str) -> SseEvent {
+    SseEvent {
+        event: None,
+        data: text.to_owned(),
+        retry: None,
+    }
+}
+
+async fn open<S: EventStore>(store: &S, session: &str) -> StreamKey {
+    StreamKey {
+        session: session.to_owned(),
+        stream: store.open_stream(session).await.expect("open_stream"),
+    }
+}
+
+async fn all_after<S: EventStore>(
+    store: &S,
+    key: &StreamKey,
+    after: u64,
+) -> (Vec<(u64, String)>, bool) {
+    match store
+        .read_after(key, after, usize::MAX)
+        .await
+        .expect("read_after")
+    {
+        Replay::Events { events, closed } => (
+            events
+                .into_iter()
+                .map(|(seq, event)| (seq, event.data))
+                .collect(),
+            closed,
+        ),
+        other => panic!("expected events after {after}, got {other:?}"),
+    }
+}
+
+/// Runs every check, each on a fresh store from `fresh(limits)`.
+pub async fn run<S, F>(fresh: F)
+where
+    S: EventStore,
+    F: Fn(EventStoreLimits) -> S,
+{
+    appends_replay_as_the_exact_suffix(fresh(EventStoreLimits::default())).await;
+    sessions_never_see_each_others_streams(fresh(EventStoreLimits::default())).await;
+    streams_of_one_session_have_distinct_ids(fresh(EventStoreLimits::default())).await;
+    closing_marks_the_end(fresh(EventStoreLimits::default())).await;
+    the_live_tail_wakes_on_append_and_close(Arc::new(fresh(EventStoreLimits::default()))).await;
+    caps_evict_the_oldest_and_say_so(&fresh).await;
+    purging_a_session_removes_everything(fresh(EventStoreLimits::default())).await;
+}
+
+async fn appends_replay_as_the_exact_suffix<S: EventStore>(store: S) {
+    let key = open(&store, "s1").await;
+    for index in 1..=50u64 {
+        assert_eq!(
+            store
+                .append(&key, event(&format!("e{index}")))
+                .await
+                .expect("append"),
+            index,
+            "sequences count from 1"
+        );
+    }
+    for cursor in [0u64, 1, 25, 49, 50] {
+        let (events, closed) = all_after(&store, &key, cursor).await;
+        let expected: Vec<(u64, String)> = (cursor + 1..=50)
+            .map(|seq| (seq, format!("e{seq}")))
+            .collect();
+        assert_eq!(
+            events, expected,
+            "replay after {cursor} is exactly the suffix"
+        );
+        assert!(!closed);
+    }
+    match store.read_after(&key, 0, 10).await.expect("read_after") {
+        Replay::Events { events, .. } => assert_eq!(events.len(), 10, "max is honoured"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store.read_after(&key, 51, 10).await.expect("read_after"),
+        Replay::Unknown,
+        "a cursor past the end is unknown"
+    );
+}
+
+async fn sessions_never_see_each_others_streams<S: EventStore>(store: S) {
+    let alice = open(&store, "alice-session").await;
+    store
+        .append(&alice, event("alice's secret"))
+        .await
+        .expect("append");
+    let forged = StreamKey {
+        session: "mallory-session".to_owned(),
+        stream: alice.stream.clone(),
+    };
+    assert_eq!(
+        store.read_after(&forged, 0, 10).await.expect("read_after"),
+        Replay::Unknown,
+        "another session's stream is unknown"
+    );
+    assert!(
+        store.append(&forged, event("injected")).await.is_err(),
+        "no appending to another session's stream"
+    );
+    let (events, _) = all_after(&store, &alice, 0).await;
+    assert_eq!(events, [(1, "alice's secret".to_owned())]);
+}
+
+async fn streams_of_one_session_have_distinct_ids<S: EventStore>(store: S) {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..20 {
+        assert!(
+            seen.insert(open(&store, "s").await.stream),
+            "stream ids are unique in a session"
+        );
+    }
+}
+
+async fn closing_marks_the_end<S: EventStore>(store: S) {
+    let key = open(&store, "s").await;
+    store.append(&key, event("a")).await.expect("append");
+    store.append(&key, event("b")).await.expect("append");
+    store.close_stream(&key).await.expect("close");
+    let (events, closed) = all_after(&store, &key, 0).await;
+    assert_eq!(events.len(), 2);
+    assert!(closed, "the end of a closed stream says so");
+    match store.read_after(&key, 0, 1).await.expect("read_after") {
+        Replay::Events { closed, .. } => assert!(!closed, "not closed before its end is reached"),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn the_live_tail_wakes_on_append_and_close<S: EventStore>(store: Arc<S>) {
+    let key = open(&*store, "s").await;
+    let waiter = {
+        let (store, key) = (store.clone(), key.clone());
+        tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            store
+                .wait_after(&key, 0, Duration::from_secs(10))
+                .await
+                .expect("wait");
+            started.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    store.append(&key, event("live")).await.expect("append");
+    let waited = waiter.await.expect("join");
+    assert!(
+        waited < Duration::from_secs(5),
+        "an append wakes a waiting reader ({waited:?})"
+    );
+
+    let closer = {
+        let (store, key) = (store.clone(), key.clone());
+        tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            store
+                .wait_after(&key, 1, Duration::from_secs(10))
+                .await
+                .expect("wait");
+            started.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    store.close_stream(&key).await.expect("close");
+    assert!(
+        closer.await.expect("join") < Duration::from_secs(5),
+        "closing wakes a waiting reader"
+    );
+
+    let started = tokio::time::Instant::now();
+    let idle = open(&*store, "s").await;
+    store
+        .wait_after(&idle, 0, Duration::from_millis(100))
+        .await
+        .expect("wait");
+    assert!(
+        started.elapsed() >= Duration::from_millis(90),
+        "with nothing new, the wait lasts its timeout"
+    );
+}
+
+async fn caps_evict_the_oldest_and_say_so<S, F>(fresh: &F)
+where
+    S: EventStore,
+    F: Fn(EventStoreLimits) -> S,
+{
+    let store = fresh(EventStoreLimits {
+        max_events_per_stream: 5,
+        ..EventStoreLimits::default()
+    });
+    let key = open(&store, "s").await;
+    for index in 1..=8 {
+        store
+            .append(&key, event(&format!("e{index}")))
+            .await
+            .expect("append");
+    }
+    assert_eq!(
+        store.read_after(&key, 1, 10).await.expect("read"),
+        Replay::Evicted { oldest_kept: 4 }
+    );
+    let (events, _) = all_after(&store, &key, 3).await;
+    assert_eq!(
+        events.first().map(|(seq, _)| *seq),
+        Some(4),
+        "the newest events are kept"
+    );
+
+    let store = fresh(EventStoreLimits {
+        max_streams_per_session: 2,
+        ..EventStoreLimits::default()
+    });
+    let first = open(&store, "s").await;
+    store.append(&first, event("x")).await.expect("append");
+    open(&store, "s").await;
+    open(&store, "s").await;
+    assert_eq!(
+        store.read_after(&first, 0, 10).await.expect("read"),
+        Replay::Unknown,
+        "the oldest stream goes"
+    );
+
+    let store = fresh(EventStoreLimits {
+        max_bytes_per_session: 100,
+        ..EventStoreLimits::default()
+    });
+    let key = open(&store, "s").await;
+    for index in 0..10 {
+        store
+            .append(&key, event(&format!("{index:0>20}")))
+            .await
+            .expect("append");
+    }
+    match store.read_after(&key, 0, 100).await.expect("read") {
+        Replay::Evicted { oldest_kept } => assert!(oldest_kept > 1),
+        other => panic!("bytes per session are capped: {other:?}"),
+    }
+}
+
+async fn purging_a_session_removes_everything<S: EventStore>(store: S) {
+    let key = open(&store, "s").await;
+    store.append(&key, event("a")).await.expect("append");
+    let other = open(&store, "other").await;
+    store.append(&other, event("b")).await.expect("append");
+    store.purge_session("s").await.expect("purge");
+    assert_eq!(
+        store.read_after(&key, 0, 10).await.expect("read"),
+        Replay::Unknown
+    );
+    let (events, _) = all_after(&store, &other, 0).await;
+    assert_eq!(events.len(), 1, "other sessions are untouched");
+}

@@ -264,8 +264,18 @@ where
             .with_header(ALLOW, HeaderValue::from_static("GET, POST"));
             return Ok(reject(error, &Method::DELETE));
         }
+        let mut request = request;
+        request
+            .extensions_mut()
+            .insert(Session::new(record.clone()));
         let response = match self.shared.settings.mode {
-            Mode::Issue => None,
+            // The layers inside (sse-resume) still see the DELETE, so they can
+            // purge what belongs to the session; the stateless handler's own
+            // answer does not matter.
+            Mode::Issue => {
+                let _ = self.inner.call(request).await?;
+                None
+            }
             Mode::Track => Some(self.inner.call(request).await?),
         };
         let handler_ended_it = response.as_ref().is_none_or(|response| {

@@ -378,3 +378,82 @@ fn gone(key: &StreamKey) -> EventStoreError {
         Duration::from_secs(1),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    proptest! {
+        /// For any sequence of appends (under a per-stream cap) and any cursor,
+        /// replay is exactly the kept suffix after the cursor, `Evicted` when
+        /// the cursor's successor is gone, and `Unknown` past the end.
+        #[test]
+        fn replay_is_exactly_the_suffix(
+            datas in proptest::collection::vec("[a-z]{0,8}", 0..60),
+            cap in 1usize..20,
+            cursor in 0u64..70,
+        ) {
+            runtime().block_on(async {
+                let store = MemoryEventStore::new(EventStoreLimits { max_events_per_stream: cap, ..EventStoreLimits::default() });
+                let key = StreamKey { session: "s".into(), stream: store.open_stream("s").await.unwrap() };
+                for data in &datas {
+                    store.append(&key, SseEvent { data: data.clone(), ..SseEvent::default() }).await.unwrap();
+                }
+                let appended = datas.len() as u64;
+                let first_kept = appended.saturating_sub(cap as u64) + 1;
+                let replay = store.read_after(&key, cursor, usize::MAX).await.unwrap();
+                if cursor > appended {
+                    prop_assert_eq!(replay, Replay::Unknown);
+                } else if cursor + 1 < first_kept {
+                    prop_assert_eq!(replay, Replay::Evicted { oldest_kept: first_kept });
+                } else {
+                    let expected: Vec<(u64, SseEvent)> = (cursor + 1..=appended)
+                        .map(|seq| (seq, SseEvent { data: datas[(seq - 1) as usize].clone(), ..SseEvent::default() }))
+                        .collect();
+                    prop_assert_eq!(replay, Replay::Events { events: expected, closed: false });
+                }
+                Ok(())
+            })?;
+        }
+    }
+
+    #[test]
+    fn byte_accounting_returns_to_zero_when_everything_goes() {
+        runtime().block_on(async {
+            let store = MemoryEventStore::default();
+            for session in ["a", "b"] {
+                let key = StreamKey {
+                    session: session.into(),
+                    stream: store.open_stream(session).await.unwrap(),
+                };
+                for _ in 0..10 {
+                    store
+                        .append(
+                            &key,
+                            SseEvent {
+                                data: "0123456789".into(),
+                                ..SseEvent::default()
+                            },
+                        )
+                        .await
+                        .unwrap();
+                }
+            }
+            assert_eq!(store.stored_bytes(), 200);
+            store.purge_session("a").await.unwrap();
+            assert_eq!(store.stored_bytes(), 100);
+            store.purge_session("b").await.unwrap();
+            assert_eq!(store.stored_bytes(), 0);
+            assert_eq!(store.stored_events(), 0);
+        });
+    }
+}

@@ -27,6 +27,7 @@ pub(crate) struct Settings {
     pub(crate) polling: Polling,
     pub(crate) max_event_bytes: usize,
     pub(crate) replay_batch: usize,
+    pub(crate) max_unread_events: u64,
 }
 
 /// Applies [`SseResume`]: resumable SSE for any handler, scoped to the
@@ -82,6 +83,7 @@ impl<St: EventStore> SseResumeLayer<St> {
                 polling: Polling::default(),
                 max_event_bytes: 4 * 1024 * 1024,
                 replay_batch: 256,
+                max_unread_events: 1000,
             },
         }
     }
@@ -149,6 +151,15 @@ impl<St: EventStore> SseResumeLayerBuilder<St> {
     /// The largest single event accepted from the handler (default 4 MiB).
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
         self.settings.max_event_bytes = bytes;
+        self
+    }
+
+    /// While a client is connected, the handler's stream is read at most this
+    /// many events ahead of what the client has been sent (default 1 000), so
+    /// the store's per-stream cap never evicts events a connected client has
+    /// not seen. Keep it below the store's per-stream cap.
+    pub fn max_unread_events(mut self, events: u64) -> Self {
+        self.settings.max_unread_events = events.max(1);
         self
     }
 

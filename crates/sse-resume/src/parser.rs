@@ -147,10 +147,8 @@ impl SseParser {
                 }
             }
             "event" => self.pending.event = Some(value.to_owned()),
-            "retry" => {
-                if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
-                    self.pending.retry = value.parse().ok();
-                }
+            "retry" if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) => {
+                self.pending.retry = value.parse().ok();
             }
             // `id` is the handler's; the layer assigns its own. Other fields
             // are ignored, as the standard says.

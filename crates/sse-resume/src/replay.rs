@@ -3,7 +3,7 @@
 //! store holds after its cursor, then follows live.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use http_body::{Body, Frame};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, StreamBody};
 use mcp_guard_core::BoxError;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::EventId;
@@ -25,6 +26,9 @@ use crate::store::{EventStore, Replay, StreamKey};
 pub(crate) struct Attachment {
     readers: AtomicUsize,
     alone_since: Mutex<Option<Instant>>,
+    /// The furthest sequence an attached reader has sent.
+    cursor: AtomicU64,
+    advanced: Notify,
 }
 
 /// The streams being drained, so a resuming reader counts as attached.
@@ -65,6 +69,12 @@ impl ReaderGuard {
         attachment.readers.fetch_add(1, Ordering::SeqCst);
         ReaderGuard(attachment)
     }
+
+    /// The reader has sent everything up to `seq`.
+    fn advance(&self, seq: u64) {
+        self.0.cursor.fetch_max(seq, Ordering::SeqCst);
+        self.0.advanced.notify_waiters();
+    }
 }
 
 impl Drop for ReaderGuard {
@@ -90,6 +100,7 @@ pub(crate) fn spawn_drain<St, B>(
     body: B,
     max_event_bytes: usize,
     drain_timeout: Duration,
+    max_unread: u64,
 ) -> ReaderGuard
 where
     St: EventStore,
@@ -99,15 +110,12 @@ where
     let attachment = drains.register(&key);
     let guard = ReaderGuard::new(attachment.clone());
     tokio::spawn(async move {
-        drain(
-            &*store,
-            &key,
-            body,
+        let limits = DrainLimits {
             max_event_bytes,
             drain_timeout,
-            &attachment,
-        )
-        .await;
+            max_unread,
+        };
+        drain(&*store, &key, body, limits, &attachment).await;
         if let Err(error) = store.close_stream(&key).await {
             tracing::warn!(stream = %key.stream, error = error.message(), "could not close a drained stream");
         }
@@ -116,21 +124,32 @@ where
     guard
 }
 
+struct DrainLimits {
+    max_event_bytes: usize,
+    drain_timeout: Duration,
+    max_unread: u64,
+}
+
 async fn drain<St, B>(
     store: &St,
     key: &StreamKey,
     body: B,
-    max_event_bytes: usize,
-    drain_timeout: Duration,
+    limits: DrainLimits,
     attachment: &Attachment,
 ) where
     St: EventStore,
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
+    let DrainLimits {
+        max_event_bytes,
+        drain_timeout,
+        max_unread,
+    } = limits;
     let mut parser = SseParser::new(max_event_bytes);
     let mut body = std::pin::pin!(body);
     let check_every = (drain_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let mut appended = 0u64;
     loop {
         let next = tokio::select! {
             frame = body.frame() => Next::from(frame),
@@ -160,9 +179,13 @@ async fn drain<St, B>(
         for event in events.into_iter().filter(|event| !event.data.is_empty()) {
             // A handler's own priming event (empty data) is dropped: the layer
             // primes the client itself, and never replays one as data.
-            if let Err(error) = store.append(key, event).await {
-                tracing::warn!(stream = %key.stream, error = error.message(), "an event could not be stored; the stream ends");
-                return;
+            wait_for_attached_reader(attachment, appended, max_unread).await;
+            match store.append(key, event).await {
+                Ok(seq) => appended = seq,
+                Err(error) => {
+                    tracing::warn!(stream = %key.stream, error = error.message(), "an event could not be stored; the stream ends");
+                    return;
+                }
             }
         }
     }
@@ -184,6 +207,23 @@ impl<E: Into<BoxError>> From<Option<Result<Frame<Bytes>, E>>> for Next {
             Some(Err(error)) => Next::Failed(error.into()),
             Some(Ok(frame)) => frame.into_data().map_or(Next::Other, Next::Data),
         }
+    }
+}
+
+/// Backpressure while a client is connected: the drain stays at most
+/// `max_unread` events ahead of the reader, so a connected client is never
+/// overtaken by the store's eviction. Without a reader it runs free (bounded
+/// by the store's caps and the drain timeout).
+async fn wait_for_attached_reader(attachment: &Attachment, appended: u64, max_unread: u64) {
+    loop {
+        let advanced = attachment.advanced.notified();
+        let attached = attachment.readers.load(Ordering::SeqCst) > 0;
+        let unread = appended.saturating_sub(attachment.cursor.load(Ordering::SeqCst));
+        if !attached || unread < max_unread {
+            return;
+        }
+        // The timeout re-checks whether the reader went away.
+        let _ = tokio::time::timeout(Duration::from_millis(50), advanced).await;
     }
 }
 
@@ -224,7 +264,7 @@ struct Reader<St> {
     started: Instant,
     preamble: Option<Bytes>,
     done: bool,
-    _guard: Option<ReaderGuard>,
+    guard: Option<ReaderGuard>,
 }
 
 /// The client-facing body: the store's events after `cursor`, then live.
@@ -245,7 +285,7 @@ pub(crate) fn reader_body<St: EventStore>(
         started: Instant::now(),
         preamble,
         done: false,
-        _guard: guard,
+        guard,
     };
     let frames = futures_util::stream::unfold(reader, |mut reader| async move {
         let bytes = reader.next_chunk().await?;
@@ -354,6 +394,9 @@ impl<St: EventStore> Reader<St> {
             text.push('\n');
             self.cursor = seq;
             self.sent += 1;
+        }
+        if let Some(guard) = &self.guard {
+            guard.advance(self.cursor);
         }
         Bytes::from(text)
     }

@@ -179,6 +179,7 @@ impl<St: EventStore> Shared<St> {
             body,
             self.settings.max_event_bytes,
             self.settings.drain_timeout,
+            self.settings.max_unread_events,
         );
         let reader = reader_body(
             self.store.clone(),

@@ -1,0 +1,587 @@
+//! Resumable SSE end to end: an rmcp server (stateless handler: no
+//! resumability of its own) behind protocol guard → session (issue mode) →
+//! sse-resume, read over real HTTP by a client that parses the event stream and
+//! drops the connection at random points.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Test helpers fail loudly by design.
+// Log notifications are deprecated by SEP-2577 for later revisions, but are part
+// of the 2025 revisions these streams speak: a plain stream of messages to resume.
+#![allow(deprecated)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use mcp_protocol_guard::ProtocolGuardLayer;
+use mcp_session::SessionLayer;
+use mcp_sse_resume::{EventStoreLimits, MemoryEventStore, Polling, SseResumeLayer};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, LoggingLevel,
+    LoggingMessageNotificationParam, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+use tower::ServiceBuilder;
+
+/// `emit {count}` sends `count` log notifications, then its result;
+/// `hang` waits until its request is cancelled, and counts that.
+#[derive(Clone, Default)]
+struct Emitter {
+    cancelled: Arc<AtomicUsize>,
+}
+
+impl ServerHandler for Emitter {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build(),
+        )
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let arguments = request.arguments.unwrap_or_default();
+        if request.name == "hang" {
+            // One message starts the response stream; then wait to be cancelled.
+            let log = LoggingMessageNotificationParam::new(
+                LoggingLevel::Info,
+                json!({ "hanging": true }),
+            );
+            let _ = context.peer.notify_logging_message(log).await;
+            context.ct.cancelled().await;
+            self.cancelled.fetch_add(1, Ordering::SeqCst);
+            return Err(ErrorData::internal_error("cancelled", None));
+        }
+        let count = arguments.get("count").and_then(Value::as_u64).unwrap_or(0);
+        let pause = arguments
+            .get("pause_ms")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        for seq in 0..count {
+            let log =
+                LoggingMessageNotificationParam::new(LoggingLevel::Info, json!({ "seq": seq }));
+            context
+                .peer
+                .notify_logging_message(log)
+                .await
+                .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
+            if pause > 0 {
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+        }
+        Ok(CallToolResult::success(vec![ContentBlock::text(format!("emitted {count}"))]).into())
+    }
+}
+
+struct Server {
+    url: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    store: MemoryEventStore,
+    cancelled: Arc<AtomicUsize>,
+}
+
+async fn start(resume: SseResumeLayer<MemoryEventStore>) -> Server {
+    let emitter = Emitter::default();
+    let cancelled = emitter.cancelled.clone();
+    let rmcp = StreamableHttpService::new(
+        move || Ok(emitter.clone()),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_sse_keep_alive(None),
+    );
+    let store = resume.store().clone();
+    let service = ServiceBuilder::new()
+        .layer(ProtocolGuardLayer::new())
+        .layer(SessionLayer::issue())
+        .layer(resume)
+        .service(rmcp);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = Router::new().route_service("/mcp", service);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server {
+        url: format!("http://{address}/mcp"),
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        store,
+        cancelled,
+    }
+}
+
+/// One SSE event as the client saw it.
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    id: Option<String>,
+    retry: Option<String>,
+    data: String,
+}
+
+/// A client connection that reads events until told to stop (or the end).
+struct Reader {
+    body: hyper::body::Incoming,
+    buffer: String,
+}
+
+impl Reader {
+    async fn next(&mut self) -> Option<Seen> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut seen = Seen {
+                    id: None,
+                    retry: None,
+                    data: String::new(),
+                };
+                let mut has_data = false;
+                for line in block.lines() {
+                    if let Some(id) = line.strip_prefix("id: ") {
+                        seen.id = Some(id.to_owned());
+                    } else if let Some(retry) = line.strip_prefix("retry: ") {
+                        seen.retry = Some(retry.to_owned());
+                    } else if let Some(data) = line
+                        .strip_prefix("data: ")
+                        .or_else(|| line.strip_prefix("data:"))
+                    {
+                        if has_data {
+                            seen.data.push('\n');
+                        }
+                        seen.data.push_str(data);
+                        has_data = true;
+                    }
+                }
+                if seen.id.is_none() && seen.retry.is_none() && !has_data {
+                    continue; // a keep-alive comment
+                }
+                return Some(seen);
+            }
+            let frame = tokio::time::timeout(Duration::from_secs(20), self.body.frame())
+                .await
+                .expect("the stream stalled")?;
+            let data = frame.ok()?.into_data().ok()?;
+            self.buffer.push_str(std::str::from_utf8(&data).unwrap());
+        }
+    }
+}
+
+impl Server {
+    async fn post(
+        &self,
+        session: Option<&str>,
+        version: &str,
+        body: Value,
+    ) -> (StatusCode, http::HeaderMap, hyper::body::Incoming) {
+        let mut request = Request::post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", version);
+        if let Some(session) = session {
+            request = request.header("mcp-session-id", session);
+        }
+        let response = self
+            .client
+            .request(request.body(Full::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        (parts.status, parts.headers, body)
+    }
+
+    async fn resume(
+        &self,
+        session: &str,
+        version: &str,
+        last_event_id: &str,
+    ) -> (StatusCode, hyper::body::Incoming) {
+        let request = Request::get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-protocol-version", version)
+            .header("mcp-session-id", session)
+            .header("last-event-id", last_event_id)
+            .body(Full::default())
+            .unwrap();
+        let response = self.client.request(request).await.unwrap();
+        (response.status(), response.into_body())
+    }
+
+    /// initialize + initialized at `version`; the session id.
+    async fn open_session(&self, version: &str) -> String {
+        let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "resumer", "version": "1"}}});
+        let (status, headers, body) = self.post(None, version, initialize).await;
+        assert_eq!(status, StatusCode::OK);
+        body.collect().await.unwrap();
+        let session = headers["mcp-session-id"].to_str().unwrap().to_owned();
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let (status, _, body) = self.post(Some(&session), version, initialized).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        body.collect().await.unwrap();
+        session
+    }
+
+    async fn call_emit(&self, session: &str, version: &str, count: u64, pause_ms: u64) -> Reader {
+        let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "emit", "arguments": {"count": count, "pause_ms": pause_ms}}});
+        let (status, headers, body) = self.post(Some(session), version, call).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "text/event-stream");
+        Reader {
+            body,
+            buffer: String::new(),
+        }
+    }
+}
+
+/// What the events carried: log sequence numbers, and whether the result came.
+#[derive(Default)]
+struct Collected {
+    logs: Vec<u64>,
+    results: usize,
+    ids: Vec<String>,
+}
+
+impl Collected {
+    fn take(&mut self, seen: &Seen) {
+        if seen.data.is_empty() {
+            return; // the priming event
+        }
+        let message: Value = serde_json::from_str(&seen.data).unwrap();
+        if message["method"] == "notifications/message" {
+            self.logs
+                .push(message["params"]["data"]["seq"].as_u64().unwrap());
+        } else if message["id"] == 2 {
+            assert!(
+                message["result"]["content"][0]["text"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("emitted")
+            );
+            self.results += 1;
+        }
+        self.ids
+            .push(seen.id.clone().expect("every stored event has an id"));
+    }
+
+    fn assert_exactly_once_in_order(&self, count: u64, case: &str) {
+        assert_eq!(
+            self.logs,
+            (0..count).collect::<Vec<_>>(),
+            "{case}: every event exactly once, in order"
+        );
+        assert_eq!(self.results, 1, "{case}: the result exactly once");
+        let seqs: Vec<u64> = self
+            .ids
+            .iter()
+            .map(|id| id.rsplit_once('-').unwrap().1.parse().unwrap())
+            .collect();
+        assert!(
+            seqs.windows(2).all(|pair| pair[1] == pair[0] + 1),
+            "{case}: ids are contiguous: {seqs:?}"
+        );
+    }
+}
+
+const V_NEW: &str = "2025-11-25";
+const V_OLD: &str = "2025-06-18";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_disconnects_lose_and_duplicate_nothing() {
+    let server = start(SseResumeLayer::new()).await;
+    for seed in 0..4u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let session = server.open_session(V_NEW).await;
+        let mut reader = server.call_emit(&session, V_NEW, 1000, 0).await;
+        let mut collected = Collected::default();
+        let mut last_id: Option<String> = None;
+        let mut connections = 1;
+        loop {
+            let cut_after = rng.random_range(1..120);
+            let mut read = 0;
+            let mut ended = true;
+            while let Some(seen) = reader.next().await {
+                collected.take(&seen);
+                last_id = seen.id.clone().or(last_id);
+                read += 1;
+                if read == cut_after {
+                    ended = false;
+                    break;
+                }
+            }
+            if ended {
+                break;
+            }
+            drop(reader); // the connection drops mid-stream
+            let (status, body) = server
+                .resume(&session, V_NEW, last_id.as_deref().unwrap())
+                .await;
+            assert_eq!(status, StatusCode::OK, "seed {seed}: resume #{connections}");
+            reader = Reader {
+                body,
+                buffer: String::new(),
+            };
+            connections += 1;
+        }
+        assert!(
+            connections > 5,
+            "seed {seed}: the test must actually disconnect ({connections})"
+        );
+        collected.assert_exactly_once_in_order(1000, &format!("seed {seed}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_that_arrives_while_the_client_is_away_is_there_on_resume() {
+    let server = start(SseResumeLayer::new()).await;
+    let session = server.open_session(V_NEW).await;
+    let mut reader = server.call_emit(&session, V_NEW, 50, 10).await;
+    let priming = reader.next().await.unwrap();
+    let mut collected = Collected::default();
+    let first = reader.next().await.unwrap();
+    collected.take(&first);
+    drop(reader);
+    // The handler goes on for ~500 ms with nobody connected; wait until it is done.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while server.store.stored_events() < 51 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the drain stopped when the client left"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = server
+        .resume(&session, V_NEW, first.id.as_deref().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut reader = Reader {
+        body,
+        buffer: String::new(),
+    };
+    while let Some(seen) = reader.next().await {
+        collected.take(&seen);
+    }
+    collected.assert_exactly_once_in_order(50, "resume after the handler finished");
+    assert!(priming.data.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_sessions_or_a_forged_event_id_is_refused() {
+    // A small store: the connected reader still gets every event (the drain
+    // waits for it), but only the last 10 stay for resumes.
+    let store = MemoryEventStore::new(EventStoreLimits {
+        max_events_per_stream: 10,
+        ..EventStoreLimits::default()
+    });
+    let server = start(SseResumeLayer::builder(store).max_unread_events(5).build()).await;
+    let alice = server.open_session(V_NEW).await;
+    let mut reader = server.call_emit(&alice, V_NEW, 30, 0).await;
+    let mut ids = Vec::new();
+    let mut collected = Collected::default();
+    while let Some(seen) = reader.next().await {
+        collected.take(&seen);
+        ids.extend(seen.id);
+    }
+    collected.assert_exactly_once_in_order(30, "a connected reader behind a small store");
+    let mallory = server.open_session(V_NEW).await;
+    let (status, body) = server.resume(&mallory, V_NEW, &ids[5]).await;
+    let text = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "another session's event id: {text}"
+    );
+    assert!(text.contains("names no event of this session"), "{text}");
+    assert!(!text.contains("seq"), "none of alice's events leak: {text}");
+
+    for forged in [
+        "not-an-id",
+        "AAAAAAAAAAAA-3",
+        &format!("{}9", ids[ids.len() - 1]),
+    ] {
+        let (status, _) = server.resume(&alice, V_NEW, forged).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "forged {forged}");
+    }
+    // Only the last 10 events are kept: resuming from the start says they are gone.
+    let (status, body) = server.resume(&alice, V_NEW, &ids[0]).await;
+    assert_eq!(status, StatusCode::GONE);
+    let text = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(text.contains("evicted"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priming_and_retry_are_sent_to_2025_11_25_clients_only() {
+    let server = start(SseResumeLayer::new()).await;
+    let session = server.open_session(V_NEW).await;
+    let mut reader = server.call_emit(&session, V_NEW, 2, 0).await;
+    let priming = reader.next().await.unwrap();
+    assert!(
+        priming.id.as_deref().unwrap().ends_with("-0"),
+        "{priming:?}"
+    );
+    assert_eq!(priming.retry.as_deref(), Some("3000"));
+    assert_eq!(priming.data, "");
+    let first = reader.next().await.unwrap();
+    assert!(first.id.as_deref().unwrap().ends_with("-1") && !first.data.is_empty());
+
+    let old = server.open_session(V_OLD).await;
+    let mut reader = server.call_emit(&old, V_OLD, 2, 0).await;
+    let first = reader.next().await.unwrap();
+    assert!(
+        first.id.as_deref().unwrap().ends_with("-1"),
+        "no priming event before 2025-11-25: {first:?}"
+    );
+    assert_eq!(first.retry, None);
+    assert!(!first.data.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_closes_connections_and_the_client_resumes_to_the_end() {
+    let polling = Polling {
+        after_events: Some(100),
+        after: None,
+    };
+    let server = start(
+        SseResumeLayer::builder(MemoryEventStore::default())
+            .polling(polling)
+            .build(),
+    )
+    .await;
+    let session = server.open_session(V_NEW).await;
+    let mut reader = server.call_emit(&session, V_NEW, 1000, 0).await;
+    let mut collected = Collected::default();
+    let mut last_id = None;
+    let mut connections = 1;
+    loop {
+        let mut events = 0;
+        let mut closing_retry = false;
+        while let Some(seen) = reader.next().await {
+            if seen.id.is_none() && seen.retry.is_some() {
+                closing_retry = true;
+                continue;
+            }
+            collected.take(&seen);
+            last_id = seen.id.clone().or(last_id);
+            events += 1;
+        }
+        if collected.results == 1 {
+            break;
+        }
+        assert!(
+            events <= 101,
+            "a polled connection carries at most 100 events (+ priming): {events}"
+        );
+        assert!(
+            closing_retry,
+            "the server says when to come back before it closes"
+        );
+        let (status, body) = server
+            .resume(&session, V_NEW, last_id.as_deref().unwrap())
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        reader = Reader {
+            body,
+            buffer: String::new(),
+        };
+        connections += 1;
+    }
+    assert!(
+        connections >= 10,
+        "{connections} connections for 1001 events at 100 each"
+    );
+    collected.assert_exactly_once_in_order(1000, "polling");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stateless_era_disconnect_cancels_the_handler() {
+    let server = start(
+        SseResumeLayer::builder(MemoryEventStore::default())
+            .keep_alive(Duration::from_millis(100))
+            .build(),
+    )
+    .await;
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}});
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "hang", "arguments": {}, "_meta": meta}});
+    let request = Request::post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "hang")
+        .body(Full::from(call.to_string()))
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), server.client.request(request))
+        .await
+        .expect("the stream starts with the handler's first message")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-accel-buffering"], "no");
+    assert!(response.headers().get("mcp-session-id").is_none());
+    let mut reader = Reader {
+        body: response.into_body(),
+        buffer: String::new(),
+    };
+    // Keep-alive comments flow while the handler hangs; the reader skips them,
+    // so wait on the raw body for one.
+    let frame = tokio::time::timeout(Duration::from_secs(5), reader.body.frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let first = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
+    assert!(first.starts_with(':') || first.contains("data"), "{first}");
+    assert_eq!(server.cancelled.load(Ordering::SeqCst), 0);
+    drop(reader);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while server.cancelled.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the handler was not cancelled by the disconnect"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        server.store.stored_events(),
+        0,
+        "nothing of the stateless era is stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_the_session_purges_its_events() {
+    let server = start(SseResumeLayer::new()).await;
+    let session = server.open_session(V_NEW).await;
+    let mut reader = server.call_emit(&session, V_NEW, 20, 0).await;
+    while reader.next().await.is_some() {}
+    assert_eq!(server.store.stored_events(), 21);
+    let request = Request::delete(&server.url)
+        .header("mcp-session-id", session.as_str())
+        .header("mcp-protocol-version", V_NEW)
+        .body(Full::default())
+        .unwrap();
+    let response = server.client.request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.store.stored_events(),
+        0,
+        "the session's events went with it"
+    );
+}

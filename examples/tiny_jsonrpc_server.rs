@@ -1,5 +1,6 @@
 //! A tiny JSON-RPC handler behind the origin guard, the CORS preset, the
-//! protocol guard and the session layer (which mints the session ids), on 127.0.0.1: the README's
+//! protocol guard, the session layer (which mints the session ids) and resumable
+//! SSE, on 127.0.0.1: the README's
 //! main job until the full MCP example server arrives.
 //!
 //! ```text
@@ -24,6 +25,7 @@ use mcp_guard::cors::McpCorsLayer;
 use mcp_guard::origin_guard::OriginGuardLayer;
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
 use mcp_guard::session::SessionLayer;
+use mcp_guard::sse_resume::SseResumeLayer;
 use serde_json::{Value, json};
 
 #[tokio::main]
@@ -38,6 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = axum::Router::new()
         .route("/mcp", post(handle))
         // axum applies the last `.layer` outermost: the origin guard runs first.
+        .layer(SseResumeLayer::new())
         .layer(SessionLayer::issue())
         .layer(ProtocolGuardLayer::new())
         .layer(McpCorsLayer::localhost())
@@ -45,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!(
-        "tiny JSON-RPC server on http://{}/mcp (origin guard and CORS: localhost preset; protocol guard; sessions in memory)",
+        "tiny JSON-RPC server on http://{}/mcp (origin guard and CORS: localhost preset; protocol guard; sessions and resumable SSE in memory)",
         listener.local_addr()?
     );
     axum::serve(listener, app)

@@ -10,6 +10,7 @@
 //! | `cors` (default) | [`cors`] | CORS for browser clients: MCP headers granted and exposed, origins from the same allowlist |
 //! | `protocol-guard` (default) | [`protocol_guard`] | content negotiation, `MCP-Protocol-Version`, the stateless era's header–body mirror checks |
 //! | `session` (default) | [`session`] | the legacy-era session lifecycle: ids minted or tracked, bound to the caller, expired, capped |
+//! | `sse-resume` (default) | [`sse_resume`] | resumable SSE: events stored before sent, `Last-Event-ID` replay scoped to the session |
 //!
 //! The shared vocabulary (header names, protocol versions, JSON-RPC errors, the
 //! envelope peek, `Principal`) is in [`core`].
@@ -43,3 +44,6 @@ pub use mcp_protocol_guard as protocol_guard;
 
 #[cfg(feature = "session")]
 pub use mcp_session as session;
+
+#[cfg(feature = "sse-resume")]
+pub use mcp_sse_resume as sse_resume;

@@ -1,0 +1,60 @@
+//! Bytes of overhead per stored event in the in-memory event store: resident
+//! set growth while 100 000 events are stored, minus their data, per event.
+//!
+//! ```text
+//! cargo bench -p mcp-sse-resume --bench stored_event_memory
+//! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // A measurement that fails loudly.
+
+use mcp_sse_resume::{EventStore, EventStoreLimits, MemoryEventStore, SseEvent, StreamKey};
+
+const EVENTS: u64 = 100_000;
+const DATA_BYTES: usize = 150;
+
+fn resident_bytes() -> usize {
+    let status =
+        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux only)");
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .expect("VmRSS");
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = MemoryEventStore::new(EventStoreLimits {
+            max_events_per_stream: EVENTS as usize,
+            max_bytes_per_session: usize::MAX / 2,
+            max_total_bytes: usize::MAX / 2,
+            ..EventStoreLimits::default()
+        });
+        let key = StreamKey {
+            session: "measure".into(),
+            stream: store.open_stream("measure").await.unwrap(),
+        };
+        let before = resident_bytes();
+        for _ in 0..EVENTS {
+            let event = SseEvent {
+                event: None,
+                data: "x".repeat(DATA_BYTES),
+                retry: None,
+            };
+            store.append(&key, event).await.unwrap();
+        }
+        let after = resident_bytes();
+        assert_eq!(store.stored_events() as u64, EVENTS);
+        let per_event = (after - before) as f64 / EVENTS as f64;
+        println!(
+            "stored events: {EVENTS} of {DATA_BYTES} data bytes; resident set grew {:.1} MiB; {per_event:.0} bytes per event, {:.0} bytes of overhead per event",
+            (after - before) as f64 / (1024.0 * 1024.0),
+            per_event - DATA_BYTES as f64
+        );
+    });
+}

@@ -12,6 +12,7 @@
 //! - [`RpcEnvelope`] and [`EnvelopePeek`]: the JSON-RPC envelope of a POST body,
 //!   read once with a size limit and a read timeout, cached in request extensions.
 //! - [`Principal`]: who the bearer token says is calling.
+//! - [`StoreError`]: a session or event store that cannot answer (a `503`).
 //! - [`sse::event_data`]: the `data` of a complete SSE body, for layers that read a short answer.
 //! - [`well_known`]: paths every layer treats alike (the RFC 9728 metadata document).
 //!
@@ -40,6 +41,7 @@ pub mod headers;
 mod peek;
 mod principal;
 pub mod sse;
+mod store_error;
 mod version;
 pub mod well_known;
 
@@ -49,6 +51,7 @@ pub use envelope::{RpcEnvelope, RpcId, RpcMessage};
 pub use error::{McpError, error_code};
 pub use peek::{EnvelopePeek, PeekedBody};
 pub use principal::Principal;
+pub use store_error::StoreError;
 pub use version::{Era, ProtocolVersion, UnknownProtocolVersion};
 
 /// The boxed error type used where bodies of different kinds meet.

@@ -478,11 +478,7 @@ impl<St: SessionStore> Shared<St> {
 
     fn store_unavailable(&self, error: &StoreError) -> McpError {
         tracing::error!(error = error.message(), "session store unavailable");
-        self.busy(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the session store is unavailable; retry after the Retry-After interval",
-            Some(error.retry_after()),
-        )
+        error.rejection("session store")
     }
 }
 

@@ -104,6 +104,4 @@ pub use id::{EventId, MalformedEventId, StreamId};
 pub use layer::{Polling, SseResumeLayer, SseResumeLayerBuilder};
 pub use parser::{ParseError, SseEvent, SseParser};
 pub use service::SseResume;
-pub use store::{
-    EventStore, EventStoreError, EventStoreLimits, MemoryEventStore, Replay, StreamKey,
-};
+pub use store::{EventStore, EventStoreLimits, MemoryEventStore, Replay, StoreError, StreamKey};

@@ -1,9 +1,8 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use mcp_guard_core::headers::{LAST_EVENT_ID, MCP_PROTOCOL_VERSION};
@@ -16,7 +15,7 @@ use crate::body::ResumeBody;
 use crate::future::ResponseFuture;
 use crate::layer::Settings;
 use crate::replay::{Drains, ReaderOptions, reader_body, spawn_drain};
-use crate::store::{EventStore, EventStoreError, Replay, StreamKey};
+use crate::store::{EventStore, Replay, StoreError, StreamKey};
 
 /// Middleware that makes the handler's SSE responses resumable. Made by
 /// [`SseResumeLayer`](crate::SseResumeLayer).
@@ -283,16 +282,9 @@ fn refuse<B>(status: StatusCode, message: String) -> Response<ResumeBody<B>> {
     as_resume_body(error)
 }
 
-fn unavailable<B>(error: &EventStoreError) -> Response<ResumeBody<B>> {
+fn unavailable<B>(error: &StoreError) -> Response<ResumeBody<B>> {
     tracing::error!(error = error.message(), "event store unavailable");
-    let seconds = error.retry_after().max(Duration::from_secs(1)).as_secs();
-    let error = McpError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        error_code::SERVER_ERROR,
-        "the event store is unavailable; retry after the Retry-After interval",
-    )
-    .with_header(RETRY_AFTER, HeaderValue::from(seconds));
-    as_resume_body(error)
+    as_resume_body(error.rejection("event store"))
 }
 
 fn as_resume_body<B>(error: McpError) -> Response<ResumeBody<B>> {

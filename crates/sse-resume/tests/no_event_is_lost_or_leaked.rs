@@ -539,15 +539,21 @@ async fn a_stateless_era_disconnect_cancels_the_handler() {
         body: response.into_body(),
         buffer: String::new(),
     };
-    // Keep-alive comments flow while the handler hangs; the reader skips them,
-    // so wait on the raw body for one.
-    let frame = tokio::time::timeout(Duration::from_secs(5), reader.body.frame())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let first = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
-    assert!(first.starts_with(':') || first.contains("data"), "{first}");
+    // The handler's first message, then (it hangs) keep-alive comments.
+    let mut raw = String::new();
+    while !raw.contains(": keep-alive") {
+        let frame = tokio::time::timeout(Duration::from_secs(5), reader.body.frame())
+            .await
+            .expect("keep-alive comments flow while the handler is silent")
+            .unwrap()
+            .unwrap();
+        raw.push_str(std::str::from_utf8(&frame.into_data().unwrap()).unwrap());
+    }
+    assert!(raw.contains("\"hanging\":true"), "{raw}");
+    assert!(
+        !raw.contains("id:"),
+        "no event ids in the stateless era: {raw}"
+    );
     assert_eq!(server.cancelled.load(Ordering::SeqCst), 0);
     drop(reader);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -562,6 +568,32 @@ async fn a_stateless_era_disconnect_cancels_the_handler() {
         server.store.stored_events(),
         0,
         "nothing of the stateless era is stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_stream_is_drained_only_for_the_drain_timeout() {
+    let resume = SseResumeLayer::builder(MemoryEventStore::default())
+        .drain_timeout(Duration::from_millis(200))
+        .build();
+    let server = start(resume).await;
+    let session = server.open_session(V_NEW).await;
+    // 200 events, 20 ms apart: four seconds of work nobody will read.
+    let mut reader = server.call_emit(&session, V_NEW, 200, 20).await;
+    reader.next().await.unwrap();
+    reader.next().await.unwrap();
+    drop(reader);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let stored = server.store.stored_events();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        server.store.stored_events(),
+        stored,
+        "the drain stopped after its timeout"
+    );
+    assert!(
+        stored < 100,
+        "it did not run on to the end: {stored} events stored"
     );
 }
 

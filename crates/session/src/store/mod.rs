@@ -2,9 +2,7 @@
 //! [`MemoryStore`], and (feature `contract-tests`) the contract every store
 //! must pass.
 
-use std::fmt;
 use std::future::Future;
-use std::time::Duration;
 
 use crate::{SessionId, SessionRecord, StateChanges};
 
@@ -38,42 +36,7 @@ pub enum Created {
     TooManyForBinding,
 }
 
-/// A store that could not answer (a network store that is down, say). The
-/// layer answers `503` with `Retry-After`: never a `500`, never a silently new
-/// session.
-#[derive(Debug, Clone)]
-pub struct StoreError {
-    message: String,
-    retry_after: Duration,
-}
-
-impl StoreError {
-    /// A failure; clients are told to retry after `retry_after`.
-    pub fn new(message: impl Into<String>, retry_after: Duration) -> Self {
-        StoreError {
-            message: message.into(),
-            retry_after,
-        }
-    }
-
-    /// What went wrong (logged, not sent to the client).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// How long clients should wait before retrying.
-    pub fn retry_after(&self) -> Duration {
-        self.retry_after
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "session store unavailable: {}", self.message)
-    }
-}
-
-impl std::error::Error for StoreError {}
+pub use mcp_guard_core::StoreError;
 
 /// Keeps session records. Async and fallible, so a network store (Redis)
 /// implements it as well as the embedded [`MemoryStore`].

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{EventStore, EventStoreError, Replay, StreamKey};
+use super::{EventStore, Replay, StoreError, StreamKey};
 use crate::{SseEvent, StreamId};
 
 /// The caps of a [`MemoryEventStore`]. Over a cap the oldest events go, and a
@@ -200,9 +200,9 @@ fn remove_stream(session: &mut Session, id: &StreamId) -> usize {
 }
 
 impl EventStore for MemoryEventStore {
-    async fn open_stream(&self, session_id: &str) -> Result<StreamId, EventStoreError> {
+    async fn open_stream(&self, session_id: &str) -> Result<StreamId, StoreError> {
         let id = StreamId::generate().map_err(|error| {
-            EventStoreError::new(
+            StoreError::new(
                 format!("no randomness for a stream id: {error}"),
                 Duration::from_secs(1),
             )
@@ -231,7 +231,7 @@ impl EventStore for MemoryEventStore {
         Ok(id)
     }
 
-    async fn append(&self, key: &StreamKey, event: SseEvent) -> Result<u64, EventStoreError> {
+    async fn append(&self, key: &StreamKey, event: SseEvent) -> Result<u64, StoreError> {
         let limits = self.limits;
         let size = event_bytes(&event);
         let mut inner = self.lock();
@@ -279,7 +279,7 @@ impl EventStore for MemoryEventStore {
         Ok(seq)
     }
 
-    async fn close_stream(&self, key: &StreamKey) -> Result<(), EventStoreError> {
+    async fn close_stream(&self, key: &StreamKey) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if let Some(stream) = inner
             .sessions
@@ -299,7 +299,7 @@ impl EventStore for MemoryEventStore {
         key: &StreamKey,
         after: u64,
         max: usize,
-    ) -> Result<Replay, EventStoreError> {
+    ) -> Result<Replay, StoreError> {
         let inner = self.lock();
         let Some(stream) = inner
             .sessions
@@ -339,7 +339,7 @@ impl EventStore for MemoryEventStore {
         key: &StreamKey,
         after: u64,
         timeout: Duration,
-    ) -> Result<(), EventStoreError> {
+    ) -> Result<(), StoreError> {
         let receiver = {
             let inner = self.lock();
             let stream = inner
@@ -358,7 +358,7 @@ impl EventStore for MemoryEventStore {
         Ok(())
     }
 
-    async fn purge_session(&self, session_id: &str) -> Result<(), EventStoreError> {
+    async fn purge_session(&self, session_id: &str) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if let Some(mut session) = inner.sessions.remove(session_id) {
             let ids: Vec<StreamId> = session.order.iter().cloned().collect();
@@ -369,8 +369,8 @@ impl EventStore for MemoryEventStore {
     }
 }
 
-fn gone(key: &StreamKey) -> EventStoreError {
-    EventStoreError::new(
+fn gone(key: &StreamKey) -> StoreError {
+    StoreError::new(
         format!(
             "stream {} of a session is gone (purged, expired or evicted)",
             key.stream

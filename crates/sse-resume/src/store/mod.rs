@@ -2,7 +2,6 @@
 //! trait, the in-memory default [`MemoryEventStore`], and (feature
 //! `contract-tests`) the contract every store must pass.
 
-use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -46,40 +45,7 @@ pub enum Replay {
     Unknown,
 }
 
-/// A store that could not answer. The layer answers `503` with `Retry-After`.
-#[derive(Debug, Clone)]
-pub struct EventStoreError {
-    message: String,
-    retry_after: Duration,
-}
-
-impl EventStoreError {
-    /// A failure; clients are told to retry after `retry_after`.
-    pub fn new(message: impl Into<String>, retry_after: Duration) -> Self {
-        EventStoreError {
-            message: message.into(),
-            retry_after,
-        }
-    }
-
-    /// What went wrong (logged, never sent to the client).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// How long clients should wait.
-    pub fn retry_after(&self) -> Duration {
-        self.retry_after
-    }
-}
-
-impl fmt::Display for EventStoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "event store unavailable: {}", self.message)
-    }
-}
-
-impl std::error::Error for EventStoreError {}
+pub use mcp_guard_core::StoreError;
 
 /// Keeps each session's SSE events so a client can resume a stream. Async and
 /// fallible, so a network store (Redis Streams, with blocking reads for the
@@ -93,7 +59,7 @@ pub trait EventStore: Send + Sync + 'static {
     fn open_stream(
         &self,
         session: &str,
-    ) -> impl Future<Output = Result<StreamId, EventStoreError>> + Send;
+    ) -> impl Future<Output = Result<StreamId, StoreError>> + Send;
 
     /// Appends an event; returns its sequence (1, 2, …). Stored before it is
     /// sent: the client only ever reads events back from the store.
@@ -101,13 +67,10 @@ pub trait EventStore: Send + Sync + 'static {
         &self,
         key: &StreamKey,
         event: SseEvent,
-    ) -> impl Future<Output = Result<u64, EventStoreError>> + Send;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Marks the stream ended: readers get `closed` once they reach its end.
-    fn close_stream(
-        &self,
-        key: &StreamKey,
-    ) -> impl Future<Output = Result<(), EventStoreError>> + Send;
+    fn close_stream(&self, key: &StreamKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Up to `max` events after sequence `after` (0 = from the start).
     fn read_after(
@@ -115,7 +78,7 @@ pub trait EventStore: Send + Sync + 'static {
         key: &StreamKey,
         after: u64,
         max: usize,
-    ) -> impl Future<Output = Result<Replay, EventStoreError>> + Send;
+    ) -> impl Future<Output = Result<Replay, StoreError>> + Send;
 
     /// Waits until the stream has an event after `after`, is closed, is gone,
     /// or `timeout` passes (whichever first). The live tail.
@@ -124,11 +87,8 @@ pub trait EventStore: Send + Sync + 'static {
         key: &StreamKey,
         after: u64,
         timeout: Duration,
-    ) -> impl Future<Output = Result<(), EventStoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Removes everything of a session (it ended).
-    fn purge_session(
-        &self,
-        session: &str,
-    ) -> impl Future<Output = Result<(), EventStoreError>> + Send;
+    fn purge_session(&self, session: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -151,6 +151,12 @@ async fn drain<St, B>(
     let check_every = (drain_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
     let mut appended = 0u64;
     loop {
+        // Checked on every turn, not only on the timer: a handler that keeps
+        // talking must not keep an abandoned drain alive.
+        if abandoned(attachment, drain_timeout) {
+            tracing::info!(stream = %key.stream, "no client read this stream for the drain timeout; the handler's stream is dropped");
+            return;
+        }
         let next = tokio::select! {
             frame = body.frame() => Next::from(frame),
             () = tokio::time::sleep(check_every) => Next::Tick,
@@ -158,10 +164,6 @@ async fn drain<St, B>(
         let data = match next {
             Next::Data(data) => data,
             Next::Other => continue,
-            Next::Tick if abandoned(attachment, drain_timeout) => {
-                tracing::info!(stream = %key.stream, "no client read this stream for the drain timeout; the handler's stream is dropped");
-                return;
-            }
             Next::Tick => continue,
             Next::End => return,
             Next::Failed(error) => {

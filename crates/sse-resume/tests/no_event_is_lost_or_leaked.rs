@@ -597,6 +597,77 @@ async fn an_abandoned_stream_is_drained_only_for_the_drain_timeout() {
     );
 }
 
+/// Counts the log notifications a real MCP client receives.
+#[derive(Clone, Default)]
+struct CountingClient {
+    logs: Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl rmcp::ClientHandler for CountingClient {
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        if let Some(seq) = params.data["seq"].as_u64() {
+            self.logs.lock().unwrap().push(seq);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rmcp_client_reads_the_layers_ids_priming_and_events() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+
+    let server = start(SseResumeLayer::new()).await;
+    let handler = CountingClient::default();
+    let logs = handler.logs.clone();
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(server.url.clone()),
+    );
+    let client = handler
+        .serve(transport)
+        .await
+        .expect("a real MCP client initializes through the layers");
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("count".into(), json!(500));
+    let result = client
+        .call_tool(CallToolRequestParams::new("emit").with_arguments(arguments))
+        .await
+        .expect("the tool result arrives on the layer's stream");
+    assert!(
+        serde_json::to_string(&result.content)
+            .unwrap()
+            .contains("emitted 500")
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while logs.lock().unwrap().len() < 500 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the client got {} of 500 notifications",
+            logs.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // rmcp runs notification handlers concurrently, so arrival order at the
+    // handler is not wire order (the raw-HTTP tests above check wire order);
+    // here: each of the 500 exactly once.
+    let mut seen = logs.lock().unwrap().clone();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (0..500).collect::<Vec<_>>(),
+        "every notification exactly once"
+    );
+    assert!(
+        server.store.stored_events() >= 501,
+        "the events went through the store"
+    );
+    client.cancel().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ending_the_session_purges_its_events() {
     let server = start(SseResumeLayer::new()).await;

@@ -1,0 +1,402 @@
+//! JWT access tokens (RFC 9068 style), verified with jsonwebtoken.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use mcp_guard_core::Principal;
+use serde_json::{Map, Value};
+
+#[cfg(feature = "jwks")]
+use crate::jwks::{JwksCache, JwksLocation};
+use crate::resource::{audience_matches, canonical_resource_uri};
+use crate::verifier::{TokenVerifier, VerifyError};
+
+/// A verification key and the algorithms it may be used with. Tying the two
+/// together is what stops algorithm confusion (an HS256 token "signed" with
+/// an RSA public key).
+#[derive(Clone)]
+pub(crate) struct KeyEntry {
+    pub(crate) kid: Option<String>,
+    pub(crate) key: DecodingKey,
+    pub(crate) algorithms: Vec<Algorithm>,
+}
+
+impl fmt::Debug for KeyEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyEntry")
+            .field("kid", &self.kid)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyEntry {
+    /// A JWK's key, with the algorithms its type allows (narrowed by its `alg`).
+    pub(crate) fn from_jwk(jwk: &Jwk) -> Option<KeyEntry> {
+        let key = DecodingKey::from_jwk(jwk).ok()?;
+        let by_type = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => vec![
+                Algorithm::RS256,
+                Algorithm::RS384,
+                Algorithm::RS512,
+                Algorithm::PS256,
+                Algorithm::PS384,
+                Algorithm::PS512,
+            ],
+            AlgorithmParameters::EllipticCurve(params) => match params.curve {
+                EllipticCurve::P256 => vec![Algorithm::ES256],
+                EllipticCurve::P384 => vec![Algorithm::ES384],
+                _ => return None,
+            },
+            AlgorithmParameters::OctetKeyPair(_) => vec![Algorithm::EdDSA],
+            // Symmetric keys are never published in a JWKS we trust.
+            AlgorithmParameters::OctetKey(_) => return None,
+        };
+        let algorithms = match jwk.common.key_algorithm {
+            Some(declared) => by_type
+                .into_iter()
+                .filter(|alg| key_algorithm_is(declared, *alg))
+                .collect(),
+            None => by_type,
+        };
+        (!algorithms.is_empty()).then(|| KeyEntry {
+            kid: jwk.common.key_id.clone(),
+            key,
+            algorithms,
+        })
+    }
+}
+
+fn key_algorithm_is(declared: KeyAlgorithm, alg: Algorithm) -> bool {
+    format!("{declared:?}") == format!("{alg:?}")
+}
+
+/// Where a [`JwtVerifier`] gets its keys.
+#[derive(Debug, Clone)]
+enum Keys {
+    Static(Arc<[KeyEntry]>),
+    #[cfg(feature = "jwks")]
+    Jwks(Arc<JwksCache>),
+}
+
+/// Verifies JWT access tokens: signature (algorithm tied to the key type, no
+/// `none`), `exp` required, `nbf` honoured with a leeway, `iss` exactly this
+/// issuer, `aud` holding this server's canonical resource URI (RFC 8707;
+/// uppercase scheme/host and trailing slashes compare equal). Scopes come from
+/// `scope` (space-separated) or `scp` (array).
+#[derive(Debug, Clone)]
+pub struct JwtVerifier {
+    keys: Keys,
+    issuer: String,
+    resource: String,
+    leeway: Duration,
+}
+
+/// A [`JwtVerifier`] setting that is not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtConfigError(String);
+
+impl fmt::Display for JwtConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for JwtConfigError {}
+
+/// Configures a [`JwtVerifier`]; start with [`JwtVerifier::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "call .build() to get the verifier"]
+pub struct JwtVerifierBuilder {
+    issuer: String,
+    resource: String,
+    leeway: Duration,
+    keys: Vec<KeyEntry>,
+    #[cfg(feature = "jwks")]
+    jwks: Option<JwksLocation>,
+    #[cfg(feature = "jwks")]
+    jwks_min_refresh: Duration,
+    errors: Vec<String>,
+}
+
+impl JwtVerifier {
+    /// Tokens must come from `issuer` and be meant for `resource` (this
+    /// server's canonical URI).
+    pub fn builder(issuer: impl Into<String>, resource: impl Into<String>) -> JwtVerifierBuilder {
+        JwtVerifierBuilder {
+            issuer: issuer.into(),
+            resource: resource.into(),
+            leeway: Duration::from_secs(30),
+            keys: Vec::new(),
+            #[cfg(feature = "jwks")]
+            jwks: None,
+            #[cfg(feature = "jwks")]
+            jwks_min_refresh: Duration::from_secs(30),
+            errors: Vec::new(),
+        }
+    }
+
+    fn verify_with(
+        &self,
+        token: &str,
+        entries: &[KeyEntry],
+        alg: Algorithm,
+    ) -> Result<Principal, VerifyError> {
+        let mut last_error = "no key fits this token's algorithm".to_owned();
+        for entry in entries
+            .iter()
+            .filter(|entry| entry.algorithms.contains(&alg))
+        {
+            match self.decode(token, entry, alg) {
+                Ok(claims) => return self.principal(claims),
+                Err(error) => last_error = error,
+            }
+        }
+        Err(VerifyError::Invalid(last_error))
+    }
+
+    fn decode(
+        &self,
+        token: &str,
+        entry: &KeyEntry,
+        alg: Algorithm,
+    ) -> Result<Map<String, Value>, String> {
+        let mut validation = Validation::new(alg);
+        validation.algorithms = vec![alg];
+        validation.leeway = self.leeway.as_secs();
+        validation.validate_nbf = true;
+        // Audience is compared canonically below, not as an exact string.
+        validation.validate_aud = false;
+        validation.set_issuer(&[self.issuer.as_str()]);
+        validation.required_spec_claims = ["exp", "iss", "aud"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        jsonwebtoken::decode::<Map<String, Value>>(token, &entry.key, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| describe(&error))
+    }
+
+    fn principal(&self, claims: Map<String, Value>) -> Result<Principal, VerifyError> {
+        let audiences: Vec<&str> = match claims.get("aud") {
+            Some(Value::String(one)) => vec![one.as_str()],
+            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if !audiences
+            .iter()
+            .any(|audience| audience_matches(audience, &self.resource))
+        {
+            return Err(VerifyError::Invalid(format!(
+                "the token's audience does not include this server ({})",
+                self.resource
+            )));
+        }
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let scopes = scopes_of(&claims);
+        let mut principal = Principal::new().with_scopes(scopes);
+        if let Some(issuer) = text("iss") {
+            principal = principal.with_issuer(issuer);
+        }
+        if let Some(subject) = text("sub") {
+            principal = principal.with_subject(subject);
+        }
+        if let Some(client) = text("client_id").or_else(|| text("azp")) {
+            principal = principal.with_client_id(client);
+        }
+        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
+            principal = principal.with_expires_at(UNIX_EPOCH + Duration::from_secs(exp));
+        }
+        Ok(principal.with_claims(claims))
+    }
+}
+
+/// `scope` (space-separated string) or `scp` (array of strings).
+fn scopes_of(claims: &Map<String, Value>) -> BTreeSet<String> {
+    match (claims.get("scope"), claims.get("scp")) {
+        (Some(Value::String(scope)), _) => scope.split_whitespace().map(str::to_owned).collect(),
+        (_, Some(Value::Array(scp))) => scp
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        (_, Some(Value::String(scp))) => scp.split_whitespace().map(str::to_owned).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// A client-safe reason (never the token, never key material).
+fn describe(error: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind;
+    match error.kind() {
+        ErrorKind::ExpiredSignature => "it has expired".into(),
+        ErrorKind::ImmatureSignature => "it is not valid yet (nbf)".into(),
+        ErrorKind::InvalidIssuer => "it was issued by another issuer".into(),
+        ErrorKind::InvalidSignature => "its signature does not verify".into(),
+        ErrorKind::InvalidAlgorithm => "its algorithm is not allowed for the key".into(),
+        ErrorKind::MissingRequiredClaim(claim) => format!("it lacks the {claim} claim"),
+        _ => "it is not a well-formed JWT".into(),
+    }
+}
+
+impl JwtVerifierBuilder {
+    /// Accepts HS256 tokens signed with this shared secret.
+    pub fn hs256_secret(mut self, secret: &[u8]) -> Self {
+        if secret.len() < 32 {
+            self.errors
+                .push("hs256_secret: use at least 32 bytes of secret".into());
+        }
+        self.keys.push(KeyEntry {
+            kid: None,
+            key: DecodingKey::from_secret(secret),
+            algorithms: vec![Algorithm::HS256],
+        });
+        self
+    }
+
+    /// Accepts tokens signed with this public key (PEM) and algorithm
+    /// (RS*/PS* for RSA, ES256/ES384 for EC, EdDSA for Ed25519).
+    pub fn public_key_pem(mut self, pem: &[u8], algorithm: Algorithm) -> Self {
+        let key = match algorithm {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
+            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
+            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
+            other => {
+                self.errors.push(format!(
+                    "public_key_pem: {other:?} is not a public-key algorithm"
+                ));
+                return self;
+            }
+        };
+        match key {
+            Ok(key) => self.keys.push(KeyEntry {
+                kid: None,
+                key,
+                algorithms: vec![algorithm],
+            }),
+            Err(error) => self.errors.push(format!(
+                "public_key_pem: the key does not parse as {algorithm:?}: {error}"
+            )),
+        }
+        self
+    }
+
+    /// Accepts tokens signed with this public JWK (JSON).
+    pub fn jwk(mut self, jwk_json: &str) -> Self {
+        match serde_json::from_str::<Jwk>(jwk_json)
+            .ok()
+            .and_then(|jwk| KeyEntry::from_jwk(&jwk))
+        {
+            Some(entry) => self.keys.push(entry),
+            None => self
+                .errors
+                .push("jwk: not a usable public JWK (RSA, EC P-256/P-384 or Ed25519)".into()),
+        }
+        self
+    }
+
+    /// Fetches keys from this JWKS URL (cached; refreshed on an unknown `kid`).
+    #[cfg(feature = "jwks")]
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks = Some(JwksLocation::Url(url.into()));
+        self
+    }
+
+    /// Finds the JWKS URL in the issuer's RFC 8414 (or OpenID) metadata.
+    #[cfg(feature = "jwks")]
+    pub fn discover_jwks(mut self) -> Self {
+        self.jwks = Some(JwksLocation::Discover(self.issuer.clone()));
+        self
+    }
+
+    /// The shortest time between two JWKS fetches caused by unknown `kid`s
+    /// (default 30 s): a flood of forged kids cannot stampede the issuer.
+    #[cfg(feature = "jwks")]
+    pub fn jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.jwks_min_refresh = interval;
+        self
+    }
+
+    /// Clock skew allowed on `exp` and `nbf` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Checks the settings and builds the verifier.
+    pub fn build(self) -> Result<JwtVerifier, JwtConfigError> {
+        if let Some(error) = self.errors.into_iter().next() {
+            return Err(JwtConfigError(error));
+        }
+        let resource = canonical_resource_uri(&self.resource).ok_or_else(|| {
+            JwtConfigError(format!(
+                "resource: {:?} is not an absolute http(s) URI",
+                self.resource
+            ))
+        })?;
+        if self.issuer.is_empty() {
+            return Err(JwtConfigError("issuer: must not be empty".into()));
+        }
+        #[cfg(feature = "jwks")]
+        if let Some(location) = self.jwks {
+            if !self.keys.is_empty() {
+                return Err(JwtConfigError(
+                    "keys: use either static keys or a JWKS, not both".into(),
+                ));
+            }
+            return Ok(JwtVerifier {
+                keys: Keys::Jwks(Arc::new(JwksCache::new(location, self.jwks_min_refresh))),
+                issuer: self.issuer,
+                resource,
+                leeway: self.leeway,
+            });
+        }
+        if self.keys.is_empty() {
+            return Err(JwtConfigError(
+                "keys: configure at least one key or a JWKS".into(),
+            ));
+        }
+        Ok(JwtVerifier {
+            keys: Keys::Static(self.keys.into()),
+            issuer: self.issuer,
+            resource,
+            leeway: self.leeway,
+        })
+    }
+}
+
+impl TokenVerifier for JwtVerifier {
+    async fn verify(&self, token: &str) -> Result<Principal, VerifyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            VerifyError::Invalid(
+                "it is not a well-formed JWT (or its algorithm is not supported)".into(),
+            )
+        })?;
+        match &self.keys {
+            Keys::Static(entries) => {
+                let matching: Vec<KeyEntry> = entries
+                    .iter()
+                    .filter(|entry| {
+                        header.kid.is_none() || entry.kid.is_none() || entry.kid == header.kid
+                    })
+                    .cloned()
+                    .collect();
+                self.verify_with(token, &matching, header.alg)
+            }
+            #[cfg(feature = "jwks")]
+            Keys::Jwks(cache) => {
+                let entries = cache.keys_for(header.kid.as_deref()).await?;
+                self.verify_with(token, &entries, header.alg)
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! A Tower layer that makes an MCP server an OAuth 2.1 resource server.
+//!
+//! - **Tokens** come only from one `Authorization: Bearer …` header (scheme
+//!   case-insensitive, size-limited). A token in the query string, two
+//!   `Authorization` headers, another scheme or a malformed token → `400`
+//!   `invalid_request`.
+//! - **Verification** through a [`TokenVerifier`]: the shipped
+//!   [`JwtVerifier`] (jsonwebtoken; static keys, or a JWKS URL, or JWKS
+//!   discovered from the issuer's RFC 8414 / OpenID metadata), or your own.
+//!   A verifier that cannot decide answers `503` with `Retry-After`, never a
+//!   `500`.
+//! - **Audience** (RFC 8707): the token's `aud` must hold this server's
+//!   canonical resource URI, compared canonically.
+//! - **Scopes**: a [`ScopePolicy`] for the endpoint, per method, per tool,
+//!   prompt or resource, with public tools and hierarchies. Missing scopes →
+//!   `403` `insufficient_scope` naming every scope the call needs (step-up).
+//! - **Challenges**: every `401`/`403` carries `WWW-Authenticate: Bearer
+//!   resource_metadata="…"` (and `scope`, `error` where they apply).
+//! - **Metadata** (RFC 9728): [`ProtectedResourceMetadata`] served at the
+//!   path-suffixed and root well-known paths; the challenge points at it.
+//! - **After**: the [`Principal`](mcp_guard_core::Principal) goes into the
+//!   request's extensions, a tracing span carries subject and client id
+//!   (never the token), and `Authorization` is removed unless kept on purpose.
+//! - **Cache**: verified tokens are remembered by the SHA-256 of the token,
+//!   bounded, never past `exp`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
+//! use mcp_guard_core::PeekedBody;
+//! use tower::{Layer, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = JwtVerifier::builder("https://auth.example.com", "https://mcp.example.com/mcp")
+//!     .hs256_secret(b"a shared secret of at least 32 bytes!!")
+//!     .build()?;
+//! let metadata = ProtectedResourceMetadata::new("https://mcp.example.com/mcp", ["https://auth.example.com"]);
+//! let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+//!     Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+//! });
+//! let service = BearerAuthLayer::new(verifier, metadata).layer(handler);
+//!
+//! let anonymous = Request::post("/mcp").body(Full::from(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))?;
+//! let response = service.clone().oneshot(anonymous).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(
+//!     response.headers()["www-authenticate"],
+//!     r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp""#
+//! );
+//!
+//! let discovery = Request::get("/.well-known/oauth-protected-resource/mcp").body(Full::default())?;
+//! assert_eq!(service.oneshot(discovery).await?.status(), StatusCode::OK);
+//! # Ok(())
+//! # }
+//! ```
+
+mod cache;
+mod challenge;
+mod future;
+#[cfg(feature = "jwks")]
+mod jwks;
+mod jwt;
+mod layer;
+mod metadata;
+mod policy;
+mod resource;
+mod service;
+mod token;
+mod verifier;
+
+pub use future::ResponseFuture;
+pub use jsonwebtoken::Algorithm;
+pub use jwt::{JwtConfigError, JwtVerifier, JwtVerifierBuilder};
+pub use layer::{BearerAuthLayer, BearerAuthLayerBuilder, DEFAULT_MAX_TOKEN_BYTES};
+pub use metadata::ProtectedResourceMetadata;
+pub use policy::ScopePolicy;
+pub use resource::canonical_resource_uri;
+pub use service::BearerAuth;
+pub use verifier::{TokenVerifier, VerifyError};

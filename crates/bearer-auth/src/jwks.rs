@@ -29,6 +29,8 @@ struct Fetched {
     fetched_at: Option<Instant>,
     max_age: Duration,
     jwks_uri: Option<String>,
+    /// The last fetch an unknown `kid` caused: at most one per interval.
+    forced_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -73,34 +75,44 @@ impl JwksCache {
 
     async fn refresh(&self, kid: Option<&str>) -> Result<Vec<KeyEntry>, VerifyError> {
         let _one_at_a_time = self.fetching.lock().await;
-        {
-            // Another request may have refreshed while this one waited, or the
-            // last fetch was too recent to fetch again for an unknown kid.
+        let forced = {
+            // Another request may have refreshed while this one waited.
             let fetched = self.fetched.read().await;
             let found = matching(&fetched.keys, kid);
-            let recent = fetched
-                .fetched_at
-                .is_some_and(|at| at.elapsed() < self.min_refresh);
             let fresh = fetched
                 .fetched_at
                 .is_some_and(|at| at.elapsed() < fetched.max_age);
-            if !found.is_empty() && (fresh || recent) {
+            if !found.is_empty() && fresh {
                 return Ok(found);
             }
-            if recent {
+            // A kid the fresh keys lack: fetch again, at most once per interval,
+            // so a flood of forged kids cannot stampede the issuer.
+            let forced = fresh && found.is_empty();
+            if forced
+                && fetched
+                    .forced_at
+                    .is_some_and(|at| at.elapsed() < self.min_refresh)
+            {
                 return Err(VerifyError::Invalid(
                     "it names a key this server does not know".into(),
                 ));
             }
-        }
+            forced
+        };
         match self.fetch().await {
             Ok((keys, max_age, jwks_uri)) => {
                 let mut fetched = self.fetched.write().await;
+                let forced_at = if forced {
+                    Some(Instant::now())
+                } else {
+                    fetched.forced_at
+                };
                 *fetched = Fetched {
                     keys,
                     fetched_at: Some(Instant::now()),
                     max_age,
                     jwks_uri: Some(jwks_uri),
+                    forced_at,
                 };
                 let found = matching(&fetched.keys, kid);
                 if found.is_empty() {

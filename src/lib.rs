@@ -11,6 +11,7 @@
 //! | `protocol-guard` (default) | [`protocol_guard`] | content negotiation, `MCP-Protocol-Version`, the stateless era's header–body mirror checks |
 //! | `session` (default) | [`session`] | the legacy-era session lifecycle: ids minted or tracked, bound to the caller, expired, capped |
 //! | `sse-resume` (default) | [`sse_resume`] | resumable SSE: events stored before sent, `Last-Event-ID` replay scoped to the session |
+//! | `bearer-auth` (`jwks`, `introspection`) | [`bearer_auth`] | the OAuth 2.1 resource server: JWT/JWKS or introspection, audience, scopes, step-up, RFC 9728 metadata |
 //!
 //! The shared vocabulary (header names, protocol versions, JSON-RPC errors, the
 //! envelope peek, `Principal`) is in [`core`].
@@ -47,3 +48,6 @@ pub use mcp_session as session;
 
 #[cfg(feature = "sse-resume")]
 pub use mcp_sse_resume as sse_resume;
+
+#[cfg(feature = "bearer-auth")]
+pub use mcp_bearer_auth as bearer_auth;

@@ -73,12 +73,19 @@ impl VerifiedTokens {
         (!expired).then_some(verified.principal)
     }
 
-    pub(crate) async fn insert(&self, token: &str, principal: &Principal) {
+    pub(crate) async fn insert(
+        &self,
+        token: &str,
+        principal: &Principal,
+        verifier_limit: Option<Duration>,
+    ) {
         let until_exp = principal
             .expires_at()
             .and_then(|exp| exp.duration_since(SystemTime::now()).ok())
             .unwrap_or(self.max_ttl);
-        let lifetime = until_exp.min(self.max_ttl);
+        let lifetime = until_exp
+            .min(self.max_ttl)
+            .min(verifier_limit.unwrap_or(self.max_ttl));
         if lifetime.is_zero() {
             return;
         }

@@ -6,7 +6,9 @@
 //!   `invalid_request`.
 //! - **Verification** through a [`TokenVerifier`]: the shipped
 //!   [`JwtVerifier`] (jsonwebtoken; static keys, or a JWKS URL, or JWKS
-//!   discovered from the issuer's RFC 8414 / OpenID metadata), or your own.
+//!   discovered from the issuer's RFC 8414 / OpenID metadata), the
+//!   `IntrospectionVerifier` (feature `introspection`, RFC 7662, for opaque
+//!   tokens), or your own.
 //!   A verifier that cannot decide answers `503` with `Retry-After`, never a
 //!   `500`.
 //! - **Audience** (RFC 8707): the token's `aud` must hold this server's
@@ -64,6 +66,8 @@
 mod cache;
 mod challenge;
 mod future;
+#[cfg(feature = "introspection")]
+mod introspection;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod jwt;
@@ -76,6 +80,8 @@ mod token;
 mod verifier;
 
 pub use future::ResponseFuture;
+#[cfg(feature = "introspection")]
+pub use introspection::IntrospectionVerifier;
 pub use jsonwebtoken::Algorithm;
 pub use jwt::{JwtConfigError, JwtVerifier, JwtVerifierBuilder};
 pub use layer::{BearerAuthLayer, BearerAuthLayerBuilder, DEFAULT_MAX_TOKEN_BYTES};

@@ -198,7 +198,10 @@ async fn verified<V: TokenVerifier>(
         return Ok(principal);
     }
     let principal = verifier.verify(token).await?;
-    settings.cache.insert(token, &principal).await;
+    settings
+        .cache
+        .insert(token, &principal, verifier.max_cache_ttl())
+        .await;
     Ok(principal)
 }
 

@@ -41,4 +41,10 @@ pub trait TokenVerifier: Send + Sync + 'static {
     /// Verifies `token`. The principal's `expires_at` bounds how long the layer
     /// caches the answer.
     fn verify(&self, token: &str) -> impl Future<Output = Result<Principal, VerifyError>> + Send;
+
+    /// The longest the layer may reuse a verified answer (it never reuses one
+    /// past the token's expiry either). `None`: the layer's own limit.
+    fn max_cache_ttl(&self) -> Option<std::time::Duration> {
+        None
+    }
 }

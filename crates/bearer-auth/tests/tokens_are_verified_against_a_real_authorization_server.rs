@@ -39,6 +39,8 @@ struct AuthServer {
     jwks: Arc<std::sync::Mutex<JwkSet>>,
     fetches: Arc<AtomicUsize>,
     down: Arc<AtomicBool>,
+    /// The JWKS response's `Cache-Control: max-age`, in seconds.
+    max_age: Arc<AtomicUsize>,
 }
 
 fn jwk(pem: &[u8], alg: Algorithm, kid: &str) -> Jwk {
@@ -87,8 +89,9 @@ async fn start_auth_server() -> AuthServer {
     }));
     let fetches = Arc::new(AtomicUsize::new(0));
     let down = Arc::new(AtomicBool::new(false));
+    let max_age = Arc::new(AtomicUsize::new(600));
     let metadata = json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks"), "authorization_endpoint": format!("{issuer}/authorize"), "token_endpoint": format!("{issuer}/token")});
-    let (set, count, outage) = (jwks.clone(), fetches.clone(), down.clone());
+    let (set, count, outage, age) = (jwks.clone(), fetches.clone(), down.clone(), max_age.clone());
     let app = Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
@@ -97,14 +100,16 @@ async fn start_auth_server() -> AuthServer {
         .route(
             "/jwks",
             get(move || {
-                let (set, count, outage) = (set.clone(), count.clone(), outage.clone());
+                let (set, count, outage, age) =
+                    (set.clone(), count.clone(), outage.clone(), age.clone());
                 async move {
                     count.fetch_add(1, Ordering::SeqCst);
                     if outage.load(Ordering::SeqCst) {
                         return Err(StatusCode::SERVICE_UNAVAILABLE);
                     }
                     let body = serde_json::to_value(&*set.lock().unwrap()).unwrap();
-                    Ok(([("cache-control", "max-age=600")], axum::Json(body)))
+                    let cache_control = format!("max-age={}", age.load(Ordering::SeqCst));
+                    Ok(([("cache-control", cache_control)], axum::Json(body)))
                 }
             }),
         );
@@ -114,6 +119,7 @@ async fn start_auth_server() -> AuthServer {
         jwks,
         fetches,
         down,
+        max_age,
     }
 }
 
@@ -564,6 +570,48 @@ async fn scopes_step_up_per_tool_and_public_tools_need_no_token() {
     assert!(
         anonymous.challenge.unwrap().contains("scope=\"mcp\""),
         "the challenge says what to ask for"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jwks_cache_control_max_age_is_honoured() {
+    let auth = start_auth_server().await;
+    auth.max_age.store(1, Ordering::SeqCst);
+    let mcp = start_mcp(&auth, ScopePolicy::new()).await;
+    let sub = |name: &str| {
+        format!(
+            "Bearer {}",
+            token(
+                &auth,
+                RSA_1,
+                Algorithm::RS256,
+                "rsa-1",
+                json!({ "sub": name })
+            )
+        )
+    };
+    assert_eq!(
+        call(&mcp, &[&sub("a")], "/mcp", list()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&mcp, &[&sub("b")], "/mcp", list()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        auth.fetches.load(Ordering::SeqCst),
+        1,
+        "within max-age the keys are reused"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        call(&mcp, &[&sub("c")], "/mcp", list()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        auth.fetches.load(Ordering::SeqCst),
+        2,
+        "after max-age the keys are fetched again"
     );
 }
 

@@ -111,6 +111,31 @@ pub enum Era {
     Stateless,
 }
 
+impl Era {
+    /// The era of a request: what the protocol guard decided (in the
+    /// extensions), else what its `MCP-Protocol-Version` header names, else
+    /// legacy (an absent header means 2025-03-26).
+    ///
+    /// ```
+    /// use mcp_guard_core::Era;
+    ///
+    /// let request = http::Request::post("/mcp").header("mcp-protocol-version", "2026-07-28").body(()).unwrap();
+    /// assert_eq!(Era::of(&request), Era::Stateless);
+    /// assert_eq!(Era::of(&http::Request::post("/mcp").body(()).unwrap()), Era::Legacy);
+    /// ```
+    pub fn of<B>(request: &http::Request<B>) -> Era {
+        if let Some(era) = request.extensions().get::<Era>() {
+            return *era;
+        }
+        request
+            .headers()
+            .get(crate::headers::MCP_PROTOCOL_VERSION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.parse::<ProtocolVersion>().ok())
+            .map_or(Era::Legacy, ProtocolVersion::era)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,8 @@ use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 use mcp_guard_core::{
-    BoxError, Era, McpError, PeekedBody, Principal, ProtocolVersion, ResponseBody, RpcEnvelope,
-    error_code, truncated_for_display,
+    BoxError, Era, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code,
+    truncated_for_display,
 };
 use tower_service::Service;
 
@@ -74,7 +74,7 @@ where
             *request.method(),
             Method::POST | Method::GET | Method::DELETE
         );
-        if !lifecycle_method || era_of(&request) == Era::Stateless {
+        if !lifecycle_method || Era::of(&request) == Era::Stateless {
             // Stateless-era traffic has no sessions: neither read nor minted.
             return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
         }
@@ -90,19 +90,6 @@ where
         };
         ResponseFuture::boxed(Box::pin(lifecycle.handle(request)))
     }
-}
-
-/// The era the protocol guard decided, else the one the version header names.
-fn era_of<B>(request: &Request<B>) -> Era {
-    if let Some(era) = request.extensions().get::<Era>() {
-        return *era;
-    }
-    request
-        .headers()
-        .get(MCP_PROTOCOL_VERSION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.parse::<ProtocolVersion>().ok())
-        .map_or(Era::Legacy, ProtocolVersion::era)
 }
 
 struct Lifecycle<S, St, ReqBody, ResBody> {

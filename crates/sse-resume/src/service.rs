@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
-use mcp_guard_core::headers::{LAST_EVENT_ID, MCP_PROTOCOL_VERSION};
+use mcp_guard_core::headers::LAST_EVENT_ID;
 use mcp_guard_core::{BoxError, Era, McpError, ProtocolVersion, error_code, truncated_for_display};
 use mcp_session::Session;
 use tower_service::Service;
@@ -63,7 +63,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if era_of(&request) == Era::Stateless {
+        if Era::of(&request) == Era::Stateless {
             // No ids, no replay; keep-alives, and a disconnect drops the
             // handler's body (nothing keeps running).
             return ResponseFuture::stateless(self.inner.call(request), self.settings.keep_alive);
@@ -84,18 +84,6 @@ where
         };
         ResponseFuture::boxed(Box::pin(resumable.handle(request)))
     }
-}
-
-fn era_of<B>(request: &Request<B>) -> Era {
-    if let Some(era) = request.extensions().get::<Era>() {
-        return *era;
-    }
-    request
-        .headers()
-        .get(MCP_PROTOCOL_VERSION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.parse::<ProtocolVersion>().ok())
-        .map_or(Era::Legacy, ProtocolVersion::era)
 }
 
 struct Resumable<S, St> {

@@ -159,8 +159,14 @@ impl McpError {
     /// The HTTP response, with a body type that fits in front of the handler's
     /// body `B`.
     pub fn into_response<B>(self) -> Response<ResponseBody<B>> {
-        let body = ResponseBody::full(self.body_bytes());
-        let mut response = Response::new(body);
+        self.into_response_with(ResponseBody::full)
+    }
+
+    /// The HTTP response, with the JSON-RPC document in a body of the
+    /// caller's making (for a layer whose own body type is not
+    /// [`ResponseBody`]).
+    pub fn into_response_with<T>(self, body: impl FnOnce(Bytes) -> T) -> Response<T> {
+        let mut response = Response::new(body(self.body_bytes()));
         *response.status_mut() = self.inner.status;
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

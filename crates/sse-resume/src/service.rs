@@ -267,22 +267,12 @@ pub(crate) fn is_event_stream<B>(response: &Response<B>) -> bool {
 fn refuse<B>(status: StatusCode, message: String) -> Response<ResumeBody<B>> {
     tracing::warn!(status = status.as_u16(), reason = %message, "sse-resume refused a resume");
     let error = McpError::new(status, error_code::INVALID_REQUEST, message);
-    as_resume_body(error)
+    error.into_response_with(ResumeBody::full)
 }
 
 fn unavailable<B>(error: &StoreError) -> Response<ResumeBody<B>> {
     tracing::error!(error = error.message(), "event store unavailable");
-    as_resume_body(error.rejection("event store"))
-}
-
-fn as_resume_body<B>(error: McpError) -> Response<ResumeBody<B>> {
-    let status = error.status();
-    let headers = error.headers().clone();
-    let mut response = Response::new(ResumeBody::full(error.body_bytes()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.headers_mut().extend(headers);
-    response
+    error
+        .rejection("event store")
+        .into_response_with(ResumeBody::full)
 }

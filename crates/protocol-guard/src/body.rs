@@ -35,7 +35,9 @@ struct Watch {
 }
 
 impl<B> ObservedBody<B> {
-    pub(crate) fn passthrough(inner: B) -> Self {
+    /// The handler's body, passed through without observing it. For stacks
+    /// that keep one type whether or not the protocol guard is on.
+    pub fn passthrough(inner: B) -> Self {
         ObservedBody { inner, watch: None }
     }
 

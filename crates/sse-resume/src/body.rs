@@ -43,6 +43,12 @@ impl<B> std::fmt::Debug for ResumeBody<B> {
 }
 
 impl<B> ResumeBody<B> {
+    /// The handler's body, passed through untouched. For stacks that keep one
+    /// type whether or not the resume layer is on.
+    pub fn passthrough(body: B) -> Self {
+        Self::handler(body)
+    }
+
     pub(crate) fn handler(body: B) -> Self {
         ResumeBody {
             kind: Kind::Handler { body },

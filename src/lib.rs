@@ -1,8 +1,16 @@
 //! mcp-guard: Tower middleware that makes any MCP Streamable HTTP server safe to
 //! expose.
 //!
-//! This crate re-exports the guard crates selected by Cargo features; the stacked
-//! presets arrive with the later guards.
+//! [`McpGuard`] stacks the guards selected by Cargo features into one
+//! `tower::Layer`, in the order of the request's path, with two presets:
+//! [`McpGuard::local`] for a server on the user's machine and
+//! `McpGuard::remote` (feature `jwks`) for a server on the internet. Each guard
+//! crate is also re-exported for use on its own.
+//!
+//! ```text
+//! response timeout → origin guard → CORS → protocol guard → bearer auth
+//!     → rate limit → session → resumable SSE → your handler
+//! ```
 //!
 //! | feature | crate | what it guards |
 //! |---|---|---|
@@ -11,7 +19,11 @@
 //! | `protocol-guard` (default) | [`protocol_guard`] | content negotiation, `MCP-Protocol-Version`, the stateless era's header–body mirror checks |
 //! | `session` (default) | [`session`] | the legacy-era session lifecycle: ids minted or tracked, bound to the caller, expired, capped |
 //! | `sse-resume` (default) | [`sse_resume`] | resumable SSE: events stored before sent, `Last-Event-ID` replay scoped to the session |
-//! | `bearer-auth` (`jwks`, `introspection`) | [`bearer_auth`] | the OAuth 2.1 resource server: JWT/JWKS or introspection, audience, scopes, step-up, RFC 9728 metadata |
+//! | `bearer-auth` (`jwks`, `introspection`) | `bearer_auth` | the OAuth 2.1 resource server: JWT/JWKS or introspection, audience, scopes, step-up, RFC 9728 metadata |
+//! | `rate-limit` | `rate_limit` | a per-principal request rate limit (governor), after bearer auth |
+//! | `redis` | (in `session`, `sse_resume`) | session and event stores in Redis, shared by many server instances |
+//! | `config` | `config` | the preset's settings from a TOML file and environment variables |
+//! | `full` | | all of the above |
 //!
 //! The shared vocabulary (header names, protocol versions, JSON-RPC errors, the
 //! envelope peek, `Principal`) is in [`core`].
@@ -33,6 +45,15 @@
 //! ```
 
 pub use mcp_guard_core as core;
+
+pub mod preset;
+pub use preset::{McpGuard, McpGuardConfigError, McpGuardLayer, McpGuardService};
+
+#[cfg(feature = "rate-limit")]
+pub mod rate_limit;
+
+#[cfg(feature = "config")]
+pub mod config;
 
 #[cfg(feature = "origin-guard")]
 pub use mcp_origin_guard as origin_guard;

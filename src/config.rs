@@ -1,0 +1,432 @@
+//! The preset's settings from a TOML file and environment variables, for people
+//! who deploy rather than code (feature `config`).
+//!
+//! Unknown keys are errors (a typo must not silently weaken a guard), and every
+//! error names the key to fix.
+//!
+//! ```toml
+//! preset = "remote"                        # "local" (default) or "remote"
+//! public_url = "https://mcp.example.com/mcp"
+//! allowed_origins = ["https://app.example.com"]   # besides the public URL's
+//!
+//! [auth]
+//! issuer = "https://auth.example.com"
+//! # jwks_url = "https://auth.example.com/jwks.json"   # default: discovered
+//! required_scopes = ["mcp"]
+//! public_tools = ["echo"]
+//! tool_scopes = { admin_echo = ["mcp:admin"] }
+//!
+//! [session]
+//! idle_timeout_secs = 1800
+//! max_sessions = 10000
+//! max_sessions_per_principal = 16
+//!
+//! [limits]
+//! max_body_bytes = 4194304
+//! response_timeout_secs = 60
+//! rate_limit_per_second = 50
+//! rate_limit_burst = 100
+//!
+//! [guards]                                 # switch a guard off
+//! cors = false
+//! ```
+//!
+//! Environment variables override the file: `MCP_GUARD_PRESET`,
+//! `MCP_GUARD_PUBLIC_URL`, `MCP_GUARD_ISSUER`, `MCP_GUARD_JWKS_URL`,
+//! `MCP_GUARD_AUDIENCE`, `MCP_GUARD_MAX_BODY_BYTES`,
+//! `MCP_GUARD_RESPONSE_TIMEOUT_SECS`, `MCP_GUARD_RATE_LIMIT_PER_SECOND`,
+//! `MCP_GUARD_RATE_LIMIT_BURST`.
+//!
+//! # Example
+//!
+//! ```
+//! use mcp_guard::config::McpGuardConfig;
+//!
+//! let config = McpGuardConfig::from_toml("preset = \"local\"\n[limits]\nmax_body_bytes = 65536\n")?;
+//! let guard = config.builder()?.build()?;
+//! assert!(guard.guards().contains(&"origin-guard"));
+//!
+//! let typo = McpGuardConfig::from_toml("[limits]\nmax_body_byte = 1\n").unwrap_err();
+//! assert!(typo.to_string().contains("max_body_byte"), "{typo}");
+//! # Ok::<(), mcp_guard::McpGuardConfigError>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::{McpGuard, McpGuardConfigError};
+
+/// Which preset to start from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresetName {
+    /// [`McpGuard::local`].
+    #[default]
+    Local,
+    /// `McpGuard::remote` (feature `jwks`).
+    Remote,
+}
+
+/// Everything the file can say. See the [module docs](self) for the format.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct McpGuardConfig {
+    /// The preset to start from.
+    #[serde(default)]
+    pub preset: PresetName,
+    /// The URL clients reach the server at (remote preset).
+    pub public_url: Option<String>,
+    /// Hosts accepted besides the preset's (e.g. `"mcp.internal:8080"`).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted besides the preset's.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Bearer-token settings (remote preset).
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Session settings.
+    #[serde(default)]
+    pub session: SessionConfig,
+    /// Body size, timeouts, rate.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Guards to switch off.
+    #[serde(default)]
+    pub guards: GuardsConfig,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// The authorization server's issuer URL.
+    pub issuer: Option<String>,
+    /// Its JWKS URL (default: discovered from the issuer's metadata).
+    pub jwks_url: Option<String>,
+    /// The audience tokens carry (default: the public URL's canonical URI).
+    pub audience: Option<String>,
+    /// Scopes every call needs.
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
+    /// Scopes a tool needs, by tool name.
+    #[serde(default)]
+    pub tool_scopes: BTreeMap<String, Vec<String>>,
+    /// Tools anyone may call without a token.
+    #[serde(default)]
+    pub public_tools: Vec<String>,
+}
+
+/// `[session]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// A session unused this long ends.
+    pub idle_timeout_secs: Option<u64>,
+    /// A session ends this long after it began.
+    pub max_lifetime_secs: Option<u64>,
+    /// Live sessions overall.
+    pub max_sessions: Option<usize>,
+    /// Live sessions per caller.
+    pub max_sessions_per_principal: Option<usize>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LimitsConfig {
+    /// The largest request body read.
+    pub max_body_bytes: Option<usize>,
+    /// The time a client gets to send its body.
+    pub body_read_timeout_secs: Option<u64>,
+    /// The wait for response headers; 0 switches the timeout off.
+    pub response_timeout_secs: Option<u64>,
+    /// Requests a second per principal.
+    pub rate_limit_per_second: Option<u32>,
+    /// Burst per principal.
+    pub rate_limit_burst: Option<u32>,
+}
+
+/// `[guards]`: `false` switches a guard off. All default to the preset's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GuardsConfig {
+    /// The Host/Origin guard.
+    pub origin_guard: Option<bool>,
+    /// CORS.
+    pub cors: Option<bool>,
+    /// The protocol guard.
+    pub protocol_guard: Option<bool>,
+    /// Bearer auth.
+    pub bearer_auth: Option<bool>,
+    /// The rate limit.
+    pub rate_limit: Option<bool>,
+    /// Sessions.
+    pub session: Option<bool>,
+    /// Resumable SSE.
+    pub sse_resume: Option<bool>,
+}
+
+impl McpGuardConfig {
+    /// Parses a TOML document.
+    pub fn from_toml(text: &str) -> Result<Self, McpGuardConfigError> {
+        toml::from_str(text)
+            .map_err(|error| McpGuardConfigError::new("config", error.to_string().trim_end()))
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, McpGuardConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            McpGuardConfigError::new("config", format!("cannot read {}: {error}", path.display()))
+        })?;
+        Self::from_toml(&text)
+    }
+
+    /// Applies the `MCP_GUARD_*` environment variables over these settings.
+    pub fn with_env(self) -> Result<Self, McpGuardConfigError> {
+        self.with_env_from(|name| std::env::var(name).ok())
+    }
+
+    /// Applies `MCP_GUARD_*` variables read through `lookup` (for tests, or
+    /// another source of variables).
+    pub fn with_env_from(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, McpGuardConfigError> {
+        if let Some(preset) = lookup("MCP_GUARD_PRESET") {
+            self.preset = match preset.as_str() {
+                "local" => PresetName::Local,
+                "remote" => PresetName::Remote,
+                other => {
+                    return Err(McpGuardConfigError::new(
+                        "MCP_GUARD_PRESET",
+                        format!("`{other}` is not a preset: use `local` or `remote`"),
+                    ));
+                }
+            };
+        }
+        let text = |name: &str, slot: &mut Option<String>| {
+            if let Some(value) = lookup(name) {
+                *slot = Some(value);
+            }
+        };
+        text("MCP_GUARD_PUBLIC_URL", &mut self.public_url);
+        text("MCP_GUARD_ISSUER", &mut self.auth.issuer);
+        text("MCP_GUARD_JWKS_URL", &mut self.auth.jwks_url);
+        text("MCP_GUARD_AUDIENCE", &mut self.auth.audience);
+        number(
+            &lookup,
+            "MCP_GUARD_MAX_BODY_BYTES",
+            &mut self.limits.max_body_bytes,
+        )?;
+        number(
+            &lookup,
+            "MCP_GUARD_RESPONSE_TIMEOUT_SECS",
+            &mut self.limits.response_timeout_secs,
+        )?;
+        number(
+            &lookup,
+            "MCP_GUARD_RATE_LIMIT_PER_SECOND",
+            &mut self.limits.rate_limit_per_second,
+        )?;
+        number(
+            &lookup,
+            "MCP_GUARD_RATE_LIMIT_BURST",
+            &mut self.limits.rate_limit_burst,
+        )?;
+        Ok(self)
+    }
+
+    /// The preset builder these settings describe, to adjust further in code
+    /// or [`build`](McpGuard::build) directly.
+    pub fn builder(&self) -> Result<McpGuard, McpGuardConfigError> {
+        let guard = self.preset_builder()?;
+        let guard = self.apply_allowlist(guard)?;
+        let guard = self.apply_limits(guard);
+        let guard = self.apply_auth(guard);
+        let guard = self.apply_session(guard);
+        Ok(self.apply_switches(guard))
+    }
+
+    fn preset_builder(&self) -> Result<McpGuard, McpGuardConfigError> {
+        match self.preset {
+            PresetName::Local => Ok(McpGuard::local()),
+            #[cfg(feature = "jwks")]
+            PresetName::Remote => {
+                let url = self.public_url.clone().ok_or_else(|| {
+                    McpGuardConfigError::new(
+                        "public_url",
+                        "the remote preset needs the URL clients reach the server at",
+                    )
+                })?;
+                Ok(McpGuard::remote(url))
+            }
+            #[cfg(not(feature = "jwks"))]
+            PresetName::Remote => Err(McpGuardConfigError::new(
+                "preset",
+                "the remote preset needs mcp-guard's `jwks` feature",
+            )),
+        }
+    }
+
+    #[allow(unused_mut)]
+    fn apply_allowlist(&self, mut guard: McpGuard) -> Result<McpGuard, McpGuardConfigError> {
+        if self.allowed_hosts.is_empty() && self.allowed_origins.is_empty() {
+            return Ok(guard);
+        }
+        #[cfg(feature = "origin-guard")]
+        {
+            let mut builder = mcp_origin_guard::Allowlist::builder()
+                .allow_hosts(self.allowed_hosts.iter().cloned())
+                .allow_origins(self.allowed_origins.iter().cloned());
+            builder = match &self.public_url {
+                Some(url) => builder.allow_public_url(url.clone()),
+                None => builder.allow_hosts(["localhost", "127.0.0.1", "[::1]"]),
+            };
+            let allowlist = builder
+                .build()
+                .map_err(|error| McpGuardConfigError::new("allowed_hosts", error))?;
+            guard = guard.allowlist(allowlist);
+        }
+        Ok(guard)
+    }
+
+    fn apply_limits(&self, mut guard: McpGuard) -> McpGuard {
+        let limits = &self.limits;
+        if let Some(bytes) = limits.max_body_bytes {
+            guard = guard.max_body_bytes(bytes);
+        }
+        if let Some(secs) = limits.body_read_timeout_secs {
+            guard = guard.body_read_timeout(Duration::from_secs(secs));
+        }
+        match limits.response_timeout_secs {
+            Some(0) => guard = guard.without_response_timeout(),
+            Some(secs) => guard = guard.response_timeout(Duration::from_secs(secs)),
+            None => {}
+        }
+        #[cfg(feature = "rate-limit")]
+        if limits.rate_limit_per_second.is_some() || limits.rate_limit_burst.is_some() {
+            let rate = limits
+                .rate_limit_per_second
+                .unwrap_or(crate::preset::DEFAULT_RATE_PER_SECOND);
+            let burst = limits.rate_limit_burst.unwrap_or(rate);
+            guard = guard.rate_limit(rate, burst);
+        }
+        guard
+    }
+
+    #[allow(unused_mut)]
+    fn apply_auth(&self, mut guard: McpGuard) -> McpGuard {
+        #[cfg(feature = "bearer-auth")]
+        {
+            let auth = &self.auth;
+            if let Some(issuer) = &auth.issuer {
+                guard = guard.issuer(issuer.clone());
+            }
+            if let Some(url) = &auth.jwks_url {
+                guard = guard.jwks_url(url.clone());
+            }
+            if let Some(audience) = &auth.audience {
+                guard = guard.audience(audience.clone());
+            }
+            let mut policy = mcp_bearer_auth::ScopePolicy::new();
+            if !auth.required_scopes.is_empty() {
+                policy = policy.require(auth.required_scopes.iter().cloned());
+            }
+            for (tool, scopes) in &auth.tool_scopes {
+                policy = policy.require_for_tool(tool, scopes.iter().cloned());
+            }
+            for tool in &auth.public_tools {
+                policy = policy.public_tool(tool);
+            }
+            let mut supported: Vec<String> = auth.required_scopes.clone();
+            supported.extend(auth.tool_scopes.values().flatten().cloned());
+            supported.sort();
+            supported.dedup();
+            guard = guard.scope_policy(policy).scopes_supported(supported);
+        }
+        guard
+    }
+
+    #[allow(unused_mut)]
+    fn apply_session(&self, mut guard: McpGuard) -> McpGuard {
+        #[cfg(feature = "session")]
+        {
+            let session = &self.session;
+            if let Some(secs) = session.idle_timeout_secs {
+                guard = guard.session_idle_timeout(Duration::from_secs(secs));
+            }
+            if let Some(secs) = session.max_lifetime_secs {
+                guard = guard.session_max_lifetime(Duration::from_secs(secs));
+            }
+            if session.max_sessions.is_some() || session.max_sessions_per_principal.is_some() {
+                let overall = session.max_sessions.unwrap_or(usize::MAX);
+                let per_principal = session.max_sessions_per_principal.unwrap_or(overall);
+                guard = guard.max_sessions(overall, per_principal);
+            }
+        }
+        guard
+    }
+
+    #[allow(unused_mut)]
+    fn apply_switches(&self, mut guard: McpGuard) -> McpGuard {
+        let off = |switch: Option<bool>| switch == Some(false);
+        let guards = &self.guards;
+        #[cfg(feature = "origin-guard")]
+        if off(guards.origin_guard) {
+            guard = guard.without_origin_guard();
+        }
+        #[cfg(feature = "cors")]
+        if off(guards.cors) {
+            guard = guard.without_cors();
+        }
+        #[cfg(feature = "protocol-guard")]
+        if off(guards.protocol_guard) {
+            guard = guard.without_protocol_guard();
+        }
+        #[cfg(feature = "bearer-auth")]
+        if off(guards.bearer_auth) {
+            guard = guard.without_bearer_auth();
+        }
+        #[cfg(feature = "rate-limit")]
+        if off(guards.rate_limit) {
+            guard = guard.without_rate_limit();
+        }
+        #[cfg(feature = "session")]
+        if off(guards.session) {
+            guard = guard.without_session();
+        }
+        #[cfg(feature = "sse-resume")]
+        if off(guards.sse_resume) {
+            guard = guard.without_sse_resume();
+        }
+        let _ = (off, guards);
+        guard
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    slot: &mut Option<T>,
+) -> Result<(), McpGuardConfigError> {
+    if let Some(value) = lookup(name) {
+        let parsed = value.trim().parse().map_err(|_| {
+            McpGuardConfigError::new(
+                name,
+                format!("`{value}` is not a non-negative whole number"),
+            )
+        })?;
+        *slot = Some(parsed);
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! The stacked service and the types it is made of, innermost stage first.
+//! Each stage is the guard, or its [`Bypass`] when a configuration switches the
+//! guard off, or a [`CompiledOut`] pass-through when its Cargo feature is off.
+
+use std::fmt;
+use std::task::{Context, Poll};
+
+use http::Request;
+use tower::util::Either;
+use tower_service::Service;
+
+#[allow(unused_imports)] // which ones are used depends on the features
+use super::bypass::{Answering, Bypass, CompiledOut, Peeking};
+
+/// The resumable-SSE stage.
+#[cfg(feature = "sse-resume")]
+pub type SseResumeStage<S, Es> =
+    Either<mcp_sse_resume::SseResume<S, Es>, Bypass<S, super::bypass::SseResumeOff>>;
+/// The resumable-SSE stage (feature `sse-resume` off).
+#[cfg(not(feature = "sse-resume"))]
+pub type SseResumeStage<S, Es> = Bypass<S, CompiledOut<Es>>;
+
+/// The session stage.
+#[cfg(feature = "session")]
+pub type SessionStage<S, Ss> = Either<mcp_session::SessionService<S, Ss>, Bypass<S, Peeking>>;
+/// The session stage (feature `session` off).
+#[cfg(not(feature = "session"))]
+pub type SessionStage<S, Ss> = Bypass<S, CompiledOut<Ss>>;
+
+/// The rate-limit stage.
+#[cfg(feature = "rate-limit")]
+pub type RateLimitStage<S> = Either<crate::rate_limit::RateLimit<S>, Bypass<S, Answering>>;
+/// The rate-limit stage (feature `rate-limit` off).
+#[cfg(not(feature = "rate-limit"))]
+pub type RateLimitStage<S> = S;
+
+/// The bearer-auth stage.
+#[cfg(feature = "bearer-auth")]
+pub type BearerAuthStage<S, V> = Either<mcp_bearer_auth::BearerAuth<S, V>, Bypass<S, Peeking>>;
+/// The bearer-auth stage (feature `bearer-auth` off).
+#[cfg(not(feature = "bearer-auth"))]
+pub type BearerAuthStage<S, V> = Bypass<S, CompiledOut<V>>;
+
+/// The protocol-guard stage.
+#[cfg(feature = "protocol-guard")]
+pub type ProtocolGuardStage<S> =
+    Either<mcp_protocol_guard::ProtocolGuard<S>, Bypass<S, super::bypass::ProtocolGuardOff>>;
+/// The protocol-guard stage (feature `protocol-guard` off).
+#[cfg(not(feature = "protocol-guard"))]
+pub type ProtocolGuardStage<S> = S;
+
+/// The CORS stage (CORS does not change body types, so off is the service
+/// itself).
+#[cfg(feature = "cors")]
+pub type CorsStage<S> = Either<mcp_cors_preset::McpCors<S>, S>;
+/// The CORS stage (feature `cors` off).
+#[cfg(not(feature = "cors"))]
+pub type CorsStage<S> = S;
+
+/// The origin-guard stage.
+#[cfg(feature = "origin-guard")]
+pub type OriginGuardStage<S> = Either<mcp_origin_guard::OriginGuard<S>, Bypass<S, Answering>>;
+/// The origin-guard stage (feature `origin-guard` off).
+#[cfg(not(feature = "origin-guard"))]
+pub type OriginGuardStage<S> = S;
+
+/// The response timeout, outermost: it bounds the wait for response headers,
+/// never a streaming body, so live SSE streams are not cut.
+pub type TimeoutStage<S> = Either<tower_http::timeout::Timeout<S>, S>;
+
+/// Every stage, outermost first, around the handler `S`.
+pub type Stack<S, V, Ss, Es> = TimeoutStage<
+    OriginGuardStage<
+        CorsStage<
+            ProtocolGuardStage<
+                BearerAuthStage<RateLimitStage<SessionStage<SseResumeStage<S, Es>, Ss>>, V>,
+            >,
+        >,
+    >,
+>;
+
+/// The service [`McpGuardLayer`](super::McpGuardLayer) wraps a handler in: the
+/// guards the configuration turned on, in the order of the request's path.
+pub struct McpGuardService<S, V, Ss, Es> {
+    pub(crate) stack: Stack<S, V, Ss, Es>,
+}
+
+impl<S, V, Ss, Es> Clone for McpGuardService<S, V, Ss, Es>
+where
+    Stack<S, V, Ss, Es>: Clone,
+{
+    fn clone(&self) -> Self {
+        McpGuardService {
+            stack: self.stack.clone(),
+        }
+    }
+}
+
+impl<S, V, Ss, Es> fmt::Debug for McpGuardService<S, V, Ss, Es>
+where
+    Stack<S, V, Ss, Es>: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpGuardService")
+            .field("stack", &self.stack)
+            .finish()
+    }
+}
+
+impl<S, V, Ss, Es, B> Service<Request<B>> for McpGuardService<S, V, Ss, Es>
+where
+    Stack<S, V, Ss, Es>: Service<Request<B>>,
+{
+    type Response = <Stack<S, V, Ss, Es> as Service<Request<B>>>::Response;
+    type Error = <Stack<S, V, Ss, Es> as Service<Request<B>>>::Error;
+    type Future = <Stack<S, V, Ss, Es> as Service<Request<B>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.stack.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        self.stack.call(request)
+    }
+}

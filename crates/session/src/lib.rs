@@ -89,3 +89,5 @@ pub use record::{
     now_millis,
 };
 pub use service::SessionService;
+#[cfg(feature = "redis")]
+pub use store::{RedisSessionStore, RedisSessionStoreBuilder};

@@ -1,17 +1,22 @@
 //! Where sessions live: the [`SessionStore`] trait, the in-memory default
-//! [`MemoryStore`], and (feature `contract-tests`) the contract every store
-//! must pass.
+//! [`MemoryStore`], (feature `redis`) `RedisSessionStore` for sessions shared
+//! by many server instances, and (feature `contract-tests`) the contract every
+//! store must pass.
 
 use std::future::Future;
 
 use crate::{SessionId, SessionRecord, StateChanges};
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::{DEFAULT_KEY_PREFIX, RedisSessionStore, RedisSessionStoreBuilder};
 
 /// The caps a store enforces when it creates a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

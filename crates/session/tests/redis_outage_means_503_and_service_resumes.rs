@@ -1,0 +1,226 @@
+//! When Redis goes away, the Redis session store fails fast with a
+//! `StoreError` (no hang, no panic, no fallback to memory), the session layer
+//! answers `503` with `Retry-After` and a JSON-RPC error, and when Redis is
+//! back the same store serves again: nothing is rebuilt.
+//!
+//! Two kinds of outage: a server that is gone (killed: connections refused)
+//! and a server that hangs (`SIGSTOP`: connections open, nothing answered),
+//! the case a store without timeouts would wait on forever.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use mcp_guard_core::PeekedBody;
+use mcp_guard_test_support::RedisServer;
+use mcp_session::store::{Limits, SessionStore};
+use mcp_session::{Binding, Mode, RedisSessionStore, SessionId, SessionLayer, SessionRecord};
+use tower::{Layer, ServiceExt};
+
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+/// A failing call must return within its timeout plus scheduling slack.
+const FAILS_WITHIN: Duration = Duration::from_secs(2);
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+
+async fn store(redis: &RedisServer) -> RedisSessionStore {
+    RedisSessionStore::builder(redis.url())
+        .command_timeout(COMMAND_TIMEOUT)
+        .retry_after(Duration::from_secs(3))
+        .build()
+        .await
+        .unwrap()
+}
+
+type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
+
+fn service(store: RedisSessionStore) -> Svc {
+    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+        let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
+        Ok::<_, Infallible>(
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(Full::from(body))
+                .unwrap(),
+        )
+    });
+    let layered = SessionLayer::builder(Mode::Issue, store)
+        .build()
+        .unwrap()
+        .layer(handler);
+    tower::util::BoxCloneService::new(layered.and_then(collect))
+}
+
+async fn collect<B: http_body::Body>(response: Response<B>) -> Result<Response<Bytes>, Infallible> {
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    Ok(Response::from_parts(parts, bytes))
+}
+
+async fn send(service: &Svc, id: Option<&str>, body: &'static str) -> (Response<Bytes>, Duration) {
+    let mut request = Request::post("/mcp")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(id) = id {
+        request = request.header("mcp-session-id", id);
+    }
+    let started = Instant::now();
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        service
+            .clone()
+            .oneshot(request.body(Full::from(body)).unwrap()),
+    )
+    .await
+    .expect("the layer answers, however Redis is")
+    .unwrap();
+    (response, started.elapsed())
+}
+
+fn assert_unavailable(case: &str, response: &Response<Bytes>, took: Duration) {
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{case}");
+    assert_eq!(
+        response.headers()["retry-after"],
+        "3",
+        "{case}: the store's retry hint"
+    );
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "{case}"
+    );
+    assert!(
+        response.headers().get("mcp-session-id").is_none(),
+        "{case}: no session handed out"
+    );
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["jsonrpc"], "2.0", "{case}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("session store is unavailable"),
+        "{case}: {body}"
+    );
+    assert!(
+        took < FAILS_WITHIN,
+        "{case}: answered in {took:?}, not stuck on Redis"
+    );
+}
+
+/// Sends until the answer is no longer `503` (the connection manager
+/// reconnecting), within 10 s; returns that answer.
+async fn once_available(service: &Svc, id: Option<&str>, body: &'static str) -> Response<Bytes> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (response, _) = send(service, id, body).await;
+        if response.status() != StatusCode::SERVICE_UNAVAILABLE || Instant::now() > deadline {
+            return response;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_redis_means_503_then_service_resumes_on_restart() {
+    let mut redis = RedisServer::start();
+    let store = store(&redis).await;
+    let service = service(store.clone());
+    let (initialized, _) = send(&service, None, INITIALIZE).await;
+    assert_eq!(initialized.status(), StatusCode::OK);
+    let id = initialized.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    redis.stop();
+    let (ping, took) = send(&service, Some(&id), PING).await;
+    assert_unavailable("a request in a live session", &ping, took);
+    let (initialize, took) = send(&service, None, INITIALIZE).await;
+    assert_unavailable("an initialize", &initialize, took);
+
+    // Every store call fails with a StoreError, within the bound.
+    let some_id = SessionId::generate().unwrap();
+    let started = Instant::now();
+    let error = store.load(&some_id).await.unwrap_err();
+    assert!(
+        started.elapsed() < FAILS_WITHIN,
+        "load took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(error.retry_after(), Duration::from_secs(3));
+    let record = SessionRecord::new(
+        some_id.clone(),
+        Binding::anonymous(),
+        None,
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+    );
+    let limits = Limits {
+        max_sessions: 10,
+        max_sessions_per_binding: 10,
+    };
+    assert!(store.create(record, limits).await.is_err());
+    assert!(store.touch(&some_id, 0).await.is_err());
+    assert!(store.remove(&some_id).await.is_err());
+
+    // Back on the same port. Without persistence the old session is gone
+    // (the client re-initializes after its 404), and the same store serves.
+    redis.restart();
+    let ping = once_available(&service, Some(&id), PING).await;
+    assert_eq!(
+        ping.status(),
+        StatusCode::NOT_FOUND,
+        "the restarted Redis lost the session"
+    );
+    let initialized = once_available(&service, None, INITIALIZE).await;
+    assert_eq!(
+        initialized.status(),
+        StatusCode::OK,
+        "new sessions after the restart"
+    );
+    let id = initialized.headers()["mcp-session-id"].to_str().unwrap();
+    let (ping, _) = send(&service, Some(id), PING).await;
+    assert_eq!(ping.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_means_503_within_the_timeout_and_sessions_survive_it() {
+    let redis = RedisServer::start();
+    let store = store(&redis).await;
+    let service = service(store.clone());
+    let (initialized, _) = send(&service, None, INITIALIZE).await;
+    let id = initialized.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    redis.pause();
+    let (ping, took) = send(&service, Some(&id), PING).await;
+    assert_unavailable("a request while Redis hangs", &ping, took);
+    let started = Instant::now();
+    assert!(store.load(&SessionId::generate().unwrap()).await.is_err());
+    assert!(
+        started.elapsed() < FAILS_WITHIN,
+        "a hung Redis costs one command timeout, not forever: {:?}",
+        started.elapsed()
+    );
+
+    redis.resume();
+    // SIGSTOP kept the data: the same session is served again.
+    let ping = once_available(&service, Some(&id), PING).await;
+    assert_eq!(
+        ping.status(),
+        StatusCode::OK,
+        "the session survived the hang"
+    );
+}

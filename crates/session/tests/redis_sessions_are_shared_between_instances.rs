@@ -1,0 +1,217 @@
+//! Two server instances, each with its own `RedisSessionStore` (its own
+//! connection) on the same Redis: a session created through one is found,
+//! touched, capped and ended through the other, directly and through the
+//! session layer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use mcp_guard_core::{PeekedBody, Principal};
+use mcp_guard_test_support::RedisServer;
+use mcp_session::store::{Created, Limits, SessionStore};
+use mcp_session::{
+    Binding, Mode, RedisSessionStore, SessionId, SessionLayer, SessionRecord, now_millis,
+};
+use tower::{Layer, ServiceExt};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn alice() -> Binding {
+    Binding::of(
+        &Principal::new()
+            .with_issuer("https://issuer.test")
+            .with_subject("alice")
+            .with_client_id("app"),
+    )
+}
+
+async fn two_instances(redis: &RedisServer) -> (RedisSessionStore, RedisSessionStore) {
+    let first = RedisSessionStore::builder(redis.url())
+        .key_prefix("shared:")
+        .build()
+        .await
+        .unwrap();
+    let second = RedisSessionStore::builder(redis.url())
+        .key_prefix("shared:")
+        .build()
+        .await
+        .unwrap();
+    (first, second)
+}
+
+#[tokio::test]
+async fn records_written_by_one_instance_are_read_and_removed_by_another() {
+    let redis = RedisServer::start();
+    let (first, second) = two_instances(&redis).await;
+    let roomy = Limits {
+        max_sessions: 100,
+        max_sessions_per_binding: 100,
+    };
+
+    let record = SessionRecord::new(
+        SessionId::generate().unwrap(),
+        alice(),
+        Some("2025-11-25".into()),
+        Duration::from_secs(60),
+        HOUR,
+    );
+    assert_eq!(
+        first.create(record.clone(), roomy).await.unwrap(),
+        Created::Created
+    );
+    assert_eq!(
+        second.load(record.id()).await.unwrap().as_ref(),
+        Some(&record),
+        "the other instance loads the same record, binding included"
+    );
+    assert_eq!(
+        second.create(record.clone(), roomy).await.unwrap(),
+        Created::IdTaken,
+        "ids are unique across instances"
+    );
+
+    let later = now_millis() + 5;
+    second.touch(record.id(), later).await.unwrap();
+    let touched = first.load(record.id()).await.unwrap().unwrap();
+    assert_eq!(
+        touched.last_seen_at(),
+        later,
+        "a touch on one instance is seen on the other"
+    );
+
+    assert!(second.remove(record.id()).await.unwrap());
+    assert!(
+        first.load(record.id()).await.unwrap().is_none(),
+        "removed everywhere"
+    );
+    assert!(
+        !first.remove(record.id()).await.unwrap(),
+        "already gone for the first instance too"
+    );
+}
+
+#[tokio::test]
+async fn the_per_principal_cap_counts_sessions_of_every_instance() {
+    let redis = RedisServer::start();
+    let (first, second) = two_instances(&redis).await;
+    let one_each = Limits {
+        max_sessions: 100,
+        max_sessions_per_binding: 1,
+    };
+    let make = || SessionRecord::new(SessionId::generate().unwrap(), alice(), None, HOUR, HOUR);
+    let kept = make();
+    assert_eq!(
+        first.create(kept.clone(), one_each).await.unwrap(),
+        Created::Created
+    );
+    assert_eq!(
+        second.create(make(), one_each).await.unwrap(),
+        Created::TooManyForBinding,
+        "alice's session on the first instance counts on the second"
+    );
+    assert_eq!(second.live_sessions().await.unwrap(), 1);
+    first.remove(kept.id()).await.unwrap();
+    assert_eq!(
+        second.create(make(), one_each).await.unwrap(),
+        Created::Created,
+        "removal on one instance frees the slot on the other"
+    );
+
+    let elsewhere = first.with_key_prefix("other-app:");
+    assert_eq!(
+        elsewhere.create(make(), one_each).await.unwrap(),
+        Created::Created,
+        "another key prefix is another namespace"
+    );
+    assert_eq!(elsewhere.live_sessions().await.unwrap(), 1);
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+
+fn handler() -> impl tower::Service<
+    Request<PeekedBody<Full<Bytes>>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+        let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
+        Ok::<_, Infallible>(
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(Full::from(body))
+                .unwrap(),
+        )
+    })
+}
+
+fn request(method: Method, id: Option<&str>, body: &'static str) -> Request<Full<Bytes>> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri("/mcp")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(id) = id {
+        request = request.header("mcp-session-id", id);
+    }
+    request.body(Full::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn a_session_minted_by_one_layer_is_served_and_ended_by_another() {
+    let redis = RedisServer::start();
+    let (first, second) = two_instances(&redis).await;
+    let first = SessionLayer::builder(Mode::Issue, first)
+        .build()
+        .unwrap()
+        .layer(handler());
+    let second = SessionLayer::builder(Mode::Issue, second)
+        .build()
+        .unwrap()
+        .layer(handler());
+
+    let initialized = first
+        .clone()
+        .oneshot(request(Method::POST, None, INITIALIZE))
+        .await
+        .unwrap();
+    assert_eq!(initialized.status(), StatusCode::OK);
+    let id = initialized.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let ping = second
+        .clone()
+        .oneshot(request(Method::POST, Some(&id), PING))
+        .await
+        .unwrap();
+    assert_eq!(
+        ping.status(),
+        StatusCode::OK,
+        "the second instance knows the session"
+    );
+
+    let ended = second
+        .clone()
+        .oneshot(request(Method::DELETE, Some(&id), ""))
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    let after = first
+        .clone()
+        .oneshot(request(Method::POST, Some(&id), PING))
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        StatusCode::NOT_FOUND,
+        "a session ended on one instance is gone on the other"
+    );
+}

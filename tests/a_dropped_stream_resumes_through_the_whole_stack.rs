@@ -1,0 +1,131 @@
+//! Through the whole remote stack of the example server (origin guard, CORS,
+//! protocol guard, bearer auth, rate limit, session, resumable SSE, in front of
+//! rmcp): a client whose connection dies in the middle of `slow_count` resumes
+//! with `Last-Event-ID` and receives the rest, every event exactly once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Event, ExampleServer, read_events};
+
+const VERSION: &str = "2025-11-25";
+
+fn progress_of(event: &Event) -> Option<f64> {
+    let message: Value = serde_json::from_str(&event.data).ok()?;
+    (message["method"] == "notifications/progress").then(|| message["params"]["progress"].as_f64())?
+}
+
+fn is_result(event: &Event, id: u64) -> bool {
+    serde_json::from_str::<Value>(&event.data).is_ok_and(|message| message["id"] == id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
+    let server = ExampleServer::start(&["--preset", "remote"]);
+    let token = server.token.clone().unwrap();
+    let http = reqwest::Client::new();
+    let post = |body: Value, session: Option<&str>| {
+        let mut request = http
+            .post(&server.url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", VERSION);
+        }
+        request.send()
+    };
+
+    let initialized = post(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(initialized.status(), 200);
+    let session = initialized.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    initialized.bytes().await.unwrap();
+    let notified = post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), Some(&session))
+        .await
+        .unwrap();
+    assert_eq!(notified.status(), 202);
+
+    let total = 30;
+    let mut stream = post(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "slow_count", "arguments": {"n": total, "interval_ms": 40},
+                       "_meta": {"progressToken": "resume-1"}}}),
+        Some(&session),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let before = read_events(&mut stream, Duration::from_secs(10), |events| {
+        events.iter().filter_map(progress_of).count() >= 5
+    })
+    .await;
+    // The connection dies: the handler keeps counting, the layer keeps storing.
+    drop(stream);
+    let last_seen = before.last().and_then(|event| event.id.clone()).expect("events carry ids");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut resumed = http
+        .get(&server.url)
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", VERSION)
+        .header("last-event-id", &last_seen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 200, "resume with Last-Event-ID {last_seen}");
+    let after = read_events(&mut resumed, Duration::from_secs(10), |events| {
+        events.iter().any(|event| is_result(event, 2))
+    })
+    .await;
+
+    let progress: Vec<f64> = before.iter().chain(&after).filter_map(progress_of).collect();
+    let expected: Vec<f64> = (1..=total).map(f64::from).collect();
+    assert_eq!(progress, expected, "every progress event exactly once, in order");
+    let mut ids: Vec<&str> = before.iter().chain(&after).filter_map(|event| event.id.as_deref()).collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "no event id delivered twice");
+    let result: Value = serde_json::from_str(&after.iter().find(|event| is_result(event, 2)).unwrap().data).unwrap();
+    assert_eq!(result["result"]["content"][0]["text"], format!("counted to {total}"));
+
+    // Another caller cannot resume this session's stream (the session is bound
+    // to the principal that created it).
+    let stranger = http
+        .post(format!("{}/dev-issuer/token", server.origin()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&scope=mcp&client_id=mallory")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let foreign = http
+        .get(&server.url)
+        .bearer_auth(stranger["access_token"].as_str().unwrap())
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", VERSION)
+        .header("last-event-id", &last_seen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404, "another principal's session does not exist for it");
+}

@@ -105,3 +105,5 @@ pub use layer::{Polling, SseResumeLayer, SseResumeLayerBuilder};
 pub use parser::{ParseError, SseEvent, SseParser};
 pub use service::SseResume;
 pub use store::{EventStore, EventStoreLimits, MemoryEventStore, Replay, StoreError, StreamKey};
+#[cfg(feature = "redis")]
+pub use store::{RedisEventStore, RedisEventStoreBuilder};

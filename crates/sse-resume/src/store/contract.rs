@@ -69,6 +69,11 @@ where
     the_live_tail_wakes_on_append_and_close(Arc::new(fresh(EventStoreLimits::default()))).await;
     caps_evict_the_oldest_and_say_so(&fresh).await;
     purging_a_session_removes_everything(fresh(EventStoreLimits::default())).await;
+    events_keep_their_name_retry_and_lines(fresh(EventStoreLimits::default())).await;
+    concurrent_appends_get_distinct_contiguous_sequences(Arc::new(fresh(
+        EventStoreLimits::default(),
+    )))
+    .await;
 }
 
 async fn appends_replay_as_the_exact_suffix<S: EventStore>(store: S) {
@@ -273,4 +278,51 @@ async fn purging_a_session_removes_everything<S: EventStore>(store: S) {
     );
     let (events, _) = all_after(&store, &other, 0).await;
     assert_eq!(events.len(), 1, "other sessions are untouched");
+}
+
+async fn events_keep_their_name_retry_and_lines<S: EventStore>(store: S) {
+    let key = open(&store, "s").await;
+    let stored = SseEvent {
+        event: Some("progress".to_owned()),
+        data: "line one\n\nline three: with a colon\r and \u{e9}".to_owned(),
+        retry: Some(2500),
+    };
+    store.append(&key, stored.clone()).await.expect("append");
+    store.append(&key, event("")).await.expect("append");
+    match store.read_after(&key, 0, 10).await.expect("read_after") {
+        Replay::Events { events, .. } => assert_eq!(
+            events,
+            vec![(1, stored), (2, event(""))],
+            "an event reads back exactly: name, retry, every line, empty data"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn concurrent_appends_get_distinct_contiguous_sequences<S: EventStore>(store: Arc<S>) {
+    let key = open(&*store, "s").await;
+    let appends = (0..40).map(|index| {
+        let (store, key) = (store.clone(), key.clone());
+        tokio::spawn(async move {
+            let data = format!("c{index}");
+            let seq = store.append(&key, event(&data)).await.expect("append");
+            (seq, data)
+        })
+    });
+    let mut acknowledged = Vec::new();
+    for append in appends {
+        acknowledged.push(append.await.expect("join"));
+    }
+    acknowledged.sort();
+    let seqs: Vec<u64> = acknowledged.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=40).collect::<Vec<u64>>(),
+        "concurrent appends get 1..=40, each once"
+    );
+    let (events, _) = all_after(&*store, &key, 0).await;
+    assert_eq!(
+        events, acknowledged,
+        "each event is stored under the sequence its append returned"
+    );
 }

@@ -1,6 +1,8 @@
 //! Where events live between the handler and the client: the [`EventStore`]
-//! trait, the in-memory default [`MemoryEventStore`], and (feature
-//! `contract-tests`) the contract every store must pass.
+//! trait, the in-memory default [`MemoryEventStore`], (feature `redis`)
+//! `RedisEventStore` on Redis Streams for streams shared by many server
+//! instances, and (feature `contract-tests`) the contract every store must
+//! pass.
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,11 +10,15 @@ use std::time::Duration;
 use crate::{SseEvent, StreamId};
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
 pub use memory::{EventStoreLimits, MemoryEventStore};
+#[cfg(feature = "redis")]
+pub use redis::{DEFAULT_KEY_PREFIX, RedisEventStore, RedisEventStoreBuilder};
 
 /// One stream of one session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

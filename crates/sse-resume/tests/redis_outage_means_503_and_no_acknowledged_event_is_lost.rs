@@ -1,0 +1,330 @@
+//! When Redis goes away, the Redis event store fails fast with a
+//! `StoreError` (no hang, no panic, no fallback to memory), the sse-resume
+//! layer answers `503` with `Retry-After` and a JSON-RPC error, and when
+//! Redis is back the same store serves again, every event it acknowledged
+//! before the outage still there to replay.
+//!
+//! The outage is a real crash: `redis-server` is killed (SIGKILL) and started
+//! again on the same port. That breaks the store's connections, so the test
+//! also proves the store reconnects by itself. Redis is run with an
+//! append-only file fsynced on every write (`--appendonly yes --appendfsync
+//! always`), so what it acknowledged survives the crash — the property under
+//! test is ours: `append` returns a sequence only once Redis has the event
+//! (nothing buffered or fire-and-forget on our side). A `SIGSTOP` pause would
+//! keep the data too, but never breaks a connection; it is the second test,
+//! for the hung-server bound.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
+
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use mcp_guard_core::PeekedBody;
+use mcp_guard_test_support::RedisServer;
+use mcp_session::store::MemoryStore;
+use mcp_session::{Mode, SessionLayer};
+use mcp_sse_resume::{
+    EventId, EventStore, RedisEventStore, Replay, SseEvent, SseResumeLayer, StreamKey,
+};
+use tower::{ServiceBuilder, ServiceExt};
+
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+/// A failing call must return within its timeout plus scheduling slack.
+const FAILS_WITHIN: Duration = Duration::from_secs(2);
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#;
+const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"emit"}}"#;
+
+async fn store(redis: &RedisServer) -> RedisEventStore {
+    RedisEventStore::builder(redis.url())
+        .command_timeout(COMMAND_TIMEOUT)
+        .retry_after(Duration::from_secs(3))
+        .build()
+        .await
+        .unwrap()
+}
+
+type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
+
+/// session (in memory, so only the event store can fail) → sse-resume (Redis)
+/// → a handler answering initialize in JSON and anything else with 5 events.
+fn server(events: RedisEventStore) -> Svc {
+    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+        let body = request.into_body().collect().await.unwrap().to_bytes();
+        let response = if body.windows(10).any(|w| w == b"initialize") {
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(Full::from(
+                    r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#,
+                ))
+        } else {
+            let events: String = (1..=5)
+                .map(|n| format!("data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{{\"n\":{n}}}}}\n\n"))
+                .collect();
+            Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(Full::from(events))
+        };
+        Ok::<_, Infallible>(response.unwrap())
+    });
+    let service = ServiceBuilder::new()
+        .layer(
+            SessionLayer::builder(Mode::Issue, MemoryStore::new())
+                .build()
+                .unwrap(),
+        )
+        .layer(SseResumeLayer::builder(events).build())
+        .service(handler);
+    tower::util::BoxCloneService::new(service.and_then(|response: Response<_>| async move {
+        let (parts, body) = response.into_parts();
+        let bytes = BodyExt::collect(body).await.unwrap().to_bytes();
+        Ok(Response::from_parts(parts, bytes))
+    }))
+}
+
+fn post(session: Option<&str>, body: &'static str) -> Request<Full<Bytes>> {
+    let mut request = Request::post("/mcp")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18");
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    request.body(Full::from(body)).unwrap()
+}
+
+fn resume(session: &str, last_event_id: &str) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method(Method::GET)
+        .uri("/mcp")
+        .header("accept", "text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("mcp-session-id", session)
+        .header("last-event-id", last_event_id)
+        .body(Full::default())
+        .unwrap()
+}
+
+async fn send(service: &Svc, request: Request<Full<Bytes>>) -> (Response<Bytes>, Duration) {
+    let started = Instant::now();
+    let response = tokio::time::timeout(Duration::from_secs(10), service.clone().oneshot(request))
+        .await
+        .expect("the layers answer, however Redis is")
+        .unwrap();
+    (response, started.elapsed())
+}
+
+fn ids(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("id: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn assert_unavailable(case: &str, response: &Response<Bytes>, took: Duration) {
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{case}");
+    assert_eq!(
+        response.headers()["retry-after"],
+        "3",
+        "{case}: the store's retry hint"
+    );
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "{case}"
+    );
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["jsonrpc"], "2.0", "{case}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("event store is unavailable"),
+        "{case}: {body}"
+    );
+    assert!(
+        took < FAILS_WITHIN,
+        "{case}: answered in {took:?}, not stuck on Redis"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_redis_means_503_and_acknowledged_events_replay_after_restart() {
+    let mut redis = RedisServer::start_persistent();
+    let store = store(&redis).await;
+    let service = server(store.clone());
+
+    let (initialized, _) = send(&service, post(None, INITIALIZE)).await;
+    let session = initialized.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (streamed, _) = send(&service, post(Some(&session), CALL)).await;
+    let seen = ids(std::str::from_utf8(streamed.body()).unwrap());
+    assert_eq!(seen.len(), 5, "every event was stored and sent");
+
+    // An idle live-tail wait leaves its blocking connection in the pool; the
+    // crash kills that connection, and the store must not reuse it blindly.
+    let tail = StreamKey {
+        session: session.clone(),
+        stream: store.open_stream(&session).await.unwrap(),
+    };
+    store
+        .wait_after(&tail, 0, Duration::from_millis(50))
+        .await
+        .unwrap();
+
+    redis.stop();
+    let (refused, took) = send(&service, resume(&session, &seen[1])).await;
+    assert_unavailable("a resume", &refused, took);
+    let (refused, took) = send(&service, post(Some(&session), CALL)).await;
+    assert_unavailable("a new event stream", &refused, took);
+
+    // Every store call fails with a StoreError within the bound.
+    let key = StreamKey {
+        session: session.clone(),
+        stream: seen[0].parse::<EventId>().unwrap().stream().clone(),
+    };
+    let started = Instant::now();
+    let error = store.open_stream(&session).await.unwrap_err();
+    assert_eq!(error.retry_after(), Duration::from_secs(3));
+    assert!(store.read_after(&key, 0, 10).await.is_err());
+    assert!(
+        store
+            .wait_after(&key, 5, Duration::from_secs(30))
+            .await
+            .is_err()
+    );
+    assert!(store.close_stream(&key).await.is_err());
+    assert!(store.purge_session(&session).await.is_err());
+    assert!(
+        started.elapsed() < FAILS_WITHIN,
+        "five calls on a stopped Redis: {:?}",
+        started.elapsed()
+    );
+
+    // Back on the same port, the append-only file reloaded; the same store,
+    // not rebuilt, replays what it acknowledged before the crash.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let resumed = loop {
+        let (response, _) = send(&service, resume(&session, &seen[1])).await;
+        if response.status() != StatusCode::SERVICE_UNAVAILABLE || Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(resumed.status(), StatusCode::OK);
+    let text = std::str::from_utf8(resumed.body()).unwrap();
+    assert_eq!(ids(text), seen[2..], "no acknowledged event lost: {text}");
+    let (streamed, _) = send(&service, post(Some(&session), CALL)).await;
+    assert_eq!(
+        ids(std::str::from_utf8(streamed.body()).unwrap()).len(),
+        5,
+        "new streams work again: {streamed:?}"
+    );
+    let waiter = {
+        let (store, tail) = (store.clone(), tail.clone());
+        tokio::spawn(async move { store.wait_after(&tail, 0, Duration::from_secs(10)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    store
+        .append(
+            &tail,
+            SseEvent {
+                data: "live again".into(),
+                ..SseEvent::default()
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the live tail wakes after the restart")
+        .unwrap()
+        .expect("the wait does not fail on a connection the crash killed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_fails_calls_within_the_timeout_and_the_stream_goes_on_after() {
+    let redis = RedisServer::start();
+    let store = store(&redis).await;
+    let key = StreamKey {
+        session: "s".into(),
+        stream: store.open_stream("s").await.unwrap(),
+    };
+    for index in 1..=3 {
+        store
+            .append(
+                &key,
+                SseEvent {
+                    data: format!("e{index}"),
+                    ..SseEvent::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    redis.pause();
+    let started = Instant::now();
+    assert!(store.read_after(&key, 0, 10).await.is_err());
+    assert!(
+        store
+            .wait_after(&key, 3, Duration::from_secs(30))
+            .await
+            .is_err(),
+        "a live-tail wait on a hung Redis fails, not waits 30 s"
+    );
+    assert!(
+        store
+            .append(
+                &key,
+                SseEvent {
+                    data: "during".into(),
+                    ..SseEvent::default()
+                }
+            )
+            .await
+            .is_err()
+    );
+    assert!(
+        started.elapsed() < FAILS_WITHIN * 3,
+        "three calls on a hung Redis, each bounded by the command timeout: {:?}",
+        started.elapsed()
+    );
+
+    redis.resume();
+    // A timed-out append may still run once Redis thaws (it was sent): the
+    // stream goes on, contiguous, with nothing acknowledged missing.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let seq = loop {
+        let appended = store
+            .append(
+                &key,
+                SseEvent {
+                    data: "after".into(),
+                    ..SseEvent::default()
+                },
+            )
+            .await;
+        match appended {
+            Ok(seq) => break seq,
+            Err(error) => assert!(Instant::now() < deadline, "{error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    match store.read_after(&key, 0, 100).await.unwrap() {
+        Replay::Events { events, .. } => {
+            let seqs: Vec<u64> = events.iter().map(|(seq, _)| *seq).collect();
+            assert_eq!(seqs, (1..=seq).collect::<Vec<u64>>());
+            let datas: Vec<&str> = events.iter().map(|(_, e)| e.data.as_str()).collect();
+            assert_eq!(datas[..3], ["e1", "e2", "e3"]);
+            assert_eq!(datas.last(), Some(&"after"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Starts the README's main job on a free loopback port and checks, with curl, that
-# it mints a session on initialize and answers a ping in it (not without it), refuses a DNS-rebinding one and a stateless-era
+# Starts the README's main job (examples/mcp_server.rs, local preset) on a free
+# loopback port and checks, with curl, that it mints a session on initialize and answers a ping in it (not without it), refuses a DNS-rebinding one and a stateless-era
 # request whose Mcp-Method disagrees with its body, and grants a local browser's
 # CORS preflight.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked --example tiny_jsonrpc_server
+cargo build --release --locked --example mcp_server
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
-"${CARGO_TARGET_DIR:-target}/release/examples/tiny_jsonrpc_server" --addr "127.0.0.1:$port" >"$log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/release/examples/mcp_server" --addr "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
 
@@ -30,6 +30,11 @@ session=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/mcp" \
     | sed -n 's/^mcp-session-id: //Ip' || true)
 local_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/mcp" \
     -H 'Content-Type: application/json' -H "$accept" -H "Mcp-Session-Id: $session" -d "$ping" || true)
+curl -s -o /dev/null "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' -H "$accept" \
+    -H "Mcp-Session-Id: $session" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}' || true
+echo_reply=$(curl -s "http://127.0.0.1:$port/mcp" -H 'Content-Type: application/json' -H "$accept" \
+    -H "Mcp-Session-Id: $session" -H 'MCP-Protocol-Version: 2025-06-18' \
+    -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"smoke says hi"}}}' || true)
 sessionless_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/mcp" \
     -H 'Content-Type: application/json' -H "$accept" -d "$ping" || true)
 mismatch=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
@@ -47,6 +52,10 @@ preflight=$(curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$port/mcp" \
 
 [ -n "$session" ] || fail "initialize returned no Mcp-Session-Id"
 [ "$local_status" = 200 ] || fail "a local ping in the session got $local_status, not 200"
+case "$echo_reply" in
+    *'"text":"smoke says hi"'*) ;;
+    *) fail "tools/call echo in the session did not return the text: $echo_reply" ;;
+esac
 [ "$sessionless_status" = 400 ] || fail "a ping without Mcp-Session-Id got $sessionless_status, not 400"
 [ "$rebinding_status" = 403 ] || fail "a rebinding ping got $rebinding_status, not 403"
 [ "$mismatch_status" = 400 ] || fail "a ping whose Mcp-Method says tools/list got $mismatch_status, not 400"
@@ -63,4 +72,4 @@ grep -qi '^access-control-allow-origin: http://localhost:5173$' <<<"$preflight" 
     || fail "a browser preflight from http://localhost:5173 was not granted: $preflight"
 grep -qi '^access-control-allow-headers: content-type,mcp-protocol-version$' <<<"$preflight" \
     || fail "the preflight did not grant the MCP request headers: $preflight"
-echo "main job: initialize minted a session, ping in it 200, without it 400, rebinding ping 403 with a JSON-RPC error, rejection logged, header-body mismatch 400 (-32020), browser preflight granted"
+echo "main job: initialize minted a session, ping and tools/call echo in it answered, ping without it 400, rebinding ping 403 with a JSON-RPC error, rejection logged, header-body mismatch 400 (-32020), browser preflight granted"

@@ -430,3 +430,132 @@ fn number<T: std::str::FromStr>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const REMOTE: &str = r#"
+preset = "remote"
+public_url = "https://mcp.example.com/mcp"
+allowed_origins = ["https://app.example.com"]
+
+[auth]
+issuer = "https://auth.example.com"
+jwks_url = "https://auth.example.com/jwks.json"
+required_scopes = ["mcp"]
+public_tools = ["echo"]
+tool_scopes = { admin_echo = ["mcp:admin"] }
+
+[session]
+idle_timeout_secs = 600
+max_sessions = 100
+max_sessions_per_principal = 4
+
+[limits]
+max_body_bytes = 65536
+response_timeout_secs = 0
+rate_limit_per_second = 5
+
+[guards]
+cors = false
+"#;
+
+    #[test]
+    fn a_full_remote_file_builds_the_guards_it_describes() {
+        let config = McpGuardConfig::from_toml(REMOTE).unwrap();
+        assert_eq!(config.preset, PresetName::Remote);
+        assert_eq!(config.auth.tool_scopes["admin_echo"], ["mcp:admin"]);
+        let guard = config.builder().unwrap().build().unwrap();
+        assert_eq!(
+            guard.guards(),
+            [
+                "origin-guard",
+                "protocol-guard",
+                "bearer-auth",
+                "rate-limit",
+                "session",
+                "sse-resume"
+            ],
+            "cors switched off, response timeout 0 = off"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_what_to_fix() {
+        let typo = McpGuardConfig::from_toml("[session]\nidle_timeout = 5\n").unwrap_err();
+        assert_eq!(typo.setting(), "config");
+        assert!(typo.to_string().contains("idle_timeout"), "{typo}");
+        let wrong_type =
+            McpGuardConfig::from_toml("[limits]\nmax_body_bytes = \"big\"\n").unwrap_err();
+        assert!(
+            wrong_type.to_string().contains("max_body_bytes"),
+            "{wrong_type}"
+        );
+        let preset = McpGuardConfig::from_toml("preset = \"cloud\"\n").unwrap_err();
+        assert!(preset.to_string().contains("cloud"), "{preset}");
+        let no_url = McpGuardConfig::from_toml("preset = \"remote\"\n")
+            .unwrap()
+            .builder()
+            .unwrap_err();
+        assert_eq!(no_url.setting(), "public_url");
+        let no_issuer =
+            McpGuardConfig::from_toml("preset = \"remote\"\npublic_url = \"https://m.example\"\n")
+                .unwrap()
+                .builder()
+                .unwrap()
+                .build()
+                .unwrap_err();
+        assert_eq!(no_issuer.setting(), "issuer");
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let env = |name: &str| match name {
+            "MCP_GUARD_PRESET" => Some("remote".to_owned()),
+            "MCP_GUARD_PUBLIC_URL" => Some("https://env.example.com/mcp".to_owned()),
+            "MCP_GUARD_ISSUER" => Some("https://auth.env.example.com".to_owned()),
+            "MCP_GUARD_MAX_BODY_BYTES" => Some("1024".to_owned()),
+            _ => None,
+        };
+        let config = McpGuardConfig::from_toml("preset = \"local\"\n")
+            .unwrap()
+            .with_env_from(env)
+            .unwrap();
+        assert_eq!(config.preset, PresetName::Remote);
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://env.example.com/mcp")
+        );
+        assert_eq!(config.limits.max_body_bytes, Some(1024));
+        assert!(
+            config
+                .builder()
+                .unwrap()
+                .build()
+                .unwrap()
+                .guards()
+                .contains(&"bearer-auth")
+        );
+
+        let bad = McpGuardConfig::default()
+            .with_env_from(|name| (name == "MCP_GUARD_RATE_LIMIT_BURST").then(|| "-3".to_owned()))
+            .unwrap_err();
+        assert_eq!(bad.setting(), "MCP_GUARD_RATE_LIMIT_BURST");
+    }
+
+    #[test]
+    fn a_file_is_read_and_a_missing_one_is_named() {
+        let path =
+            std::env::temp_dir().join(format!("mcp-guard-config-{}.toml", std::process::id()));
+        std::fs::write(&path, REMOTE).unwrap();
+        assert_eq!(
+            McpGuardConfig::from_file(&path).unwrap().preset,
+            PresetName::Remote
+        );
+        std::fs::remove_file(&path).unwrap();
+        let missing = McpGuardConfig::from_file(&path).unwrap_err();
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
+    }
+}

@@ -1,0 +1,401 @@
+//! `McpGuard`'s presets in front of a trivial handler, driven in-process: each
+//! guard can be switched off or replaced, the response timeout bounds the wait
+//! for headers but never cuts a live SSE stream, the body limit and the
+//! per-principal rate limit answer with clear errors, and a configuration that
+//! cannot work names its setting.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody};
+use mcp_guard::McpGuard;
+use mcp_guard::bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
+use mcp_guard::origin_guard::{Allowlist, OriginGuardLayer};
+use serde_json::{Value, json};
+use tower::{Layer, ServiceExt};
+
+const RESOURCE: &str = "https://mcp.example.com/mcp";
+const ISSUER: &str = "https://auth.example.com";
+const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
+
+type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
+
+/// What the handler receives: the body as the three envelope-reading guards
+/// (protocol guard, bearer auth, session) hand it on, whether on or off.
+type Peeked<B> = mcp_guard::core::PeekedBody<B>;
+type HandlerRequest = Request<Peeked<Peeked<Peeked<Full<Bytes>>>>>;
+
+/// Answers every JSON-RPC request with an empty result (initialize with a
+/// result an MCP client accepts), counting calls; `tools/call slow` sleeps 2 s
+/// before answering, and `tools/call stream` answers at once with an SSE body
+/// that takes 600 ms to finish.
+fn handler(
+    calls: Arc<AtomicUsize>,
+) -> impl tower::Service<
+    HandlerRequest,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(move |request: HandlerRequest| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let body = request.into_body().collect().await.unwrap().to_bytes();
+            let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let tool = message["params"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if tool == "slow" {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            if tool == "stream" {
+                let events = futures_util::stream::unfold(0, |sent| async move {
+                    if sent == 3 {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    let event = format!(
+                        "data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{{\"progressToken\":1,\"progress\":{}}}}}\n\n",
+                        sent + 1
+                    );
+                    Some((
+                        Ok::<_, Infallible>(http_body::Frame::data(Bytes::from(event))),
+                        sent + 1,
+                    ))
+                });
+                let mut response = Response::new(BodyExt::boxed_unsync(StreamBody::new(events)));
+                response
+                    .headers_mut()
+                    .insert("content-type", "text/event-stream".parse().unwrap());
+                return Ok::<_, Infallible>(response);
+            }
+            let result = if message["method"] == "initialize" {
+                json!({"protocolVersion": "2025-11-25", "capabilities": {}, "serverInfo": {"name": "t", "version": "1"}})
+            } else {
+                json!({})
+            };
+            let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": result});
+            let mut response = Response::new(BodyExt::boxed_unsync(Full::new(Bytes::from(
+                reply.to_string(),
+            ))));
+            response
+                .headers_mut()
+                .insert("content-type", "application/json".parse().unwrap());
+            Ok::<_, Infallible>(response)
+        }
+    })
+}
+
+/// A JSON-RPC POST to `host`.
+fn post_to(host: &str) -> http::request::Builder {
+    Request::post("/mcp")
+        .header("host", host)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+}
+
+fn request(builder: http::request::Builder, body: &Value) -> Request<Full<Bytes>> {
+    builder
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+async fn status_and_json<B>(response: Response<B>) -> (StatusCode, Value)
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_local_preset_refuses_rebinding_and_switched_off_it_does_not() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let rebinding = || request(post_to("attacker.example:8080"), &initialize());
+
+    let guarded = McpGuard::local()
+        .build()
+        .unwrap()
+        .layer(handler(calls.clone()));
+    let (status, body) = status_and_json(guarded.oneshot(rebinding()).await.unwrap()).await;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("attacker.example"),
+        "{body}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let unguarded = McpGuard::local().without_origin_guard().build().unwrap();
+    assert!(!unguarded.guards().contains(&"origin-guard"));
+    let (status, _) = status_and_json(
+        unguarded
+            .layer(handler(calls.clone()))
+            .oneshot(rebinding())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_replaced_origin_guard_is_the_one_that_runs() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let allowlist = Allowlist::builder()
+        .allow_host("mcp.internal:9000")
+        .build()
+        .unwrap();
+    let guard = McpGuard::local()
+        .origin_guard(OriginGuardLayer::new(allowlist))
+        .build()
+        .unwrap();
+    let service = guard.layer(handler(calls.clone()));
+    let internal = request(post_to("mcp.internal:9000"), &initialize());
+    assert_eq!(
+        service.clone().oneshot(internal).await.unwrap().status(),
+        200
+    );
+    let localhost = request(post_to("127.0.0.1:8080"), &initialize());
+    assert_eq!(
+        service.oneshot(localhost).await.unwrap().status(),
+        403,
+        "the preset's localhost list is replaced"
+    );
+}
+
+#[tokio::test]
+async fn the_response_timeout_bounds_the_wait_for_headers_but_not_a_live_stream() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let guard = McpGuard::local()
+        .without_session()
+        .without_sse_resume()
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let service = guard.layer(handler(calls));
+    let call = |tool: &str| {
+        let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
+        request(
+            post_to("127.0.0.1:8080").header("mcp-protocol-version", "2025-11-25"),
+            &body,
+        )
+    };
+    let slow = service.clone().oneshot(call("slow")).await.unwrap();
+    assert_eq!(
+        slow.status(),
+        504,
+        "a handler that has not answered in 300 ms"
+    );
+
+    let stream = service.oneshot(call("stream")).await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let started = std::time::Instant::now();
+    let bytes = stream.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "the body really streamed past the timeout"
+    );
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert_eq!(
+        text.matches("notifications/progress").count(),
+        3,
+        "the stream was not cut: {text}"
+    );
+}
+
+#[tokio::test]
+async fn the_body_limit_answers_413_with_a_json_rpc_error() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let guard = McpGuard::local().max_body_bytes(1024).build().unwrap();
+    let mut big = initialize();
+    big["params"]["clientInfo"]["name"] = json!("x".repeat(2048));
+    let (status, body) = status_and_json(
+        guard
+            .layer(handler(calls.clone()))
+            .oneshot(request(post_to("127.0.0.1:8080"), &big))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("1024"),
+        "{body}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+fn token(subject: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims =
+        json!({"iss": ISSUER, "aud": RESOURCE, "sub": subject, "scope": "mcp", "exp": now + 600});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_rate_limit_is_per_principal_and_says_when_to_retry() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let verifier = JwtVerifier::builder(ISSUER, RESOURCE)
+        .hs256_secret(SECRET)
+        .build()
+        .unwrap();
+    let bearer = BearerAuthLayer::new(verifier, ProtectedResourceMetadata::new(RESOURCE, [ISSUER]));
+    let guard = McpGuard::local()
+        .allowlist(
+            Allowlist::builder()
+                .allow_public_url(RESOURCE)
+                .build()
+                .unwrap(),
+        )
+        .bearer_auth(bearer)
+        .rate_limit(1, 2)
+        .without_session()
+        .without_sse_resume()
+        .build()
+        .unwrap();
+    assert_eq!(
+        guard.guards(),
+        [
+            "response-timeout",
+            "origin-guard",
+            "cors",
+            "protocol-guard",
+            "bearer-auth",
+            "rate-limit"
+        ]
+    );
+    let service = guard.layer(handler(calls.clone()));
+    let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+    let as_subject = |subject: &str| {
+        request(
+            post_to("mcp.example.com")
+                .header("mcp-protocol-version", "2025-11-25")
+                .header("authorization", format!("Bearer {}", token(subject))),
+            &ping,
+        )
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            service
+                .clone()
+                .oneshot(as_subject("alice"))
+                .await
+                .unwrap()
+                .status(),
+            200,
+            "within alice's burst"
+        );
+    }
+    let limited = service.clone().oneshot(as_subject("alice")).await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "1");
+    let (_, body) = status_and_json(limited).await;
+    assert_eq!(body["error"]["data"]["retryAfterSeconds"], 1, "{body}");
+    assert_eq!(
+        service.oneshot(as_subject("bob")).await.unwrap().status(),
+        200,
+        "bob has his own bucket"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn configurations_that_cannot_work_name_their_setting() {
+    let setting = |result: Result<mcp_guard::McpGuardLayer, mcp_guard::McpGuardConfigError>| {
+        result.unwrap_err().setting()
+    };
+    assert_eq!(setting(McpGuard::remote(RESOURCE).build()), "issuer");
+    assert_eq!(
+        setting(McpGuard::remote("mcp.example.com").issuer(ISSUER).build()),
+        "public_url"
+    );
+    assert_eq!(
+        setting(
+            McpGuard::remote(RESOURCE)
+                .issuer(ISSUER)
+                .rate_limit(0, 10)
+                .build()
+        ),
+        "rate_limit"
+    );
+    assert_eq!(
+        setting(McpGuard::local().rate_limit(10, 10).build()),
+        "rate_limit",
+        "a rate limit without bearer auth limits nobody"
+    );
+    assert_eq!(
+        setting(McpGuard::local().without_session().build()),
+        "sse_resume",
+        "resumes are scoped to sessions"
+    );
+    let error = McpGuard::local().without_session().build().unwrap_err();
+    assert!(error.to_string().contains("without_sse_resume"), "{error}");
+    assert!(
+        McpGuard::local()
+            .without_session()
+            .without_sse_resume()
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn the_remote_preset_stacks_every_guard_in_path_order() {
+    let guard = McpGuard::remote(RESOURCE).issuer(ISSUER).build().unwrap();
+    assert_eq!(
+        guard.guards(),
+        [
+            "response-timeout",
+            "origin-guard",
+            "cors",
+            "protocol-guard",
+            "bearer-auth",
+            "rate-limit",
+            "session",
+            "sse-resume"
+        ]
+    );
+    let bare = McpGuard::remote(RESOURCE)
+        .without_response_timeout()
+        .without_origin_guard()
+        .without_cors()
+        .without_protocol_guard()
+        .without_bearer_auth()
+        .without_rate_limit()
+        .without_session()
+        .without_sse_resume()
+        .build()
+        .unwrap();
+    assert!(bare.guards().is_empty());
+}

@@ -16,7 +16,8 @@ const VERSION: &str = "2025-11-25";
 
 fn progress_of(event: &Event) -> Option<f64> {
     let message: Value = serde_json::from_str(&event.data).ok()?;
-    (message["method"] == "notifications/progress").then(|| message["params"]["progress"].as_f64())?
+    (message["method"] == "notifications/progress")
+        .then(|| message["params"]["progress"].as_f64())?
 }
 
 fn is_result(event: &Event, id: u64) -> bool {
@@ -51,11 +52,17 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
     .await
     .unwrap();
     assert_eq!(initialized.status(), 200);
-    let session = initialized.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let session = initialized.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     initialized.bytes().await.unwrap();
-    let notified = post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), Some(&session))
-        .await
-        .unwrap();
+    let notified = post(
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        Some(&session),
+    )
+    .await
+    .unwrap();
     assert_eq!(notified.status(), 202);
 
     let total = 30;
@@ -68,14 +75,22 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
     .await
     .unwrap();
     assert_eq!(stream.status(), 200);
-    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let before = read_events(&mut stream, Duration::from_secs(10), |events| {
         events.iter().filter_map(progress_of).count() >= 5
     })
     .await;
     // The connection dies: the handler keeps counting, the layer keeps storing.
     drop(stream);
-    let last_seen = before.last().and_then(|event| event.id.clone()).expect("events carry ids");
+    let last_seen = before
+        .last()
+        .and_then(|event| event.id.clone())
+        .expect("events carry ids");
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut resumed = http
@@ -88,22 +103,42 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resumed.status(), 200, "resume with Last-Event-ID {last_seen}");
+    assert_eq!(
+        resumed.status(),
+        200,
+        "resume with Last-Event-ID {last_seen}"
+    );
     let after = read_events(&mut resumed, Duration::from_secs(10), |events| {
         events.iter().any(|event| is_result(event, 2))
     })
     .await;
 
-    let progress: Vec<f64> = before.iter().chain(&after).filter_map(progress_of).collect();
+    let progress: Vec<f64> = before
+        .iter()
+        .chain(&after)
+        .filter_map(progress_of)
+        .collect();
     let expected: Vec<f64> = (1..=total).map(f64::from).collect();
-    assert_eq!(progress, expected, "every progress event exactly once, in order");
-    let mut ids: Vec<&str> = before.iter().chain(&after).filter_map(|event| event.id.as_deref()).collect();
+    assert_eq!(
+        progress, expected,
+        "every progress event exactly once, in order"
+    );
+    let mut ids: Vec<&str> = before
+        .iter()
+        .chain(&after)
+        .filter_map(|event| event.id.as_deref())
+        .collect();
     let count = ids.len();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), count, "no event id delivered twice");
-    let result: Value = serde_json::from_str(&after.iter().find(|event| is_result(event, 2)).unwrap().data).unwrap();
-    assert_eq!(result["result"]["content"][0]["text"], format!("counted to {total}"));
+    let result: Value =
+        serde_json::from_str(&after.iter().find(|event| is_result(event, 2)).unwrap().data)
+            .unwrap();
+    assert_eq!(
+        result["result"]["content"][0]["text"],
+        format!("counted to {total}")
+    );
 
     // Another caller cannot resume this session's stream (the session is bound
     // to the principal that created it).
@@ -127,5 +162,9 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(foreign.status(), 404, "another principal's session does not exist for it");
+    assert_eq!(
+        foreign.status(),
+        404,
+        "another principal's session does not exist for it"
+    );
 }

@@ -368,7 +368,29 @@ macro_rules! guarded {
 }
 use guarded;
 
-/// The Redis session and event stores at `url`.
+/// The Redis session and event stores at `url`, shared by every instance that
+/// uses the same Redis.
+#[cfg(feature = "redis")]
+async fn redis_stores(
+    url: &str,
+) -> Result<
+    (
+        mcp_guard::session::RedisSessionStore,
+        mcp_guard::sse_resume::RedisEventStore,
+    ),
+    String,
+> {
+    let sessions = mcp_guard::session::RedisSessionStore::connect(url)
+        .await
+        .map_err(|error| format!("--redis {url}: {error}"))?;
+    let events = mcp_guard::sse_resume::RedisEventStore::connect(url)
+        .await
+        .map_err(|error| format!("--redis {url}: {error}"))?;
+    Ok((sessions, events))
+}
+
+/// Without the `redis` feature there are no Redis stores to build.
+#[cfg(not(feature = "redis"))]
 async fn redis_stores(
     url: &str,
 ) -> Result<
@@ -379,7 +401,7 @@ async fn redis_stores(
     String,
 > {
     Err(format!(
-        "--redis {url}: the Redis stores are not built into this example yet"
+        "--redis {url}: this build has no Redis support; run it with `--features redis`"
     ))
 }
 

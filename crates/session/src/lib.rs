@@ -30,6 +30,30 @@
 //! [`Session`] in its extensions: id, binding, times, negotiated version, and a
 //! small typed key-value state saved to the store when the response arrives.
 //!
+//! # Choosing a store
+//!
+//! The embedded [`MemoryStore`](store::MemoryStore) is the default: nothing
+//! to run, about a kilobyte per idle session, gone when the process
+//! restarts. Choose `RedisSessionStore` (feature `redis`) when more than one
+//! server instance answers the same endpoint, or sessions must outlive a
+//! restart: every instance then sees every session, its binding, its expiry
+//! and the caps, which Redis enforces atomically. It costs one round trip to
+//! Redis per request (the lookup) plus one per touch interval (the touch);
+//! when Redis is down, requests that need a session get `503` with
+//! `Retry-After`, never a session kept in memory instead.
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use mcp_session::{Mode, RedisSessionStore, SessionLayer};
+//!
+//! let store = RedisSessionStore::builder("redis://127.0.0.1:6379/").build().await?;
+//! let layer = SessionLayer::builder(Mode::Issue, store).build()?;
+//! # drop(layer);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Example
 //!
 //! ```

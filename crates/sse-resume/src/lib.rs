@@ -36,6 +36,31 @@
 //!
 //! Stack it inside the session layer: `… → session → sse-resume → handler`.
 //!
+//! # Choosing a store
+//!
+//! The embedded [`MemoryEventStore`] is the default: ring buffers in the
+//! process, gone when it restarts. Choose `RedisEventStore` (feature `redis`)
+//! when more than one server instance answers the same endpoint: a client's
+//! `GET` with `Last-Event-ID` may land on any instance, and must find the
+//! events another instance stored, and follow them live. It keeps each stream
+//! in a Redis Stream (a resume is one exclusive range read), enforces the same
+//! [`EventStoreLimits`], and blocks in `XREAD` for the live tail on
+//! connections of its own. When Redis is down, resumes and new event streams
+//! get `503` with `Retry-After`. Use it with the session layer's
+//! `RedisSessionStore`, so the sessions the events belong to are shared too.
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use mcp_sse_resume::{RedisEventStore, SseResumeLayer};
+//!
+//! let store = RedisEventStore::builder("redis://127.0.0.1:6379/").build().await?;
+//! let layer = SseResumeLayer::builder(store).build();
+//! # drop(layer);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Example
 //!
 //! ```

@@ -62,6 +62,8 @@ enum Preset {
     Remote,
     /// No guard at all: the baseline.
     Bare,
+    /// No mcp-guard, but rmcp's own Host/Origin checks (for comparisons).
+    RmcpChecks,
 }
 
 /// A real MCP server behind mcp-guard.
@@ -94,6 +96,10 @@ struct Args {
     /// Keep sessions and resumable streams in Redis (shared by instances).
     #[arg(long)]
     redis: Option<String>,
+    /// Requests a second each principal may send (remote; default 50, bursts
+    /// of twice that).
+    #[arg(long)]
+    rate_limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -205,13 +211,33 @@ impl ServerHandler for ExampleServer {
 /// The rmcp service. Sessions and Host/Origin checks are mcp-guard's job, so
 /// rmcp's own are off: every preset runs the identical handler.
 fn rmcp_service() -> StreamableHttpService<ExampleServer, LocalSessionManager> {
+    rmcp_service_with(rmcp_config().disable_allowed_hosts())
+}
+
+/// The same handler with rmcp's own Host and Origin checks (localhost), for
+/// comparisons with mcp-guard's.
+fn rmcp_service_with_its_own_checks() -> StreamableHttpService<ExampleServer, LocalSessionManager> {
+    rmcp_service_with(
+        rmcp_config()
+            .with_allowed_hosts(["localhost", "127.0.0.1", "::1"])
+            .with_allowed_origins(["http://localhost", "http://127.0.0.1"])
+            .enforce_origin_validation(),
+    )
+}
+
+fn rmcp_config() -> StreamableHttpServerConfig {
+    StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_sse_keep_alive(Some(Duration::from_secs(15)))
+}
+
+fn rmcp_service_with(
+    config: StreamableHttpServerConfig,
+) -> StreamableHttpService<ExampleServer, LocalSessionManager> {
     StreamableHttpService::new(
         || Ok(ExampleServer::new()),
         Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(false)
-            .disable_allowed_hosts()
-            .with_sse_keep_alive(Some(Duration::from_secs(15))),
+        config,
     )
 }
 
@@ -250,6 +276,7 @@ async fn run(args: Args) -> Result<(), String> {
             ("--issuer", args.issuer.is_some()),
             ("--audience", args.audience.is_some()),
             ("--token-out", args.token_out.is_some()),
+            ("--rate-limit", args.rate_limit.is_some()),
         ] {
             if given {
                 return Err(format!("{flag} only applies to --preset remote"));
@@ -258,6 +285,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let app = match args.preset {
         Preset::Bare => Router::new().route_service("/mcp", rmcp_service()),
+        Preset::RmcpChecks => Router::new().route_service("/mcp", rmcp_service_with_its_own_checks()),
         Preset::Local => guarded!(McpGuard::local(), args),
         Preset::Remote => remote(&args, &public_url).await?,
     };
@@ -292,6 +320,9 @@ async fn remote(args: &Args, public_url: &str) -> Result<Router, String> {
     }
     if let Some(audience) = &args.audience {
         guard = guard.audience(audience.clone());
+    }
+    if let Some(rate) = args.rate_limit {
+        guard = guard.rate_limit(rate, rate.saturating_mul(2));
     }
     let audience = match &args.audience {
         Some(audience) => audience.clone(),

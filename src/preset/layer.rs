@@ -37,7 +37,7 @@ pub struct McpGuardLayer<V = DefaultVerifier, Ss = DefaultSessionStore, Es = Def
     pub(crate) session: Option<mcp_session::SessionLayer<Ss>>,
     #[cfg(feature = "sse-resume")]
     pub(crate) sse_resume: Option<mcp_sse_resume::SseResumeLayer<Es>>,
-    pub(crate) _types: PhantomData<fn() -> (V, Ss, Es)>,
+    pub(crate) _types: super::Types<V, Ss, Es>,
 }
 
 impl<V, Ss, Es> Clone for McpGuardLayer<V, Ss, Es> {

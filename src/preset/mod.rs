@@ -98,6 +98,12 @@ pub const DEFAULT_RATE_PER_SECOND: u32 = 50;
 #[cfg(feature = "rate-limit")]
 pub const DEFAULT_RATE_BURST: u32 = 100;
 
+/// Builds the preset's verifier for an audience from the auth settings.
+type MakeVerifier<V> = fn(&str, &AuthSettings) -> Result<V, McpGuardConfigError>;
+
+/// Marks the verifier and store types without owning values of them.
+pub(crate) type Types<V, Ss, Es> = PhantomData<fn() -> (V, Ss, Es)>;
+
 /// One guard's place in the stack: built by the preset from the builder's
 /// settings, switched off, or a layer the user configured.
 #[derive(Debug, Clone)]
@@ -163,7 +169,7 @@ pub struct McpGuard<V = DefaultVerifier, Ss = DefaultSessionStore, Es = DefaultE
     #[cfg(feature = "bearer-auth")]
     bearer_auth: Slot<mcp_bearer_auth::BearerAuthLayer<V>>,
     #[cfg(feature = "bearer-auth")]
-    make_verifier: Option<fn(&str, &AuthSettings) -> Result<V, McpGuardConfigError>>,
+    make_verifier: Option<MakeVerifier<V>>,
     auth: AuthSettings,
     #[cfg(feature = "rate-limit")]
     rate_limit: Slot<crate::rate_limit::RateLimitLayer>,
@@ -176,7 +182,7 @@ pub struct McpGuard<V = DefaultVerifier, Ss = DefaultSessionStore, Es = DefaultE
     sse_resume: Slot<mcp_sse_resume::SseResumeLayer<Es>>,
     #[cfg(feature = "sse-resume")]
     event_store: Option<Es>,
-    _types: PhantomData<fn() -> (V, Ss, Es)>,
+    _types: Types<V, Ss, Es>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -811,7 +817,7 @@ fn nonzero(value: u32) -> std::num::NonZeroU32 {
 fn preset_bearer_auth<V: mcp_bearer_auth::TokenVerifier>(
     reach: &Reach,
     auth: &AuthSettings,
-    make_verifier: Option<fn(&str, &AuthSettings) -> Result<V, McpGuardConfigError>>,
+    make_verifier: Option<MakeVerifier<V>>,
     peek: EnvelopePeek,
 ) -> Result<mcp_bearer_auth::BearerAuthLayer<V>, McpGuardConfigError> {
     let audience = match (&auth.audience, reach) {

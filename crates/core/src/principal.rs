@@ -1,4 +1,5 @@
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// Who the bearer token says is calling. Inserted into request extensions by the
@@ -19,8 +20,16 @@ use std::time::SystemTime;
 /// assert!(!principal.has_scope("admin"));
 /// assert_eq!(principal.subject(), Some("user-42"));
 /// ```
+///
+/// Cloning is cheap (a reference count): the verified-token cache hands the
+/// same principal to every request that carries the token.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Principal {
+    data: Arc<Data>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Data {
     issuer: Option<String>,
     subject: Option<String>,
     client_id: Option<String>,
@@ -37,73 +46,73 @@ impl Principal {
 
     /// Sets the token's issuer (`iss`).
     pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        Arc::make_mut(&mut self.data).issuer = Some(issuer.into());
         self
     }
 
     /// Sets the token's subject (`sub`).
     pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
-        self.subject = Some(subject.into());
+        Arc::make_mut(&mut self.data).subject = Some(subject.into());
         self
     }
 
     /// Sets the OAuth client the token was issued to (`client_id` / `azp`).
     pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.client_id = Some(client_id.into());
+        Arc::make_mut(&mut self.data).client_id = Some(client_id.into());
         self
     }
 
     /// Sets the granted scopes.
     pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
+        Arc::make_mut(&mut self.data).scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets when the token expires (`exp`).
     pub fn with_expires_at(mut self, expires_at: SystemTime) -> Self {
-        self.expires_at = Some(expires_at);
+        Arc::make_mut(&mut self.data).expires_at = Some(expires_at);
         self
     }
 
     /// Sets the token's raw claims.
     pub fn with_claims(mut self, claims: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.claims = claims;
+        Arc::make_mut(&mut self.data).claims = claims;
         self
     }
 
     /// The issuer (`iss`).
     pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+        self.data.issuer.as_deref()
     }
 
     /// The subject (`sub`).
     pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
+        self.data.subject.as_deref()
     }
 
     /// The OAuth client id.
     pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
+        self.data.client_id.as_deref()
     }
 
     /// The granted scopes.
     pub fn scopes(&self) -> &BTreeSet<String> {
-        &self.scopes
+        &self.data.scopes
     }
 
     /// Whether `scope` was granted (exact match; scope hierarchies are the
     /// bearer-auth layer's policy).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.contains(scope)
+        self.data.scopes.contains(scope)
     }
 
     /// When the token expires.
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.expires_at
+        self.data.expires_at
     }
 
     /// All claims of the token, as verified.
     pub fn claims(&self) -> &serde_json::Map<String, serde_json::Value> {
-        &self.claims
+        &self.data.claims
     }
 }

@@ -9,13 +9,30 @@ pin_project! {
     /// Response future of [`McpCors`](crate::McpCors).
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: tower_http::cors::ResponseFuture<F>,
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Cors { #[pin] future: tower_http::cors::ResponseFuture<F> },
+        NotCors { #[pin] future: F },
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: tower_http::cors::ResponseFuture<F>) -> Self {
-        ResponseFuture { inner }
+    pub(crate) fn new(future: tower_http::cors::ResponseFuture<F>) -> Self {
+        ResponseFuture {
+            kind: Kind::Cors { future },
+        }
+    }
+
+    /// A request CORS has nothing to say about: the handler's response as is.
+    pub(crate) fn not_cors(future: F) -> Self {
+        ResponseFuture {
+            kind: Kind::NotCors { future },
+        }
     }
 }
 
@@ -33,6 +50,9 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().inner.poll(cx)
+        match self.project().kind.project() {
+            KindProj::Cors { future } => future.poll(cx),
+            KindProj::NotCors { future } => future.poll(cx),
+        }
     }
 }

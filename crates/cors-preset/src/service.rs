@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, header::ORIGIN};
 use mcp_guard_core::well_known::is_protected_resource_metadata;
 use tower_http::cors::Cors;
 use tower_service::Service;
@@ -55,6 +55,20 @@ where
         if request.method() == Method::OPTIONS {
             self.policy.restrict_preflight(request.headers_mut());
         }
+        if is_never_cors(&request) {
+            return ResponseFuture::not_cors(self.mcp.get_mut().call(request));
+        }
         ResponseFuture::new(self.mcp.call(request))
     }
+}
+
+/// A POST or DELETE without `Origin` did not come from a browser's CORS
+/// machinery, and its response is never cached, so CORS headers (`Vary`,
+/// `Access-Control-Expose-Headers`) would tell nobody anything: it skips
+/// tower-http's `Cors` and its per-request header work. Everything else (GET,
+/// whose responses a cache may keep, and every request with `Origin`) goes
+/// through it.
+fn is_never_cors<B>(request: &Request<B>) -> bool {
+    matches!(*request.method(), Method::POST | Method::DELETE)
+        && !request.headers().contains_key(ORIGIN)
 }

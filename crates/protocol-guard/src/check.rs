@@ -235,7 +235,15 @@ impl Config {
 
     fn check_mirrors(&self, headers: &HeaderMap, message: &RpcMessage) -> Result<(), McpError> {
         let Some(method) = message.method() else {
-            // A response the client posts back carries no method to mirror.
+            // A response the client posts back carries no method to mirror,
+            // but an Mcp-Method header on it claims one the body does not
+            // have: a gateway would route a message the handler never sees.
+            if let Some(claimed) = headers.get(&MCP_METHOD) {
+                return Err(mismatch(format!(
+                    "the Mcp-Method header \"{}\" names a method, but the body has none; send Mcp-Method only with a request or notification",
+                    truncated_for_display(claimed.as_bytes())
+                )));
+            }
             return Ok(());
         };
         let header_method = sentinel::read_required(headers, &MCP_METHOD)
@@ -352,4 +360,52 @@ fn method_not_allowed(method: &Method) -> McpError {
         format!("{method} is not part of the stateless era (2026-07-28): there is no session and no standalone stream; send each request as a POST"),
     )
     .with_header(ALLOW, HeaderValue::from_static("POST"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config {
+            supported: ProtocolVersion::ALL.to_vec(),
+            peek: EnvelopePeek::new(),
+            registry: Arc::new(ParamHeaderRegistry::default()),
+            learn_from_tools_list: false,
+        }
+    }
+
+    /// Found by the `protocol_headers` fuzz target: a stateless body with no
+    /// `method` (here a typo, `metho1d`) went through while `Mcp-Method`
+    /// claimed `tools/call`.
+    #[test]
+    fn an_mcp_method_header_on_a_body_without_a_method_is_a_mismatch() {
+        let body = br#"{"jsonrpc":"2.0","id":1,"metho1d":"tools/call","params":{"name":"dispatch","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+        let envelope = RpcEnvelope::parse(body);
+        let mut headers = HeaderMap::new();
+        headers.insert(MCP_METHOD, HeaderValue::from_static("tools/call"));
+        let error = config()
+            .check_envelope(&headers, &envelope, Some(ProtocolVersion::V2026_07_28))
+            .unwrap_err();
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(error.code(), error_code::HEADER_MISMATCH);
+        assert!(
+            error.message().contains("Mcp-Method"),
+            "{}",
+            error.message()
+        );
+
+        let response = RpcEnvelope::parse(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert_eq!(
+            config()
+                .check_envelope(
+                    &HeaderMap::new(),
+                    &response,
+                    Some(ProtocolVersion::V2026_07_28)
+                )
+                .ok(),
+            Some(ProtocolVersion::V2026_07_28),
+            "a response without Mcp-Method still goes through"
+        );
+    }
 }

@@ -94,6 +94,49 @@ pub struct JwtVerifier {
     issuer: String,
     resource: String,
     leeway: Duration,
+    /// The validation rules per algorithm, made once: building them per token
+    /// cost more than an HS256 signature check.
+    validations: Arc<[(Algorithm, Validation)]>,
+}
+
+/// Every algorithm jsonwebtoken verifies (`none` is not one of them).
+const ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::EdDSA,
+];
+
+/// The rules a token signed with `alg` must pass: that algorithm only, `exp`,
+/// `iss` and `aud` present, `nbf` honoured, `iss` exactly `issuer`. The
+/// audience is compared canonically after decoding, not here.
+fn validation(alg: Algorithm, issuer: &str, leeway: Duration) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.algorithms = vec![alg];
+    validation.leeway = leeway.as_secs();
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
+    validation.set_issuer(&[issuer]);
+    validation.required_spec_claims = ["exp", "iss", "aud"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    validation
+}
+
+fn validations(issuer: &str, leeway: Duration) -> Arc<[(Algorithm, Validation)]> {
+    ALGORITHMS
+        .iter()
+        .map(|&alg| (alg, validation(alg, issuer, leeway)))
+        .collect()
 }
 
 /// A [`JwtVerifier`] setting that is not usable.
@@ -140,17 +183,14 @@ impl JwtVerifier {
         }
     }
 
-    fn verify_with(
+    fn verify_with<'a>(
         &self,
         token: &str,
-        entries: &[KeyEntry],
+        entries: impl Iterator<Item = &'a KeyEntry>,
         alg: Algorithm,
     ) -> Result<Principal, VerifyError> {
         let mut last_error = "no key fits this token's algorithm".to_owned();
-        for entry in entries
-            .iter()
-            .filter(|entry| entry.algorithms.contains(&alg))
-        {
+        for entry in entries.filter(|entry| entry.algorithms.contains(&alg)) {
             match self.decode(token, entry, alg) {
                 Ok(claims) => return self.principal(claims),
                 Err(error) => last_error = error,
@@ -165,18 +205,15 @@ impl JwtVerifier {
         entry: &KeyEntry,
         alg: Algorithm,
     ) -> Result<Map<String, Value>, String> {
-        let mut validation = Validation::new(alg);
-        validation.algorithms = vec![alg];
-        validation.leeway = self.leeway.as_secs();
-        validation.validate_nbf = true;
-        // Audience is compared canonically below, not as an exact string.
-        validation.validate_aud = false;
-        validation.set_issuer(&[self.issuer.as_str()]);
-        validation.required_spec_claims = ["exp", "iss", "aud"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        jsonwebtoken::decode::<Map<String, Value>>(token, &entry.key, &validation)
+        let made_now;
+        let validation = match self.validations.iter().find(|(known, _)| *known == alg) {
+            Some((_, validation)) => validation,
+            None => {
+                made_now = validation(alg, &self.issuer, self.leeway);
+                &made_now
+            }
+        };
+        jsonwebtoken::decode::<Map<String, Value>>(token, &entry.key, validation)
             .map(|data| data.claims)
             .map_err(|error| describe(&error))
     }
@@ -355,6 +392,7 @@ impl JwtVerifierBuilder {
             }
             return Ok(JwtVerifier {
                 keys: Keys::Jwks(Arc::new(JwksCache::new(location, self.jwks_min_refresh))),
+                validations: validations(&self.issuer, self.leeway),
                 issuer: self.issuer,
                 resource,
                 leeway: self.leeway,
@@ -367,6 +405,7 @@ impl JwtVerifierBuilder {
         }
         Ok(JwtVerifier {
             keys: Keys::Static(self.keys.into()),
+            validations: validations(&self.issuer, self.leeway),
             issuer: self.issuer,
             resource,
             leeway: self.leeway,
@@ -383,19 +422,15 @@ impl TokenVerifier for JwtVerifier {
         })?;
         match &self.keys {
             Keys::Static(entries) => {
-                let matching: Vec<KeyEntry> = entries
-                    .iter()
-                    .filter(|entry| {
-                        header.kid.is_none() || entry.kid.is_none() || entry.kid == header.kid
-                    })
-                    .cloned()
-                    .collect();
-                self.verify_with(token, &matching, header.alg)
+                let matching = entries.iter().filter(|entry| {
+                    header.kid.is_none() || entry.kid.is_none() || entry.kid == header.kid
+                });
+                self.verify_with(token, matching, header.alg)
             }
             #[cfg(feature = "jwks")]
             Keys::Jwks(cache) => {
                 let entries = cache.keys_for(header.kid.as_deref()).await?;
-                self.verify_with(token, &entries, header.alg)
+                self.verify_with(token, entries.iter(), header.alg)
             }
         }
     }

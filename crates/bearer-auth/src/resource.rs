@@ -46,5 +46,7 @@ pub fn canonical_resource_uri(uri: &str) -> Option<String> {
 
 /// Whether a token audience names this resource (canonical comparison).
 pub(crate) fn audience_matches(audience: &str, canonical_resource: &str) -> bool {
-    canonical_resource_uri(audience).is_some_and(|audience| audience == canonical_resource)
+    // Most tokens carry the canonical form already: no need to rebuild it.
+    audience == canonical_resource
+        || canonical_resource_uri(audience).is_some_and(|audience| audience == canonical_resource)
 }

@@ -285,11 +285,20 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let app = match args.preset {
         Preset::Bare => Router::new().route_service("/mcp", rmcp_service()),
-        Preset::RmcpChecks => Router::new().route_service("/mcp", rmcp_service_with_its_own_checks()),
+        Preset::RmcpChecks => {
+            Router::new().route_service("/mcp", rmcp_service_with_its_own_checks())
+        }
         Preset::Local => guarded!(McpGuard::local(), args),
         Preset::Remote => remote(&args, &public_url).await?,
     };
     println!("MCP endpoint: {public_url}");
+    // Small SSE frames must leave at once, not wait on Nagle's algorithm for
+    // the client's delayed ACK (40 ms per response otherwise).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            eprintln!("mcp_server: cannot set TCP_NODELAY: {error}");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

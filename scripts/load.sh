@@ -150,7 +150,8 @@ import matplotlib.pyplot as plt
 names = [row[0] for row in rows]
 values = [float(row[1]) for row in rows]
 fig, ax = plt.subplots(figsize=(8, 4))
-bars = ax.bar(names, values, color=["#888"] + ["#4a7"] * 3 + ["#47a"] * (len(rows) - 4))
+colors = {"bare": "#888", "rmcp-checks": "#b84", "local": "#4a7", "remote": "#4a7"}
+bars = ax.bar(names, values, color=[colors.get(name, "#47a") for name in names])
 ax.bar_label(bars, labels=[f"{v:,.0f}\n({v / bare:.2f}x)" for v in values], fontsize=8)
 ax.set_ylabel("requests/s")
 ax.set_title(f"tools/call echo, loopback, {connections} connections, {duration} s")

@@ -21,7 +21,9 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use mcp_guard::McpGuard;
-use mcp_guard::bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, TokenVerifier};
+use mcp_guard::bearer_auth::{
+    BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, TokenVerifier,
+};
 use mcp_guard::cors::McpCorsLayer;
 use mcp_guard::origin_guard::OriginGuardLayer;
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
@@ -60,13 +62,17 @@ static GLOBAL: Counting = Counting;
 const RESOURCE: &str = "http://127.0.0.1:8080/mcp";
 const ISSUER: &str = "https://auth.example.com";
 const SECRET: &[u8] = b"a benchmark secret that is 32+ bytes long";
-const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/bearer-auth/tests/keys/");
+const KEYS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/crates/bearer-auth/tests/keys/"
+);
 
 const CALL: &str = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
 const CALL_2026: &str = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"bench","version":"1"}}}"#;
-const REPLY: &str = r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hello"}]}}"#;
+const REPLY: &str =
+    r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hello"}]}}"#;
 
 /// The trivial handler: drains the body, answers a fixed JSON-RPC result (or,
 /// for `sse`, a 10-event SSE stream).
@@ -82,9 +88,14 @@ where
 {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>>;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>,
+    >;
 
-    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
         std::task::Poll::Ready(Ok(()))
     }
 
@@ -96,9 +107,14 @@ where
                 Err(_) => Bytes::new(),
             };
             let pattern = br#""method":"initialize""#;
-            let is_initialize = received.windows(pattern.len()).any(|window| window == pattern);
+            let is_initialize = received
+                .windows(pattern.len())
+                .any(|window| window == pattern);
             let (body, content_type) = if is_initialize {
-                (Bytes::from_static(INITIALIZED.as_bytes()), "application/json")
+                (
+                    Bytes::from_static(INITIALIZED.as_bytes()),
+                    "application/json",
+                )
             } else if sse {
                 let event = format!("data: {REPLY}\n\n");
                 (Bytes::from(event.repeat(10)), "text/event-stream")
@@ -106,7 +122,9 @@ where
                 (Bytes::from_static(REPLY.as_bytes()), "application/json")
             };
             let mut response = Response::new(Full::new(body));
-            response.headers_mut().insert("content-type", content_type.parse().unwrap());
+            response
+                .headers_mut()
+                .insert("content-type", content_type.parse().unwrap());
             Ok(response)
         })
     }
@@ -125,7 +143,10 @@ fn body(text: &'static str) -> Full<Bytes> {
 }
 
 fn legacy_call() -> Request<Full<Bytes>> {
-    post(CALL).header("mcp-protocol-version", "2025-11-25").body(body(CALL)).unwrap()
+    post(CALL)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body(CALL))
+        .unwrap()
 }
 
 fn stateless_call() -> Request<Full<Bytes>> {
@@ -138,7 +159,10 @@ fn stateless_call() -> Request<Full<Bytes>> {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn claims() -> serde_json::Value {
@@ -146,11 +170,19 @@ fn claims() -> serde_json::Value {
 }
 
 fn hs256_token() -> String {
-    jsonwebtoken::encode(&Header::default(), &claims(), &EncodingKey::from_secret(SECRET)).unwrap()
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims(),
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap()
 }
 
 fn hs256_bearer() -> BearerAuthLayer<JwtVerifier> {
-    let verifier = JwtVerifier::builder(ISSUER, RESOURCE).hs256_secret(SECRET).build().unwrap();
+    let verifier = JwtVerifier::builder(ISSUER, RESOURCE)
+        .hs256_secret(SECRET)
+        .build()
+        .unwrap();
     BearerAuthLayer::new(verifier, ProtectedResourceMetadata::new(RESOURCE, [ISSUER]))
 }
 
@@ -161,11 +193,16 @@ fn key(name: &str) -> Vec<u8> {
 /// One key per algorithm: (name, token, our verifier, jsonwebtoken's key).
 fn signed_tokens() -> Vec<(&'static str, String, JwtVerifier, DecodingKey, Algorithm)> {
     let mut out = Vec::new();
-    let token = |algorithm, key: &EncodingKey| jsonwebtoken::encode(&Header::new(algorithm), &claims(), key).unwrap();
+    let token = |algorithm, key: &EncodingKey| {
+        jsonwebtoken::encode(&Header::new(algorithm), &claims(), key).unwrap()
+    };
     out.push((
         "HS256",
         token(Algorithm::HS256, &EncodingKey::from_secret(SECRET)),
-        JwtVerifier::builder(ISSUER, RESOURCE).hs256_secret(SECRET).build().unwrap(),
+        JwtVerifier::builder(ISSUER, RESOURCE)
+            .hs256_secret(SECRET)
+            .build()
+            .unwrap(),
         DecodingKey::from_secret(SECRET),
         Algorithm::HS256,
     ));
@@ -188,7 +225,13 @@ fn signed_tokens() -> Vec<(&'static str, String, JwtVerifier, DecodingKey, Algor
             .public_key_pem(&key(public), algorithm)
             .build()
             .unwrap();
-        out.push((name, token(algorithm, &encoding), verifier, decoding, algorithm));
+        out.push((
+            name,
+            token(algorithm, &encoding),
+            verifier,
+            decoding,
+            algorithm,
+        ));
     }
     out
 }
@@ -198,8 +241,15 @@ async fn open_session<S, B>(service: &S) -> String
 where
     S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
 {
-    let response = service.clone().oneshot(post(INITIALIZE).body(body(INITIALIZE)).unwrap()).await.unwrap();
-    response.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+    let response = service
+        .clone()
+        .oneshot(post(INITIALIZE).body(body(INITIALIZE)).unwrap())
+        .await
+        .unwrap();
+    response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 type Call = Box<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
@@ -225,7 +275,11 @@ where
         let request = request();
         Box::pin(async move {
             let response = service.oneshot(request).await.unwrap();
-            assert!(response.status().is_success(), "{name}: {}", response.status());
+            assert!(
+                response.status().is_success(),
+                "{name}: {}",
+                response.status()
+            );
             let _ = response.into_body().collect().await.unwrap();
         })
     })
@@ -256,7 +310,9 @@ fn scenarios(runtime: &tokio::runtime::Runtime) -> Vec<Scenario> {
         let token = token.clone();
         move || {
             let mut request = legacy_call();
-            request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
             request
         }
     };
@@ -277,9 +333,14 @@ fn scenarios(runtime: &tokio::runtime::Runtime) -> Vec<Scenario> {
         .layer(handler);
     let remote_session_id = runtime.block_on(async {
         let mut request = post(INITIALIZE).body(body(INITIALIZE)).unwrap();
-        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
         let response = remote.clone().oneshot(request).await.unwrap();
-        response.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+        response.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
     });
     let local = McpGuard::local().build().unwrap().layer(handler);
     let local_session_id = runtime.block_on(open_session(&local));
@@ -287,36 +348,81 @@ fn scenarios(runtime: &tokio::runtime::Runtime) -> Vec<Scenario> {
     let with_session = |id: String, token: Option<String>| {
         move || {
             let mut request = legacy_call();
-            request.headers_mut().insert("mcp-session-id", id.parse().unwrap());
+            request
+                .headers_mut()
+                .insert("mcp-session-id", id.parse().unwrap());
             if let Some(token) = &token {
-                request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+                request
+                    .headers_mut()
+                    .insert("authorization", format!("Bearer {token}").parse().unwrap());
             }
             request
         }
     };
     vec![
-        scenario("origin guard", OriginGuardLayer::localhost().layer(handler), legacy_call),
-        scenario("cors (simple request)", McpCorsLayer::localhost().layer(handler), || {
-            let mut request = legacy_call();
-            request.headers_mut().insert("origin", "http://localhost:5173".parse().unwrap());
-            request
-        }),
-        scenario("cors (preflight)", McpCorsLayer::localhost().layer(handler), || {
-            Request::options("/mcp")
-                .header("host", "127.0.0.1:8080")
-                .header("origin", "http://localhost:5173")
-                .header("access-control-request-method", "POST")
-                .header("access-control-request-headers", "content-type,mcp-protocol-version,mcp-session-id")
-                .body(body(""))
-                .unwrap()
-        }),
-        scenario("protocol guard (2025-11-25)", ProtocolGuardLayer::new().layer(handler), legacy_call),
-        scenario("protocol guard (2026-07-28)", ProtocolGuardLayer::new().layer(handler), stateless_call),
-        scenario("bearer auth (cached token)", hs256_bearer().layer(handler), with_token.clone()),
+        scenario(
+            "origin guard",
+            OriginGuardLayer::localhost().layer(handler),
+            legacy_call,
+        ),
+        scenario(
+            "cors (simple request)",
+            McpCorsLayer::localhost().layer(handler),
+            || {
+                let mut request = legacy_call();
+                request
+                    .headers_mut()
+                    .insert("origin", "http://localhost:5173".parse().unwrap());
+                request
+            },
+        ),
+        scenario(
+            "cors (preflight)",
+            McpCorsLayer::localhost().layer(handler),
+            || {
+                Request::options("/mcp")
+                    .header("host", "127.0.0.1:8080")
+                    .header("origin", "http://localhost:5173")
+                    .header("access-control-request-method", "POST")
+                    .header(
+                        "access-control-request-headers",
+                        "content-type,mcp-protocol-version,mcp-session-id",
+                    )
+                    .body(body(""))
+                    .unwrap()
+            },
+        ),
+        scenario(
+            "protocol guard (2025-11-25)",
+            ProtocolGuardLayer::new().layer(handler),
+            legacy_call,
+        ),
+        scenario(
+            "protocol guard (2026-07-28)",
+            ProtocolGuardLayer::new().layer(handler),
+            stateless_call,
+        ),
+        scenario(
+            "bearer auth (cached token)",
+            hs256_bearer().layer(handler),
+            with_token.clone(),
+        ),
         scenario("session lookup", session, with_session(session_id, None)),
-        scenario("sse-resume, 10-event SSE (with session)", sse, with_session(sse_session_id, None)),
-        scenario("McpGuard::local() stack", local, with_session(local_session_id, None)),
-        scenario("McpGuard::remote() stack (cached token)", remote, with_session(remote_session_id, Some(token))),
+        scenario(
+            "sse-resume, 10-event SSE (with session)",
+            sse,
+            with_session(sse_session_id, None),
+        ),
+        scenario(
+            "McpGuard::local() stack",
+            local,
+            with_session(local_session_id, None),
+        ),
+        scenario(
+            "McpGuard::remote() stack (cached token)",
+            remote,
+            with_session(remote_session_id, Some(token)),
+        ),
     ]
 }
 
@@ -335,17 +441,27 @@ fn allocations_per_request(runtime: &tokio::runtime::Runtime, call: &Call, round
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn guard_overhead(c: &mut Criterion) {
     let runtime = runtime();
     let scenarios = scenarios(&runtime);
-    println!("\nallocations per request (counting allocator, 2000 requests after 200 warm-up; the baseline is the bare handler given the same request):");
+    println!(
+        "\nallocations per request (counting allocator, 2000 requests after 200 warm-up; the baseline is the bare handler given the same request):"
+    );
     for scenario in &scenarios {
         let count = |call: &Call| allocations_per_request(&runtime, call, 2000);
         let (allocations, baseline) = (count(&scenario.call), count(&scenario.baseline));
-        println!("  {:<45} {:>7.1}   (+{:.1} over the bare handler)", scenario.name, allocations, allocations - baseline);
+        println!(
+            "  {:<45} {:>7.1}   (+{:.1} over the bare handler)",
+            scenario.name,
+            allocations,
+            allocations - baseline
+        );
     }
     let mut group = c.benchmark_group("guard_overhead");
     for scenario in &scenarios {
@@ -371,7 +487,9 @@ fn jwt_verification(c: &mut Criterion) {
         jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap();
         runtime.block_on(verifier.verify(&token)).unwrap();
         group.bench_function(BenchmarkId::new("jsonwebtoken::decode", name), |b| {
-            b.iter(|| jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap());
+            b.iter(|| {
+                jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap()
+            });
         });
         group.bench_function(BenchmarkId::new("JwtVerifier::verify", name), |b| {
             b.iter(|| runtime.block_on(verifier.verify(&token)).unwrap());

@@ -46,7 +46,7 @@
 //! ```
 
 // Which items are used depends on the guards whose features are on.
-#![cfg_attr(not(feature = "full"), allow(dead_code))]
+#![cfg_attr(not(feature = "full"), allow(dead_code, unused_variables))]
 
 pub mod bypass;
 mod error;
@@ -216,6 +216,79 @@ impl<V, Ss, Es> std::fmt::Debug for McpGuard<V, Ss, Es> {
             .field("reach", &self.reach)
             .field("response_timeout", &self.response_timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// The builder's fields whose types are the verifier and store parameters:
+/// what changes when a verifier or store of another type is given.
+struct Typed<V, Ss, Es> {
+    #[cfg(feature = "bearer-auth")]
+    bearer_auth: Slot<mcp_bearer_auth::BearerAuthLayer<V>>,
+    #[cfg(feature = "bearer-auth")]
+    make_verifier: Option<MakeVerifier<V>>,
+    #[cfg(feature = "session")]
+    session: Slot<mcp_session::SessionLayer<Ss>>,
+    #[cfg(feature = "session")]
+    session_store: Option<Ss>,
+    #[cfg(feature = "sse-resume")]
+    sse_resume: Slot<mcp_sse_resume::SseResumeLayer<Es>>,
+    #[cfg(feature = "sse-resume")]
+    event_store: Option<Es>,
+    _types: Types<V, Ss, Es>,
+}
+
+impl<V, Ss, Es> McpGuard<V, Ss, Es> {
+    /// The same settings with the typed fields `change` makes from these.
+    fn retype<V2, Ss2, Es2>(
+        self,
+        change: impl FnOnce(Typed<V, Ss, Es>) -> Typed<V2, Ss2, Es2>,
+    ) -> McpGuard<V2, Ss2, Es2> {
+        let typed = change(Typed {
+            #[cfg(feature = "bearer-auth")]
+            bearer_auth: self.bearer_auth,
+            #[cfg(feature = "bearer-auth")]
+            make_verifier: self.make_verifier,
+            #[cfg(feature = "session")]
+            session: self.session,
+            #[cfg(feature = "session")]
+            session_store: self.session_store,
+            #[cfg(feature = "sse-resume")]
+            sse_resume: self.sse_resume,
+            #[cfg(feature = "sse-resume")]
+            event_store: self.event_store,
+            _types: PhantomData,
+        });
+        McpGuard {
+            reach: self.reach,
+            errors: self.errors,
+            response_timeout: self.response_timeout,
+            peek: self.peek,
+            #[cfg(feature = "origin-guard")]
+            allowlist: self.allowlist,
+            #[cfg(feature = "origin-guard")]
+            origin_guard: self.origin_guard,
+            #[cfg(feature = "cors")]
+            cors: self.cors,
+            #[cfg(feature = "protocol-guard")]
+            protocol_guard: self.protocol_guard,
+            #[cfg(feature = "bearer-auth")]
+            bearer_auth: typed.bearer_auth,
+            #[cfg(feature = "bearer-auth")]
+            make_verifier: typed.make_verifier,
+            auth: self.auth,
+            #[cfg(feature = "rate-limit")]
+            rate_limit: self.rate_limit,
+            #[cfg(feature = "session")]
+            session: typed.session,
+            #[cfg(feature = "session")]
+            session_store: typed.session_store,
+            session_settings: self.session_settings,
+            #[cfg(feature = "sse-resume")]
+            sse_resume: typed.sse_resume,
+            #[cfg(feature = "sse-resume")]
+            event_store: typed.event_store,
+            _types: PhantomData,
+        }
     }
 }
 
@@ -433,47 +506,25 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
         self,
         layer: mcp_bearer_auth::BearerAuthLayer<V2>,
     ) -> McpGuard<V2, Ss, Es> {
-        let mut guard = self.with_verifier_type::<V2>();
-        guard.bearer_auth = Slot::Custom(layer);
-        guard
+        self.retype(|typed| Typed {
+            bearer_auth: Slot::Custom(layer),
+            make_verifier: None,
+            #[cfg(feature = "session")]
+            session: typed.session,
+            #[cfg(feature = "session")]
+            session_store: typed.session_store,
+            #[cfg(feature = "sse-resume")]
+            sse_resume: typed.sse_resume,
+            #[cfg(feature = "sse-resume")]
+            event_store: typed.event_store,
+            _types: PhantomData,
+        })
     }
 
     /// No bearer auth: anyone who reaches the server may call it.
     pub fn without_bearer_auth(mut self) -> Self {
         self.bearer_auth = Slot::Off;
         self
-    }
-
-    fn with_verifier_type<V2>(self) -> McpGuard<V2, Ss, Es> {
-        McpGuard {
-            reach: self.reach,
-            errors: self.errors,
-            response_timeout: self.response_timeout,
-            peek: self.peek,
-            #[cfg(feature = "origin-guard")]
-            allowlist: self.allowlist,
-            #[cfg(feature = "origin-guard")]
-            origin_guard: self.origin_guard,
-            #[cfg(feature = "cors")]
-            cors: self.cors,
-            #[cfg(feature = "protocol-guard")]
-            protocol_guard: self.protocol_guard,
-            bearer_auth: Slot::Off,
-            make_verifier: None,
-            auth: self.auth,
-            #[cfg(feature = "rate-limit")]
-            rate_limit: self.rate_limit,
-            #[cfg(feature = "session")]
-            session: self.session,
-            #[cfg(feature = "session")]
-            session_store: self.session_store,
-            session_settings: self.session_settings,
-            #[cfg(feature = "sse-resume")]
-            sse_resume: self.sse_resume,
-            #[cfg(feature = "sse-resume")]
-            event_store: self.event_store,
-            _types: PhantomData,
-        }
     }
 }
 
@@ -538,16 +589,12 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// Where session records live (e.g. Redis, shared by many instances),
     /// instead of memory.
     pub fn session_store<Ss2>(self, store: Ss2) -> McpGuard<V, Ss2, Es> {
-        let mut guard = self.with_session_store_type::<Ss2>();
-        guard.session_store = Some(store);
-        guard
+        self.with_session(Slot::Preset, Some(store))
     }
 
     /// Your own session layer instead of the preset's.
     pub fn session<Ss2>(self, layer: mcp_session::SessionLayer<Ss2>) -> McpGuard<V, Ss2, Es> {
-        let mut guard = self.with_session_store_type::<Ss2>();
-        guard.session = Slot::Custom(layer);
-        guard
+        self.with_session(Slot::Custom(layer), None)
     }
 
     /// No session layer (and so no resumable SSE: resumes are scoped to
@@ -557,39 +604,27 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
         self
     }
 
-    fn with_session_store_type<Ss2>(self) -> McpGuard<V, Ss2, Es> {
-        McpGuard {
-            reach: self.reach,
-            errors: self.errors,
-            response_timeout: self.response_timeout,
-            peek: self.peek,
-            #[cfg(feature = "origin-guard")]
-            allowlist: self.allowlist,
-            #[cfg(feature = "origin-guard")]
-            origin_guard: self.origin_guard,
-            #[cfg(feature = "cors")]
-            cors: self.cors,
-            #[cfg(feature = "protocol-guard")]
-            protocol_guard: self.protocol_guard,
+    /// The same settings with a session layer of another store type (still off
+    /// if it was off).
+    fn with_session<Ss2>(
+        self,
+        slot: Slot<mcp_session::SessionLayer<Ss2>>,
+        store: Option<Ss2>,
+    ) -> McpGuard<V, Ss2, Es> {
+        let off = matches!(self.session, Slot::Off);
+        self.retype(|typed| Typed {
             #[cfg(feature = "bearer-auth")]
-            bearer_auth: self.bearer_auth,
+            bearer_auth: typed.bearer_auth,
             #[cfg(feature = "bearer-auth")]
-            make_verifier: self.make_verifier,
-            auth: self.auth,
-            #[cfg(feature = "rate-limit")]
-            rate_limit: self.rate_limit,
-            session: match self.session {
-                Slot::Off => Slot::Off,
-                Slot::Preset | Slot::Custom(_) => Slot::Preset,
-            },
-            session_store: None,
-            session_settings: self.session_settings,
+            make_verifier: typed.make_verifier,
+            session: if off { Slot::Off } else { slot },
+            session_store: store,
             #[cfg(feature = "sse-resume")]
-            sse_resume: self.sse_resume,
+            sse_resume: typed.sse_resume,
             #[cfg(feature = "sse-resume")]
-            event_store: self.event_store,
+            event_store: typed.event_store,
             _types: PhantomData,
-        }
+        })
     }
 }
 
@@ -598,9 +633,7 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// Where resumable streams' events live (e.g. Redis, shared by many
     /// instances), instead of memory.
     pub fn event_store<Es2>(self, store: Es2) -> McpGuard<V, Ss, Es2> {
-        let mut guard = self.with_event_store_type::<Es2>();
-        guard.event_store = Some(store);
-        guard
+        self.with_sse_resume(Slot::Preset, Some(store))
     }
 
     /// Your own resumable-SSE layer instead of the preset's.
@@ -608,9 +641,7 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
         self,
         layer: mcp_sse_resume::SseResumeLayer<Es2>,
     ) -> McpGuard<V, Ss, Es2> {
-        let mut guard = self.with_event_store_type::<Es2>();
-        guard.sse_resume = Slot::Custom(layer);
-        guard
+        self.with_sse_resume(Slot::Custom(layer), None)
     }
 
     /// No resumable SSE: a dropped stream's events are lost.
@@ -619,37 +650,25 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
         self
     }
 
-    fn with_event_store_type<Es2>(self) -> McpGuard<V, Ss, Es2> {
-        McpGuard {
-            reach: self.reach,
-            errors: self.errors,
-            response_timeout: self.response_timeout,
-            peek: self.peek,
-            #[cfg(feature = "origin-guard")]
-            allowlist: self.allowlist,
-            #[cfg(feature = "origin-guard")]
-            origin_guard: self.origin_guard,
-            #[cfg(feature = "cors")]
-            cors: self.cors,
-            #[cfg(feature = "protocol-guard")]
-            protocol_guard: self.protocol_guard,
+    /// The same settings with a resume layer of another store type (still off
+    /// if it was off).
+    fn with_sse_resume<Es2>(
+        self,
+        slot: Slot<mcp_sse_resume::SseResumeLayer<Es2>>,
+        store: Option<Es2>,
+    ) -> McpGuard<V, Ss, Es2> {
+        let off = matches!(self.sse_resume, Slot::Off);
+        self.retype(|typed| Typed {
             #[cfg(feature = "bearer-auth")]
-            bearer_auth: self.bearer_auth,
+            bearer_auth: typed.bearer_auth,
             #[cfg(feature = "bearer-auth")]
-            make_verifier: self.make_verifier,
-            auth: self.auth,
-            #[cfg(feature = "rate-limit")]
-            rate_limit: self.rate_limit,
-            session: self.session,
-            session_store: self.session_store,
-            session_settings: self.session_settings,
-            sse_resume: match self.sse_resume {
-                Slot::Off => Slot::Off,
-                Slot::Preset | Slot::Custom(_) => Slot::Preset,
-            },
-            event_store: None,
+            make_verifier: typed.make_verifier,
+            session: typed.session,
+            session_store: typed.session_store,
+            sse_resume: if off { Slot::Off } else { slot },
+            event_store: store,
             _types: PhantomData,
-        }
+        })
     }
 }
 

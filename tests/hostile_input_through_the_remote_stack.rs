@@ -572,7 +572,7 @@ async fn oversized_and_slow_bodies_are_cut_off_with_bounded_memory() {
     // Undeclared (chunked) bodies of 8 MiB each, 16 at once: 128 MiB offered,
     // each cut off at the 64 KiB limit with 413; the peak RSS shows none was
     // buffered.
-    const CHUNK: [u8; 64 * 1024] = [b' '; 64 * 1024];
+    static CHUNK: [u8; 64 * 1024] = [b' '; 64 * 1024];
     let grown = with_bounded_memory("16 chunked 8 MiB bodies", 48, async {
         let mut streams = Vec::new();
         for _ in 0..16 {
@@ -844,6 +844,9 @@ async fn deep_json_invalid_utf8_and_forbidden_batches_get_json_rpc_errors() {
     assert_still_serving(&server, panics).await;
 }
 
+/// (the header, the request head, the body, the statuses a guard may answer with)
+type HeaderCase<'a> = (&'a str, Vec<u8>, Vec<u8>, Vec<u16>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_and_non_ascii_bytes_in_every_mcp_header_are_refused() {
     let _turn = TURN.lock().await;
@@ -874,8 +877,7 @@ async fn control_and_non_ascii_bytes_in_every_mcp_header_are_refused() {
         for value in hostile {
             let reaches_guards = !value.contains(&0x01) && !value.contains(&0x7f);
             let line = |name: &str| [name.as_bytes(), b": ", value].concat();
-            let mut cases: Vec<(&str, Vec<u8>, Vec<u8>, Vec<u16>)> = Vec::new();
-            // (header, head, body, statuses a guard may answer with)
+            let mut cases: Vec<HeaderCase<'_>> = Vec::new();
             cases.push((
                 "mcp-session-id",
                 post_head(&server, &[&auth, legacy, &line("mcp-session-id")]),

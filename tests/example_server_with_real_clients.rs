@@ -402,3 +402,112 @@ async fn remote_preset_serves_the_python_sdk_client_and_refuses_it_admin_without
         assert!(error.contains("mcp:admin"), "{error}");
     }
 }
+
+#[test]
+fn a_bad_flag_or_a_taken_port_exits_non_zero_with_a_clear_message() {
+    let binary = support::example_binary();
+    let bad_flag = std::process::Command::new(&binary)
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(bad_flag.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad_flag.stderr);
+    assert!(stderr.contains("--bogus"), "{stderr}");
+
+    let bad_preset = std::process::Command::new(&binary)
+        .args(["--preset", "cloud"])
+        .output()
+        .unwrap();
+    assert_eq!(bad_preset.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad_preset.stderr).contains("local"),
+        "the message lists the presets"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let busy = std::process::Command::new(&binary)
+        .args(["--addr", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(busy.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&busy.stdout).is_empty(),
+        "no endpoint line when it cannot listen"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hyper_example_serves_a_hand_written_handler_behind_the_local_preset() {
+    let binary = support::example_binary().with_file_name("hyper_server");
+    let mut child = std::process::Command::new(&binary)
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("MCP endpoint: ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let post = |host: Option<String>, session: Option<String>, body: Value| {
+        let mut request = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        request.send()
+    };
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let initialized = post(None, None, initialize.clone()).await.unwrap();
+    assert_eq!(initialized.status(), 200);
+    let session = initialized.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let echoed: Value = post(
+        None,
+        Some(session),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "no framework"}}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(echoed["result"]["content"][0]["text"], "no framework");
+    let port = url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let rebinding = post(Some(format!("attacker.example:{port}")), None, initialize)
+        .await
+        .unwrap();
+    assert_eq!(rebinding.status(), 403);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -49,22 +49,22 @@ fuzz_target!(|data: &[u8]| {
             Ok(&pattern),
             "an origin pattern prints back as itself: {origin_pattern_text:?} -> {printed:?}"
         );
-        if let Ok(origin) = &origin {
-            if pattern.matches(origin) {
-                assert!(
-                    origin_pattern_text
-                        .to_ascii_lowercase()
-                        .starts_with(&format!("{}://", origin.scheme())),
-                    "the scheme matches: {origin_pattern_text:?} admitted {origin_text:?}"
-                );
-                let pattern_host = pattern_host_part(origin_pattern_text);
-                check_name_admitted(
-                    pattern_host,
-                    origin.host(),
-                    origin_pattern_text,
-                    origin_text,
-                );
-            }
+        if let Ok(origin) = &origin
+            && pattern.matches(origin)
+        {
+            assert!(
+                origin_pattern_text
+                    .to_ascii_lowercase()
+                    .starts_with(&format!("{}://", origin.scheme())),
+                "the scheme matches: {origin_pattern_text:?} admitted {origin_text:?}"
+            );
+            let pattern_host = pattern_host_part(origin_pattern_text);
+            check_name_admitted(
+                pattern_host,
+                origin.host(),
+                origin_pattern_text,
+                origin_text,
+            );
         }
     }
 });

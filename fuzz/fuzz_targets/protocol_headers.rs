@@ -76,9 +76,15 @@ async fn handler(
         (stateless, request.extensions().get::<RpcEnvelope>())
     {
         let headers = request.headers();
-        let method = message
-            .method()
-            .expect("a stateless message that got through has a method");
+        let Some(method) = message.method() else {
+            // Not a request: nothing to mirror, so nothing may claim a method
+            // (the handler refuses what is neither request nor response).
+            assert!(
+                headers.get("mcp-method").is_none(),
+                "Mcp-Method on a body without a method got through"
+            );
+            return Ok(Response::new(Full::default()));
+        };
         assert_eq!(
             decoded(headers, "mcp-method").as_deref(),
             Some(method),
@@ -144,13 +150,14 @@ fn decoded(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// How a client mirrors `value` into a header.
 fn mirrored(value: &str) -> String {
+    let looks_like_a_sentinel = value.starts_with("=?base64?") && value.ends_with("?=");
     let plain = !value.is_empty()
+        && !looks_like_a_sentinel
         && value
             .bytes()
             .all(|byte| byte == b'\t' || (0x20..0x7f).contains(&byte))
         && !value.starts_with([' ', '\t'])
-        && !value.ends_with([' ', '\t'])
-        && !(value.starts_with("=?base64?") && value.ends_with("?="));
+        && !value.ends_with([' ', '\t']);
     match plain {
         true => value.to_owned(),
         false => format!("=?base64?{}?=", STANDARD.encode(value)),

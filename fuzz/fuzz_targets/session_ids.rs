@@ -57,12 +57,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(shown.len() <= "SessionId(…)".len() + 6, "{shown}");
     }
 
-    if let Ok(text) = std::str::from_utf8(id) {
-        if let Ok(event) = text.parse::<EventId>() {
-            let printed = event.to_string();
-            assert_eq!(printed.parse::<EventId>(), Ok(event.clone()), "{text:?}");
-            assert!(text.is_ascii());
-        }
+    if let Ok(text) = std::str::from_utf8(id)
+        && let Ok(event) = text.parse::<EventId>()
+    {
+        let printed = event.to_string();
+        assert_eq!(printed.parse::<EventId>(), Ok(event.clone()), "{text:?}");
+        assert!(text.is_ascii());
     }
 
     let Ok(value) = HeaderValue::from_bytes(id) else {

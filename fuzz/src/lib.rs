@@ -65,10 +65,10 @@ impl FuzzedRequest {
             {
                 request.method = method;
             }
-            if let Some(target) = parts.next() {
-                if target.parse::<http::Uri>().is_ok() {
-                    request.target = target.to_owned();
-                }
+            if let Some(target) = parts.next()
+                && target.parse::<http::Uri>().is_ok()
+            {
+                request.target = target.to_owned();
             }
         }
         for line in lines {

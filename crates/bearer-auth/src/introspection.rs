@@ -140,7 +140,11 @@ impl TokenVerifier for IntrospectionVerifier {
             principal = principal.with_client_id(client);
         }
         if let Some(exp) = answer.get("exp").and_then(Value::as_u64) {
-            principal = principal.with_expires_at(UNIX_EPOCH + Duration::from_secs(exp));
+            // An `exp` past what SystemTime can hold is "never" in practice;
+            // adding it would overflow (a panic, found by fuzzing).
+            if let Some(expires_at) = UNIX_EPOCH.checked_add(Duration::from_secs(exp)) {
+                principal = principal.with_expires_at(expires_at);
+            }
         }
         Ok(principal.with_claims(answer))
     }

@@ -393,13 +393,19 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     }
 
     /// The largest request body the guards read (`413` beyond). Default 4 MiB.
+    ///
+    /// It configures the layers the preset builds. A protocol guard, bearer
+    /// auth or session layer you pass in yourself reads the body with its own
+    /// `envelope_peek` settings: give it the same `EnvelopePeek`.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.peek.max_body_bytes = bytes;
         self
     }
 
     /// How long a client may take to send its request body (`408` beyond), so
-    /// a slow sender cannot hold a connection. Default 30 s.
+    /// a slow sender cannot hold a connection. Default 30 s. Like
+    /// [`max_body_bytes`](Self::max_body_bytes), it configures the layers the
+    /// preset builds, not ones you pass in.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         self.peek.read_timeout = timeout;
         self
@@ -447,7 +453,10 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
 
 #[cfg(feature = "protocol-guard")]
 impl<V, Ss, Es> McpGuard<V, Ss, Es> {
-    /// Your own protocol guard instead of the preset's.
+    /// Your own protocol guard instead of the preset's. It is the first layer
+    /// to read the body, so its `envelope_peek` settings (not the builder's
+    /// [`max_body_bytes`](Self::max_body_bytes) and
+    /// [`body_read_timeout`](Self::body_read_timeout)) bound that read.
     pub fn protocol_guard(mut self, layer: mcp_protocol_guard::ProtocolGuardLayer) -> Self {
         self.protocol_guard = Slot::Custom(layer);
         self

@@ -49,10 +49,10 @@ where
             if let Err(not_until) = self.limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 tracing::info!(principal = %key, ?wait, "rate limit: request refused");
-                return ResponseFuture::limited(too_many_requests(wait).into_response());
+                return ResponseFuture::answer(too_many_requests(wait).into_response());
             }
         }
-        ResponseFuture::inner(self.inner.call(request))
+        ResponseFuture::pass(self.inner.call(request))
     }
 }
 

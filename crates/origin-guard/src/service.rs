@@ -43,7 +43,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         match self.guard.check(&request) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Ok(()) => ResponseFuture::pass(self.inner.call(request)),
             Err(rejection) => {
                 let error = rejection.into_error(self.guard.host_rejection);
                 tracing::warn!(
@@ -52,7 +52,7 @@ where
                     reason = error.message(),
                     "origin guard rejected a request"
                 );
-                ResponseFuture::rejected(error.into_response())
+                ResponseFuture::answer(error.into_response())
             }
         }
     }

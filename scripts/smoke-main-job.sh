@@ -39,8 +39,8 @@ sessionless_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p
     -H 'Content-Type: application/json' -H "$accept" -d "$ping" || true)
 mismatch=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
     -H 'Content-Type: application/json' -H "$accept" -H 'MCP-Protocol-Version: 2026-07-28' \
-    -H 'Mcp-Method: tools/list' \
-    -d '{"jsonrpc":"2.0","id":2,"method":"ping","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}' || true)
+    -H 'Mcp-Method: prompts/list' \
+    -d '{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}' || true)
 mismatch_status=${mismatch##*$'\n'}
 rebinding=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$port/mcp" \
     -H "Host: attacker.example:$port" -H 'Content-Type: application/json' -H "$accept" -d "$ping" || true)
@@ -58,7 +58,7 @@ case "$echo_reply" in
 esac
 [ "$sessionless_status" = 400 ] || fail "a ping without Mcp-Session-Id got $sessionless_status, not 400"
 [ "$rebinding_status" = 403 ] || fail "a rebinding ping got $rebinding_status, not 403"
-[ "$mismatch_status" = 400 ] || fail "a ping whose Mcp-Method says tools/list got $mismatch_status, not 400"
+[ "$mismatch_status" = 400 ] || fail "a tools/list whose Mcp-Method says prompts/list got $mismatch_status, not 400"
 case "$mismatch" in
     *'"code":-32020'*'Mcp-Method'*) ;;
     *) fail "the mirror rejection is not a -32020 error naming Mcp-Method: $mismatch" ;;

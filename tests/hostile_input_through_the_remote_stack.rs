@@ -859,7 +859,7 @@ async fn control_and_non_ascii_bytes_in_every_mcp_header_are_refused() {
     let session_line = format!("mcp-session-id: {session}").into_bytes();
     let legacy = b"mcp-protocol-version: 2025-11-25".as_slice();
     let stateless_body = format!(
-        r#"{{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"hi"}},"_meta":{{"io.modelcontextprotocol/protocolVersion":"{STATELESS}"}}}}}}"#
+        r#"{{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"hi"}},"_meta":{{"io.modelcontextprotocol/protocolVersion":"{STATELESS}","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#
     );
     let ping = br#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#;
     // Bytes hyper passes on (obs-text, inner tab, edge space) and bytes it

@@ -49,7 +49,11 @@ where
             if let Err(not_until) = self.limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 tracing::info!(principal = %key, ?wait, "rate limit: request refused");
-                return ResponseFuture::answer(too_many_requests(wait).into_response());
+                return ResponseFuture::answer(
+                    too_many_requests(wait)
+                        .with_id_from(request.extensions())
+                        .into_response(),
+                );
             }
         }
         ResponseFuture::pass(self.inner.call(request))

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
+use mcp_guard_core::well_known::is_metadata_read;
 use mcp_guard_core::{
     BoxError, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code,
 };
@@ -65,6 +66,14 @@ where
         if let Some(document) = self.metadata_document(&request) {
             return ResponseFuture::ready(document);
         }
+        if is_metadata_read(&request) {
+            // Another public metadata document (the authorization server's,
+            // when this app serves it too): no token needed to read it.
+            let inner = self.inner.call(request.map(PeekedBody::unread));
+            return ResponseFuture::boxed(Box::pin(async move {
+                Ok(inner.await?.map(ResponseBody::new))
+            }));
+        }
         let clone = self.inner.clone();
         let authenticate = Authenticate {
             inner: std::mem::replace(&mut self.inner, clone),
@@ -122,7 +131,7 @@ where
         let settings = self.settings.clone();
         let mut request = match settings.peek.peek(request).await {
             Ok(request) => request,
-            Err(error) => return Ok(reject(error)),
+            Err(error) => return Ok(reject(error, None)),
         };
         let requirement = settings
             .policy
@@ -130,10 +139,10 @@ where
         let token = match bearer_token(request.headers(), request.uri(), settings.max_token_bytes) {
             Ok(token) => token.map(str::to_owned),
             Err(problem) => {
-                return Ok(reject(invalid_request(
-                    &settings.metadata_url,
-                    &problem.describe(),
-                )));
+                return Ok(reject(
+                    invalid_request(&settings.metadata_url, &problem.describe()),
+                    Some(request.extensions()),
+                ));
             }
         };
         let needed = match &requirement {
@@ -144,16 +153,18 @@ where
             if requirement == Requirement::Public {
                 return Ok(self.inner.call(request).await?.map(ResponseBody::new));
             }
-            return Ok(reject(unauthorized(&settings.metadata_url, &needed, None)));
+            return Ok(reject(
+                unauthorized(&settings.metadata_url, &needed, None),
+                Some(request.extensions()),
+            ));
         };
         let principal = match verified(&*self.verifier, &settings, &token).await {
             Ok(principal) => principal,
             Err(VerifyError::Invalid(reason)) => {
-                return Ok(reject(unauthorized(
-                    &settings.metadata_url,
-                    &needed,
-                    Some(&reason),
-                )));
+                return Ok(reject(
+                    unauthorized(&settings.metadata_url, &needed, Some(&reason)),
+                    Some(request.extensions()),
+                ));
             }
             Err(VerifyError::Unavailable {
                 reason,
@@ -166,13 +177,16 @@ where
                     "the access token cannot be verified right now; retry after the Retry-After interval",
                 )
                 .with_header(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
-                return Ok(reject(error));
+                return Ok(reject(error, Some(request.extensions())));
             }
         };
         let missing = settings.policy.missing(principal.scopes(), &needed);
         if !missing.is_empty() {
             // Step-up: ask for everything this call needs, not just what is missing.
-            return Ok(reject(insufficient_scope(&settings.metadata_url, &needed)));
+            return Ok(reject(
+                insufficient_scope(&settings.metadata_url, &needed),
+                Some(request.extensions()),
+            ));
         }
         if !settings.keep_authorization {
             request.headers_mut().remove(AUTHORIZATION);
@@ -205,8 +219,14 @@ async fn verified<V: TokenVerifier>(
     Ok(principal)
 }
 
-fn reject<B>(error: McpError) -> Response<ResponseBody<B>> {
-    tracing::warn!(
+/// The rejection, answering with the request's JSON-RPC id when its parsed
+/// envelope is in `extensions`.
+fn reject<B>(error: McpError, extensions: Option<&http::Extensions>) -> Response<ResponseBody<B>> {
+    let error = match extensions {
+        Some(extensions) => error.with_id_from(extensions),
+        None => error,
+    };
+    tracing::info!(
         status = error.status().as_u16(),
         reason = error.message(),
         "bearer auth rejected a request"

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 /// The `_meta` key carrying the protocol version in the stateless era.
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+/// The `_meta` key carrying the client's capabilities in the stateless era.
+const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 
 /// A JSON-RPC request id: a number or a string (MCP forbids `null`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -111,6 +113,8 @@ pub struct RpcMessage {
     params_protocol_version: Option<String>,
     arguments: Option<Arguments>,
     has_result_or_error: bool,
+    has_meta: bool,
+    meta_has_client_capabilities: bool,
 }
 
 /// `params.arguments` kept as its JSON text: only a tool call whose arguments
@@ -149,6 +153,17 @@ impl RpcMessage {
     /// `params._meta["io.modelcontextprotocol/protocolVersion"]` (stateless era).
     pub fn meta_protocol_version(&self) -> Option<&str> {
         self.meta_protocol_version.as_deref()
+    }
+
+    /// Whether `params._meta` is present (as an object).
+    pub fn has_meta(&self) -> bool {
+        self.has_meta
+    }
+
+    /// Whether `params._meta` holds `io.modelcontextprotocol/clientCapabilities`
+    /// (required on every stateless-era request).
+    pub fn meta_has_client_capabilities(&self) -> bool {
+        self.meta_has_client_capabilities
     }
 
     /// `params.protocolVersion` (what a legacy `initialize` asks for).
@@ -275,6 +290,8 @@ impl<'de> Visitor<'de> for MessageVisitor {
             message.name = params.name;
             message.uri = params.uri;
             message.meta_protocol_version = params.meta_protocol_version;
+            message.has_meta = params.has_meta;
+            message.meta_has_client_capabilities = params.meta_has_client_capabilities;
             message.params_protocol_version = params.protocol_version;
             message.arguments = params.arguments.map(Arguments);
         }
@@ -361,6 +378,8 @@ struct Params {
     uri: Option<String>,
     protocol_version: Option<String>,
     meta_protocol_version: Option<String>,
+    has_meta: bool,
+    meta_has_client_capabilities: bool,
     arguments: Option<Box<serde_json::value::RawValue>>,
 }
 
@@ -406,7 +425,7 @@ impl<'de> Deserialize<'de> for Params {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params, A::Error> {
                 let mut params = Params::default();
-                let mut meta: Option<MetaProtocolVersion> = None;
+                let mut meta: Option<Meta> = None;
                 while let Some(key) = map.next_key::<ParamsKey>()? {
                     match key {
                         ParamsKey::Name => {
@@ -429,7 +448,11 @@ impl<'de> Deserialize<'de> for Params {
                         }
                     }
                 }
-                params.meta_protocol_version = meta.and_then(|meta| meta.0);
+                if let Some(meta) = meta {
+                    params.has_meta = true;
+                    params.meta_protocol_version = meta.protocol_version;
+                    params.meta_has_client_capabilities = meta.has_client_capabilities;
+                }
                 Ok(params)
             }
         }
@@ -438,15 +461,36 @@ impl<'de> Deserialize<'de> for Params {
     }
 }
 
-/// `_meta["io.modelcontextprotocol/protocolVersion"]`, other `_meta` members skipped.
-struct MetaProtocolVersion(Option<String>);
+/// What the guards read of `_meta`: the protocol version, and whether the
+/// client capabilities are there; other members skipped.
+struct Meta {
+    protocol_version: Option<String>,
+    has_client_capabilities: bool,
+}
 
-impl<'de> Deserialize<'de> for MetaProtocolVersion {
+#[derive(PartialEq, Eq)]
+enum MetaKey {
+    ProtocolVersion,
+    ClientCapabilities,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for MetaKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(KeyVisitor(|key| match key {
+            META_PROTOCOL_VERSION => MetaKey::ProtocolVersion,
+            META_CLIENT_CAPABILITIES => MetaKey::ClientCapabilities,
+            _ => MetaKey::Other,
+        }))
+    }
+}
+
+impl<'de> Deserialize<'de> for Meta {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct MetaVisitor;
 
         impl<'de> Visitor<'de> for MetaVisitor {
-            type Value = MetaProtocolVersion;
+            type Value = Meta;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("_meta as an object")
@@ -454,41 +498,31 @@ impl<'de> Deserialize<'de> for MetaProtocolVersion {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut version = None;
-                while let Some(is_version) = map.next_key_seed(KeyIs(META_PROTOCOL_VERSION))? {
-                    if is_version {
-                        set_once(&mut version, map.next_value()?, "_meta protocolVersion")?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
+                let mut capabilities = false;
+                while let Some(key) = map.next_key::<MetaKey>()? {
+                    match key {
+                        MetaKey::ProtocolVersion => {
+                            set_once(&mut version, map.next_value()?, "_meta protocolVersion")?
+                        }
+                        MetaKey::ClientCapabilities => {
+                            if std::mem::replace(&mut capabilities, true) {
+                                return Err(de::Error::duplicate_field("_meta clientCapabilities"));
+                            }
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        MetaKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
                     }
                 }
-                Ok(MetaProtocolVersion(version))
+                Ok(Meta {
+                    protocol_version: version,
+                    has_client_capabilities: capabilities,
+                })
             }
         }
 
         deserializer.deserialize_map(MetaVisitor)
-    }
-}
-
-/// Deserializes an object key into whether it equals the given key.
-struct KeyIs(&'static str);
-
-impl<'de> de::DeserializeSeed<'de> for KeyIs {
-    type Value = bool;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_identifier(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyIs {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
-        Ok(key == self.0)
     }
 }
 

@@ -6,7 +6,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use serde::Serialize;
 
-use crate::{ResponseBody, RpcId};
+use crate::{ResponseBody, RpcEnvelope, RpcId};
 
 /// JSON-RPC error codes used in rejections.
 pub mod error_code {
@@ -30,6 +30,9 @@ pub mod error_code {
     /// 2026-07-28: a routing header (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`) is
     /// missing, malformed, or disagrees with the body.
     pub const HEADER_MISMATCH: i32 = -32020;
+    /// 2026-07-28: the request names a protocol version the server does not
+    /// support; `error.data` is `{"supported": [...], "requested": "..."}`.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
 }
 
 /// A rejection: an HTTP status plus a JSON-RPC error object, the one shape every
@@ -107,6 +110,39 @@ impl McpError {
     pub fn with_id(mut self, id: RpcId) -> Self {
         self.inner.id = Some(id);
         self
+    }
+
+    /// Answers with the id of the request whose parsed envelope is in
+    /// `extensions` (put there by [`EnvelopePeek`](crate::EnvelopePeek)), when
+    /// it is one message with an id; otherwise the answer keeps `null`.
+    ///
+    /// Every guard calls this on its rejections, so a client can match the
+    /// error to its request whichever guard refused it.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use mcp_guard_core::{McpError, RpcEnvelope, error_code};
+    ///
+    /// let mut extensions = http::Extensions::new();
+    /// extensions.insert(RpcEnvelope::parse(br#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#));
+    /// let error = McpError::new(StatusCode::NOT_FOUND, error_code::SESSION_NOT_FOUND, "gone")
+    ///     .with_id_from(&extensions);
+    /// assert!(error.body_bytes().ends_with(br#""id":"a"}"#));
+    /// ```
+    pub fn with_id_from(mut self, extensions: &http::Extensions) -> Self {
+        if self.inner.id.is_none() {
+            self.inner.id = extensions
+                .get::<RpcEnvelope>()
+                .and_then(RpcEnvelope::single)
+                .and_then(|message| message.id())
+                .cloned();
+        }
+        self
+    }
+
+    /// The id the answer carries, if any.
+    pub fn id(&self) -> Option<&RpcId> {
+        self.inner.id.as_ref()
     }
 
     /// Adds structured detail as the error object's `data` member.

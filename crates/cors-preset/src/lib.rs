@@ -22,8 +22,10 @@
 //! ones above and the rest mirrored back; a non-MCP header is not granted and the
 //! browser refuses the request. A disallowed origin is granted nothing.
 //!
-//! **The metadata document.** Requests for `/.well-known/oauth-protected-resource`
-//! (and the paths below it) get a separate, public policy: any origin (`*`),
+//! **The metadata documents.** Requests for `/.well-known/oauth-protected-resource`,
+//! `/.well-known/oauth-authorization-server`, `/.well-known/openid-configuration`
+//! (and the paths below them, and an issuer's `…/.well-known/openid-configuration`)
+//! get a separate, public policy: any origin (`*`),
 //! `GET` only, no credentials. A browser must be able to read it to learn how
 //! to authenticate. The origin guard lets such reads through from any origin.
 //!

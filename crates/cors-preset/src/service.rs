@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Method, Request, Response, header::ORIGIN};
-use mcp_guard_core::well_known::is_protected_resource_metadata;
+use mcp_guard_core::well_known::is_metadata_document;
 use tower_http::cors::Cors;
 use tower_service::Service;
 
@@ -43,7 +43,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        if is_protected_resource_metadata(request.uri().path()) {
+        if is_metadata_document(request.uri().path()) {
             if request.method() != Method::OPTIONS {
                 // Only the MCP policy's copy of the inner service was polled
                 // ready: hand that copy to the metadata policy, which calls it.

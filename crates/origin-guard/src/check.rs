@@ -2,7 +2,7 @@
 
 use http::header::{HOST, ORIGIN};
 use http::{HeaderMap, Method, Request, StatusCode};
-use mcp_guard_core::well_known::is_protected_resource_metadata;
+use mcp_guard_core::well_known::is_metadata_document;
 use mcp_guard_core::{McpError, error_code, truncated_for_display};
 
 use crate::proxy::{ForwardedHost, has_forwarded_headers};
@@ -70,7 +70,7 @@ impl Guard {
     pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), Rejection> {
         self.check_host(request)?;
         if self.is_public_metadata_read(request) {
-            // RFC 9728 metadata is public and read-only: browsers on any origin
+            // OAuth metadata (RFC 9728, RFC 8414, OIDC) is public and read-only: browsers on any origin
             // must be able to discover how to authenticate. Host is still checked.
             return Ok(());
         }
@@ -83,7 +83,7 @@ impl Guard {
                 *request.method(),
                 Method::GET | Method::HEAD | Method::OPTIONS
             )
-            && is_protected_resource_metadata(request.uri().path())
+            && is_metadata_document(request.uri().path())
     }
 
     fn check_host<B>(&self, request: &Request<B>) -> Result<(), Rejection> {

@@ -15,8 +15,10 @@
 //! - **Origin** — absent is allowed (a non-browser client). Present and not
 //!   allowed, malformed, duplicated, or `null` (unless
 //!   [`AllowlistBuilder::allow_null_origin`]) → `403`, as the MCP specification
-//!   requires. The public RFC 9728 metadata document is the one exception:
-//!   reads of `/.well-known/oauth-protected-resource…` skip the Origin check
+//!   requires. The public OAuth metadata documents are the one exception:
+//!   reads of `/.well-known/oauth-protected-resource…` (RFC 9728),
+//!   `/.well-known/oauth-authorization-server…` (RFC 8414) and OpenID
+//!   configuration skip the Origin check
 //!   (see [`OriginGuardLayer::public_metadata_from_any_origin`]).
 //!
 //! Every rejection is a JSON-RPC error body naming the header, the offending

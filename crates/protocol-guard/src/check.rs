@@ -25,16 +25,43 @@ pub(crate) struct Config {
     pub(crate) learn_from_tools_list: bool,
 }
 
+/// What the `MCP-Protocol-Version` header says, read without judging it: a POST's
+/// verdict waits for the body, so its rejection can carry the request's id and
+/// follow the stateless era's order of checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeaderVersion {
+    /// No header.
+    Absent,
+    /// A version this server supports.
+    Supported(ProtocolVersion),
+    /// A version this server does not support (or no version at all): what was
+    /// sent, shortened for display.
+    Unsupported(String),
+    /// The header is sent more than once.
+    Repeated,
+}
+
 /// What the header checks decided for a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Decided without the body.
     Decided(ProtocolVersion),
     /// A POST: decided once the envelope is read. Carries the header's version.
-    NeedsEnvelope(Option<ProtocolVersion>),
-    /// Not an MCP transport method (e.g. `OPTIONS`): passed on undecided.
+    NeedsEnvelope(HeaderVersion),
+    /// Not an MCP transport method (e.g. `OPTIONS`), or a read of a public
+    /// metadata document: passed on undecided.
     PassThrough,
 }
+
+/// Methods the stateless era removed. A stateless server answers them 404 with
+/// -32601, and none of them may open a session in that era.
+const REMOVED_IN_STATELESS_ERA: [&str; 5] = [
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
 
 impl Config {
     fn serves_legacy_era(&self) -> bool {
@@ -57,7 +84,7 @@ impl Config {
         method: &Method,
         headers: &HeaderMap,
     ) -> Result<Verdict, McpError> {
-        let header_version = self.header_version(headers)?;
+        let header_version = self.header_version(headers);
         match *method {
             Method::POST => {
                 if !is_json_content_type(headers) {
@@ -74,6 +101,12 @@ impl Config {
                 Ok(Verdict::NeedsEnvelope(header_version))
             }
             Method::GET | Method::DELETE => {
+                let header_version = match header_version {
+                    HeaderVersion::Absent => None,
+                    HeaderVersion::Supported(version) => Some(version),
+                    HeaderVersion::Unsupported(sent) => return Err(self.unsupported(&sent, "")),
+                    HeaderVersion::Repeated => return Err(repeated_version_header()),
+                };
                 let stateless =
                     header_version.is_some_and(|version| version.era() == Era::Stateless);
                 if stateless || !self.serves_legacy_era() {
@@ -106,27 +139,25 @@ impl Config {
         }
     }
 
-    /// The single `MCP-Protocol-Version` header, parsed and supported.
-    fn header_version(&self, headers: &HeaderMap) -> Result<Option<ProtocolVersion>, McpError> {
+    /// The single `MCP-Protocol-Version` header, parsed.
+    fn header_version(&self, headers: &HeaderMap) -> HeaderVersion {
         let mut values = headers.get_all(MCP_PROTOCOL_VERSION).iter();
         let Some(value) = values.next() else {
-            return Ok(None);
+            return HeaderVersion::Absent;
         };
         if values.next().is_some() {
-            return Err(McpError::new(
-                StatusCode::BAD_REQUEST,
-                error_code::SERVER_ERROR,
-                "MCP-Protocol-Version is sent more than once; send exactly one",
-            ));
+            return HeaderVersion::Repeated;
         }
         let text = value.to_str().unwrap_or_default();
         match text.parse::<ProtocolVersion>() {
-            Ok(version) if self.supported.contains(&version) => Ok(Some(version)),
-            _ => Err(self.unsupported(&truncated_for_display(value.as_bytes()), "")),
+            Ok(version) if self.supported.contains(&version) => HeaderVersion::Supported(version),
+            _ => HeaderVersion::Unsupported(truncated_for_display(value.as_bytes())),
         }
     }
 
-    fn unsupported(&self, shown: &str, note: &str) -> McpError {
+    /// -32022 UnsupportedProtocolVersion, with the data the 2026-07-28 spec
+    /// gives it (`supported`, `requested`) in either era.
+    fn unsupported(&self, requested: &str, note: &str) -> McpError {
         let supported: Vec<&str> = self
             .supported
             .iter()
@@ -139,39 +170,62 @@ impl Config {
         };
         McpError::new(
             StatusCode::BAD_REQUEST,
-            error_code::SERVER_ERROR,
+            error_code::UNSUPPORTED_PROTOCOL_VERSION,
             format!(
-                "unsupported MCP-Protocol-Version \"{shown}\"{note}; this server supports {}",
+                "unsupported MCP-Protocol-Version \"{requested}\"{note}; this server supports {}",
                 supported.join(", ")
             ),
         )
-        .with_data(serde_json::json!({ "supported": supported }))
+        .with_data(serde_json::json!({ "supported": supported, "requested": requested }))
     }
 
     /// The checks that need the envelope: era, version, batches, mirrors.
+    /// Every rejection of a single message with an id carries that id.
     pub(crate) fn check_envelope(
         &self,
         headers: &HeaderMap,
         envelope: &RpcEnvelope,
-        header_version: Option<ProtocolVersion>,
+        header_version: &HeaderVersion,
     ) -> Result<ProtocolVersion, McpError> {
-        let messages = match envelope {
-            RpcEnvelope::Unparsable => {
-                return Err(McpError::new(
-                    StatusCode::BAD_REQUEST,
-                    error_code::PARSE_ERROR,
-                    "the body is not a JSON-RPC message (invalid JSON, a duplicated member, a null id, or a mix of request and response); send one JSON-RPC object",
-                ));
-            }
-            RpcEnvelope::Single(_) | RpcEnvelope::Batch(_) => envelope.messages(),
-        };
+        if *envelope == RpcEnvelope::Unparsable {
+            return Err(McpError::new(
+                StatusCode::BAD_REQUEST,
+                error_code::PARSE_ERROR,
+                "the body is not a JSON-RPC message (invalid JSON, a duplicated member, a null id, or a mix of request and response); send one JSON-RPC object",
+            ));
+        }
         let with_id = |error: McpError| match envelope.single().and_then(RpcMessage::id) {
             Some(id) => error.with_id(id.clone()),
             None => error,
         };
-        let version = self
-            .envelope_version(envelope, header_version)
-            .map_err(with_id)?;
+        self.decide(headers, envelope, header_version)
+            .map_err(with_id)
+    }
+
+    fn decide(
+        &self,
+        headers: &HeaderMap,
+        envelope: &RpcEnvelope,
+        header_version: &HeaderVersion,
+    ) -> Result<ProtocolVersion, McpError> {
+        let header = match header_version {
+            HeaderVersion::Repeated => return Err(repeated_version_header()),
+            HeaderVersion::Supported(version) => Some(*version),
+            HeaderVersion::Absent | HeaderVersion::Unsupported(_) => None,
+        };
+        let messages = envelope.messages();
+        let body_claims_stateless = messages
+            .iter()
+            .any(|message| message.meta_protocol_version().is_some());
+        let stateless =
+            header.is_some_and(|version| version.era() == Era::Stateless) || body_claims_stateless;
+        if stateless {
+            return self.decide_stateless(headers, envelope, header_version);
+        }
+        let version = match header_version {
+            HeaderVersion::Unsupported(sent) => return Err(self.unsupported(sent, "")),
+            _ => self.envelope_version(envelope, header)?,
+        };
         if envelope.is_batch() && version != ProtocolVersion::V2025_03_26 {
             return Err(McpError::new(
                 StatusCode::BAD_REQUEST,
@@ -181,14 +235,68 @@ impl Config {
                 ),
             ));
         }
-        for message in messages {
-            check_meta_version(message, header_version).map_err(with_id)?;
+        Ok(version)
+    }
+
+    /// The stateless era's checks, in the order the 2026-07-28 spec gives:
+    /// header present (-32020), `_meta` complete (-32602), header equal to
+    /// `_meta` (-32020), version supported (-32022), removed methods (404,
+    /// -32601), then the routing-header mirrors (-32020).
+    fn decide_stateless(
+        &self,
+        headers: &HeaderMap,
+        envelope: &RpcEnvelope,
+        header_version: &HeaderVersion,
+    ) -> Result<ProtocolVersion, McpError> {
+        let sent = match header_version {
+            HeaderVersion::Absent => {
+                return Err(mismatch(
+                    "the body's _meta names a protocol version, but the MCP-Protocol-Version header is missing; the stateless era requires it on every POST, equal to _meta".into(),
+                ));
+            }
+            HeaderVersion::Supported(version) => version.as_str().to_owned(),
+            HeaderVersion::Unsupported(sent) => sent.clone(),
+            HeaderVersion::Repeated => return Err(repeated_version_header()),
+        };
+        let Some(message) = envelope.single() else {
+            return Err(McpError::new(
+                StatusCode::BAD_REQUEST,
+                error_code::INVALID_REQUEST,
+                "the stateless era (2026-07-28) has no JSON-RPC batches; send one message per POST",
+            ));
+        };
+        if message.is_request() {
+            check_meta_complete(message)?;
         }
-        if version.era() == Era::Stateless {
-            if let Some(message) = envelope.single() {
-                self.check_mirrors(headers, message).map_err(with_id)?;
+        if let Some(meta) = message.meta_protocol_version() {
+            if meta != sent {
+                return Err(mismatch(format!(
+                    "the MCP-Protocol-Version header \"{sent}\" does not match the body's _meta protocol version \"{}\"",
+                    truncated_for_display(meta.as_bytes())
+                )));
             }
         }
+        let HeaderVersion::Supported(version) = *header_version else {
+            return Err(self.unsupported(&sent, ""));
+        };
+        if version.era() != Era::Stateless {
+            // A legacy version in both header and _meta: a legacy request that
+            // happens to carry _meta.
+            return Ok(version);
+        }
+        if let Some(removed) = message
+            .method()
+            .filter(|method| REMOVED_IN_STATELESS_ERA.contains(method))
+        {
+            return Err(McpError::new(
+                StatusCode::NOT_FOUND,
+                error_code::METHOD_NOT_FOUND,
+                format!(
+                    "method \"{removed}\" does not exist in protocol version {version}; the stateless era has no initialize, ping, logging/setLevel or resource subscriptions (use server/discover and per-request _meta)"
+                ),
+            ));
+        }
+        self.check_mirrors(headers, message)?;
         Ok(version)
     }
 
@@ -199,15 +307,6 @@ impl Config {
     ) -> Result<ProtocolVersion, McpError> {
         if let Some(version) = header_version {
             return Ok(version);
-        }
-        let claims_stateless = envelope
-            .messages()
-            .iter()
-            .any(|message| message.meta_protocol_version().is_some());
-        if claims_stateless {
-            return Err(mismatch(
-                "the body's _meta names a protocol version, but the MCP-Protocol-Version header is missing; the stateless era requires it on every POST".into(),
-            ));
         }
         let initialize = envelope.single().filter(|message| message.is_initialize());
         match initialize {
@@ -221,9 +320,10 @@ impl Config {
                     .and_then(|text| text.parse::<ProtocolVersion>().ok())
                     .filter(|version| version.era() == Era::Legacy);
                 match (asked, self.newest_legacy()) {
-                    (_, None) => Err(self.unsupported(
-                        "initialize",
-                        "this server serves only the stateless era, which has no initialize",
+                    (_, None) => Err(McpError::new(
+                        StatusCode::NOT_FOUND,
+                        error_code::METHOD_NOT_FOUND,
+                        "this server serves only the stateless era (2026-07-28), which has no initialize; use server/discover and per-request _meta",
                     )),
                     (Some(asked), Some(_)) if self.supported.contains(&asked) => Ok(asked),
                     (_, Some(newest)) => Ok(newest),
@@ -299,24 +399,47 @@ impl Config {
     }
 }
 
-/// A `_meta` protocol version in the body must agree with the header.
-fn check_meta_version(
-    message: &RpcMessage,
-    header_version: Option<ProtocolVersion>,
-) -> Result<(), McpError> {
-    let Some(header) = header_version else {
+/// A stateless-era request's `_meta` must name the protocol version and the
+/// client's capabilities: -32602 Invalid params otherwise.
+fn check_meta_complete(message: &RpcMessage) -> Result<(), McpError> {
+    let missing: Vec<&str> = [
+        (
+            "io.modelcontextprotocol/protocolVersion",
+            message.meta_protocol_version().is_some(),
+        ),
+        (
+            "io.modelcontextprotocol/clientCapabilities",
+            message.meta_has_client_capabilities(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, present)| !present)
+    .map(|(key, _)| key)
+    .collect();
+    if missing.is_empty() {
         return Ok(());
-    };
-    match message.meta_protocol_version() {
-        Some(meta) if meta != header.as_str() => Err(mismatch(format!(
-            "the MCP-Protocol-Version header \"{header}\" does not match the body's _meta protocol version \"{}\"",
-            truncated_for_display(meta.as_bytes())
-        ))),
-        None if header.era() == Era::Stateless && message.is_request() => Err(mismatch(format!(
-            "the MCP-Protocol-Version header is \"{header}\", but the body's params._meta has no \"io.modelcontextprotocol/protocolVersion\"; the stateless era requires both, equal"
-        ))),
-        _ => Ok(()),
     }
+    let what = if message.has_meta() {
+        format!("params._meta lacks {}", missing.join(" and "))
+    } else {
+        "params._meta is missing".to_owned()
+    };
+    Err(McpError::new(
+        StatusCode::BAD_REQUEST,
+        error_code::INVALID_PARAMS,
+        format!(
+            "{what}; every stateless-era (2026-07-28) request carries params._meta with io.modelcontextprotocol/protocolVersion (equal to the MCP-Protocol-Version header) and io.modelcontextprotocol/clientCapabilities"
+        ),
+    )
+    .with_data(serde_json::json!({ "missing": missing })))
+}
+
+fn repeated_version_header() -> McpError {
+    McpError::new(
+        StatusCode::BAD_REQUEST,
+        error_code::SERVER_ERROR,
+        "MCP-Protocol-Version is sent more than once; send exactly one",
+    )
 }
 
 fn mismatch(message: String) -> McpError {
@@ -385,7 +508,11 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(MCP_METHOD, HeaderValue::from_static("tools/call"));
         let error = config()
-            .check_envelope(&headers, &envelope, Some(ProtocolVersion::V2026_07_28))
+            .check_envelope(
+                &headers,
+                &envelope,
+                &HeaderVersion::Supported(ProtocolVersion::V2026_07_28),
+            )
             .unwrap_err();
         assert_eq!(error.status(), StatusCode::BAD_REQUEST);
         assert_eq!(error.code(), error_code::HEADER_MISMATCH);
@@ -401,7 +528,7 @@ mod tests {
                 .check_envelope(
                     &HeaderMap::new(),
                     &response,
-                    Some(ProtocolVersion::V2026_07_28)
+                    &HeaderVersion::Supported(ProtocolVersion::V2026_07_28)
                 )
                 .ok(),
             Some(ProtocolVersion::V2026_07_28),

@@ -14,13 +14,23 @@
 //! |---|---|
 //! | POST `Content-Type` is not `application/json` (parameters and case allowed) | `415` |
 //! | POST `Accept` does not admit both `application/json` and `text/event-stream`; GET does not admit `text/event-stream` (`*/*`, `type/*` count, `q=0` does not) | `406` |
-//! | `MCP-Protocol-Version` invalid, unsupported or repeated (absent = 2025-03-26 in the legacy era) | `400`, the supported versions listed in the message and in `data.supported` |
-//! | stateless era: the header missing while the body's `_meta` names a version, the body's `_meta` version missing on a request, or the two disagree | `400`, code `-32020` |
-//! | stateless era: `Mcp-Method` ≠ `method`; `Mcp-Name` ≠ `params.name` (`tools/call`, `prompts/get`) or `params.uri` (`resources/read`); missing, repeated, invalid characters, malformed `=?base64?…?=` | `400`, code `-32020`, naming the header and both values |
-//! | stateless era: an `Mcp-Param-{Name}` of an `x-mcp-header` argument missing, present without its argument, or disagreeing (integers numerically, booleans `true`/`false`) | `400`, code `-32020` |
+//! | `MCP-Protocol-Version` invalid or unsupported (absent = 2025-03-26 in the legacy era) | `400`, code `-32022`, `data: {"supported": [...], "requested": "..."}` |
+//! | `MCP-Protocol-Version` repeated | `400`, code `-32000` |
+//! | stateless era, in this order: the header missing while the body's `_meta` names a version | `400`, code `-32020` |
+//! | … a request without `params._meta`, or whose `_meta` lacks `io.modelcontextprotocol/protocolVersion` or `io.modelcontextprotocol/clientCapabilities` | `400`, code `-32602` |
+//! | … the header and the `_meta` version disagree | `400`, code `-32020` |
+//! | … both name a version the server does not support | `400`, code `-32022` with `data` as above |
+//! | … a method the stateless era removed (`initialize`, `ping`, `logging/setLevel`, `resources/subscribe`, `resources/unsubscribe`) | `404`, code `-32601` |
+//! | … `Mcp-Method` ≠ `method`; `Mcp-Name` ≠ `params.name` (`tools/call`, `prompts/get`) or `params.uri` (`resources/read`); missing, repeated, invalid characters, malformed `=?base64?…?=` | `400`, code `-32020`, naming the header and both values |
+//! | … an `Mcp-Param-{Name}` of an `x-mcp-header` argument missing, present without its argument, or disagreeing (integers numerically, booleans `true`/`false`) | `400`, code `-32020` |
 //! | a JSON-RPC batch outside 2025-03-26 | `400`, code `-32600` |
 //! | a body that is not a JSON-RPC message | `400`, code `-32700` |
 //! | `GET`/`DELETE` in the stateless era, or on a server serving only it | `405` with `Allow: POST` |
+//!
+//! Every rejection of a body that parsed as one message with an id carries
+//! that id. A `GET`/`HEAD` of a public OAuth metadata document
+//! ([`is_metadata_read`](mcp_guard_core::well_known::is_metadata_read)) is
+//! passed on unchecked, whatever `Accept` or MCP headers it carries.
 //!
 //! **Which era.** The `MCP-Protocol-Version` header decides. Without it, a
 //! request is legacy (2025-03-26), except that a body whose `_meta` names a
@@ -62,7 +72,7 @@
 //!         .header("mcp-method", method)
 //!         .header("mcp-name", name)
 //!         .body(Full::from(
-//!             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+//!             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
 //!         ))
 //!         .unwrap()
 //! };

@@ -5,11 +5,12 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
 use http_body::Body;
+use mcp_guard_core::well_known::is_metadata_read;
 use mcp_guard_core::{BoxError, McpError, PeekedBody, ProtocolVersion, ResponseBody, RpcEnvelope};
 use tower_service::Service;
 
 use crate::body::ObservedBody;
-use crate::check::{Config, Verdict};
+use crate::check::{Config, HeaderVersion, Verdict};
 use crate::future::ResponseFuture;
 
 /// Middleware that checks MCP requests of both eras before they reach the
@@ -53,6 +54,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        if is_metadata_read(&request) {
+            // Public OAuth metadata: answered whatever MCP headers come along.
+            return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
+        }
         let verdict = self
             .config
             .check_headers(request.method(), request.headers());
@@ -86,7 +91,7 @@ async fn read_check_and_call<S, ReqBody, ResBody>(
     config: Arc<Config>,
     mut inner: S,
     request: Request<ReqBody>,
-    header_version: Option<ProtocolVersion>,
+    header_version: HeaderVersion,
 ) -> Result<Response<ResponseBody<ObservedBody<ResBody>>>, S::Error>
 where
     S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>>,
@@ -101,7 +106,7 @@ where
         .extensions()
         .get::<RpcEnvelope>()
         .unwrap_or(&RpcEnvelope::Unparsable);
-    let version = match config.check_envelope(request.headers(), envelope, header_version) {
+    let version = match config.check_envelope(request.headers(), envelope, &header_version) {
         Ok(version) => version,
         Err(error) => return Ok(reject(error, &Method::POST)),
     };

@@ -72,7 +72,7 @@ fn post<B>(body: B) -> Request<B> {
 #[tokio::test]
 async fn three_readers_one_read_and_the_exact_bytes_at_the_handler() {
     // Odd spacing, escapes, non-ASCII split across chunks: nothing may be normalised.
-    let original = "{ \"jsonrpc\":\"2.0\",\n \"id\" : \"req-1\", \"method\":\"tools/call\",\t\"params\":{\"name\":\"search\",\"arguments\":{\"q\":\"caf\u{e9} \\u00e9 \\\"quoted\\\"\",\"n\":1.50},\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}} }  ";
+    let original = "{ \"jsonrpc\":\"2.0\",\n \"id\" : \"req-1\", \"method\":\"tools/call\",\t\"params\":{\"name\":\"search\",\"arguments\":{\"q\":\"caf\u{e9} \\u00e9 \\\"quoted\\\"\",\"n\":1.50},\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}} }  ";
     let bytes = original.as_bytes();
     let split_inside_e_acute = original.find('\u{e9}').unwrap() + 1;
     let chunks = vec![

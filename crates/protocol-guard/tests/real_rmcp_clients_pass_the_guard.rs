@@ -174,7 +174,8 @@ async fn a_stateless_era_client_passes_and_a_forged_param_header_does_not() {
     let body = serde_json::json!({
         "jsonrpc": "2.0", "id": 9, "method": "tools/call",
         "params": {"name": "dispatch", "arguments": {"region": "eu-west-1", "job": "x"},
-                   "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}
+                   "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                             "io.modelcontextprotocol/clientCapabilities": {}}}
     });
     let forged = Request::post("/mcp")
         .header("content-type", "application/json")

@@ -138,7 +138,8 @@ fn legacy(method: &str) -> String {
 /// A stateless-era request body with `_meta` version and the given params.
 fn stateless(method: &str, params: serde_json::Value) -> String {
     let mut params = params;
-    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": V_NEW});
+    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": V_NEW,
+                             "io.modelcontextprotocol/clientCapabilities": {}});
     json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}).to_string()
 }
 
@@ -253,7 +254,7 @@ async fn legacy_protocol_version_header() {
         assert_refused(
             &outcome,
             400,
-            -32000,
+            -32022,
             &[
                 "unsupported MCP-Protocol-Version",
                 "2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28",
@@ -317,8 +318,8 @@ async fn initialize_negotiates_instead_of_being_refused() {
     .await;
     assert_refused(
         &outcome,
-        400,
-        -32000,
+        404,
+        -32601,
         &["only the stateless era", "2026-07-28"],
         "stateless-only server",
     );
@@ -362,8 +363,11 @@ async fn stateless_version_header_must_match_meta() {
     assert_refused(
         &outcome,
         400,
-        -32020,
-        &["_meta", "io.modelcontextprotocol/protocolVersion"],
+        -32602,
+        &[
+            "_meta is missing",
+            "io.modelcontextprotocol/protocolVersion",
+        ],
         "meta missing",
     );
 
@@ -385,7 +389,7 @@ async fn stateless_version_header_must_match_meta() {
     assert_refused(
         &outcome,
         400,
-        -32000,
+        -32022,
         &["2025-06-18, 2025-11-25"],
         "era dropped",
     );
@@ -401,7 +405,7 @@ async fn mcp_method_and_mcp_name_mirror_the_body() {
     let read = stateless("resources/read", json!({"uri": "file:///notes/über.txt"}));
     let prompt = stateless("prompts/get", json!({"name": "Hello, 世界"}));
     let notification = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
-                               "params": {"requestId": 3, "_meta": {"io.modelcontextprotocol/protocolVersion": V_NEW}}})
+                               "params": {"requestId": 3, "_meta": {"io.modelcontextprotocol/protocolVersion": V_NEW, "io.modelcontextprotocol/clientCapabilities": {}}}})
     .to_string();
     // (case, body, Mcp-Method values, Mcp-Name values, expected: None = passes, Some(mentions))
     let table: Vec<MirrorCase<'_>> = vec![

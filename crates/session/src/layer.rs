@@ -49,6 +49,7 @@ pub(crate) struct Settings {
     pub(crate) peek: EnvelopePeek,
     pub(crate) max_initialize_response_bytes: usize,
     pub(crate) initialize_response_timeout: Duration,
+    pub(crate) pin_protocol_version: bool,
 }
 
 /// Applies [`SessionService`]: the MCP session lifecycle in front of any
@@ -111,6 +112,7 @@ impl<St: SessionStore> SessionLayer<St> {
                 peek: EnvelopePeek::new(),
                 max_initialize_response_bytes: 1024 * 1024,
                 initialize_response_timeout: Duration::from_secs(30),
+                pin_protocol_version: false,
             },
         }
     }
@@ -210,6 +212,19 @@ impl<St: SessionStore> SessionLayerBuilder<St> {
     /// may name its own).
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.settings.retry_after = retry_after;
+        self
+    }
+
+    /// Whether a request must send exactly the `MCP-Protocol-Version` its
+    /// session negotiated (default: no).
+    ///
+    /// By default any supported legacy-era version is accepted inside a
+    /// session, as the spec asks (only an invalid or unsupported version is a
+    /// `400`), and real clients rely on it: the official conformance suite
+    /// sends `2025-03-26` inside a `2025-11-25` session. Pinning refuses a
+    /// different version with `400`; turn it on only for clients you control.
+    pub fn pin_protocol_version(mut self, pin: bool) -> Self {
+        self.settings.pin_protocol_version = pin;
         self
     }
 

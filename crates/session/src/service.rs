@@ -9,9 +9,10 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
+use mcp_guard_core::well_known::is_metadata_read;
 use mcp_guard_core::{
-    BoxError, Era, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code,
-    truncated_for_display,
+    BoxError, Era, McpError, PeekedBody, Principal, ProtocolVersion, ResponseBody, RpcEnvelope,
+    error_code, truncated_for_display,
 };
 use tower_service::Service;
 
@@ -74,9 +75,12 @@ where
             *request.method(),
             Method::POST | Method::GET | Method::DELETE
         );
-        if !lifecycle_method || Era::of(&request) == Era::Stateless {
-            // Stateless-era traffic has no sessions: neither read nor minted.
+        if !lifecycle_method || is_metadata_read(&request) {
             return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
+        }
+        if Era::of(&request) == Era::Stateless {
+            // Stateless-era traffic has no sessions: neither read nor minted.
+            return ResponseFuture::stateless(self.inner.call(request.map(PeekedBody::unread)));
         }
         let clone = self.inner.clone();
         let lifecycle = Lifecycle {
@@ -120,7 +124,7 @@ where
         let method = request.method().clone();
         let request = match self.shared.settings.peek.peek(request).await {
             Ok(request) => request,
-            Err(error) => return Ok(reject(error, &method)),
+            Err(error) => return Ok(reject(error, &method, None)),
         };
         let initialize = request
             .extensions()
@@ -139,8 +143,9 @@ where
     ) -> Answer<ResBody, S::Error> {
         let binding = match self.shared.creating_binding(&request) {
             Ok(binding) => binding,
-            Err(error) => return Ok(reject(error, &Method::POST)),
+            Err(error) => return Ok(reject(error, &Method::POST, Some(request.extensions()))),
         };
+        let rpc_id = request_id(&request);
         let handler_request_headers = (
             request.headers().get(HOST).cloned(),
             request.headers().get(MCP_PROTOCOL_VERSION).cloned(),
@@ -152,7 +157,7 @@ where
         let (mut parts, body) = response.into_parts();
         let bytes = match self.shared.read_initialize_response(body).await {
             Ok(bytes) => bytes,
-            Err(error) => return Ok(reject(error, &Method::POST)),
+            Err(error) => return Ok(reject(with_id(error, rpc_id), &Method::POST, None)),
         };
         let content_type = parts
             .headers
@@ -167,7 +172,7 @@ where
             Ok(Some(id)) => id,
             // Track mode and a handler that minted no id: a sessionless server.
             Ok(None) => return Ok(Response::from_parts(parts, ResponseBody::full(bytes))),
-            Err(error) => return Ok(reject(error, &Method::POST)),
+            Err(error) => return Ok(reject(with_id(error, rpc_id), &Method::POST, None)),
         };
         let record = SessionRecord::new(
             id.clone(),
@@ -187,7 +192,7 @@ where
             if self.shared.settings.mode == Mode::Track {
                 self.end_in_handler(&id, handler_request_headers).await;
             }
-            return Ok(reject(refusal, &Method::POST));
+            return Ok(reject(with_id(refusal, rpc_id), &Method::POST, None));
         }
         if self.shared.settings.mode == Mode::Issue {
             if let Ok(value) = HeaderValue::from_str(id.as_str()) {
@@ -210,10 +215,11 @@ where
         };
         let record = match record {
             Ok(record) => record,
-            Err(error) => return Ok(reject(error, &method)),
+            Err(error) => return Ok(reject(error, &method, Some(request.extensions()))),
         };
-        if let Some(error) = version_disagreement(&request, &record) {
-            return Ok(reject(error, &method));
+        let pin = self.shared.settings.pin_protocol_version;
+        if let Some(error) = version_disagreement(&request, &record, pin) {
+            return Ok(reject(error, &method, Some(request.extensions())));
         }
         if method == Method::DELETE {
             return self.terminate(request, record).await;
@@ -249,7 +255,7 @@ where
                 "this server does not let clients end sessions; sessions end by expiry",
             )
             .with_header(ALLOW, HeaderValue::from_static("GET, POST"));
-            return Ok(reject(error, &Method::DELETE));
+            return Ok(reject(error, &Method::DELETE, None));
         }
         let mut request = request;
         request
@@ -273,6 +279,7 @@ where
                 return Ok(reject(
                     self.shared.store_unavailable(&error),
                     &Method::DELETE,
+                    None,
                 ));
             }
             tracing::info!(session = ?record.id(), "session ended by the client");
@@ -469,21 +476,58 @@ impl<St: SessionStore> Shared<St> {
     }
 }
 
-/// A request whose `MCP-Protocol-Version` disagrees with its session's.
-fn version_disagreement<B>(request: &Request<B>, record: &SessionRecord) -> Option<McpError> {
+/// A request whose `MCP-Protocol-Version` its session cannot take: not a
+/// known legacy-era version, or (when pinning) not the negotiated one.
+fn version_disagreement<B>(
+    request: &Request<B>,
+    record: &SessionRecord,
+    pin: bool,
+) -> Option<McpError> {
     let header = request.headers().get(MCP_PROTOCOL_VERSION)?;
     let negotiated = record.protocol_version()?;
     if header.as_bytes() == negotiated.as_bytes() {
         return None;
     }
+    let sent = truncated_for_display(header.as_bytes());
+    let known_legacy = header
+        .to_str()
+        .ok()
+        .and_then(|text| text.parse::<ProtocolVersion>().ok())
+        .is_some_and(|version| version.era() == Era::Legacy);
+    let message = match (known_legacy, pin) {
+        // The spec refuses only an invalid or unsupported version; which
+        // versions this server supports is the protocol guard's (or the
+        // handler's) to say.
+        (true, false) => return None,
+        (true, true) => format!(
+            "MCP-Protocol-Version \"{sent}\" differs from the version this session negotiated, \"{negotiated}\", and this server pins sessions to it; send the negotiated version"
+        ),
+        (false, _) => format!(
+            "MCP-Protocol-Version \"{sent}\" is not a protocol version of the session era; send the version this session negotiated, \"{negotiated}\""
+        ),
+    };
     Some(McpError::new(
         StatusCode::BAD_REQUEST,
         error_code::SERVER_ERROR,
-        format!(
-            "MCP-Protocol-Version \"{}\" disagrees with the version this session negotiated, \"{negotiated}\"; send the negotiated version",
-            truncated_for_display(header.as_bytes())
-        ),
+        message,
     ))
+}
+
+/// The id of the JSON-RPC request a body carried, when it is one message.
+fn request_id<B>(request: &Request<B>) -> Option<mcp_guard_core::RpcId> {
+    request
+        .extensions()
+        .get::<RpcEnvelope>()
+        .and_then(RpcEnvelope::single)
+        .and_then(|message| message.id())
+        .cloned()
+}
+
+fn with_id(error: McpError, id: Option<mcp_guard_core::RpcId>) -> McpError {
+    match id {
+        Some(id) => error.with_id(id),
+        None => error,
+    }
 }
 
 fn not_found() -> McpError {
@@ -498,8 +542,18 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn reject<B>(error: McpError, method: &Method) -> Response<ResponseBody<B>> {
-    tracing::warn!(
+/// The rejection, answering with the request's JSON-RPC id when its parsed
+/// envelope is in `extensions`.
+fn reject<B>(
+    error: McpError,
+    method: &Method,
+    extensions: Option<&http::Extensions>,
+) -> Response<ResponseBody<B>> {
+    let error = match extensions {
+        Some(extensions) => error.with_id_from(extensions),
+        None => error,
+    };
+    tracing::info!(
         status = error.status().as_u16(),
         %method,
         reason = error.message(),

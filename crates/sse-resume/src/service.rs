@@ -6,7 +6,9 @@ use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use mcp_guard_core::headers::LAST_EVENT_ID;
-use mcp_guard_core::{BoxError, Era, McpError, ProtocolVersion, error_code, truncated_for_display};
+use mcp_guard_core::{
+    BoxError, Era, McpError, ProtocolVersion, RpcEnvelope, RpcId, error_code, truncated_for_display,
+};
 use mcp_session::Session;
 use tower_service::Service;
 
@@ -135,24 +137,35 @@ where
                 return Ok(self.shared.resume(&last_event_id).await);
             }
         }
+        // Kept for a refusal after the handler answered: it names the request.
+        let rpc_id = request
+            .extensions()
+            .get::<RpcEnvelope>()
+            .and_then(RpcEnvelope::single)
+            .and_then(|message| message.id())
+            .cloned();
         let response = self.inner.call(request).await?;
         if !is_event_stream(&response) {
             return Ok(response.map(ResumeBody::handler));
         }
-        Ok(self.shared.make_resumable(response).await)
+        Ok(self.shared.make_resumable(response, rpc_id).await)
     }
 }
 
 impl<St: EventStore> Shared<St> {
     /// Stores the handler's stream as it comes, and answers with the reader.
-    async fn make_resumable<B>(&self, response: Response<B>) -> Response<ResumeBody<B>>
+    async fn make_resumable<B>(
+        &self,
+        response: Response<B>,
+        rpc_id: Option<RpcId>,
+    ) -> Response<ResumeBody<B>>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
         let stream = match self.store.open_stream(self.session.id().as_str()).await {
             Ok(stream) => stream,
-            Err(error) => return unavailable(&error),
+            Err(error) => return unavailable(&error, rpc_id),
         };
         let key = StreamKey {
             session: self.session.id().as_str().to_owned(),
@@ -200,7 +213,7 @@ impl<St: EventStore> Shared<St> {
             stream: id.stream().clone(),
         };
         match self.store.read_after(&key, id.seq(), 0).await {
-            Err(error) => unavailable(&error),
+            Err(error) => unavailable(&error, None),
             Ok(Replay::Unknown) => refuse(
                 StatusCode::BAD_REQUEST,
                 format!(
@@ -270,9 +283,12 @@ fn refuse<B>(status: StatusCode, message: String) -> Response<ResumeBody<B>> {
     error.into_response_with(ResumeBody::full)
 }
 
-fn unavailable<B>(error: &StoreError) -> Response<ResumeBody<B>> {
+fn unavailable<B>(error: &StoreError, rpc_id: Option<RpcId>) -> Response<ResumeBody<B>> {
     tracing::error!(error = error.message(), "event store unavailable");
-    error
-        .rejection("event store")
-        .into_response_with(ResumeBody::full)
+    let rejection = error.rejection("event store");
+    let rejection = match rpc_id {
+        Some(id) => rejection.with_id(id),
+        None => rejection,
+    };
+    rejection.into_response_with(ResumeBody::full)
 }

@@ -9,11 +9,14 @@
 //! | any other request without `Mcp-Session-Id`, or with two | `400` |
 //! | an id outside visible ASCII (0x21–0x7E) or over [`max_id_len`](SessionLayerBuilder::max_id_len) | `400`, without a store lookup |
 //! | an unknown, expired, ended id — or another caller's | `404`, code `-32001`, "initialize a new session" (the same answer: a leaked id tells its finder nothing) |
-//! | `MCP-Protocol-Version` other than the session's negotiated one | `400` |
+//! | `MCP-Protocol-Version` that is not a legacy-era version (another supported legacy version than the negotiated one is accepted, as the spec asks; [`pin_protocol_version`](SessionLayerBuilder::pin_protocol_version) refuses it) | `400` |
 //! | `DELETE` | the record is removed; the DELETE (with the [`Session`]) still goes through the layers inside, so they can purge what the session owned; in track mode the handler's answer is returned, in issue mode `204`; `405` with `Allow` when [client termination](SessionLayerBuilder::client_termination) is off |
 //! | more live sessions than allowed | `503` overall, `429` per principal, with `Retry-After` |
 //! | the store cannot answer | `503` with `Retry-After`: never a `500`, never a silently new session |
-//! | stateless-era (2026-07-28) traffic | passed through untouched |
+//! | stateless-era (2026-07-28) traffic | passed through: no session read or minted, and an `Mcp-Session-Id` the handler put on the answer is removed |
+//! | a `GET`/`HEAD` of a public OAuth metadata document | passed through untouched |
+//!
+//! Every refusal of a request whose body parsed carries its JSON-RPC `id`.
 //!
 //! **Binding.** A session records the [`Principal`](mcp_guard_core::Principal)
 //! that created it (issuer, subject, client id), as bearer-auth puts it in the

@@ -22,7 +22,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ServerHandler, tool, tool_handler, tool_router};
 use tower::util::BoxCloneService;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::{Layer, ServiceBuilder, ServiceExt};
 
 #[derive(Debug, Clone)]
 struct Notes;
@@ -115,6 +115,11 @@ impl Reply {
         self.headers
             .get("mcp-session-id")
             .map(|value| value.to_str().unwrap().to_owned())
+    }
+
+    fn id(&self) -> serde_json::Value {
+        let json: serde_json::Value = serde_json::from_str(&self.body).unwrap();
+        json["id"].clone()
     }
 
     fn error_code(&self) -> i64 {
@@ -474,9 +479,31 @@ async fn idle_sessions_expire() {
     }
 }
 
+/// The official conformance suite (0.1.16, `server-sse-multiple-streams`)
+/// sends `2025-03-26` inside a session that negotiated `2025-11-25`: any
+/// supported legacy-era version is accepted unless pinning is switched on.
 #[tokio::test]
-async fn the_negotiated_version_is_pinned() {
-    let stack = stack(SessionLayer::issue());
+async fn any_legacy_version_is_accepted_in_a_session_unless_pinned() {
+    for mode in both_modes() {
+        let mode_name = mode_of(&mode);
+        let stack = stack(mode);
+        let id = open_session(&stack, "alice").await;
+        for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
+            let headers = [
+                ("x-test-user", "alice"),
+                ("mcp-session-id", id.as_str()),
+                ("mcp-protocol-version", version),
+            ];
+            let reply = send(&stack, Method::POST, &headers, LIST).await;
+            assert_eq!(reply.status, StatusCode::OK, "{mode_name:?} {version}: {}", reply.body);
+        }
+    }
+
+    let pinned = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+        .pin_protocol_version(true)
+        .build()
+        .unwrap();
+    let stack = stack(pinned);
     let id = open_session(&stack, "alice").await;
     let headers = [
         ("x-test-user", "alice"),
@@ -486,10 +513,67 @@ async fn the_negotiated_version_is_pinned() {
     let reply = send(&stack, Method::POST, &headers, LIST).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
-        reply.body.contains("disagrees") && reply.body.contains("2025-11-25"),
+        reply.body.contains("pins") && reply.body.contains("2025-11-25"),
         "{}",
         reply.body
     );
+    assert_eq!(reply.id(), serde_json::json!(1), "{}", reply.body);
+}
+
+/// Every refusal of a parsed request names it: 400 (no session id), 404
+/// (unknown session) and 429 (cap) carry the request's JSON-RPC id.
+#[tokio::test]
+async fn refusals_carry_the_request_id() {
+    let stack = stack(SessionLayer::issue());
+    let without_id = send(
+        &stack,
+        Method::POST,
+        &[("x-test-user", "alice"), ("mcp-protocol-version", "2025-11-25")],
+        LIST,
+    )
+    .await;
+    assert_eq!(without_id.status, StatusCode::BAD_REQUEST);
+    assert_eq!(without_id.id(), serde_json::json!(1), "{}", without_id.body);
+
+    let unknown = list_tools(&stack, "alice", "no-such-session-0123456789abcdef").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.id(), serde_json::json!(1), "{}", unknown.body);
+
+    let capped = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+        .max_sessions(10, 1)
+        .build()
+        .unwrap();
+    let stack = self::stack(capped);
+    open_session(&stack, "alice").await;
+    let refused = send(&stack, Method::POST, &[("x-test-user", "alice")], INITIALIZE).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.id(), serde_json::json!(0), "{}", refused.body);
+}
+
+/// The session layer alone (no protocol guard in front): a handler that mints
+/// an `Mcp-Session-Id` for a stateless-era request (rmcp does, for an
+/// `initialize` labelled 2026-07-28) does not get to hand it out.
+#[tokio::test]
+async fn a_stateless_era_answer_never_carries_a_session_id() {
+    let layer = SessionLayer::issue();
+    let store = layer.store().clone();
+    let minting_handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
+        response
+            .headers_mut()
+            .insert("mcp-session-id", http::HeaderValue::from_static("minted-anyway"));
+        Ok::<_, Infallible>(response)
+    });
+    let service = layer.layer(minting_handler);
+    let request = Request::post("/mcp")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .body(Full::from(INITIALIZE))
+        .unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("mcp-session-id").is_none());
+    assert_eq!(store.live_sessions().await, 0);
 }
 
 #[tokio::test]

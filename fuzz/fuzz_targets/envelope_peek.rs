@@ -104,6 +104,18 @@ fn compare_message(message: &RpcMessage, value: &Value) {
         value["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"].as_str(),
         "_meta version of {value}"
     );
+    assert_eq!(
+        message.has_meta(),
+        value["params"]["_meta"].is_object(),
+        "_meta presence of {value}"
+    );
+    assert_eq!(
+        message.meta_has_client_capabilities(),
+        value["params"]["_meta"]
+            .get("io.modelcontextprotocol/clientCapabilities")
+            .is_some(),
+        "_meta clientCapabilities of {value}"
+    );
     match (message.id(), value.get("id")) {
         (None, None) => {}
         (Some(RpcId::String(id)), Some(Value::String(expected))) => assert_eq!(id, expected),

@@ -168,7 +168,8 @@ fn roundtrip(name: &str, region: &str) -> Request<Full<Bytes>> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": name,
         "arguments": {"region": region, "priority": 3, "urgent": true},
-        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}}
     }});
     let mut builder = Request::post("/mcp")
         .header("content-type", "application/json")

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
-use mcp_guard_core::well_known::is_metadata_read;
+use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
     BoxError, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code,
 };
@@ -68,7 +68,10 @@ where
         }
         if is_metadata_read(&request) {
             // Another public metadata document (the authorization server's,
-            // when this app serves it too): no token needed to read it.
+            // when this app serves it too): no token needed to read it, and no
+            // session reached through it.
+            let mut request = request;
+            forget_session(&mut request);
             let inner = self.inner.call(request.map(PeekedBody::unread));
             return ResponseFuture::boxed(Box::pin(async move {
                 Ok(inner.await?.map(ResponseBody::new))

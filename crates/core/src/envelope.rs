@@ -538,6 +538,28 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_meta_holds() {
+        let complete = single(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/clientCapabilities":{"x":[1]},"io.modelcontextprotocol/protocolVersion":"2026-07-28","other":{}}}}"#,
+        );
+        assert!(complete.has_meta() && complete.meta_has_client_capabilities());
+        assert_eq!(complete.meta_protocol_version(), Some("2026-07-28"));
+        let partial = single(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        );
+        assert!(partial.has_meta() && !partial.meta_has_client_capabilities());
+        let none = single(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#);
+        assert!(!none.has_meta() && !none.meta_has_client_capabilities());
+        assert_eq!(
+            RpcEnvelope::parse(
+                br#"{"jsonrpc":"2.0","id":1,"method":"m","params":{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientCapabilities":{}}}}"#
+            ),
+            RpcEnvelope::Unparsable,
+            "a repeated clientCapabilities is ambiguous"
+        );
+    }
+
+    #[test]
     fn reads_a_request() {
         let message = single(
             r#"{"jsonrpc":"2.0","id":"a-1","method":"resources/read","params":{"uri":"file:///x"}}"#,

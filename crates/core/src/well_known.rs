@@ -79,6 +79,31 @@ pub fn is_metadata_read<B>(request: &Request<B>) -> bool {
         && is_metadata_document(request.uri().path())
 }
 
+/// Removes what ties a request to an MCP session (`Mcp-Session-Id`,
+/// `Last-Event-ID`) from a metadata read the guards pass on unchecked.
+///
+/// The guards skip their session, token and resume checks for
+/// [`is_metadata_read`] requests; a handler that serves MCP on every path it is
+/// given must then not be able to attach such a GET to someone's session or
+/// replay someone's stream.
+///
+/// ```
+/// use mcp_guard_core::well_known::forget_session;
+///
+/// let mut request = http::Request::get("/.well-known/oauth-protected-resource")
+///     .header("mcp-session-id", "victim")
+///     .header("last-event-id", "0-7")
+///     .body(())
+///     .unwrap();
+/// forget_session(&mut request);
+/// assert!(request.headers().is_empty());
+/// ```
+pub fn forget_session<B>(request: &mut Request<B>) {
+    let headers = request.headers_mut();
+    headers.remove(crate::headers::MCP_SESSION_ID);
+    headers.remove(crate::headers::LAST_EVENT_ID);
+}
+
 fn is_at_or_under(path: &str, prefix: &str) -> bool {
     match path.strip_prefix(prefix) {
         Some(rest) => rest.is_empty() || rest.starts_with('/'),

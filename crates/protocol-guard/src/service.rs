@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
 use http_body::Body;
-use mcp_guard_core::well_known::is_metadata_read;
+use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{BoxError, McpError, PeekedBody, ProtocolVersion, ResponseBody, RpcEnvelope};
 use tower_service::Service;
 
@@ -56,6 +56,7 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         if is_metadata_read(&request) {
             // Public OAuth metadata: answered whatever MCP headers come along.
+            forget_session(&mut request);
             return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
         }
         let verdict = self

@@ -54,7 +54,10 @@ async fn send(
     headers: &[(&str, &str)],
     body: String,
 ) -> (StatusCode, Value) {
-    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+        // What a metadata read carries on is no key to a session.
+        assert!(request.headers().get("mcp-session-id").is_none());
+        assert!(request.headers().get("last-event-id").is_none());
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
             br#"{"passed":true}"#,
         ))))

@@ -9,7 +9,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
-use mcp_guard_core::well_known::is_metadata_read;
+use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
     BoxError, Era, McpError, PeekedBody, Principal, ProtocolVersion, ResponseBody, RpcEnvelope,
     error_code, truncated_for_display,
@@ -75,7 +75,13 @@ where
             *request.method(),
             Method::POST | Method::GET | Method::DELETE
         );
-        if !lifecycle_method || is_metadata_read(&request) {
+        if !lifecycle_method {
+            return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
+        }
+        if is_metadata_read(&request) {
+            // Public metadata: no session, and none to be reached through it.
+            let mut request = request;
+            forget_session(&mut request);
             return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
         }
         if Era::of(&request) == Era::Stateless {

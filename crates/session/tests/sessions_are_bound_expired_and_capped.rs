@@ -495,7 +495,12 @@ async fn any_legacy_version_is_accepted_in_a_session_unless_pinned() {
                 ("mcp-protocol-version", version),
             ];
             let reply = send(&stack, Method::POST, &headers, LIST).await;
-            assert_eq!(reply.status, StatusCode::OK, "{mode_name:?} {version}: {}", reply.body);
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{mode_name:?} {version}: {}",
+                reply.body
+            );
         }
     }
 
@@ -528,7 +533,10 @@ async fn refusals_carry_the_request_id() {
     let without_id = send(
         &stack,
         Method::POST,
-        &[("x-test-user", "alice"), ("mcp-protocol-version", "2025-11-25")],
+        &[
+            ("x-test-user", "alice"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
         LIST,
     )
     .await;
@@ -545,7 +553,13 @@ async fn refusals_carry_the_request_id() {
         .unwrap();
     let stack = self::stack(capped);
     open_session(&stack, "alice").await;
-    let refused = send(&stack, Method::POST, &[("x-test-user", "alice")], INITIALIZE).await;
+    let refused = send(
+        &stack,
+        Method::POST,
+        &[("x-test-user", "alice")],
+        INITIALIZE,
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(refused.id(), serde_json::json!(0), "{}", refused.body);
 }
@@ -559,9 +573,10 @@ async fn a_stateless_era_answer_never_carries_a_session_id() {
     let store = layer.store().clone();
     let minting_handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
         let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
-        response
-            .headers_mut()
-            .insert("mcp-session-id", http::HeaderValue::from_static("minted-anyway"));
+        response.headers_mut().insert(
+            "mcp-session-id",
+            http::HeaderValue::from_static("minted-anyway"),
+        );
         Ok::<_, Infallible>(response)
     });
     let service = layer.layer(minting_handler);

@@ -323,11 +323,103 @@ async fn the_rate_limit_is_per_principal_and_says_when_to_retry() {
     let (_, body) = status_and_json(limited).await;
     assert_eq!(body["error"]["data"]["retryAfterSeconds"], 1, "{body}");
     assert_eq!(
+        body["id"], 2,
+        "the 429 names the request it refuses: {body}"
+    );
+    assert_eq!(
         service.oneshot(as_subject("bob")).await.unwrap().status(),
         200,
         "bob has his own bucket"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+/// Through the whole stack (origin guard, CORS, protocol guard, bearer auth,
+/// rate limit, session): every refusal of a parsed request carries its id, and
+/// the RFC 9728 document is served whatever MCP headers the GET carries (what
+/// the official Python SDK sends during OAuth discovery: 405 and 406 before).
+#[tokio::test]
+async fn refusals_name_the_request_and_metadata_reads_ignore_mcp_headers() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let verifier = JwtVerifier::builder(ISSUER, RESOURCE)
+        .hs256_secret(SECRET)
+        .build()
+        .unwrap();
+    let bearer =
+        BearerAuthLayer::builder(verifier, ProtectedResourceMetadata::new(RESOURCE, [ISSUER]))
+            .policy(
+                mcp_guard::bearer_auth::ScopePolicy::new().require_for_tool("admin", ["mcp:admin"]),
+            )
+            .build();
+    let service = McpGuard::local()
+        .allowlist(
+            Allowlist::builder()
+                .allow_public_url(RESOURCE)
+                .build()
+                .unwrap(),
+        )
+        .bearer_auth(bearer)
+        .build()
+        .unwrap()
+        .layer(handler(calls.clone()));
+    let legacy = || post_to("mcp.example.com").header("mcp-protocol-version", "2025-11-25");
+    let call = |id: u64, tool: &str| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
+
+    let (status, body) = status_and_json(
+        service
+            .clone()
+            .oneshot(request(legacy(), &call(11, "echo")))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status.as_u16(), &body["id"]), (401, &json!(11)), "{body}");
+
+    let authorized = || legacy().header("authorization", format!("Bearer {}", token("alice")));
+    let (status, body) = status_and_json(
+        service
+            .clone()
+            .oneshot(request(authorized(), &call(12, "admin")))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status.as_u16(), &body["id"]), (403, &json!(12)), "{body}");
+
+    let (status, body) = status_and_json(
+        service
+            .clone()
+            .oneshot(request(
+                authorized().header("mcp-session-id", "no-such-session-0123456789abcdef"),
+                &call(13, "echo"),
+            ))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status.as_u16(), &body["id"]), (404, &json!(13)), "{body}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "no refused request reached the handler"
+    );
+
+    for path in [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        let read = Request::get(path)
+            .header("host", "mcp.example.com")
+            .header("origin", "https://some-other-site.example")
+            .header("accept", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-session-id", "someone-elses")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let (status, body) = status_and_json(service.clone().oneshot(read).await.unwrap()).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["resource"], RESOURCE, "{path}: {body}");
+    }
 }
 
 #[test]

@@ -19,35 +19,38 @@
 //!
 //! Tools: `echo {text}`, `add {a, b}`, `slow_count {n, interval_ms}` (progress
 //! notifications, for SSE tests), `whoami`, `admin_echo {text}` (needs scope
-//! `mcp:admin` under the remote preset).
+//! `mcp:admin` under the remote preset). Beside them, the diagnostic `test_*`
+//! tools, `test://` resources and `test_*` prompts that the official MCP
+//! conformance suite's server scenarios call by name (`conformance.rs`,
+//! `input_required.rs`), e.g. `test_reconnection`, which ends the caller's SSE
+//! connection mid-call so the result must come by resumption
+//! (`stream_close.rs`), and `test_custom_headers`, whose `region` argument is
+//! annotated `x-mcp-header`.
 
 #![allow(clippy::expect_used)] // an example's setup fails loudly
+
+mod catalog;
+mod conformance;
+mod dev_issuer;
+mod input_required;
+mod server;
+mod stream_close;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Form, State};
-use axum::response::{IntoResponse, Json};
-use axum::routing::{get, post};
+use axum::response::IntoResponse;
 use clap::{Parser, ValueEnum};
 use mcp_guard::McpGuard;
-use mcp_guard::core::Principal;
-use rmcp::handler::server::common::Extension;
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{
-    CallToolResult, ContentBlock, ProgressNotificationParam, RequestMetaObject, ServerCapabilities,
-    ServerConfig,
-};
-use rmcp::service::Peer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+
+use crate::conformance::Shared;
+use crate::dev_issuer::DevIssuer;
+use crate::server::ExampleServer;
 
 /// The scope `admin_echo` needs under the remote preset.
 const ADMIN_SCOPE: &str = "mcp:admin";
@@ -102,112 +105,6 @@ struct Args {
     rate_limit: Option<u32>,
 }
 
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-struct EchoArgs {
-    /// The text to return.
-    text: String,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-struct AddArgs {
-    /// The first addend.
-    a: f64,
-    /// The second addend.
-    b: f64,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-struct SlowCountArgs {
-    /// How many progress notifications to send (at most 10000).
-    n: u32,
-    /// Milliseconds between them (at most 10000).
-    interval_ms: u64,
-}
-
-/// The example's MCP handler: the same under every preset.
-#[derive(Debug, Clone)]
-struct ExampleServer {
-    tool_router: ToolRouter<Self>,
-}
-
-#[tool_router]
-impl ExampleServer {
-    fn new() -> Self {
-        ExampleServer {
-            tool_router: Self::tool_router(),
-        }
-    }
-
-    #[tool(description = "Returns the text it is given.")]
-    fn echo(&self, Parameters(EchoArgs { text }): Parameters<EchoArgs>) -> String {
-        text
-    }
-
-    #[tool(description = "Returns the sum of a and b.")]
-    fn add(&self, Parameters(AddArgs { a, b }): Parameters<AddArgs>) -> String {
-        (a + b).to_string()
-    }
-
-    #[tool(
-        description = "Sends n progress notifications for the request's progress token, interval_ms apart, then returns. For SSE and resumption tests."
-    )]
-    async fn slow_count(
-        &self,
-        Parameters(SlowCountArgs { n, interval_ms }): Parameters<SlowCountArgs>,
-        meta: RequestMetaObject,
-        peer: Peer<RoleServer>,
-    ) -> Result<String, ErrorData> {
-        if n > 10_000 || interval_ms > 10_000 {
-            return Err(ErrorData::invalid_params(
-                "slow_count allows at most n = 10000 and interval_ms = 10000",
-                None,
-            ));
-        }
-        if let Some(token) = meta.get_progress_token() {
-            for step in 1..=n {
-                tokio::time::sleep(Duration::from_millis(interval_ms)).await;
-                let progress = ProgressNotificationParam::new(token.clone(), f64::from(step))
-                    .with_total(f64::from(n))
-                    .with_message(format!("count {step}"));
-                if peer.notify_progress(progress).await.is_err() {
-                    break; // the client is gone and nothing stores the stream
-                }
-            }
-        }
-        Ok(format!("counted to {n}"))
-    }
-
-    #[tool(
-        description = "Returns who is calling: the token's subject, client and scopes, or anonymous."
-    )]
-    fn whoami(&self, Extension(parts): Extension<http::request::Parts>) -> String {
-        match parts.extensions.get::<Principal>() {
-            Some(principal) => json!({
-                "subject": principal.subject(),
-                "client_id": principal.client_id(),
-                "issuer": principal.issuer(),
-                "scopes": principal.scopes(),
-            })
-            .to_string(),
-            None => "anonymous".to_owned(),
-        }
-    }
-
-    #[tool(
-        description = "Returns the text it is given; needs the scope mcp:admin under the remote preset."
-    )]
-    fn admin_echo(&self, Parameters(EchoArgs { text }): Parameters<EchoArgs>) -> CallToolResult {
-        CallToolResult::success(vec![ContentBlock::text(text)])
-    }
-}
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for ExampleServer {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-}
-
 /// The rmcp service. Sessions and Host/Origin checks are mcp-guard's job, so
 /// rmcp's own are off: every preset runs the identical handler.
 fn rmcp_service() -> StreamableHttpService<ExampleServer, LocalSessionManager> {
@@ -234,8 +131,9 @@ fn rmcp_config() -> StreamableHttpServerConfig {
 fn rmcp_service_with(
     config: StreamableHttpServerConfig,
 ) -> StreamableHttpService<ExampleServer, LocalSessionManager> {
+    let shared = Arc::new(Shared::new());
     StreamableHttpService::new(
-        || Ok(ExampleServer::new()),
+        move || Ok(ExampleServer::new(shared.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     )
@@ -362,7 +260,9 @@ async fn remote(args: &Args, public_url: &str) -> Result<Router, String> {
 
 /// Mounts the handler behind a built guard at `/mcp`, plus the RFC 9728
 /// metadata paths (the bearer-auth layer answers them; without it they reach
-/// the handler, which refuses them).
+/// the handler, which refuses them). Outside the guards, a tool may end its
+/// caller's SSE connection (`stream_close`); the guards' resumable SSE then
+/// replays the rest.
 fn mount<S>(service: S) -> Router
 where
     S: tower::Service<http::Request<axum::body::Body>, Error = std::convert::Infallible>
@@ -377,6 +277,7 @@ where
         .route_service("/mcp", service.clone())
         .route_service("/.well-known/oauth-protected-resource/mcp", service.clone())
         .route_service("/.well-known/oauth-protected-resource", service)
+        .layer(stream_close::CloseOnRequestLayer)
 }
 
 /// Builds `guard` (with Redis stores when `--redis` is given) around the
@@ -455,113 +356,4 @@ fn origin_of(url: &str) -> Result<String, String> {
         return Err(format!("--public-url {url} has no host"));
     }
     Ok(format!("{scheme}://{authority}"))
-}
-
-/// The embedded DEVELOPMENT issuer: a fresh ES256 key, its JWKS, RFC 8414
-/// metadata and a client-credentials token endpoint under `/dev-issuer/`. It
-/// trusts every caller; it exists so the remote preset can be tried without an
-/// authorization server.
-#[derive(Clone)]
-struct DevIssuer {
-    issuer: String,
-    encoding_key: jsonwebtoken::EncodingKey,
-    jwk: Value,
-}
-
-const DEV_KEY_ID: &str = "dev-issuer-es256";
-
-impl DevIssuer {
-    fn generate(issuer: String) -> Self {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-        use base64::Engine;
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            &aws_lc_rs::rand::SystemRandom::new(),
-        )
-        .expect("the system RNG generates a P-256 key");
-        let key_pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-            .expect("a freshly generated key parses");
-        // The uncompressed point: 0x04, then x and y, 32 bytes each.
-        let point = key_pair.public_key().as_ref();
-        let jwk = json!({
-            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": DEV_KEY_ID,
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-        });
-        DevIssuer {
-            issuer,
-            encoding_key: jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
-            jwk,
-        }
-    }
-
-    /// A one-hour token for `audience` with `scope`.
-    fn token(&self, audience: &str, scope: &str, subject: &str) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("the clock is after 1970")
-            .as_secs();
-        let claims = json!({
-            "iss": self.issuer, "aud": audience, "sub": subject, "client_id": "mcp-guard-dev",
-            "scope": scope, "iat": now, "exp": now + 3600,
-        });
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some(DEV_KEY_ID.to_owned());
-        jsonwebtoken::encode(&header, &claims, &self.encoding_key).expect("ES256 signing works")
-    }
-
-    fn routes(self, audience: String) -> Router {
-        let metadata = json!({
-            "issuer": self.issuer,
-            "jwks_uri": format!("{}/jwks.json", self.issuer),
-            "token_endpoint": format!("{}/token", self.issuer),
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "scopes_supported": ALL_SCOPES.split(' ').collect::<Vec<_>>(),
-            "response_types_supported": ["token"],
-        });
-        let jwks = json!({ "keys": [self.jwk.clone()] });
-        Router::new()
-            .route(
-                "/.well-known/oauth-authorization-server/dev-issuer",
-                get(move || std::future::ready(Json(metadata))),
-            )
-            .route(
-                "/dev-issuer/jwks.json",
-                get(move || std::future::ready(Json(jwks))),
-            )
-            .route("/dev-issuer/token", post(issue_token))
-            .with_state(Arc::new((self, audience)))
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct TokenRequest {
-    grant_type: String,
-    scope: Option<String>,
-    client_id: Option<String>,
-}
-
-/// RFC 6749 client credentials, without client authentication (development
-/// only): a token with the scopes asked for, among those the issuer knows.
-async fn issue_token(
-    State(state): State<Arc<(DevIssuer, String)>>,
-    Form(request): Form<TokenRequest>,
-) -> axum::response::Response {
-    let (issuer, audience) = &*state;
-    if request.grant_type != "client_credentials" {
-        let error = json!({"error": "unsupported_grant_type", "error_description": "the development issuer only does client_credentials"});
-        return (http::StatusCode::BAD_REQUEST, Json(error)).into_response();
-    }
-    let asked = request.scope.unwrap_or_else(|| ALL_SCOPES.to_owned());
-    let granted: Vec<&str> = asked
-        .split(' ')
-        .filter(|scope| ALL_SCOPES.split(' ').any(|known| known == *scope))
-        .collect();
-    let subject = request.client_id.unwrap_or_else(|| "dev-user".to_owned());
-    let token = issuer.token(audience, &granted.join(" "), &subject);
-    Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": granted.join(" ")}))
-        .into_response()
 }

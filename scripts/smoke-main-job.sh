@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the README's main job (examples/mcp_server.rs, local preset) on a free
+# Starts the README's main job (examples/mcp_server/, local preset) on a free
 # loopback port and checks, with curl, that it mints a session on initialize and answers a ping in it (not without it), refuses a DNS-rebinding one and a stateless-era
 # request whose Mcp-Method disagrees with its body, and grants a local browser's
 # CORS preflight.

@@ -1,4 +1,4 @@
-//! The example server (`examples/mcp_server.rs`) as a real process, used by
+//! The example server (`examples/mcp_server/`) as a real process, used by
 //! real MCP clients: the rmcp client (Rust) and the official Python SDK, in
 //! both protocol eras, under the local and remote presets.
 

@@ -4,7 +4,7 @@ DNS-rebinding protection and, with --jwks-url, its bearer auth (a TokenVerifier
 checking ES256 JWTs from the example server's development issuer).
 
 usage: bench_server.py PORT [--issuer URL --jwks-url URL --audience URI]
-Prints "MCP endpoint: <url>" when ready (like examples/mcp_server.rs).
+Prints "MCP endpoint: <url>" when ready (like examples/mcp_server/).
 """
 
 import argparse

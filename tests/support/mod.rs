@@ -1,4 +1,4 @@
-//! Starts the example server (`examples/mcp_server.rs`, built by `cargo test`)
+//! Starts the example server (`examples/mcp_server/`, built by `cargo test`)
 //! as a real process on a free loopback port, and finds the Python MCP SDK.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // each test uses a part

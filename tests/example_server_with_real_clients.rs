@@ -19,6 +19,44 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use support::{ExampleServer, python_client};
 
+/// Every tool of the example server, sorted: its own and the conformance
+/// suite's diagnostics.
+const EXAMPLE_TOOLS: [&str; 33] = [
+    "add",
+    "admin_echo",
+    "echo",
+    "json_schema_2020_12_tool",
+    "slow_count",
+    "test_audio_content",
+    "test_custom_headers",
+    "test_elicitation",
+    "test_elicitation_sep1034_defaults",
+    "test_elicitation_sep1330_enums",
+    "test_embedded_resource",
+    "test_error_handling",
+    "test_image_content",
+    "test_input_required_result_capabilities",
+    "test_input_required_result_elicitation",
+    "test_input_required_result_list_roots",
+    "test_input_required_result_multi_round",
+    "test_input_required_result_multiple_inputs",
+    "test_input_required_result_request_state",
+    "test_input_required_result_sampling",
+    "test_input_required_result_tampered_state",
+    "test_logging_tool",
+    "test_missing_capability",
+    "test_multiple_content_types",
+    "test_reconnection",
+    "test_sampling",
+    "test_simple_text",
+    "test_streaming_elicitation",
+    "test_tool_with_logging",
+    "test_tool_with_progress",
+    "test_trigger_prompt_change",
+    "test_trigger_tool_change",
+    "whoami",
+];
+
 /// An rmcp client that records the progress notifications it receives.
 #[derive(Clone, Default)]
 struct ProgressClient {
@@ -98,44 +136,7 @@ async fn exercise_rmcp_client(url: &str, token: Option<&str>, stateless: bool) -
         .map(|tool| tool.name.to_string())
         .collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "add",
-            "admin_echo",
-            "echo",
-            "json_schema_2020_12_tool",
-            "slow_count",
-            "test_audio_content",
-            "test_custom_headers",
-            "test_elicitation",
-            "test_elicitation_sep1034_defaults",
-            "test_elicitation_sep1330_enums",
-            "test_embedded_resource",
-            "test_error_handling",
-            "test_image_content",
-            "test_input_required_result_capabilities",
-            "test_input_required_result_elicitation",
-            "test_input_required_result_list_roots",
-            "test_input_required_result_multi_round",
-            "test_input_required_result_multiple_inputs",
-            "test_input_required_result_request_state",
-            "test_input_required_result_sampling",
-            "test_input_required_result_tampered_state",
-            "test_logging_tool",
-            "test_missing_capability",
-            "test_multiple_content_types",
-            "test_reconnection",
-            "test_sampling",
-            "test_simple_text",
-            "test_streaming_elicitation",
-            "test_tool_with_logging",
-            "test_tool_with_progress",
-            "test_trigger_prompt_change",
-            "test_trigger_tool_change",
-            "whoami",
-        ]
-    );
+    assert_eq!(names, EXAMPLE_TOOLS);
     for tool in &tools.tools {
         assert!(
             tool.description.as_deref().is_some_and(|d| !d.is_empty()),
@@ -210,44 +211,7 @@ async fn local_preset_serves_the_python_sdk_client_in_both_eras() {
         .await
         .unwrap();
         assert_eq!(report["protocol_version"], version, "{report}");
-        assert_eq!(
-            report["tools"],
-            json!([
-                "add",
-                "admin_echo",
-                "echo",
-                "json_schema_2020_12_tool",
-                "slow_count",
-                "test_audio_content",
-                "test_custom_headers",
-                "test_elicitation",
-                "test_elicitation_sep1034_defaults",
-                "test_elicitation_sep1330_enums",
-                "test_embedded_resource",
-                "test_error_handling",
-                "test_image_content",
-                "test_input_required_result_capabilities",
-                "test_input_required_result_elicitation",
-                "test_input_required_result_list_roots",
-                "test_input_required_result_multi_round",
-                "test_input_required_result_multiple_inputs",
-                "test_input_required_result_request_state",
-                "test_input_required_result_sampling",
-                "test_input_required_result_tampered_state",
-                "test_logging_tool",
-                "test_missing_capability",
-                "test_multiple_content_types",
-                "test_reconnection",
-                "test_sampling",
-                "test_simple_text",
-                "test_streaming_elicitation",
-                "test_tool_with_logging",
-                "test_tool_with_progress",
-                "test_trigger_prompt_change",
-                "test_trigger_tool_change",
-                "whoami",
-            ])
-        );
+        assert_eq!(report["tools"], json!(EXAMPLE_TOOLS), "{report}");
         assert_eq!(report["echo"], "hello from python");
         assert_eq!(report["add"], "42");
         assert_eq!(report["slow_count"], "counted to 5");

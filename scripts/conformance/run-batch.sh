@@ -24,34 +24,13 @@ batch=$out/batch
 rm -rf "$batch"
 mkdir -p "$batch"
 
-server=""
-suite=""
-cleanup() {
-    [ -n "$suite" ] && kill "$suite" 2>/dev/null
-    [ -n "$server" ] && kill "$server" 2>/dev/null
-    [ -n "$server" ] && wait "$server" 2>/dev/null
-    return 0
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-
-"$server_bin" --addr 127.0.0.1:0 --preset "$preset" >"$batch/url" 2>"$batch/server.log" &
-server=$!
-url=""
-for _ in $(seq 1 200); do
-    url=$(sed -n 's/^MCP endpoint: //p' "$batch/url" 2>/dev/null | head -n 1)
-    [ -n "$url" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.05
-done
-case "$url" in
-    http://127.0.0.1:*) ;;
-    *)
-        echo "no-server ${url:+(not a loopback URL: $url)}" >"$batch/status"
-        echo "$tag $preset batch: the example server did not start (see $batch/server.log)" >&2
-        exit 0
-        ;;
-esac
+. "$(dirname "$0")/server.sh"
+start_server "$server_bin" "$preset" "$batch"
+if [ -z "$url" ]; then
+    echo "no-server (did not start on 127.0.0.1)" >"$batch/status"
+    echo "$tag $preset batch: the example server did not start (see $batch/server.log)" >&2
+    exit 0
+fi
 
 (cd "$suite_dir" && exec timeout -k 5 "$timeout_secs" "$node" dist/index.js server \
     --url "$url" --suite all -o "$batch/raw") >"$batch/suite.log" 2>&1 &

@@ -21,8 +21,7 @@ t0=$(date +%s%N)
 mkdir -p "$out"
 rm -f "$out/checks.json" "$out/status" "$out/suite.log" "$out/server.log" "$out/url"
 
-server=""
-suite=""
+. "$(dirname "$0")/server.sh"
 progress() {
     local t1 summary
     t1=$(date +%s%N)
@@ -30,36 +29,13 @@ progress() {
     printf '%s %-5s %-45s %6.1fs  %s\n' "$tag" "$preset" "$scenario" "$(((t1 - t0) / 1000000))e-3" \
         "${summary:-status $(cat "$out/status" 2>/dev/null || echo killed)}" >&2
 }
-cleanup() {
-    [ -n "$suite" ] && kill "$suite" 2>/dev/null
-    [ -n "$server" ] && kill "$server" 2>/dev/null
-    [ -n "$server" ] && wait "$server" 2>/dev/null
-    return 0
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
 
-# The server writes its URL on stdout and its logs on stderr.
-"$server_bin" --addr 127.0.0.1:0 --preset "$preset" >"$out/url" 2>"$out/server.log" &
-server=$!
-url=""
-for _ in $(seq 1 200); do
-    url=$(sed -n 's/^MCP endpoint: //p' "$out/url" 2>/dev/null | head -n 1)
-    [ -n "$url" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.05
-done
+start_server "$server_bin" "$preset" "$out"
 if [ -z "$url" ]; then
-    echo no-server >"$out/status"
+    echo "no-server (did not start on 127.0.0.1)" >"$out/status"
     progress
     exit 0
 fi
-
-# Loopback only: the server chose 127.0.0.1, the suite talks to that URL.
-case "$url" in
-    http://127.0.0.1:*) ;;
-    *) echo "no-server (not a loopback URL: $url)" >"$out/status"; progress; exit 0 ;;
-esac
 
 raw="$out/raw"
 rm -rf "$raw"

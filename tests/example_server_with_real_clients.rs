@@ -403,7 +403,10 @@ async fn remote_preset_serves_the_dev_token_and_demands_step_up_for_admin() {
         challenge.contains(r#"error="insufficient_scope""#),
         "{challenge}"
     );
-    assert!(challenge.contains(r#"scope="mcp:admin""#), "{challenge}");
+    assert!(
+        challenge.contains(r#"scope="mcp mcp:admin""#),
+        "legacy era: the granted scope plus the missing one, so the stepped-up token keeps mcp: {challenge}"
+    );
     assert!(challenge.contains("resource_metadata="), "{challenge}");
 }
 

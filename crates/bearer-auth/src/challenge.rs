@@ -56,8 +56,14 @@ pub(crate) fn unauthorized(
     )
 }
 
-/// `403`: a valid token without the scopes this call needs (step-up).
-pub(crate) fn insufficient_scope(resource_metadata: &str, needed: &[String]) -> McpError {
+/// `403`: a valid token without the scopes this call needs (step-up). The
+/// challenge's `scope` is `challenge` (see the service's `step_up_scopes`); the
+/// message names what the call `needed`.
+pub(crate) fn insufficient_scope(
+    resource_metadata: &str,
+    challenge: &[String],
+    needed: &[String],
+) -> McpError {
     let description = format!("this call needs the scopes: {}", needed.join(" "));
     McpError::new(
         StatusCode::FORBIDDEN,
@@ -68,7 +74,7 @@ pub(crate) fn insufficient_scope(resource_metadata: &str, needed: &[String]) -> 
         WWW_AUTHENTICATE,
         bearer_challenge(
             resource_metadata,
-            needed,
+            challenge,
             Some(("insufficient_scope", &description)),
         ),
     )

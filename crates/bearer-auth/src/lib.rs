@@ -15,11 +15,18 @@
 //!   canonical resource URI, compared canonically.
 //! - **Scopes**: a [`ScopePolicy`] for the endpoint, per method, per tool,
 //!   prompt or resource, with public tools and hierarchies. Missing scopes →
-//!   `403` `insufficient_scope` naming every scope the call needs (step-up).
+//!   `403` `insufficient_scope` (step-up) whose `scope` keeps what worked: in
+//!   the legacy era, where 2025-11-25 clients replace their scopes with the
+//!   challenge's, the scopes already granted plus the ones the call needs; in
+//!   the 2026-07-28 era, where clients accumulate (SEP-2350), the ones the call
+//!   needs.
 //! - **Challenges**: every `401`/`403` carries `WWW-Authenticate: Bearer
 //!   resource_metadata="…"` (and `scope`, `error` where they apply).
 //! - **Metadata** (RFC 9728): [`ProtectedResourceMetadata`] served at the
 //!   path-suffixed and root well-known paths; the challenge points at it.
+//!   Reads of other public metadata documents (an authorization server's
+//!   RFC 8414 or OpenID configuration served by the same app) pass without a
+//!   token.
 //! - **After**: the [`Principal`](mcp_guard_core::Principal) goes into the
 //!   request's extensions, a tracing span carries subject and client id
 //!   (never the token), and `Authorization` is removed unless kept on purpose.

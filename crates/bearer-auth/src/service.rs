@@ -1,3 +1,4 @@
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -7,7 +8,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
-    BoxError, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code,
+    BoxError, Era, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code,
 };
 use tower_service::Service;
 use tracing::Instrument;
@@ -185,9 +186,9 @@ where
         };
         let missing = settings.policy.missing(principal.scopes(), &needed);
         if !missing.is_empty() {
-            // Step-up: ask for everything this call needs, not just what is missing.
+            let challenge = step_up_scopes(Era::of(&request), principal.scopes(), &needed);
             return Ok(reject(
-                insufficient_scope(&settings.metadata_url, &needed),
+                insufficient_scope(&settings.metadata_url, &challenge, &needed),
                 Some(request.extensions()),
             ));
         }
@@ -202,6 +203,25 @@ where
         request.extensions_mut().insert(principal);
         let response = self.inner.call(request).instrument(span).await?;
         Ok(response.map(ResponseBody::new))
+    }
+}
+
+/// The scopes a step-up challenge asks for, so that a client that follows it
+/// keeps what worked before.
+///
+/// Legacy era (2025-11-25 clients replace their scope with the challenge's):
+/// the scopes already granted plus the ones this call needs. Stateless era
+/// (SEP-2350: clients accumulate): the scopes this call needs.
+fn step_up_scopes(era: Era, granted: &BTreeSet<String>, needed: &[String]) -> Vec<String> {
+    match era {
+        Era::Legacy => granted
+            .iter()
+            .chain(needed)
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        Era::Stateless => needed.to_vec(),
     }
 }
 

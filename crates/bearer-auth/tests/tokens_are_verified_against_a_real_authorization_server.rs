@@ -227,6 +227,26 @@ struct Reply {
 }
 
 async fn call(mcp: &Mcp, authorization: &[&str], path: &str, body: Value) -> Reply {
+    send(mcp, authorization, &[], path, body).await
+}
+
+/// A POST to `/mcp` with extra headers (e.g. a stateless-era version).
+async fn call_with(
+    mcp: &Mcp,
+    authorization: &[&str],
+    headers: &[(&str, &str)],
+    body: Value,
+) -> Reply {
+    send(mcp, authorization, headers, "/mcp", body).await
+}
+
+async fn send(
+    mcp: &Mcp,
+    authorization: &[&str],
+    headers: &[(&str, &str)],
+    path: &str,
+    body: Value,
+) -> Reply {
     let client = reqwest::Client::new();
     let mut request = client
         .post(format!("{}{path}", mcp.url))
@@ -234,6 +254,9 @@ async fn call(mcp: &Mcp, authorization: &[&str], path: &str, body: Value) -> Rep
         .body(body.to_string());
     for value in authorization {
         request = request.header("authorization", *value);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let response = request.send().await.unwrap();
     let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
@@ -251,6 +274,12 @@ async fn call(mcp: &Mcp, authorization: &[&str], path: &str, body: Value) -> Rep
 
 fn tools_call(name: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": {}}})
+}
+
+fn stateless_tools_call(name: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": {},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}}}})
 }
 
 fn list() -> Value {
@@ -545,8 +574,26 @@ async fn scopes_step_up_per_tool_and_public_tools_need_no_token() {
         "{challenge}"
     );
     assert!(
+        challenge.contains("scope=\"files:read files:write mcp\""),
+        "legacy era: the granted scopes plus all the call needs, so the stepped-up token keeps files:read: {challenge}"
+    );
+    // The stateless era: clients accumulate, the challenge names what the call needs.
+    let stateless = call_with(
+        &mcp,
+        &[&reader],
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "write_file"),
+        ],
+        stateless_tools_call("write_file"),
+    )
+    .await;
+    assert_eq!(stateless.status, StatusCode::FORBIDDEN);
+    let challenge = stateless.challenge.unwrap();
+    assert!(
         challenge.contains("scope=\"files:write mcp\""),
-        "all scopes the call needs: {challenge}"
+        "stateless era: the scopes the call needs: {challenge}"
     );
     assert!(challenge.contains("resource_metadata="), "{challenge}");
     assert_eq!(

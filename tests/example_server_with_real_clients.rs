@@ -211,7 +211,7 @@ async fn local_preset_serves_the_python_sdk_client_in_both_eras() {
         .await
         .unwrap();
         assert_eq!(report["protocol_version"], version, "{report}");
-        assert_eq!(report["tools"], json!(EXAMPLE_TOOLS), "{report}");
+        assert_eq!(report["tools"], json!(EXAMPLE_TOOLS.as_slice()), "{report}");
         assert_eq!(report["echo"], "hello from python");
         assert_eq!(report["add"], "42");
         assert_eq!(report["slow_count"], "counted to 5");

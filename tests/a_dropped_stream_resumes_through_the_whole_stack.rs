@@ -142,19 +142,12 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
 
     // Another caller cannot resume this session's stream (the session is bound
     // to the principal that created it).
-    let stranger = http
-        .post(format!("{}/dev-issuer/token", server.origin()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials&scope=mcp&client_id=mallory")
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    // (A client-credentials token of another registered client: its subject
+    // is that client, not dev-user.)
+    let stranger = server.token_with_scope("mcp").await;
     let foreign = http
         .get(&server.url)
-        .bearer_auth(stranger["access_token"].as_str().unwrap())
+        .bearer_auth(&stranger)
         .header("accept", "text/event-stream")
         .header("mcp-session-id", &session)
         .header("mcp-protocol-version", VERSION)

@@ -10,8 +10,12 @@
 //! must be answered whatever MCP headers come with them.
 //!
 //! tests/python/oauth_discovery.py drives the SDK's flow untouched and stops it
-//! at the browser step; the later steps (registration, authorization, token)
-//! are not under test here. It records every request the SDK put on the wire.
+//! at the browser step: after discovery the SDK registers itself (RFC 7591)
+//! with the development issuer and builds the authorization URL, and there
+//! its redirect handler raises. Only that it gets there is checked; the
+//! authorization and token steps are under test in
+//! the_development_authorization_server_speaks_oauth.rs. The script records
+//! every request the SDK put on the wire.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
 
@@ -249,7 +253,25 @@ fn sdk_discovers_the_authorization_server(mode: &str) {
         "the authorization server metadata's `issuer` is not {issuer}{context}"
     );
 
-    // 4. The exact headers a real client sends on those GETs.
+    // 4. With discovery done, the SDK registers and reaches the browser step
+    // (where the script stops it), at the endpoint the metadata names.
+    assert!(
+        requests
+            .iter()
+            .skip(as_index)
+            .any(|request| request["method"] == "POST"
+                && request["url"] == format!("{issuer}/register").as_str()
+                && request["status"] == 201),
+        "the SDK did not register with {issuer}/register after discovery{context}"
+    );
+    assert!(
+        report["authorization_urls"][0]
+            .as_str()
+            .is_some_and(|url| url.starts_with(&format!("{issuer}/authorize?"))),
+        "the SDK's flow did not stop at the browser step with {issuer}/authorize{context}"
+    );
+
+    // 5. The exact headers a real client sends on those GETs.
     if mode != "legacy" {
         for request in [prm, as_metadata] {
             assert_eq!(

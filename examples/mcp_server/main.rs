@@ -5,15 +5,19 @@
 //! cargo run --release --example mcp_server -- [--addr 127.0.0.1:8080]
 //!     [--preset local|remote|bare] [--public-url URL] [--issuer URL] [--jwks-url URL]
 //!     [--audience URI] [--token-out FILE] [--redis URL]
+//!     [--dev-issuer-on-public-address]
 //! ```
 //!
 //! - `local` (default): localhost origin guard and CORS, protocol guard,
 //!   sessions and resumable SSE in memory, no authentication.
 //! - `remote`: the public URL's host and origin, bearer tokens, sessions bound
-//!   to the caller. Without `--issuer`, an embedded DEVELOPMENT issuer runs on
-//!   this server under `/dev-issuer/` (a fresh ES256 key, its JWKS, RFC 8414
-//!   metadata, a client-credentials token endpoint), and `--token-out` receives
-//!   a one-hour token with every scope.
+//!   to the caller. Without `--issuer`, an embedded DEVELOPMENT authorization
+//!   server runs on this server under `/dev-issuer/` (`dev_issuer/`: a fresh
+//!   ES256 key, its JWKS, RFC 8414 metadata, dynamic registration, an
+//!   authorization endpoint that approves every request, a token endpoint),
+//!   and `--token-out` receives a one-hour token with every scope. Anyone who
+//!   can reach it gets tokens, so it refuses a non-loopback `--addr` unless
+//!   `--dev-issuer-on-public-address` is given.
 //! - `bare`: the same handler with no guard at all (the baseline for
 //!   benchmarks and comparisons).
 //!
@@ -103,7 +107,19 @@ struct Args {
     /// of twice that).
     #[arg(long)]
     rate_limit: Option<u32>,
+    /// Serve the development issuer (remote, no --issuer) on a non-loopback
+    /// --addr anyway. It approves every authorization request: anyone who can
+    /// reach it gets tokens.
+    #[arg(long)]
+    dev_issuer_on_public_address: bool,
+    /// How long the development issuer's authorization codes live, in seconds
+    /// (for tests of expiry).
+    #[arg(long, hide = true, default_value_t = 60)]
+    dev_issuer_code_lifetime_seconds: u64,
 }
+
+/// The exit status of a refused command line (clap's, too).
+const USAGE_ERROR: u8 = 2;
 
 /// The rmcp service. Sessions and Host/Origin checks are mcp-guard's job, so
 /// rmcp's own are off: every preset runs the identical handler.
@@ -149,6 +165,11 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    // Before anything listens: the development issuer hands tokens to anyone.
+    if let Err(message) = refuse_a_public_dev_issuer(&args) {
+        eprintln!("mcp_server: {message}");
+        return ExitCode::from(USAGE_ERROR);
+    }
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -156,6 +177,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The remote preset's development issuer approves every authorization
+/// request, so it stays on loopback unless the user says otherwise.
+fn refuse_a_public_dev_issuer(args: &Args) -> Result<(), String> {
+    let dev_issuer = args.preset == Preset::Remote && args.issuer.is_none();
+    if dev_issuer && !args.addr.ip().is_loopback() && !args.dev_issuer_on_public_address {
+        return Err(format!(
+            "refusing to serve the DEVELOPMENT issuer on the non-loopback address {}: it approves \
+             every authorization request, so anyone who can reach it gets tokens. Listen on \
+             127.0.0.1, give --issuer for a real authorization server, or pass \
+             --dev-issuer-on-public-address if you mean it",
+            args.addr
+        ));
+    }
+    Ok(())
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -175,6 +212,10 @@ async fn run(args: Args) -> Result<(), String> {
             ("--audience", args.audience.is_some()),
             ("--token-out", args.token_out.is_some()),
             ("--rate-limit", args.rate_limit.is_some()),
+            (
+                "--dev-issuer-on-public-address",
+                args.dev_issuer_on_public_address,
+            ),
         ] {
             if given {
                 return Err(format!("{flag} only applies to --preset remote"));
@@ -238,12 +279,19 @@ async fn remote(args: &Args, public_url: &str) -> Result<Router, String> {
     };
     let mut app = guarded!(guard, args);
     if let Some(dev_issuer) = dev_issuer {
-        let token = dev_issuer.token(&audience, ALL_SCOPES, "dev-user");
         eprintln!(
-            "DEVELOPMENT ONLY: embedded issuer {} with a fresh key; do not use it for anything real",
+            "DEVELOPMENT ONLY: embedded authorization server {} with a fresh key. It APPROVES EVERY \
+             authorization request without a login: anyone who can reach it gets tokens for {audience}. \
+             Do not use it for anything real.",
             dev_issuer.issuer
         );
         if let Some(path) = &args.token_out {
+            let token = dev_issuer.token(
+                &audience,
+                ALL_SCOPES,
+                crate::dev_issuer::DEV_USER,
+                "mcp-guard-dev",
+            )?;
             std::fs::write(path, &token)
                 .map_err(|error| format!("cannot write --token-out {}: {error}", path.display()))?;
             eprintln!(
@@ -251,9 +299,16 @@ async fn remote(args: &Args, public_url: &str) -> Result<Router, String> {
                 path.display()
             );
         }
-        app = app.merge(dev_issuer.routes(audience));
+        app = app.merge(dev_issuer.routes(crate::dev_issuer::Settings {
+            audience,
+            code_lifetime: Duration::from_secs(args.dev_issuer_code_lifetime_seconds),
+        }));
     } else if args.token_out.is_some() {
         return Err("--token-out needs the development issuer (no --issuer)".to_owned());
+    } else if args.dev_issuer_on_public_address {
+        return Err(
+            "--dev-issuer-on-public-address needs the development issuer (no --issuer)".to_owned(),
+        );
     }
     Ok(app)
 }

@@ -11,11 +11,11 @@ The SDK's flow is: the MCP request -> 401 with `WWW-Authenticate: Bearer
 resource_metadata="..."` -> GET that RFC 9728 protected resource metadata -> GET the
 RFC 8414 metadata of the authorization server it names -> register the client
 (RFC 7591) -> send the user to the authorization endpoint -> exchange the code for a
-token. Only the discovery steps are under test; the example's development issuer has
-no registration or authorization endpoint yet. So the flow is left to run on its own,
-with nothing stubbed, and stopped where it needs a person: the redirect handler (the
-browser step) raises, so no authorization code is ever sent anywhere. Whatever the SDK
-does before that (a registration attempt, say) is recorded as it happened.
+token. The discovery steps are under test here (the development issuer's registration,
+authorization and token endpoints have their own test). So the flow is left to run on
+its own, with nothing stubbed, and stopped where it needs a person: the redirect handler
+(the browser step) raises, so no authorization code is ever sent anywhere. Whatever the
+SDK does before that (its registration, say) is recorded as it happened.
 
 Every HTTP request the client sends, the auth flow's own included, goes through a
 recording transport under httpx2's client, so the report shows what was on the wire:

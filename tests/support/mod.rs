@@ -71,14 +71,36 @@ impl ExampleServer {
         self.url.trim_end_matches("/mcp").to_owned()
     }
 
-    /// A token from the development issuer's token endpoint with `scope`.
+    /// A token from the development issuer's token endpoint with `scope`: a
+    /// new confidential client registers (RFC 7591) and asks for client
+    /// credentials, so the token's subject is that client's id (a principal
+    /// other than `dev-user`).
     pub async fn token_with_scope(&self, scope: &str) -> String {
-        let response: serde_json::Value = reqwest::Client::new()
+        let http = reqwest::Client::new();
+        let client: serde_json::Value = http
+            .post(format!("{}/dev-issuer/register", self.origin()))
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({
+                    "grant_types": ["client_credentials"],
+                    "token_endpoint_auth_method": "client_secret_post",
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let response: serde_json::Value = http
             .post(format!("{}/dev-issuer/token", self.origin()))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!(
-                "grant_type=client_credentials&scope={}",
-                scope.replace(' ', "%20")
+                "grant_type=client_credentials&scope={}&client_id={}&client_secret={}",
+                scope.replace(' ', "%20"),
+                client["client_id"].as_str().unwrap(),
+                client["client_secret"].as_str().unwrap(),
             ))
             .send()
             .await

@@ -3,7 +3,8 @@
 # Installs what the tests need first: curl (smoke test), Chromium (the CORS
 # preset's real-browser test), redis-server (the Redis stores' tests start their
 # own on a free loopback port) and the official Python MCP SDK (in .venv, for the
-# end-to-end tests with a real Python client). Then the official MCP
+# end-to-end tests with a real Python client) and the official TypeScript MCP
+# SDK (npm ci in tests/typescript, for the OAuth end-to-end tests). Then the official MCP
 # conformance suite (npm; Node 22 from the npm registry) against the example
 # server bare and behind the local preset: a regression or a required scenario
 # not passing fails the run (scripts/conformance.sh; the table goes to
@@ -39,6 +40,10 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 export MCP_GUARD_PYTHON="$PWD/.venv/bin/python"
 
+need npm npm
+echo "== TypeScript MCP SDK client in tests/typescript (package-lock.json)"
+(cd tests/typescript && npm ci --ignore-scripts --no-audit --no-fund)
+
 echo "== cargo test (workspace, all features)"
 cargo test --workspace --all-features --locked
 
@@ -46,5 +51,4 @@ echo "== main job smoke test (README's first command)"
 scripts/smoke-main-job.sh
 
 echo "== official MCP conformance suite: bare vs local preset, check by check"
-need npm npm
 scripts/conformance.sh --out "${CARGO_TARGET_DIR:-target}/CONFORMANCE.md"

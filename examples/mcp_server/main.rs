@@ -58,6 +58,8 @@ use crate::server::ExampleServer;
 
 /// The scope `admin_echo` needs under the remote preset.
 const ADMIN_SCOPE: &str = "mcp:admin";
+/// The scope every call needs under the remote preset.
+const BASE_SCOPE: &str = "mcp";
 /// Every scope the example knows; the development token carries all of them.
 const ALL_SCOPES: &str = "mcp mcp:admin";
 
@@ -259,7 +261,11 @@ async fn remote(args: &Args, public_url: &str) -> Result<Router, String> {
     let mut guard = McpGuard::remote(public_url)
         .issuer(issuer)
         .scope_policy(
+            // Every call needs `mcp`, so the bare 401 names it (clients then
+            // ask for it, not for every scope the server supports) and a
+            // step-up has something to keep; admin_echo also needs mcp:admin.
             mcp_guard::bearer_auth::ScopePolicy::new()
+                .require([BASE_SCOPE])
                 .require_for_tool("admin_echo", [ADMIN_SCOPE]),
         )
         .scopes_supported(ALL_SCOPES.split(' '));

@@ -150,6 +150,11 @@ async fn handler(
         request.headers().get(AUTHORIZATION).is_none(),
         "the token is not passed through to the handler"
     );
+    if mcp_guard_core::well_known::is_metadata_read(&request) {
+        // A public metadata document other than the layer's own: read without
+        // a token (found by this target once such reads passed through).
+        return Ok(Response::new(Full::default()));
+    }
     let principal = request
         .extensions()
         .get::<Principal>()

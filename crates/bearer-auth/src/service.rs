@@ -73,6 +73,10 @@ where
             // session reached through it.
             let mut request = request;
             forget_session(&mut request);
+            if !self.settings.keep_authorization {
+                // No token passthrough, not even to a metadata handler.
+                request.headers_mut().remove(AUTHORIZATION);
+            }
             let inner = self.inner.call(request.map(PeekedBody::unread));
             return ResponseFuture::boxed(Box::pin(async move {
                 Ok(inner.await?.map(ResponseBody::new))

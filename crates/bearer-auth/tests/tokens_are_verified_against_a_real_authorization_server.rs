@@ -750,3 +750,33 @@ impl JsonValue for reqwest::Response {
         serde_json::from_slice(&self.bytes().await.unwrap()).unwrap()
     }
 }
+
+/// An authorization server's metadata served by the same app is public: read
+/// without a token, and a token sent along (even a bad one) is neither checked
+/// nor passed on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_metadata_documents_are_read_without_a_token_and_get_none() {
+    let auth = start_auth_server().await;
+    let mcp = start_mcp(&auth, ScopePolicy::new().require(["mcp"])).await;
+    let client = reqwest::Client::new();
+    for path in [
+        "/.well-known/oauth-authorization-server/tenant",
+        "/.well-known/openid-configuration",
+        "/tenant/.well-known/openid-configuration",
+    ] {
+        let response = client
+            .get(format!("{}{path}", mcp.url))
+            .header("authorization", "Bearer not-even-a-jwt")
+            .header("mcp-protocol-version", "2026-07-28")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let seen: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        assert_eq!(seen["subject"], Value::Null, "{path}: no principal");
+        assert_eq!(seen["authorization_forwarded"], false, "{path}: {seen}");
+    }
+    // The MCP endpoint itself still wants a valid token.
+    let refused = call(&mcp, &["Bearer not-even-a-jwt"], "/mcp", list()).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}

@@ -24,12 +24,9 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::{ExampleServer, python};
@@ -66,30 +63,15 @@ impl Flow {
 /// Starts an example server with `args`, or fails clearly if it does not come
 /// up in time.
 fn start(args: Vec<String>) -> ExampleServer {
-    let (sender, receiver) = mpsc::channel();
-    let shown = args.join(" ");
-    thread::spawn(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let _ = sender.send(ExampleServer::start(&args));
-    });
-    match receiver.recv_timeout(START_TIMEOUT) {
-        Ok(server) => server,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!(
-                "the example server ({shown}) did not print its endpoint within {START_TIMEOUT:?}"
-            )
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            panic!("the example server ({shown}) did not start (see the panic above)")
-        }
-    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    support::start_within(&args, START_TIMEOUT)
 }
 
 /// Runs tests/python/oauth_flows.py, killed after [`SCRIPT_TIMEOUT`], and
 /// returns its JSON report.
 fn run_script(flow: Flow, url: &str, mode: &str, other_url: &str) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/oauth_flows.py");
-    let mut child = Command::new(python())
+    let child = Command::new(python())
         .arg(&script)
         .args([flow.arg(), url, mode, other_url])
         .arg(FLOW_TIMEOUT_SECONDS.to_string())
@@ -98,28 +80,7 @@ fn run_script(flow: Flow, url: &str, mode: &str, other_url: &str) -> Value {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run the Python MCP SDK's OAuth flow script");
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
-    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let (status, stdout, stderr) = support::wait_with_timeout(child, SCRIPT_TIMEOUT);
     let name = format!("{} in {mode} mode", flow.arg());
     let Some(status) = status else {
         panic!(

@@ -21,12 +21,9 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::{ExampleServer, python};
@@ -41,29 +38,17 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(FLOW_TIMEOUT_SECONDS + 30);
 /// The metadata version the SDK stamps on its discovery GETs.
 const MODERN: &str = "2026-07-28";
 
-/// The example under the remote preset (its development issuer), or a clear
-/// failure if it does not come up in time.
+/// The example under the remote preset (its development authorization
+/// server), or a clear failure if it does not come up in time.
 fn start_remote() -> ExampleServer {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = sender.send(ExampleServer::start(&["--preset", "remote"]));
-    });
-    match receiver.recv_timeout(START_TIMEOUT) {
-        Ok(server) => server,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the example server did not print its endpoint within {START_TIMEOUT:?}")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            panic!("the example server did not start (see the panic above)")
-        }
-    }
+    support::start_within(&["--preset", "remote"], START_TIMEOUT)
 }
 
 /// Runs tests/python/oauth_discovery.py against `url` in `mode`, killed after
 /// [`SCRIPT_TIMEOUT`], and returns its JSON report.
 fn discover(url: &str, mode: &str) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/oauth_discovery.py");
-    let mut child = Command::new(python())
+    let child = Command::new(python())
         .arg(&script)
         .arg(url)
         .arg(mode)
@@ -73,28 +58,7 @@ fn discover(url: &str, mode: &str) -> Value {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run the Python MCP SDK's OAuth discovery script");
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
-    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let (status, stdout, stderr) = support::wait_with_timeout(child, SCRIPT_TIMEOUT);
     let Some(status) = status else {
         panic!(
             "the Python OAuth discovery script ({mode}) did not finish within {SCRIPT_TIMEOUT:?}; killed it\n\

@@ -58,12 +58,9 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::ExampleServer;
@@ -116,26 +113,14 @@ fn node() -> OsString {
 /// The example under the remote preset (its development authorization
 /// server), or a clear failure if it does not come up in time.
 fn start_remote() -> ExampleServer {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = sender.send(ExampleServer::start(&["--preset", "remote"]));
-    });
-    match receiver.recv_timeout(START_TIMEOUT) {
-        Ok(server) => server,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the example server did not print its endpoint within {START_TIMEOUT:?}")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            panic!("the example server did not start (see the panic above)")
-        }
-    }
+    support::start_within(&["--preset", "remote"], START_TIMEOUT)
 }
 
 /// Runs tests/typescript/oauth_flows.mjs for `flow` against `url` (with the
 /// second server `other`), killed after [`SCRIPT_TIMEOUT`]; its JSON report.
 fn run_flow(url: &str, flow: &str, other: &str) -> Value {
     let script = typescript_dir().join("oauth_flows.mjs");
-    let mut child = Command::new(node())
+    let child = Command::new(node())
         .arg(&script)
         .arg(url)
         .arg(flow)
@@ -152,28 +137,7 @@ fn run_flow(url: &str, flow: &str, other: &str) -> Value {
                 node()
             )
         });
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
-    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let (status, stdout, stderr) = support::wait_with_timeout(child, SCRIPT_TIMEOUT);
     let Some(status) = status else {
         panic!(
             "the TypeScript SDK's {flow} flow did not finish within {SCRIPT_TIMEOUT:?}; killed it\n\

@@ -124,6 +124,58 @@ impl Drop for ExampleServer {
     }
 }
 
+/// [`ExampleServer::start`] with `args`, or a clear failure if the server has
+/// not printed its endpoint within `timeout` (a test must never hang).
+pub fn start_within(args: &[&str], timeout: Duration) -> ExampleServer {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let owned: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    let shown = owned.join(" ");
+    std::thread::spawn(move || {
+        let args: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let _ = sender.send(ExampleServer::start(&args));
+    });
+    match receiver.recv_timeout(timeout) {
+        Ok(server) => server,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the example server ({shown}) did not print its endpoint within {timeout:?}")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("the example server ({shown}) did not start (see the panic above)")
+        }
+    }
+}
+
+/// Waits for a client script started with piped stdout and stderr, killing it
+/// after `timeout`: its exit status (`None` when killed), stdout and stderr.
+pub fn wait_with_timeout(
+    mut child: Child,
+    timeout: Duration,
+) -> (Option<std::process::ExitStatus>, String, String) {
+    use std::io::Read;
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
+    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (status, stdout.join().unwrap(), stderr.join().unwrap())
+}
+
 /// The Python interpreter of the venv scripts/test.sh creates with the
 /// official MCP SDK (`mcp` from PyPI).
 pub fn python() -> PathBuf {

@@ -254,8 +254,8 @@ impl Config {
                     "the body's _meta names a protocol version, but the MCP-Protocol-Version header is missing; the stateless era requires it on every POST, equal to _meta".into(),
                 ));
             }
-            HeaderVersion::Supported(version) => version.as_str().to_owned(),
-            HeaderVersion::Unsupported(sent) => sent.clone(),
+            HeaderVersion::Supported(version) => version.as_str(),
+            HeaderVersion::Unsupported(sent) => sent.as_str(),
             HeaderVersion::Repeated => return Err(repeated_version_header()),
         };
         let Some(message) = envelope.single() else {
@@ -277,7 +277,7 @@ impl Config {
             }
         }
         let HeaderVersion::Supported(version) = *header_version else {
-            return Err(self.unsupported(&sent, ""));
+            return Err(self.unsupported(sent, ""));
         };
         if version.era() != Era::Stateless {
             // A legacy version in both header and _meta: a legacy request that

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `initialize` that succeeds | a session is created *after* the handler's successful InitializeResult; in [`Mode::Issue`] the layer mints the id (192 bits from the OS CSPRNG) and sets `Mcp-Session-Id`, in [`Mode::Track`] it records the handler's id |
 //! | `initialize` the handler rejects | no session, nothing stored |
+//! | `initialize` carrying an `Mcp-Session-Id` | the header is removed before the handler: a new session, whatever id was presented |
 //! | any other request without `Mcp-Session-Id`, or with two | `400` |
 //! | an id outside visible ASCII (0x21–0x7E) or over [`max_id_len`](SessionLayerBuilder::max_id_len) | `400`, without a store lookup |
 //! | an unknown, expired, ended id — or another caller's | `404`, code `-32001`, "initialize a new session" (the same answer: a leaked id tells its finder nothing) |

@@ -145,8 +145,17 @@ where
 
     async fn initialize(
         mut self,
-        request: Request<PeekedBody<ReqBody>>,
+        mut request: Request<PeekedBody<ReqBody>>,
     ) -> Answer<ResBody, S::Error> {
+        // An initialize opens a new session. A session id it carries must not
+        // reach the handler (a session-aware one would run it inside that
+        // session, someone else's perhaps), and the answer must not tell
+        // whether that id is live.
+        if request.headers_mut().remove(MCP_SESSION_ID).is_some() {
+            tracing::info!(
+                "an initialize carried an Mcp-Session-Id; removed it, initialize always opens a new session"
+            );
+        }
         let binding = match self.shared.creating_binding(&request) {
             Ok(binding) => binding,
             Err(error) => return Ok(reject(error, &Method::POST, Some(request.extensions()))),

@@ -717,3 +717,36 @@ async fn handler_state_survives_between_requests() {
     }
     assert!(last.contains(r#""calls":3"#), "{last}");
 }
+
+/// An `initialize` that carries someone else's `Mcp-Session-Id` opens a new
+/// session of its own: the id it presents never reaches the handler (in track
+/// mode rmcp would run the second initialize inside the victim's session), and
+/// the answer does not tell the sender whether that id is live.
+#[tokio::test]
+async fn an_initialize_with_a_session_id_never_reaches_that_session() {
+    for layer in both_modes() {
+        let mode = mode_of(&layer);
+        let stack = stack(layer);
+        let victims = open_session(&stack, "alice").await;
+        for presented in [victims.as_str(), "no-such-session-0123456789abcdef"] {
+            let reply = send(
+                &stack,
+                Method::POST,
+                &[("x-test-user", "mallory"), ("mcp-session-id", presented)],
+                INITIALIZE,
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{mode:?}: {}", reply.body);
+            let new = reply.session_id().expect("a new session");
+            assert_ne!(
+                new, victims,
+                "{mode:?}: the initialize joined alice's session"
+            );
+        }
+        assert_eq!(
+            list_tools(&stack, "alice", &victims).await.status,
+            StatusCode::OK,
+            "{mode:?}: alice's session is untouched"
+        );
+    }
+}

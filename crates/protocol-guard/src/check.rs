@@ -120,8 +120,28 @@ impl Config {
                 }
                 Ok(Verdict::Decided(self.legacy_default(header_version)?))
             }
-            _ => Ok(Verdict::PassThrough),
+            // A preflight the CORS layer did not answer is the handler's.
+            Method::OPTIONS => Ok(Verdict::PassThrough),
+            // Anything else (PUT, PATCH, HEAD, …) is no MCP transport method;
+            // passed on, it would skip every check here and after.
+            _ => Err(self.not_a_transport_method(method)),
         }
+    }
+
+    fn not_a_transport_method(&self, method: &Method) -> McpError {
+        let allow = match self.serves_legacy_era() {
+            true => "GET, POST, DELETE",
+            false => "POST",
+        };
+        McpError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            error_code::SERVER_ERROR,
+            format!(
+                "{} is not an MCP transport method; send {allow}",
+                truncated_for_display(method.as_str().as_bytes())
+            ),
+        )
+        .with_header(ALLOW, HeaderValue::from_static(allow))
     }
 
     /// The legacy-era version of a request: the header's, else 2025-03-26.

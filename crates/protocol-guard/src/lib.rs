@@ -26,6 +26,7 @@
 //! | a JSON-RPC batch outside 2025-03-26 | `400`, code `-32600` |
 //! | a body that is not a JSON-RPC message | `400`, code `-32700` |
 //! | `GET`/`DELETE` in the stateless era, or on a server serving only it | `405` with `Allow: POST` |
+//! | any other method but `OPTIONS` (`PUT`, `PATCH`, `HEAD` of the endpoint, …) | `405` with `Allow` |
 //!
 //! Every rejection of a body that parsed as one message with an id carries
 //! that id. A `GET`/`HEAD` of a public OAuth metadata document

@@ -316,3 +316,39 @@ async fn metadata_reads_pass_whatever_mcp_headers_they_carry() {
     .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// PUT, PATCH and friends are no MCP transport method: before, they skipped
+/// every check (and the body limit and scope policy of the guards after).
+#[tokio::test]
+async fn other_http_methods_are_405_with_allow() {
+    let guard = ProtocolGuardLayer::new();
+    let call = request(1, "tools/call", json!({"name": "admin"})).to_string();
+    for method in [Method::PUT, Method::PATCH, Method::HEAD, Method::TRACE] {
+        let (status, body) = send(
+            &guard,
+            method.clone(),
+            "/mcp",
+            &[("content-type", "application/json")],
+            call.clone(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}: {body}");
+    }
+    let stateless_only = ProtocolGuardLayer::builder()
+        .supported_versions([mcp_guard_core::ProtocolVersion::V2026_07_28])
+        .build()
+        .unwrap();
+    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    });
+    let response = stateless_only
+        .layer(handler)
+        .oneshot(Request::put("/mcp").body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "POST");
+    // OPTIONS (a preflight CORS did not answer) is left to the handler.
+    let (status, _) = send(&guard, Method::OPTIONS, "/mcp", &[], String::new()).await;
+    assert_eq!(status, StatusCode::OK);
+}

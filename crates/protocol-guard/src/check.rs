@@ -218,6 +218,18 @@ impl Config {
             Some(id) => error.with_id(id.clone()),
             None => error,
         };
+        if envelope.messages().iter().any(|message| {
+            !(message.is_request() || message.is_notification() || message.is_response())
+        }) {
+            // Neither a request, a notification nor a response: the guards
+            // after this one could not tell which scopes or session rules
+            // apply, and the handler may read it differently.
+            return Err(with_id(McpError::new(
+                StatusCode::BAD_REQUEST,
+                error_code::INVALID_REQUEST,
+                "the body is not a JSON-RPC request, notification or response (a request needs \"method\" and \"id\", a notification \"method\", a response \"result\" or \"error\"; member names are case-sensitive)",
+            )));
+        }
         self.decide(headers, envelope, header_version)
             .map_err(with_id)
     }
@@ -520,21 +532,24 @@ mod tests {
 
     /// Found by the `protocol_headers` fuzz target: a stateless body with no
     /// `method` (here a typo, `metho1d`) went through while `Mcp-Method`
-    /// claimed `tools/call`.
+    /// claimed `tools/call`. It is no JSON-RPC message at all (-32600), and an
+    /// `Mcp-Method` on a real method-less message (a response) is a mismatch.
     #[test]
-    fn an_mcp_method_header_on_a_body_without_a_method_is_a_mismatch() {
-        let body = br#"{"jsonrpc":"2.0","id":1,"metho1d":"tools/call","params":{"name":"dispatch","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
-        let envelope = RpcEnvelope::parse(body);
+    fn an_mcp_method_header_on_a_body_without_a_method_is_refused() {
+        let stateless = HeaderVersion::Supported(ProtocolVersion::V2026_07_28);
         let mut headers = HeaderMap::new();
         headers.insert(MCP_METHOD, HeaderValue::from_static("tools/call"));
+        let typo = br#"{"jsonrpc":"2.0","id":1,"metho1d":"tools/call","params":{"name":"dispatch","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
         let error = config()
-            .check_envelope(
-                &headers,
-                &envelope,
-                &HeaderVersion::Supported(ProtocolVersion::V2026_07_28),
-            )
+            .check_envelope(&headers, &RpcEnvelope::parse(typo), &stateless)
             .unwrap_err();
         assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(error.code(), error_code::INVALID_REQUEST);
+
+        let answer = br#"{"jsonrpc":"2.0","id":1,"result":{},"params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+        let error = config()
+            .check_envelope(&headers, &RpcEnvelope::parse(answer), &stateless)
+            .unwrap_err();
         assert_eq!(error.code(), error_code::HEADER_MISMATCH);
         assert!(
             error.message().contains("Mcp-Method"),

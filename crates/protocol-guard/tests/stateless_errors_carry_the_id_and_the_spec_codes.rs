@@ -352,3 +352,39 @@ async fn other_http_methods_are_405_with_allow() {
     let (status, _) = send(&guard, Method::OPTIONS, "/mcp", &[], String::new()).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// A message that is neither a request, a notification nor a response (an id
+/// without a method, `"Method"` with a capital M) was passed on and authorized
+/// with the endpoint's scopes only: it is refused 400 with -32600, both eras.
+#[tokio::test]
+async fn a_message_that_is_no_json_rpc_message_is_an_invalid_request() {
+    let legacy = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    for body in [
+        json!({"jsonrpc": "2.0", "id": 7, "Method": "tools/call", "params": {"name": "admin"}}),
+        json!({"jsonrpc": "2.0", "id": 7}),
+    ] {
+        let (status, answer) = post(&legacy, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], -32600, "{body}: {answer}");
+        assert_eq!(answer["id"], 7, "{body}: {answer}");
+    }
+    let mut stateless = json!({"jsonrpc": "2.0", "id": 8, "params": {"_meta": full_meta()}});
+    stateless["Method"] = json!("tools/list");
+    let (status, answer) = post(&headers("tools/list", &[]), stateless).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["id"], 8, "{answer}");
+    // Requests, notifications and responses still pass.
+    for body in [
+        request(1, "tools/list", json!({})),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 3, "result": {}}),
+        json!({"jsonrpc": "2.0", "id": 4, "error": {"code": -1, "message": "no"}}),
+    ] {
+        let (status, answer) = post(&legacy, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+    }
+}

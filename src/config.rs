@@ -290,7 +290,8 @@ impl McpGuardConfig {
                 .allow_origins(self.allowed_origins.iter().cloned());
             builder = match &self.public_url {
                 Some(url) => builder.allow_public_url(url.clone()),
-                None => builder.allow_hosts(["localhost", "127.0.0.1", "[::1]"]),
+                // The local preset's own patterns: localhost on any port.
+                None => builder.allow_localhost(),
             };
             let allowlist = builder
                 .build()
@@ -369,8 +370,14 @@ impl McpGuardConfig {
                 guard = guard.session_max_lifetime(Duration::from_secs(secs));
             }
             if session.max_sessions.is_some() || session.max_sessions_per_principal.is_some() {
-                let overall = session.max_sessions.unwrap_or(usize::MAX);
-                let per_principal = session.max_sessions_per_principal.unwrap_or(overall);
+                // The cap not set keeps its default: never "no cap".
+                type Defaults = mcp_session::SessionLayerBuilder<mcp_session::store::MemoryStore>;
+                let overall = session
+                    .max_sessions
+                    .unwrap_or(Defaults::DEFAULT_MAX_SESSIONS);
+                let per_principal = session
+                    .max_sessions_per_principal
+                    .unwrap_or(Defaults::DEFAULT_MAX_SESSIONS_PER_PRINCIPAL);
                 guard = guard.max_sessions(overall, per_principal);
             }
         }
@@ -557,5 +564,128 @@ cors = false
         std::fs::remove_file(&path).unwrap();
         let missing = McpGuardConfig::from_file(&path).unwrap_err();
         assert!(missing.to_string().contains("cannot read"), "{missing}");
+    }
+}
+
+#[cfg(all(test, feature = "origin-guard"))]
+mod allowlist_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tower::{Layer, ServiceExt};
+
+    /// Status of a POST to the guard `config` builds, with `host` (and an
+    /// `origin`, when given).
+    async fn status(config: &str, host: &str, origin: Option<&str>) -> u16 {
+        let layer = McpGuardConfig::from_toml(config)
+            .unwrap()
+            .builder()
+            .unwrap()
+            .without_session()
+            .without_sse_resume()
+            .build()
+            .unwrap();
+        let handler = tower::service_fn(|_: http::Request<_>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                bytes::Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            )))
+        });
+        let mut request = http::Request::post("/mcp")
+            .header("host", host)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            )))
+            .unwrap();
+        layer
+            .layer(handler)
+            .oneshot(request)
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Allowing one more origin under the local preset keeps localhost on
+    /// every port, as the preset's default does (it kept only port-less
+    /// `localhost`, so every request on a port was refused).
+    #[tokio::test]
+    async fn extra_allowed_origins_keep_localhost_on_any_port() {
+        let config = r#"allowed_origins = ["https://app.example.com"]"#;
+        assert_eq!(status(config, "localhost:8080", None).await, 200);
+        assert_eq!(status(config, "127.0.0.1:3000", None).await, 200);
+        assert_eq!(
+            status(config, "localhost:8080", Some("http://localhost:5173")).await,
+            200
+        );
+        assert_eq!(
+            status(config, "localhost:8080", Some("https://app.example.com")).await,
+            200
+        );
+        assert_eq!(status(config, "attacker.example:8080", None).await, 403);
+        assert_eq!(
+            status(config, "localhost:8080", Some("https://attacker.example")).await,
+            403
+        );
+    }
+}
+
+#[cfg(all(test, feature = "session"))]
+mod session_cap_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tower::{Layer, ServiceExt};
+
+    /// Setting only `max_sessions` keeps the per-principal cap at its default
+    /// (it was raised to the overall cap).
+    #[tokio::test]
+    async fn setting_one_cap_leaves_the_other_at_its_default() {
+        let layer = McpGuardConfig::from_toml("[session]\nmax_sessions = 40")
+            .unwrap()
+            .builder()
+            .unwrap()
+            .without_sse_resume()
+            .build()
+            .unwrap();
+        let handler = tower::service_fn(|_: http::Request<_>| async {
+            let mut response = http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+                br#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"t","version":"1"}}}"#,
+            )));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        let service = layer.layer(handler);
+        let alice = mcp_guard_core::Principal::new()
+            .with_issuer("https://auth.example.com")
+            .with_subject("alice");
+        let mut statuses = Vec::new();
+        for _ in 0..33 {
+            let mut request = http::Request::post("/mcp")
+                .header("host", "localhost:8080")
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                    br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+                )))
+                .unwrap();
+            request.extensions_mut().insert(alice.clone());
+            let status = service.clone().oneshot(request).await.unwrap().status();
+            statuses.push(status.as_u16());
+        }
+        assert!(
+            statuses[..32].iter().all(|status| *status == 200),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses[32], 429,
+            "the 33rd of one principal meets the default cap of 32"
+        );
     }
 }

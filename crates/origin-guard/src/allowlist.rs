@@ -49,15 +49,7 @@ impl Allowlist {
     /// `[::1]` with any port (or none), and the `http` and `https` origins of the
     /// same, any port.
     pub fn localhost() -> Allowlist {
-        const HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
-        let mut builder = Allowlist::builder();
-        for host in HOSTS {
-            builder = builder
-                .allow_host(format!("{host}:*"))
-                .allow_origin(format!("http://{host}:*"))
-                .allow_origin(format!("https://{host}:*"));
-        }
-        match builder.build() {
+        match Allowlist::builder().allow_localhost().build() {
             Ok(allowlist) => allowlist,
             // The patterns above are constants that parse; this arm is unreachable.
             Err(error) => unreachable!("the localhost preset is valid: {error}"),
@@ -130,6 +122,32 @@ impl AllowlistBuilder {
     /// `example.com:8443`, `example.com:*`, `*.example.com:*`, `[::1]:*`.
     pub fn allow_host(mut self, pattern: impl Into<String>) -> Self {
         self.hosts.push(pattern.into());
+        self
+    }
+
+    /// Allows what [`Allowlist::localhost`] allows: hosts `localhost`,
+    /// `127.0.0.1` and `[::1]` with any port (or none), and their `http` and
+    /// `https` origins, any port. Add it when you allow more than the local
+    /// preset's default, so local clients keep working on every port.
+    ///
+    /// ```
+    /// use mcp_origin_guard::{Allowlist, HostAndPort};
+    ///
+    /// let allowlist = Allowlist::builder()
+    ///     .allow_origin("https://app.example.com")
+    ///     .allow_localhost()
+    ///     .build()
+    ///     .unwrap();
+    /// let host: HostAndPort = "localhost:8080".parse().unwrap();
+    /// assert!(allowlist.allows_host(&host));
+    /// ```
+    pub fn allow_localhost(mut self) -> Self {
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            self = self
+                .allow_host(format!("{host}:*"))
+                .allow_origin(format!("http://{host}:*"))
+                .allow_origin(format!("https://{host}:*"));
+        }
         self
     }
 

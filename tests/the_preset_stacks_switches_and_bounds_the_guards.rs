@@ -327,11 +327,49 @@ async fn the_rate_limit_is_per_principal_and_says_when_to_retry() {
         "the 429 names the request it refuses: {body}"
     );
     assert_eq!(
-        service.oneshot(as_subject("bob")).await.unwrap().status(),
+        service
+            .clone()
+            .oneshot(as_subject("bob"))
+            .await
+            .unwrap()
+            .status(),
         200,
         "bob has his own bucket"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    // A token that names neither subject nor client is limited too (it was
+    // never counted): such tokens of one issuer share a bucket.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let nameless = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"iss": ISSUER, "aud": RESOURCE, "scope": "mcp", "exp": now + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    let as_nameless = || {
+        request(
+            post_to("mcp.example.com")
+                .header("mcp-protocol-version", "2025-11-25")
+                .header("authorization", format!("Bearer {nameless}")),
+            &ping,
+        )
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            service
+                .clone()
+                .oneshot(as_nameless())
+                .await
+                .unwrap()
+                .status(),
+        );
+    }
+    assert_eq!(statuses, [200, 200, 429], "a nameless token's burst is 2");
 }
 
 /// Through the whole stack (origin guard, CORS, protocol guard, bearer auth,

@@ -4,7 +4,8 @@
 //!
 //! Stack it after bearer auth: it keys on the [`Principal`] that layer puts in
 //! the request's extensions (issuer and subject, or the client id when a token
-//! has no subject). A request without a principal (the RFC 9728 metadata, a
+//! has no subject; tokens that name neither share one bucket per issuer). A
+//! request without a principal (the RFC 9728 metadata, a
 //! public tool) is not counted: limit anonymous traffic per address at the
 //! proxy in front, where the address is known.
 //!

@@ -44,7 +44,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if let Some(key) = request.extensions().get::<Principal>().and_then(bucket_key) {
+        if let Some(key) = request.extensions().get::<Principal>().map(bucket_key) {
             sweep_now_and_then(&self.limiter);
             if let Err(not_until) = self.limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -61,13 +61,15 @@ where
 }
 
 /// Who the bucket belongs to: the subject within its issuer, or the client
-/// when the token names no subject (client-credentials tokens).
-fn bucket_key(principal: &Principal) -> Option<String> {
+/// when the token names no subject (client-credentials tokens). Tokens that
+/// name neither share one bucket per issuer: a token cannot escape the limit
+/// by leaving its names out.
+fn bucket_key(principal: &Principal) -> String {
     let issuer = principal.issuer().unwrap_or("");
     match (principal.subject(), principal.client_id()) {
-        (Some(subject), _) => Some(format!("{issuer} sub {subject}")),
-        (None, Some(client)) => Some(format!("{issuer} client {client}")),
-        (None, None) => None,
+        (Some(subject), _) => format!("{issuer} sub {subject}"),
+        (None, Some(client)) => format!("{issuer} client {client}"),
+        (None, None) => format!("{issuer} unnamed"),
     }
 }
 

@@ -85,6 +85,12 @@ impl RpcEnvelope {
         }
     }
 
+    /// The id of the body's request, when it holds exactly one message with
+    /// an id: what a rejection of it answers with.
+    pub fn request_id(&self) -> Option<&RpcId> {
+        self.single().and_then(RpcMessage::id)
+    }
+
     /// Every message of the body: one for a single message, none when unparsable.
     pub fn messages(&self) -> &[RpcMessage] {
         match self {

@@ -106,9 +106,12 @@ impl McpError {
         }
     }
 
-    /// Answers with the id of the request being rejected instead of `null`.
-    pub fn with_id(mut self, id: RpcId) -> Self {
-        self.inner.id = Some(id);
+    /// Answers with the id of the request being rejected instead of `null`
+    /// (`None` keeps the id as it is).
+    pub fn with_id(mut self, id: impl Into<Option<RpcId>>) -> Self {
+        if let Some(id) = id.into() {
+            self.inner.id = Some(id);
+        }
         self
     }
 
@@ -133,8 +136,7 @@ impl McpError {
         if self.inner.id.is_none() {
             self.inner.id = extensions
                 .get::<RpcEnvelope>()
-                .and_then(RpcEnvelope::single)
-                .and_then(|message| message.id())
+                .and_then(RpcEnvelope::request_id)
                 .cloned();
         }
         self

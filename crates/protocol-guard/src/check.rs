@@ -214,10 +214,7 @@ impl Config {
                 "the body is not a JSON-RPC message (invalid JSON, a duplicated member, a null id, or a mix of request and response); send one JSON-RPC object",
             ));
         }
-        let with_id = |error: McpError| match envelope.single().and_then(RpcMessage::id) {
-            Some(id) => error.with_id(id.clone()),
-            None => error,
-        };
+        let with_id = |error: McpError| error.with_id(envelope.request_id().cloned());
         if envelope.messages().iter().any(|message| {
             !(message.is_request() || message.is_notification() || message.is_response())
         }) {

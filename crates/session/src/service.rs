@@ -160,7 +160,11 @@ where
             Ok(binding) => binding,
             Err(error) => return Ok(reject(error, &Method::POST, Some(request.extensions()))),
         };
-        let rpc_id = request_id(&request);
+        let rpc_id = request
+            .extensions()
+            .get::<RpcEnvelope>()
+            .and_then(RpcEnvelope::request_id)
+            .cloned();
         let handler_request_headers = (
             request.headers().get(HOST).cloned(),
             request.headers().get(MCP_PROTOCOL_VERSION).cloned(),
@@ -172,7 +176,7 @@ where
         let (mut parts, body) = response.into_parts();
         let bytes = match self.shared.read_initialize_response(body).await {
             Ok(bytes) => bytes,
-            Err(error) => return Ok(reject(with_id(error, rpc_id), &Method::POST, None)),
+            Err(error) => return Ok(reject(error.with_id(rpc_id), &Method::POST, None)),
         };
         let content_type = parts
             .headers
@@ -187,7 +191,7 @@ where
             Ok(Some(id)) => id,
             // Track mode and a handler that minted no id: a sessionless server.
             Ok(None) => return Ok(Response::from_parts(parts, ResponseBody::full(bytes))),
-            Err(error) => return Ok(reject(with_id(error, rpc_id), &Method::POST, None)),
+            Err(error) => return Ok(reject(error.with_id(rpc_id), &Method::POST, None)),
         };
         let record = SessionRecord::new(
             id.clone(),
@@ -207,7 +211,7 @@ where
             if self.shared.settings.mode == Mode::Track {
                 self.end_in_handler(&id, handler_request_headers).await;
             }
-            return Ok(reject(with_id(refusal, rpc_id), &Method::POST, None));
+            return Ok(reject(refusal.with_id(rpc_id), &Method::POST, None));
         }
         if self.shared.settings.mode == Mode::Issue {
             if let Ok(value) = HeaderValue::from_str(id.as_str()) {
@@ -526,23 +530,6 @@ fn version_disagreement<B>(
         error_code::SERVER_ERROR,
         message,
     ))
-}
-
-/// The id of the JSON-RPC request a body carried, when it is one message.
-fn request_id<B>(request: &Request<B>) -> Option<mcp_guard_core::RpcId> {
-    request
-        .extensions()
-        .get::<RpcEnvelope>()
-        .and_then(RpcEnvelope::single)
-        .and_then(|message| message.id())
-        .cloned()
-}
-
-fn with_id(error: McpError, id: Option<mcp_guard_core::RpcId>) -> McpError {
-    match id {
-        Some(id) => error.with_id(id),
-        None => error,
-    }
 }
 
 fn not_found() -> McpError {

@@ -141,8 +141,7 @@ where
         let rpc_id = request
             .extensions()
             .get::<RpcEnvelope>()
-            .and_then(RpcEnvelope::single)
-            .and_then(|message| message.id())
+            .and_then(RpcEnvelope::request_id)
             .cloned();
         let response = self.inner.call(request).await?;
         if !is_event_stream(&response) {
@@ -285,10 +284,8 @@ fn refuse<B>(status: StatusCode, message: String) -> Response<ResumeBody<B>> {
 
 fn unavailable<B>(error: &StoreError, rpc_id: Option<RpcId>) -> Response<ResumeBody<B>> {
     tracing::error!(error = error.message(), "event store unavailable");
-    let rejection = error.rejection("event store");
-    let rejection = match rpc_id {
-        Some(id) => rejection.with_id(id),
-        None => rejection,
-    };
-    rejection.into_response_with(ResumeBody::full)
+    error
+        .rejection("event store")
+        .with_id(rpc_id)
+        .into_response_with(ResumeBody::full)
 }

@@ -33,34 +33,15 @@ import httpx2
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientMetadata, OAuthMetadata
 from pydantic import ValidationError
+from sdk_oauth import MemoryStorage, leaves
 
 MAX_RECORDED_BODY = 64 * 1024
 
 
 class StoppedAtTheBrowserStep(Exception):
     """Raised by the redirect handler: the flow got as far as sending a person to log in."""
-
-
-class MemoryStorage:
-    """The SDK's TokenStorage protocol, empty at the start: no token, no registered client."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
 
 
 class RecordingTransport(httpx2.AsyncBaseTransport):
@@ -117,13 +98,6 @@ def as_metadata_errors(path: str, body: bytes) -> list[str] | None:
         return []
     except ValidationError as error:
         return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
-
-
-def leaves(error: BaseException) -> list[BaseException]:
-    """The exceptions inside (possibly nested) exception groups."""
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
-    return [error]
 
 
 def dump(model) -> dict | None:

@@ -48,7 +48,8 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+from sdk_oauth import MemoryStorage, leaves
 
 MAX_RECORDED_BODY = 16 * 1024
 # Where the authorization server sends the browser back; nothing listens there: the
@@ -75,26 +76,6 @@ def jwt_parts(token: str) -> dict:
 def without_query(url: str) -> str:
     parsed = urlparse(url)
     return f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
-
-
-class MemoryStorage:
-    """The SDK's TokenStorage protocol, empty at the start: no token, no registered client."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
 
 
 class Recorder:
@@ -254,12 +235,6 @@ def as_json(text: str):
         return json.loads(text)
     except ValueError:
         return text
-
-
-def leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
-    return [error]
 
 
 def describe(error: BaseException) -> list[str]:

@@ -323,7 +323,6 @@ fn scenarios(runtime: &tokio::runtime::Runtime) -> Vec<Scenario> {
     let sse_session_id = runtime.block_on(open_session(&sse));
 
     let remote = McpGuard::remote(RESOURCE)
-        .issuer(ISSUER)
         .bearer_auth(hs256_bearer())
         // The rate limit stays in the stack, with a quota the benchmark never
         // reaches (the default would answer 429 after 100 requests).

@@ -1,8 +1,10 @@
 //! The preset's settings from a TOML file and environment variables, for people
 //! who deploy rather than code (feature `config`).
 //!
-//! Unknown keys are errors (a typo must not silently weaken a guard), and every
-//! error names the key to fix.
+//! Unknown keys are errors (a typo must not silently weaken a guard), and so is
+//! a key the chosen preset would not read (`[auth]` or `public_url` under the
+//! local preset, `[session]` with sessions switched off): every error names
+//! the key to fix.
 //!
 //! ```toml
 //! preset = "remote"                        # "local" (default) or "remote"
@@ -249,12 +251,73 @@ impl McpGuardConfig {
     /// The preset builder these settings describe, to adjust further in code
     /// or [`build`](McpGuard::build) directly.
     pub fn builder(&self) -> Result<McpGuard, McpGuardConfigError> {
+        self.refuse_unused_keys()?;
         let guard = self.preset_builder()?;
         let guard = self.apply_allowlist(guard)?;
         let guard = self.apply_limits(guard);
         let guard = self.apply_auth(guard);
         let guard = self.apply_session(guard);
         Ok(self.apply_switches(guard))
+    }
+
+    /// A key the chosen preset and switches would not read is an error naming
+    /// it: the operator who wrote `[auth] issuer` under the local preset
+    /// believes tokens are checked.
+    fn refuse_unused_keys(&self) -> Result<(), McpGuardConfigError> {
+        let local = self.preset == PresetName::Local;
+        let off = |switch: Option<bool>| switch == Some(false);
+        if local && self.public_url.is_some() {
+            return Err(McpGuardConfigError::new(
+                "public_url",
+                "the local preset does not use it (it serves localhost): set `preset = \"remote\"` (or MCP_GUARD_PRESET=remote) to serve at a public URL",
+            ));
+        }
+        let guards = &self.guards;
+        if local && guards.bearer_auth == Some(true) {
+            return Err(McpGuardConfigError::new(
+                "guards.bearer_auth",
+                "the local preset does not use it: it has no bearer auth to switch on; set `preset = \"remote\"`",
+            ));
+        }
+        if local && guards.rate_limit == Some(true) {
+            return Err(McpGuardConfigError::new(
+                "guards.rate_limit",
+                "the local preset does not use it: its rate limit keys on principals only bearer auth establishes; set `preset = \"remote\"`",
+            ));
+        }
+        if local || off(guards.bearer_auth) {
+            if let Some(key) = self.auth.first_set() {
+                return Err(McpGuardConfigError::new(
+                    key,
+                    "bearer auth does not use it: the local preset has none and `[guards] bearer_auth = false` switches it off, so no token would be checked against it; set `preset = \"remote\"`, or drop the setting",
+                ));
+            }
+        }
+        if off(guards.session) {
+            if let Some(key) = self.session.first_set() {
+                return Err(McpGuardConfigError::new(
+                    key,
+                    "sessions do not use it: `[guards] session = false` switches them off; drop the setting or the switch",
+                ));
+            }
+        }
+        let limits = &self.limits;
+        if off(guards.rate_limit)
+            && (limits.rate_limit_per_second.is_some() || limits.rate_limit_burst.is_some())
+        {
+            return Err(McpGuardConfigError::new(
+                "limits.rate_limit_per_second",
+                "the rate limit does not use it: `[guards] rate_limit = false` switches it off; drop the setting or the switch",
+            ));
+        }
+        let allowlist_set = !self.allowed_hosts.is_empty() || !self.allowed_origins.is_empty();
+        if allowlist_set && off(guards.origin_guard) && off(guards.cors) {
+            return Err(McpGuardConfigError::new(
+                "allowed_hosts",
+                "the origin guard and CORS do not use it: both are switched off in `[guards]`; drop the setting or a switch",
+            ));
+        }
+        Ok(())
     }
 
     fn preset_builder(&self) -> Result<McpGuard, McpGuardConfigError> {
@@ -328,7 +391,7 @@ impl McpGuardConfig {
     #[allow(unused_mut)]
     fn apply_auth(&self, mut guard: McpGuard) -> McpGuard {
         #[cfg(feature = "bearer-auth")]
-        {
+        if self.auth.first_set().is_some() {
             let auth = &self.auth;
             if let Some(issuer) = &auth.issuer {
                 guard = guard.issuer(issuer.clone());
@@ -339,21 +402,29 @@ impl McpGuardConfig {
             if let Some(audience) = &auth.audience {
                 guard = guard.audience(audience.clone());
             }
-            let mut policy = mcp_bearer_auth::ScopePolicy::new();
-            if !auth.required_scopes.is_empty() {
-                policy = policy.require(auth.required_scopes.iter().cloned());
+            let scoped = !auth.required_scopes.is_empty()
+                || !auth.tool_scopes.is_empty()
+                || !auth.public_tools.is_empty();
+            if scoped {
+                let mut policy = mcp_bearer_auth::ScopePolicy::new();
+                if !auth.required_scopes.is_empty() {
+                    policy = policy.require(auth.required_scopes.iter().cloned());
+                }
+                for (tool, scopes) in &auth.tool_scopes {
+                    policy = policy.require_for_tool(tool, scopes.iter().cloned());
+                }
+                for tool in &auth.public_tools {
+                    policy = policy.public_tool(tool);
+                }
+                let mut supported: Vec<String> = auth.required_scopes.clone();
+                supported.extend(auth.tool_scopes.values().flatten().cloned());
+                supported.sort();
+                supported.dedup();
+                guard = guard.scope_policy(policy);
+                if !supported.is_empty() {
+                    guard = guard.scopes_supported(supported);
+                }
             }
-            for (tool, scopes) in &auth.tool_scopes {
-                policy = policy.require_for_tool(tool, scopes.iter().cloned());
-            }
-            for tool in &auth.public_tools {
-                policy = policy.public_tool(tool);
-            }
-            let mut supported: Vec<String> = auth.required_scopes.clone();
-            supported.extend(auth.tool_scopes.values().flatten().cloned());
-            supported.sort();
-            supported.dedup();
-            guard = guard.scope_policy(policy).scopes_supported(supported);
         }
         guard
     }
@@ -421,6 +492,45 @@ impl McpGuardConfig {
     }
 }
 
+impl AuthConfig {
+    /// The first key set in `[auth]`.
+    fn first_set(&self) -> Option<&'static str> {
+        [
+            ("auth.issuer", self.issuer.is_some()),
+            ("auth.jwks_url", self.jwks_url.is_some()),
+            ("auth.audience", self.audience.is_some()),
+            ("auth.required_scopes", !self.required_scopes.is_empty()),
+            ("auth.tool_scopes", !self.tool_scopes.is_empty()),
+            ("auth.public_tools", !self.public_tools.is_empty()),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
+    }
+}
+
+impl SessionConfig {
+    /// The first key set in `[session]`.
+    fn first_set(&self) -> Option<&'static str> {
+        [
+            (
+                "session.idle_timeout_secs",
+                self.idle_timeout_secs.is_some(),
+            ),
+            (
+                "session.max_lifetime_secs",
+                self.max_lifetime_secs.is_some(),
+            ),
+            ("session.max_sessions", self.max_sessions.is_some()),
+            (
+                "session.max_sessions_per_principal",
+                self.max_sessions_per_principal.is_some(),
+            ),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
+    }
+}
+
 fn number<T: std::str::FromStr>(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -443,7 +553,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    const REMOTE: &str = r#"
+    pub(super) const REMOTE: &str = r#"
 preset = "remote"
 public_url = "https://mcp.example.com/mcp"
 allowed_origins = ["https://app.example.com"]
@@ -687,5 +797,107 @@ mod session_cap_tests {
             statuses[32], 429,
             "the 33rd of one principal meets the default cap of 32"
         );
+    }
+}
+
+/// A setting the chosen preset would not use is an error naming it: the
+/// operator who wrote it believes it is in force.
+#[cfg(test)]
+mod unused_setting_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn refused_key(config: &str, env: &[(&str, &str)]) -> &'static str {
+        let config = McpGuardConfig::from_toml(config)
+            .unwrap()
+            .with_env_from(|name| {
+                env.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            })
+            .unwrap();
+        match config.builder().and_then(McpGuard::build) {
+            Ok(_) => panic!("a setting the preset does not use was accepted"),
+            Err(error) => {
+                assert!(error.problem().contains("not use"), "says why: {error}");
+                error.setting()
+            }
+        }
+    }
+
+    #[test]
+    fn auth_settings_under_the_local_preset_are_refused() {
+        let auth = "[auth]\n";
+        for (line, key) in [
+            ("issuer = \"https://auth.example.com\"", "auth.issuer"),
+            (
+                "jwks_url = \"https://auth.example.com/jwks\"",
+                "auth.jwks_url",
+            ),
+            (
+                "audience = \"https://mcp.example.com/mcp\"",
+                "auth.audience",
+            ),
+            ("required_scopes = [\"mcp\"]", "auth.required_scopes"),
+            (
+                "tool_scopes = { admin = [\"mcp:admin\"] }",
+                "auth.tool_scopes",
+            ),
+            ("public_tools = [\"echo\"]", "auth.public_tools"),
+        ] {
+            assert_eq!(refused_key(&format!("{auth}{line}\n"), &[]), key, "{line}");
+        }
+    }
+
+    #[test]
+    fn auth_from_the_environment_under_the_local_preset_is_refused() {
+        assert_eq!(
+            refused_key("", &[("MCP_GUARD_ISSUER", "https://auth.example.com")]),
+            "auth.issuer"
+        );
+    }
+
+    #[test]
+    fn a_public_url_under_the_local_preset_is_refused() {
+        assert_eq!(
+            refused_key("public_url = \"https://mcp.example.com/mcp\"\n", &[]),
+            "public_url"
+        );
+        assert_eq!(
+            refused_key(
+                "",
+                &[("MCP_GUARD_PUBLIC_URL", "https://mcp.example.com/mcp")]
+            ),
+            "public_url"
+        );
+    }
+
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn auth_settings_with_bearer_auth_switched_off_are_refused() {
+        let config = r#"
+preset = "remote"
+public_url = "https://mcp.example.com/mcp"
+[auth]
+issuer = "https://auth.example.com"
+[guards]
+bearer_auth = false
+rate_limit = false
+"#;
+        assert_eq!(refused_key(config, &[]), "auth.issuer");
+    }
+
+    #[test]
+    fn session_settings_with_sessions_switched_off_are_refused() {
+        let config = "[session]\nmax_sessions = 5\n[guards]\nsession = false\nsse_resume = false\n";
+        assert_eq!(refused_key(config, &[]), "session.max_sessions");
+    }
+
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn the_remote_preset_uses_every_auth_setting() {
+        let config = McpGuardConfig::from_toml(tests::REMOTE).unwrap();
+        let built = config.builder().and_then(McpGuard::build);
+        assert!(built.is_ok(), "{:?}", built.err());
     }
 }

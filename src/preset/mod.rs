@@ -19,7 +19,9 @@
 //! Every guard can be switched off (`without_…`) or replaced by a layer you
 //! configured yourself (`origin_guard(…)`, `bearer_auth(…)`, …). A
 //! configuration that cannot work is a [`McpGuardConfigError`] from
-//! [`build`](McpGuard::build), naming the setting.
+//! [`build`](McpGuard::build), naming the setting; so is a setting no guard in
+//! the stack would read (an `issuer` without the preset's bearer auth, session
+//! timeouts without its session layer).
 //!
 //! # Example
 //!
@@ -52,6 +54,7 @@ pub mod bypass;
 mod error;
 mod layer;
 pub mod service;
+mod unused;
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -728,7 +731,12 @@ where
 {
     /// The layer, or the first setting that cannot work.
     pub fn build(self) -> Result<McpGuardLayer<V, Ss, Es>, McpGuardConfigError> {
-        if let Some(error) = self.errors.into_iter().next() {
+        if let Some(error) = self
+            .errors
+            .first()
+            .cloned()
+            .or_else(|| self.unused_setting())
+        {
             return Err(error);
         }
         #[allow(unused_variables)] // used by the guards whose features are on

@@ -150,8 +150,18 @@ impl ScopePolicy {
         self
     }
 
-    /// What the request (its envelope, when it has one) needs.
-    pub(crate) fn requirement(&self, envelope: Option<&RpcEnvelope>) -> Requirement {
+    /// What the request needs: a GET or DELETE (no body) the endpoint's
+    /// scopes; a POST what its messages need.
+    ///
+    /// A POST whose body this policy cannot read (no envelope, not JSON-RPC,
+    /// or a message that is neither request, notification nor response)
+    /// needs every scope the policy names: a lenient parser downstream may
+    /// still read it as a call of any tool, so nothing less is safe, with or
+    /// without the protocol guard in front.
+    pub(crate) fn requirement(&self, is_post: bool, envelope: Option<&RpcEnvelope>) -> Requirement {
+        if is_post && !envelope.is_some_and(readable) {
+            return Requirement::Scopes(self.every_scope());
+        }
         let messages = envelope.map(RpcEnvelope::messages).unwrap_or_default();
         if !messages.is_empty() && messages.iter().all(|message| self.is_public(message)) {
             return Requirement::Public;
@@ -163,6 +173,16 @@ impl ScopePolicy {
         needed.sort();
         needed.dedup();
         Requirement::Scopes(needed)
+    }
+
+    /// Every scope any call could need.
+    fn every_scope(&self) -> Vec<String> {
+        let named = [&self.methods, &self.tools, &self.prompts, &self.resources]
+            .into_iter()
+            .flat_map(HashMap::values)
+            .flatten();
+        let every: BTreeSet<&String> = self.endpoint.iter().chain(named).collect();
+        every.into_iter().cloned().collect()
     }
 
     fn is_public(&self, message: &RpcMessage) -> bool {
@@ -214,4 +234,12 @@ impl ScopePolicy {
             .cloned()
             .collect()
     }
+}
+
+/// Whether the policy can tell what each message of `envelope` calls.
+fn readable(envelope: &RpcEnvelope) -> bool {
+    !matches!(envelope, RpcEnvelope::Unparsable)
+        && envelope.messages().iter().all(|message| {
+            message.is_request() || message.is_notification() || message.is_response()
+        })
 }

@@ -141,9 +141,10 @@ where
             Ok(request) => request,
             Err(error) => return Ok(reject(error, None)),
         };
-        let requirement = settings
-            .policy
-            .requirement(request.extensions().get::<RpcEnvelope>());
+        let requirement = settings.policy.requirement(
+            request.method() == Method::POST,
+            request.extensions().get::<RpcEnvelope>(),
+        );
         let token = match bearer_token(request.headers(), request.uri(), settings.max_token_bytes) {
             Ok(token) => token.map(str::to_owned),
             Err(problem) => {

@@ -30,7 +30,9 @@ pub enum IncompletePrincipal {
     #[default]
     Reject,
     /// Bind to whatever is present (e.g. the client id only), and log that
-    /// the binding is weaker at `warn`.
+    /// the binding is weaker at `warn`. A principal naming no issuer,
+    /// subject or client id at all is still refused: bound to nothing, its
+    /// session would be anonymous.
     BindToPresent,
 }
 
@@ -157,7 +159,9 @@ impl<St: SessionStore> SessionLayerBuilder<St> {
     pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
     /// Default cap on live sessions: 10 000.
     pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
-    /// Default cap on live sessions of one principal: 32.
+    /// Default cap on live sessions of one principal: 32 (anonymous sessions
+    /// are bounded by [`DEFAULT_MAX_SESSIONS`](Self::DEFAULT_MAX_SESSIONS)
+    /// alone; see [`max_sessions`](Self::max_sessions)).
     pub const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL: usize = 32;
 
     /// A session ends after this long without a request.
@@ -175,6 +179,15 @@ impl<St: SessionStore> SessionLayerBuilder<St> {
     }
 
     /// Caps live sessions overall (`503` beyond) and per principal (`429`).
+    ///
+    /// Anonymous sessions (no [`Principal`](mcp_guard_core::Principal) in the
+    /// request: the local preset, a server without bearer-auth) are bounded
+    /// by `overall` alone. Callers without a principal are not one caller,
+    /// and this layer cannot tell them apart (the peer address is not in a
+    /// request's extensions on every server), so a shared per-principal
+    /// bucket would lock a local server's only user out after
+    /// `per_principal` reconnects without `DELETE`. Bound unauthenticated
+    /// clients per address in the HTTP server or a proxy in front.
     pub fn max_sessions(mut self, overall: usize, per_principal: usize) -> Self {
         self.settings.limits = Limits {
             max_sessions: overall,

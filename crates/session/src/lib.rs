@@ -12,7 +12,7 @@
 //! | an unknown, expired, ended id — or another caller's | `404`, code `-32001`, "initialize a new session" (the same answer: a leaked id tells its finder nothing) |
 //! | `MCP-Protocol-Version` that is not a legacy-era version (another supported legacy version than the negotiated one is accepted, as the spec asks; [`pin_protocol_version`](SessionLayerBuilder::pin_protocol_version) refuses it) | `400` |
 //! | `DELETE` | the record is removed; the DELETE (with the [`Session`]) still goes through the layers inside, so they can purge what the session owned; in track mode the handler's answer is returned, in issue mode `204`; `405` with `Allow` when [client termination](SessionLayerBuilder::client_termination) is off |
-//! | more live sessions than allowed | `503` overall, `429` per principal, with `Retry-After` |
+//! | more live sessions than allowed | `503` overall, `429` per principal, with `Retry-After`; anonymous sessions count against the overall cap only (see **Caps**) |
 //! | the store cannot answer | `503` with `Retry-After`: never a `500`, never a silently new session |
 //! | stateless-era (2026-07-28) traffic | passed through: no session read or minted, and an `Mcp-Session-Id` the handler put on the answer is removed |
 //! | a `GET`/`HEAD` of a public OAuth metadata document | passed through untouched |
@@ -23,7 +23,16 @@
 //! that created it (issuer, subject, client id), as bearer-auth puts it in the
 //! request's extensions; without one, the session is anonymous. A principal
 //! without issuer or subject is refused a session by default
-//! ([`IncompletePrincipal`]), rather than silently bound to its client id.
+//! ([`IncompletePrincipal`]), rather than silently bound to its client id;
+//! one that names nobody at all is always refused, never made anonymous.
+//!
+//! **Caps.** At most [`max_sessions`](SessionLayerBuilder::max_sessions)
+//! live sessions overall (default 10 000, then `503`) and per principal
+//! (default 32, then `429`). Anonymous sessions are bounded by the overall cap
+//! alone: callers without a principal are not one caller, and the layer
+//! cannot tell them apart, so one shared bucket would lock a local server's
+//! only user out after 32 reconnects without `DELETE`. Per-address bounds on
+//! unauthenticated clients belong to the HTTP server or a proxy.
 //!
 //! **Expiry.** Idle timeout and absolute lifetime, enforced by the store and
 //! checked again by the layer. A busy session is touched in the store at most

@@ -412,6 +412,15 @@ impl<St: SessionStore> Shared<St> {
         if binding.identifies_a_user() {
             return Ok(binding);
         }
+        if binding.is_anonymous() {
+            // Bound to nothing, the session would be anonymous: shared with
+            // callers that sent no token, and free of the per-principal cap.
+            return Err(McpError::new(
+                StatusCode::FORBIDDEN,
+                error_code::SERVER_ERROR,
+                "the access token names no issuer, subject or client id, so a session cannot be bound to anyone; use a token with iss and sub",
+            ));
+        }
         match self.settings.incomplete_principal {
             IncompletePrincipal::Reject => Err(McpError::new(
                 StatusCode::FORBIDDEN,

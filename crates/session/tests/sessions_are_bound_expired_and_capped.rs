@@ -84,7 +84,8 @@ fn mode_of(layer: &SessionLayer<MemoryStore>) -> Mode {
 }
 
 /// Stands in for bearer-auth: `x-test-user: alice` becomes a Principal
-/// (`x-test-incomplete` leaves out issuer and subject).
+/// (`x-test-incomplete` leaves out issuer and subject, `x-test-nameless` names
+/// nobody at all); without any of them the caller is anonymous.
 fn principal_from_test_header(mut request: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
     if let Some(user) = request
         .headers()
@@ -100,6 +101,8 @@ fn principal_from_test_header(mut request: Request<Full<Bytes>>) -> Request<Full
         request
             .extensions_mut()
             .insert(Principal::new().with_client_id("app"));
+    } else if request.headers().contains_key("x-test-nameless") {
+        request.extensions_mut().insert(Principal::new());
     }
     request
 }
@@ -450,6 +453,77 @@ async fn a_flood_of_initializes_hits_the_caps() {
     }
 }
 
+/// Initializes without a principal; the reply.
+async fn initialize_anonymously(stack: &Stack) -> Reply {
+    send(stack, Method::POST, &[], INITIALIZE).await
+}
+
+/// One local user whose client reconnects without `DELETE` (inspectors, IDE
+/// plugins) opens a session per reconnect. Anonymous callers are not one
+/// principal: the per-principal cap (32 by default) does not lock them out.
+#[tokio::test]
+async fn anonymous_callers_do_not_share_the_per_principal_cap() {
+    let layer = SessionLayer::issue();
+    let store = layer.store().clone();
+    let stack = stack(layer);
+    for nth in 1..=40 {
+        let reply = initialize_anonymously(&stack).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "anonymous initialize {nth} (the per-principal cap is 32): {}",
+            reply.body
+        );
+        assert!(reply.session_id().is_some(), "anonymous initialize {nth}");
+    }
+    assert_eq!(store.live_sessions().await, 40);
+}
+
+/// What does bound anonymous sessions is the overall cap (`503` with
+/// `Retry-After`); a principal still meets its own cap (`429`).
+#[tokio::test]
+async fn anonymous_sessions_are_bounded_by_the_overall_cap() {
+    for mode in [Mode::Issue, Mode::Track] {
+        let layer = SessionLayer::builder(mode, MemoryStore::new())
+            .max_sessions(6, 2)
+            .build()
+            .unwrap();
+        let store = layer.store().clone();
+        let stack = stack(layer);
+        open_session(&stack, "alice").await;
+        open_session(&stack, "alice").await;
+        let over = send(
+            &stack,
+            Method::POST,
+            &[("x-test-user", "alice")],
+            INITIALIZE,
+        )
+        .await;
+        assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{mode:?}");
+        assert_eq!(over.headers["retry-after"], "5", "{mode:?}");
+
+        for nth in 1..=4 {
+            let reply = initialize_anonymously(&stack).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{mode:?}: anonymous initialize {nth} of 4, over the per-principal cap of 2: {}",
+                reply.body
+            );
+        }
+        let full = initialize_anonymously(&stack).await;
+        assert_eq!(
+            full.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{mode:?}: {}",
+            full.body
+        );
+        assert_eq!(full.headers["retry-after"], "5", "{mode:?}");
+        assert!(full.session_id().is_none(), "{mode:?}");
+        assert_eq!(store.live_sessions().await, 6, "{mode:?}");
+    }
+}
+
 #[tokio::test]
 async fn idle_sessions_expire() {
     for mode in [Mode::Issue, Mode::Track] {
@@ -641,6 +715,19 @@ async fn a_principal_without_issuer_or_subject_is_refused_or_bound_as_configured
         send(&stack, Method::POST, &headers, LIST).await.status,
         StatusCode::NOT_FOUND
     );
+
+    // A token that names nobody has nothing to bind to: bound "to what is
+    // present" it would be anonymous, free of the per-principal cap and
+    // sharing sessions with callers that sent no token.
+    let nameless = send(
+        &stack,
+        Method::POST,
+        &[("x-test-nameless", "1")],
+        INITIALIZE,
+    )
+    .await;
+    assert_eq!(nameless.status, StatusCode::FORBIDDEN, "{}", nameless.body);
+    assert!(nameless.session_id().is_none());
 }
 
 #[tokio::test]

@@ -61,6 +61,7 @@ where
     ids_are_unique_among_live_sessions(fresh()).await;
     removal_is_removal(fresh()).await;
     limits_are_enforced_and_freed(fresh()).await;
+    anonymous_sessions_count_only_against_the_overall_cap(fresh()).await;
     concurrent_creates_never_exceed_the_cap(Arc::new(fresh())).await;
     idle_sessions_expire_and_stop_counting(fresh()).await;
     touches_extend_idle_expiry_within_the_lifetime(fresh()).await;
@@ -184,6 +185,52 @@ async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
             .expect("create"),
         Created::Created,
         "a removed session frees its slot"
+    );
+}
+
+/// Anonymous callers are not one principal: their sessions are bounded by the
+/// overall cap alone, never by one shared per-binding bucket (a local server's
+/// single user reconnecting without `DELETE` must not lock itself out).
+async fn anonymous_sessions_count_only_against_the_overall_cap<S: SessionStore>(store: S) {
+    let limits = Limits {
+        max_sessions: 6,
+        max_sessions_per_binding: 2,
+    };
+    let alice = user("alice");
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .create(record(&alice, HOUR, HOUR), limits)
+                .await
+                .expect("create"),
+            Created::Created
+        );
+    }
+    assert_eq!(
+        store
+            .create(record(&alice, HOUR, HOUR), limits)
+            .await
+            .expect("create"),
+        Created::TooManyForBinding,
+        "a principal still meets its own cap"
+    );
+    for nth in 1..=4 {
+        assert_eq!(
+            store
+                .create(record(&Binding::anonymous(), HOUR, HOUR), limits)
+                .await
+                .expect("create"),
+            Created::Created,
+            "anonymous session {nth} of 4 (the per-binding cap is 2) fits under the overall cap"
+        );
+    }
+    assert_eq!(
+        store
+            .create(record(&Binding::anonymous(), HOUR, HOUR), limits)
+            .await
+            .expect("create"),
+        Created::TooManySessions,
+        "the overall cap bounds anonymous sessions"
     );
 }
 

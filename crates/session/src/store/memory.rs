@@ -71,12 +71,14 @@ impl Counts {
             return Some(Created::TooManySessions);
         }
         let of_binding = self.per_binding.get(binding).copied().unwrap_or(0);
-        (of_binding >= limits.max_sessions_per_binding).then_some(Created::TooManyForBinding)
+        (of_binding >= limits.for_binding(binding)).then_some(Created::TooManyForBinding)
     }
 }
 
 /// Each entry expires when its record says: idle timeout after the last
-/// touch, capped by the lifetime since creation.
+/// touch, capped by the lifetime since creation. A touch changes the record
+/// in place and then reads the entry, so moka learns the new expiry from
+/// `expire_after_read` without the entry ever being written again.
 struct RecordExpiry;
 
 impl Expiry<SessionId, Arc<Entry>> for RecordExpiry {
@@ -95,6 +97,17 @@ impl Expiry<SessionId, Arc<Entry>> for RecordExpiry {
         entry: &Arc<Entry>,
         _: Instant,
         _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(remaining(&entry.lock()))
+    }
+
+    fn expire_after_read(
+        &self,
+        _: &SessionId,
+        entry: &Arc<Entry>,
+        _: Instant,
+        _: Option<Duration>,
+        _: Instant,
     ) -> Option<Duration> {
         Some(remaining(&entry.lock()))
     }
@@ -118,8 +131,9 @@ impl MemoryStore {
         let cache = Cache::builder()
             .expire_after(RecordExpiry)
             .eviction_listener(move |_id, entry: Arc<Entry>, cause| {
-                // Entries are never replaced (state changes mutate in place),
-                // so every other cause is a session ending.
+                // Only `create` writes an entry (touches and state changes
+                // mutate the record in place), so every removal but a
+                // replacement, which never happens, is a session ending.
                 if cause != RemovalCause::Replaced {
                     let binding = entry.lock().binding().clone();
                     lock(&on_removal).subtract(&binding);
@@ -133,6 +147,19 @@ impl MemoryStore {
     pub async fn live_sessions(&self) -> usize {
         self.cache.run_pending_tasks().await;
         lock(&self.counts).total
+    }
+
+    /// The second half of a touch, on the entry its first half loaded: a
+    /// `DELETE` may have removed it in between.
+    ///
+    /// Nothing is written to the cache. Writing the entry back (as an insert,
+    /// or a compute's `Put`, which moka does not order against `remove`)
+    /// would bring a removed session back, uncounted by the caps. Changing
+    /// the record in place and reading the entry instead moves moka's expiry
+    /// only if the entry is still there (`RecordExpiry::expire_after_read`).
+    async fn record_touch(&self, id: &SessionId, entry: Arc<Entry>, at: u64) {
+        entry.lock().touch(at);
+        let _still_live = self.cache.get(id).await;
     }
 
     async fn live_entry(&self, id: &SessionId) -> Option<Arc<Entry>> {
@@ -191,9 +218,7 @@ impl SessionStore for MemoryStore {
 
     async fn touch(&self, id: &SessionId, at: u64) -> Result<(), StoreError> {
         if let Some(entry) = self.live_entry(id).await {
-            entry.lock().touch(at);
-            // Re-derive the entry's expiry from its new last-seen time.
-            self.cache.insert(id.clone(), entry).await;
+            self.record_touch(id, entry, at).await;
         }
         Ok(())
     }
@@ -207,5 +232,70 @@ impl SessionStore for MemoryStore {
 
     async fn remove(&self, id: &SessionId) -> Result<bool, StoreError> {
         Ok(self.cache.remove(id).await.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
+
+    use std::time::Duration;
+
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+    const ONE: Limits = Limits {
+        max_sessions: 1,
+        max_sessions_per_binding: 1,
+    };
+
+    fn anonymous_record() -> SessionRecord {
+        let id = SessionId::generate().unwrap();
+        SessionRecord::new(id, Binding::anonymous(), None, HOUR, HOUR)
+    }
+
+    /// Sessions the counts hold against the caps, and sessions the cache holds.
+    async fn counted_and_held(store: &MemoryStore) -> (usize, u64) {
+        store.cache.run_pending_tasks().await;
+        (lock(&store.counts).total, store.cache.entry_count())
+    }
+
+    /// A touch racing a `DELETE`, in the order that loses: the touch loads the
+    /// live entry, the `DELETE` removes it, then the touch records the request.
+    /// The touch must not bring the ended session back, and the caps must
+    /// count exactly what the store holds.
+    #[tokio::test]
+    async fn a_touch_that_loses_the_race_with_a_delete_revives_nothing() {
+        let store = MemoryStore::new();
+        let ended = anonymous_record();
+        assert_eq!(
+            store.create(ended.clone(), ONE).await.unwrap(),
+            Created::Created
+        );
+
+        let loaded = store.live_entry(ended.id()).await.expect("live");
+        assert!(store.remove(ended.id()).await.unwrap(), "the DELETE");
+        store.record_touch(ended.id(), loaded, now_millis()).await;
+
+        assert!(
+            store.load(ended.id()).await.unwrap().is_none(),
+            "a touch revived a session its client ended"
+        );
+        assert_eq!(
+            counted_and_held(&store).await,
+            (0, 0),
+            "(sessions counted against the caps, sessions held)"
+        );
+        assert_eq!(
+            store.create(anonymous_record(), ONE).await.unwrap(),
+            Created::Created,
+            "the ended session's slot is free"
+        );
+        assert_eq!(
+            store.create(anonymous_record(), ONE).await.unwrap(),
+            Created::TooManySessions,
+            "and the cap counts the new one"
+        );
+        assert_eq!(counted_and_held(&store).await, (1, 1));
     }
 }

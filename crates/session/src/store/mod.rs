@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use crate::{SessionId, SessionRecord, StateChanges};
+use crate::{Binding, SessionId, SessionRecord, StateChanges};
 
 mod memory;
 #[cfg(feature = "redis")]
@@ -19,12 +19,32 @@ pub use memory::MemoryStore;
 pub use redis::{DEFAULT_KEY_PREFIX, RedisSessionStore, RedisSessionStoreBuilder};
 
 /// The caps a store enforces when it creates a session.
+///
+/// Anonymous sessions ([`Binding::is_anonymous`]) are bounded by
+/// [`max_sessions`](Self::max_sessions) alone: callers without a principal
+/// are not one caller, so they share no per-binding bucket (one would lock a
+/// local server's only user out after that many reconnects without `DELETE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Live sessions overall.
     pub max_sessions: usize,
-    /// Live sessions of one [`Binding`](crate::Binding).
+    /// Live sessions of one principal's [`Binding`]; not applied to anonymous
+    /// sessions.
     pub max_sessions_per_binding: usize,
+}
+
+impl Limits {
+    /// How many live sessions `binding` may have: [`max_sessions_per_binding`](Self::max_sessions_per_binding)
+    /// for a principal, [`max_sessions`](Self::max_sessions) for anonymous
+    /// sessions. Stores check it after the overall cap, so an anonymous
+    /// create is only ever refused as [`Created::TooManySessions`].
+    pub fn for_binding(&self, binding: &Binding) -> usize {
+        if binding.is_anonymous() {
+            self.max_sessions
+        } else {
+            self.max_sessions_per_binding
+        }
+    }
 }
 
 /// What [`SessionStore::create`] did.
@@ -36,8 +56,8 @@ pub enum Created {
     IdTaken,
     /// [`Limits::max_sessions`] live sessions exist; nothing was stored.
     TooManySessions,
-    /// The binding has [`Limits::max_sessions_per_binding`] live sessions;
-    /// nothing was stored.
+    /// The binding has [`Limits::for_binding`] live sessions (never for an
+    /// anonymous binding); nothing was stored.
     TooManyForBinding,
 }
 
@@ -49,10 +69,11 @@ pub use mcp_guard_core::StoreError;
 /// A store expires a record by its own times ([`SessionRecord::expires_at`]):
 /// `load` never returns an expired record, and expired records stop counting
 /// against the [`Limits`]. Removal is removal: after `remove`, `load` returns
-/// `None` everywhere.
+/// `None` everywhere, and a later `touch` or `update_state` does not bring the
+/// record back.
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new record atomically: unless its id is live, or a limit is
-    /// reached.
+    /// reached (the overall cap first, then [`Limits::for_binding`]).
     fn create(
         &self,
         record: SessionRecord,
@@ -66,7 +87,8 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
 
     /// Records a request seen at `at` (ms since the epoch), extending the idle
-    /// expiry. The layer calls it at most once per touch interval per session.
+    /// expiry of a live record; an unknown, expired or removed one stays gone.
+    /// The layer calls it at most once per touch interval per session.
     fn touch(&self, id: &SessionId, at: u64)
     -> impl Future<Output = Result<(), StoreError>> + Send;
 

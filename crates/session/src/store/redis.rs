@@ -48,13 +48,16 @@ const MAX_TTL_MS: u64 = 1 << 46;
 ///   lifetime)`: Redis drops an expired session by itself, and a touch
 ///   extends the TTL, never past the lifetime.
 /// - `P sessions` and `P binding:<binding>`: sorted sets of live session ids
-///   scored by expiry, overall and per principal, for the [`Limits`].
+///   scored by expiry, overall and per binding, for the [`Limits`] (the
+///   anonymous binding's set is capped only by the overall cap, like
+///   [`Limits::for_binding`] says).
 ///
 /// Every operation is one round trip: `create`, `touch`, `update_state` and
 /// `remove` are Lua scripts (atomic: a create checks the id, drops expired
 /// ids from the sorted sets, checks both caps and stores the record in one
-/// step, so concurrent creates on many instances never exceed a cap), `load`
-/// is one `HGETALL`.
+/// step, so concurrent creates on many instances never exceed a cap; a touch
+/// or state change of a removed or expired session finds no hash and writes
+/// nothing, so it never brings the session back), `load` is one `HGETALL`.
 ///
 /// # When Redis is down
 ///
@@ -412,7 +415,7 @@ impl SessionStore for RedisSessionStore {
             .arg(expires_at)
             .arg(ttl)
             .arg(limits.max_sessions)
-            .arg(limits.max_sessions_per_binding)
+            .arg(limits.for_binding(record.binding()))
             .arg(json)
             .arg(record.last_seen_at())
             .arg(record.created_at())

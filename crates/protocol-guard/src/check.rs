@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::header::ALLOW;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use mcp_guard_core::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION};
+use mcp_guard_core::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, is_mcp_param};
 use mcp_guard_core::{
     EnvelopePeek, Era, McpError, ProtocolVersion, RpcEnvelope, RpcMessage, error_code,
     truncated_for_display,
@@ -23,6 +23,8 @@ pub(crate) struct Config {
     pub(crate) peek: EnvelopePeek,
     pub(crate) registry: Arc<ParamHeaderRegistry>,
     pub(crate) learn_from_tools_list: bool,
+    /// Refuse `Mcp-Param-*` headers that cannot be compared with the body.
+    pub(crate) strict_param_headers: bool,
 }
 
 /// What the `MCP-Protocol-Version` header says, read without judging it: a POST's
@@ -264,7 +266,30 @@ impl Config {
                 ),
             ));
         }
+        self.check_legacy_mirrors(headers, envelope)?;
         Ok(version)
+    }
+
+    /// Legacy clients need not send `Mcp-Method`, `Mcp-Name` or
+    /// `Mcp-Param-*`, but a gateway in front may route on them whatever the
+    /// era: the ones sent must mirror the body as in the stateless era.
+    fn check_legacy_mirrors(
+        &self,
+        headers: &HeaderMap,
+        envelope: &RpcEnvelope,
+    ) -> Result<(), McpError> {
+        let sent = headers.contains_key(&MCP_METHOD)
+            || headers.contains_key(&MCP_NAME)
+            || headers.keys().any(is_mcp_param);
+        if !sent {
+            return Ok(());
+        }
+        match envelope.single() {
+            Some(message) => self.check_mirrors(headers, message, Mirrors::IfSent),
+            None => Err(mismatch(
+                "Mcp-Method, Mcp-Name and Mcp-Param-* headers describe one message, and this body is a JSON-RPC batch; send them only with a single message".into(),
+            )),
+        }
     }
 
     /// The stateless era's checks, in the order the 2026-07-28 spec gives:
@@ -325,7 +350,7 @@ impl Config {
                 ),
             ));
         }
-        self.check_mirrors(headers, message)?;
+        self.check_mirrors(headers, message, Mirrors::Required)?;
         Ok(version)
     }
 
@@ -362,7 +387,12 @@ impl Config {
         }
     }
 
-    fn check_mirrors(&self, headers: &HeaderMap, message: &RpcMessage) -> Result<(), McpError> {
+    fn check_mirrors(
+        &self,
+        headers: &HeaderMap,
+        message: &RpcMessage,
+        mirrors: Mirrors,
+    ) -> Result<(), McpError> {
         let Some(method) = message.method() else {
             // A response the client posts back carries no method to mirror,
             // but an Mcp-Method header on it claims one the body does not
@@ -373,45 +403,69 @@ impl Config {
                     truncated_for_display(claimed.as_bytes())
                 )));
             }
-            return Ok(());
+            self.check_named_nothing(headers, "a response")?;
+            return self.check_strict_params(headers, None, "a response");
         };
-        let header_method = sentinel::read_required(headers, &MCP_METHOD)
-            .map_err(|problem| mismatch(problem.describe("Mcp-Method")))?;
-        if header_method != method {
-            return Err(mismatch(format!(
-                "the Mcp-Method header \"{}\" does not match the body's method \"{}\"",
-                truncated_for_display(header_method.as_bytes()),
-                truncated_for_display(method.as_bytes())
-            )));
+        if let Some(header_method) = read_mirror(headers, &MCP_METHOD, "Mcp-Method", mirrors)? {
+            if header_method != method {
+                return Err(mismatch(format!(
+                    "the Mcp-Method header \"{}\" does not match the body's method \"{}\"",
+                    truncated_for_display(header_method.as_bytes()),
+                    truncated_for_display(method.as_bytes())
+                )));
+            }
         }
         let named = match method {
             "tools/call" | "prompts/get" => Some(("params.name", message.name())),
             "resources/read" => Some(("params.uri", message.uri())),
             _ => None,
         };
-        if let Some((member, body_name)) = named {
-            let header_name = sentinel::read_required(headers, &MCP_NAME)
-                .map_err(|problem| mismatch(problem.describe("Mcp-Name")))?;
-            if Some(header_name.as_str()) != body_name {
-                return Err(mismatch(format!(
-                    "the Mcp-Name header \"{}\" does not match the body's {member} \"{}\"",
-                    truncated_for_display(header_name.as_bytes()),
-                    truncated_for_display(body_name.unwrap_or_default().as_bytes())
-                )));
+        let shown_method = format!("method \"{}\"", truncated_for_display(method.as_bytes()));
+        match named {
+            Some((member, body_name)) => {
+                let header_name = read_mirror(headers, &MCP_NAME, "Mcp-Name", mirrors)?;
+                if let Some(header_name) = header_name {
+                    if Some(header_name.as_str()) != body_name {
+                        return Err(mismatch(format!(
+                            "the Mcp-Name header \"{}\" does not match the body's {member} \"{}\"",
+                            truncated_for_display(header_name.as_bytes()),
+                            truncated_for_display(body_name.unwrap_or_default().as_bytes())
+                        )));
+                    }
+                }
             }
+            None => self.check_named_nothing(headers, &shown_method)?,
         }
         if method == "tools/call" {
-            self.check_param_headers(headers, message)?;
+            self.check_param_headers(headers, message, mirrors)
+        } else {
+            self.check_strict_params(headers, None, &shown_method)
         }
-        Ok(())
+    }
+
+    /// `Mcp-Name` names a tool, prompt or resource: on `what` (a message
+    /// naming none) a gateway would route on a name the body does not have.
+    fn check_named_nothing(&self, headers: &HeaderMap, what: &str) -> Result<(), McpError> {
+        match headers.get(&MCP_NAME) {
+            Some(claimed) => Err(mismatch(format!(
+                "the Mcp-Name header \"{}\" names a tool, prompt or resource, but {what} names none; send Mcp-Name only with tools/call, prompts/get or resources/read",
+                truncated_for_display(claimed.as_bytes())
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn check_param_headers(
         &self,
         headers: &HeaderMap,
         message: &RpcMessage,
+        mirrors: Mirrors,
     ) -> Result<(), McpError> {
-        let Some(params) = message.name().and_then(|tool| self.registry.for_tool(tool)) else {
+        let tool = message.name().unwrap_or_default();
+        let params = self.registry.for_tool(tool);
+        let shown_tool = format!("tool \"{}\"", truncated_for_display(tool.as_bytes()));
+        self.check_strict_params(headers, params.as_deref(), &shown_tool)?;
+        let Some(params) = params else {
             return Ok(());
         };
         // Only a call to an annotated tool looks inside its arguments.
@@ -424,8 +478,56 @@ impl Config {
             })?),
             None => None,
         };
-        param_headers::check(headers, &params, arguments.as_ref()).map_err(mismatch)
+        param_headers::check(
+            headers,
+            &params,
+            arguments.as_ref(),
+            mirrors == Mirrors::Required,
+        )
+        .map_err(mismatch)
     }
+
+    /// With [`strict_param_headers`](crate::ProtocolGuardBuilder::strict_param_headers),
+    /// an `Mcp-Param-*` header that `params` (the annotations of `what`, if
+    /// known) does not name cannot be compared with the body: refused.
+    fn check_strict_params(
+        &self,
+        headers: &HeaderMap,
+        params: Option<&[param_headers::ParamHeader]>,
+        what: &str,
+    ) -> Result<(), McpError> {
+        if !self.strict_param_headers {
+            return Ok(());
+        }
+        match param_headers::unannotated(headers, params.unwrap_or_default()) {
+            Some(header) => Err(mismatch(format!(
+                "the {header} header cannot be checked: {what} has no parameter annotated with that x-mcp-header that this server knows, and this server refuses Mcp-Param headers it cannot compare with the body; send only the headers the tool's inputSchema annotates"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Whether the routing headers must be sent (stateless era) or are checked
+/// only when sent (legacy era).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mirrors {
+    Required,
+    IfSent,
+}
+
+/// The decoded value of a routing header: required, or only if sent.
+fn read_mirror(
+    headers: &HeaderMap,
+    name: &http::HeaderName,
+    label: &str,
+    mirrors: Mirrors,
+) -> Result<Option<String>, McpError> {
+    let value = match mirrors {
+        Mirrors::Required => sentinel::read_required(headers, name).map(Some),
+        Mirrors::IfSent => sentinel::read_optional(headers, name),
+    };
+    value.map_err(|problem| mismatch(problem.describe(label)))
 }
 
 /// A stateless-era request's `_meta` must name the protocol version and the
@@ -524,6 +626,7 @@ mod tests {
             peek: EnvelopePeek::new(),
             registry: Arc::new(ParamHeaderRegistry::default()),
             learn_from_tools_list: false,
+            strict_param_headers: false,
         }
     }
 

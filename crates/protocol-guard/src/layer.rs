@@ -66,6 +66,7 @@ pub struct ProtocolGuardBuilder {
     tool_schemas: Vec<(String, Value)>,
     learn_from_tools_list: bool,
     max_learned_tools: usize,
+    strict_param_headers: bool,
 }
 
 impl Default for ProtocolGuardBuilder {
@@ -79,6 +80,7 @@ impl Default for ProtocolGuardBuilder {
             tool_schemas: Vec::new(),
             learn_from_tools_list: true,
             max_learned_tools: DEFAULT_MAX_LEARNED_TOOLS,
+            strict_param_headers: false,
         }
     }
 }
@@ -118,6 +120,22 @@ impl ProtocolGuardBuilder {
         self
     }
 
+    /// Refuse (`400`, -32020) every `Mcp-Param-*` header the guard cannot
+    /// compare with the body: on a tool whose `inputSchema` it has not seen
+    /// (neither configured with [`tool_input_schema`](Self::tool_input_schema)
+    /// nor learned from a `tools/list`), for a parameter the schema does not
+    /// annotate, or on a message other than `tools/call`.
+    ///
+    /// Off by default, and such headers are forwarded untouched: a client may
+    /// know a tool's schema before this instance does (a second instance that
+    /// has not seen a `tools/list` yet). Turn it on when something behind
+    /// this guard routes or authorises on `Mcp-Param-*` headers, and
+    /// configure every annotated tool with `tool_input_schema`.
+    pub fn strict_param_headers(mut self, strict: bool) -> Self {
+        self.strict_param_headers = strict;
+        self
+    }
+
     /// Checks the configuration and builds the layer.
     pub fn build(mut self) -> Result<ProtocolGuardLayer, ProtocolGuardConfigError> {
         self.supported.sort();
@@ -139,6 +157,7 @@ impl ProtocolGuardBuilder {
                 peek: self.peek,
                 registry,
                 learn_from_tools_list: self.learn_from_tools_list,
+                strict_param_headers: self.strict_param_headers,
             }),
         })
     }

@@ -23,6 +23,9 @@
 //! | … a method the stateless era removed (`initialize`, `ping`, `logging/setLevel`, `resources/subscribe`, `resources/unsubscribe`) | `404`, code `-32601` |
 //! | … `Mcp-Method` ≠ `method`; `Mcp-Name` ≠ `params.name` (`tools/call`, `prompts/get`) or `params.uri` (`resources/read`); missing, repeated, invalid characters, malformed `=?base64?…?=` | `400`, code `-32020`, naming the header and both values |
 //! | … an `Mcp-Param-{Name}` of an `x-mcp-header` argument missing, present without its argument, or disagreeing (integers numerically, booleans `true`/`false`) | `400`, code `-32020` |
+//! | legacy era: an `Mcp-Method`, `Mcp-Name` or `Mcp-Param-*` that is sent but disagrees with the body as above (legacy clients need not send them), or any of them on a batch | `400`, code `-32020` |
+//! | either era: `Mcp-Name` on a method that names no tool, prompt or resource | `400`, code `-32020` |
+//! | with [`strict_param_headers`](ProtocolGuardBuilder::strict_param_headers): an `Mcp-Param-*` the guard cannot compare with the body (unknown tool, unannotated parameter, not a `tools/call`) | `400`, code `-32020` |
 //! | a JSON-RPC batch outside 2025-03-26 | `400`, code `-32600` |
 //! | a body that is not a JSON-RPC message | `400`, code `-32700` |
 //! | `GET`/`DELETE` in the stateless era, or on a server serving only it | `405` with `Allow: POST` |
@@ -42,8 +45,9 @@
 //! into headers by watching the handler's `tools/list` results go by (JSON or
 //! SSE, up to 1 MiB, at most [`DEFAULT_MAX_LEARNED_TOOLS`] tools), or from
 //! [`ProtocolGuardBuilder::tool_input_schema`]. Headers of arguments no tool
-//! annotates are forwarded untouched. A tool's arguments are only looked at
-//! when it has annotations.
+//! annotates are forwarded untouched, unless
+//! [`ProtocolGuardBuilder::strict_param_headers`] is on. A tool's arguments are
+//! only looked at when it has annotations.
 //!
 //! # Example
 //!

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use http::{HeaderMap, HeaderName};
-use mcp_guard_core::headers::MCP_PARAM_PREFIX;
+use mcp_guard_core::headers::{MCP_PARAM_PREFIX, is_mcp_param};
 use mcp_guard_core::truncated_for_display;
 use serde_json::Value;
 
@@ -135,12 +135,26 @@ impl ParamHeaderRegistry {
     }
 }
 
+/// The first `Mcp-Param-*` header in `headers` that none of `params` names.
+pub(crate) fn unannotated<'a>(
+    headers: &'a HeaderMap,
+    params: &[ParamHeader],
+) -> Option<&'a HeaderName> {
+    headers
+        .keys()
+        .filter(|name| is_mcp_param(name))
+        .find(|name| !params.iter().any(|param| param.header == **name))
+}
+
 /// Checks a `tools/call`'s `Mcp-Param-*` headers against its arguments. Headers
-/// of parameters the tool does not annotate are left alone.
+/// of parameters the tool does not annotate are left alone. With `required`
+/// (the stateless era), a body value needs its header; otherwise (the legacy
+/// era, whose clients need not send them) only the headers sent are checked.
 pub(crate) fn check(
     headers: &HeaderMap,
     params: &[ParamHeader],
     arguments: Option<&Value>,
+    required: bool,
 ) -> Result<(), String> {
     for param in params {
         let body_value = arguments
@@ -158,9 +172,10 @@ pub(crate) fn check(
                     param.path.join(".")
                 ));
             }
-            (None, Some(_)) => {
+            (None, Some(_)) if required => {
                 return Err(HeaderProblem::Missing.describe(param.header.as_str()));
             }
+            (None, Some(_)) => {}
             (Some(header), Some(body)) if !agrees(&header, body) => {
                 return Err(format!(
                     "the {} header \"{}\" does not match the body's argument {} {}",
@@ -287,7 +302,7 @@ mod tests {
             ("mcp-param-zone", "=?base64?WsO8cmljaA==?="),
             ("mcp-param-unknown", "forwarded untouched"),
         ]);
-        assert_eq!(check(&good, &params, Some(&arguments)), Ok(()));
+        assert_eq!(check(&good, &params, Some(&arguments), true), Ok(()));
 
         let table: &[(&str, &str)] = &[
             ("mcp-param-region", "us-east"),
@@ -302,7 +317,7 @@ mod tests {
                 HeaderName::from_bytes(name.as_bytes()).unwrap(),
                 value.parse().unwrap(),
             );
-            let error = check(&bad, &params, Some(&arguments)).unwrap_err();
+            let error = check(&bad, &params, Some(&arguments), true).unwrap_err();
             assert!(
                 error.contains(name) && error.contains("does not match"),
                 "{error}"
@@ -317,17 +332,18 @@ mod tests {
             &headers(&[("mcp-param-region", "eu")]),
             &params,
             Some(&json!({})),
+            true,
         )
         .unwrap_err();
         assert!(error.contains("no value for argument region"), "{error}");
-        let error = check(&headers(&[]), &params, Some(&json!({"limit": 1}))).unwrap_err();
+        let error = check(&headers(&[]), &params, Some(&json!({"limit": 1})), true).unwrap_err();
         assert!(
             error.contains("mcp-param-limit") && error.contains("missing"),
             "{error}"
         );
         // A null argument needs no header.
         assert_eq!(
-            check(&headers(&[]), &params, Some(&json!({"region": null}))),
+            check(&headers(&[]), &params, Some(&json!({"region": null})), true),
             Ok(())
         );
     }

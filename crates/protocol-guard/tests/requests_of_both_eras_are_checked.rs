@@ -822,3 +822,227 @@ async fn an_empty_version_set_is_a_build_error() {
         .unwrap_err();
     assert!(error.to_string().contains("\"bad\""), "{error}");
 }
+
+/// A gateway may route on `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` whatever
+/// the era, so a legacy request that carries them must mirror its body too
+/// (they were forwarded unchecked). Legacy clients need not send them.
+#[tokio::test]
+async fn legacy_requests_that_carry_routing_headers_must_mirror_the_body() {
+    let schema = json!({"type": "object", "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"}
+    }});
+    let guard = ProtocolGuardLayer::builder()
+        .tool_input_schema("dispatch", schema)
+        .build()
+        .unwrap();
+    let call = |tool: &str| {
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+               "params": {"name": tool, "arguments": {"region": "eu-west-1"}}})
+        .to_string()
+    };
+    let response = json!({"jsonrpc": "2.0", "id": 4, "result": {}}).to_string();
+    let batch = json!([{"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                       {"jsonrpc": "2.0", "id": 2, "method": "ping"}])
+    .to_string();
+    let dispatch = call("dispatch");
+    let echo = call("echo");
+    let list = legacy("tools/list");
+    // (case, version, body, extra headers, None = passes or the words the refusal names)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a String,
+        Vec<(&'a str, &'a str)>,
+        Option<Vec<&'a str>>,
+    );
+    let table: Vec<Case<'_>> = vec![
+        ("no routing headers", "2025-11-25", &echo, vec![], None),
+        (
+            "agreeing headers",
+            "2025-11-25",
+            &echo,
+            vec![("mcp-method", "tools/call"), ("mcp-name", "echo")],
+            None,
+        ),
+        (
+            "method mismatch",
+            "2025-11-25",
+            &echo,
+            vec![("mcp-method", "tools/list")],
+            Some(vec!["Mcp-Method", "\"tools/list\"", "\"tools/call\""]),
+        ),
+        (
+            "name mismatch without Mcp-Method",
+            "2025-06-18",
+            &echo,
+            vec![("mcp-name", "delete_all")],
+            Some(vec!["Mcp-Name", "\"delete_all\"", "\"echo\""]),
+        ),
+        (
+            "Mcp-Name on a method that names nothing",
+            "2025-11-25",
+            &list,
+            vec![("mcp-name", "delete_all")],
+            Some(vec!["Mcp-Name", "tools/list"]),
+        ),
+        (
+            "Mcp-Method on a response",
+            "2025-11-25",
+            &response,
+            vec![("mcp-method", "tools/call")],
+            Some(vec!["Mcp-Method", "the body has none"]),
+        ),
+        (
+            "routing headers on a batch",
+            "2025-03-26",
+            &batch,
+            vec![("mcp-method", "tools/list")],
+            Some(vec!["batch"]),
+        ),
+        (
+            "an annotated argument's header may be left out",
+            "2025-11-25",
+            &dispatch,
+            vec![],
+            None,
+        ),
+        (
+            "an annotated argument's header that is sent must agree",
+            "2025-11-25",
+            &dispatch,
+            vec![("mcp-param-region", "us-east-1")],
+            Some(vec!["mcp-param-region", "\"us-east-1\"", "\"eu-west-1\""]),
+        ),
+        (
+            "an agreeing argument header",
+            "2025-11-25",
+            &dispatch,
+            vec![("mcp-param-region", "eu-west-1")],
+            None,
+        ),
+    ];
+    for (case, version, body, extra, expected) in table {
+        let mut headers = vec![
+            ("content-type", JSON),
+            ("accept", BOTH),
+            ("mcp-protocol-version", version),
+        ];
+        headers.extend(extra);
+        let outcome = send(&guard, Method::POST, &headers, body).await;
+        match expected {
+            None => assert_passed(&outcome, version, case),
+            Some(mentions) => assert_refused(&outcome, 400, -32020, &mentions, case),
+        }
+    }
+}
+
+/// `Mcp-Name` belongs to `tools/call`, `prompts/get` and `resources/read`; on
+/// any other method it names something the body does not, in either era.
+#[tokio::test]
+async fn mcp_name_on_a_method_without_a_name_is_refused() {
+    let guard = ProtocolGuardLayer::new();
+    let body = stateless("tools/list", json!({}));
+    let outcome = send(
+        &guard,
+        Method::POST,
+        &[
+            ("content-type", JSON),
+            ("accept", BOTH),
+            ("mcp-protocol-version", V_NEW),
+            ("mcp-method", "tools/list"),
+            ("mcp-name", "delete_all"),
+        ],
+        &body,
+    )
+    .await;
+    assert_refused(
+        &outcome,
+        400,
+        -32020,
+        &["Mcp-Name", "tools/list"],
+        "stateless",
+    );
+}
+
+/// By default an `Mcp-Param-*` header the guard cannot compare with the body
+/// (a tool whose schema it has not seen, a parameter the schema does not
+/// annotate) is forwarded untouched; `strict_param_headers` refuses it.
+#[tokio::test]
+async fn strict_param_headers_refuse_what_the_guard_cannot_check() {
+    let schema = json!({"type": "object", "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"}
+    }});
+    let lenient = ProtocolGuardLayer::builder()
+        .tool_input_schema("dispatch", schema.clone())
+        .build()
+        .unwrap();
+    let strict = ProtocolGuardLayer::builder()
+        .tool_input_schema("dispatch", schema)
+        .strict_param_headers(true)
+        .build()
+        .unwrap();
+    let call = |tool: &'static str| {
+        stateless(
+            "tools/call",
+            json!({"name": tool, "arguments": {"region": "eu-west-1", "trace": "abc"}}),
+        )
+    };
+    let list = stateless("tools/list", json!({}));
+    // (case, body, Mcp-Method, Mcp-Name, param headers, words the strict refusal names)
+    let table = [
+        (
+            "a tool whose schema is unknown",
+            call("mystery"),
+            "tools/call",
+            Some("mystery"),
+            vec![("mcp-param-region", "eu-west-1")],
+            vec!["mcp-param-region", "mystery"],
+        ),
+        (
+            "a parameter the schema does not annotate",
+            call("dispatch"),
+            "tools/call",
+            Some("dispatch"),
+            vec![
+                ("mcp-param-region", "eu-west-1"),
+                ("mcp-param-trace", "abc"),
+            ],
+            vec!["mcp-param-trace", "dispatch"],
+        ),
+        (
+            "a method without arguments",
+            list,
+            "tools/list",
+            None,
+            vec![("mcp-param-region", "eu-west-1")],
+            vec!["mcp-param-region", "tools/list"],
+        ),
+    ];
+    for (case, body, method, name, params, mentions) in table {
+        let mut headers = vec![
+            ("content-type", JSON),
+            ("accept", BOTH),
+            ("mcp-protocol-version", V_NEW),
+            ("mcp-method", method),
+        ];
+        if let Some(name) = name {
+            headers.push(("mcp-name", name));
+        }
+        headers.extend(params);
+        let outcome = send(&lenient, Method::POST, &headers, &body).await;
+        assert_passed(&outcome, V_NEW, case);
+        let outcome = send(&strict, Method::POST, &headers, &body).await;
+        assert_refused(&outcome, 400, -32020, &mentions, case);
+    }
+    // What the strict guard can check still passes.
+    let headers = [
+        ("content-type", JSON),
+        ("accept", BOTH),
+        ("mcp-protocol-version", V_NEW),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "dispatch"),
+        ("mcp-param-region", "eu-west-1"),
+    ];
+    let outcome = send(&strict, Method::POST, &headers, &call("dispatch")).await;
+    assert_passed(&outcome, V_NEW, "an annotated parameter under strict");
+}

@@ -135,7 +135,8 @@ pub struct SessionConfig {
     pub max_lifetime_secs: Option<u64>,
     /// Live sessions overall.
     pub max_sessions: Option<usize>,
-    /// Live sessions per caller.
+    /// Live sessions per authenticated principal (anonymous sessions count
+    /// only against `max_sessions`).
     pub max_sessions_per_principal: Option<usize>,
 }
 

@@ -161,6 +161,32 @@ async fn the_local_preset_refuses_rebinding_and_switched_off_it_does_not() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
+/// The local preset has no principals: its sessions are anonymous, and 32 of
+/// them (the per-principal cap) once locked the whole server out for 30
+/// minutes when one user's inspector reconnected without `DELETE`.
+#[tokio::test]
+async fn a_local_user_who_reconnects_without_delete_is_not_locked_out() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let guarded = McpGuard::local()
+        .build()
+        .unwrap()
+        .layer(handler(calls.clone()));
+    for attempt in 1..=40 {
+        let response = guarded
+            .clone()
+            .oneshot(request(post_to("localhost:8080"), &initialize()))
+            .await
+            .unwrap();
+        assert!(
+            response.headers().contains_key("mcp-session-id"),
+            "initialize {attempt} got no session"
+        );
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 200, "initialize {attempt}: {body}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 40);
+}
+
 #[tokio::test]
 async fn a_replaced_origin_guard_is_the_one_that_runs() {
     let calls = Arc::new(AtomicUsize::new(0));

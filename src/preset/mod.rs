@@ -592,7 +592,9 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
         self
     }
 
-    /// At most `overall` live sessions, and `per_principal` per caller.
+    /// At most `overall` live sessions, and `per_principal` per authenticated
+    /// principal; anonymous sessions (the local preset) are bounded by
+    /// `overall` alone.
     pub fn max_sessions(mut self, overall: usize, per_principal: usize) -> Self {
         self.session_settings.max_sessions = Some((overall, per_principal));
         self

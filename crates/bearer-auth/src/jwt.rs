@@ -163,6 +163,8 @@ pub struct JwtVerifierBuilder {
     jwks: Option<JwksLocation>,
     #[cfg(feature = "jwks")]
     jwks_min_refresh: Duration,
+    #[cfg(feature = "jwks")]
+    jwks_fetch_timeout: Duration,
     errors: Vec<String>,
 }
 
@@ -179,6 +181,8 @@ impl JwtVerifier {
             jwks: None,
             #[cfg(feature = "jwks")]
             jwks_min_refresh: Duration::from_secs(30),
+            #[cfg(feature = "jwks")]
+            jwks_fetch_timeout: crate::jwks::DEFAULT_FETCH_TIMEOUT,
             errors: Vec::new(),
         }
     }
@@ -367,6 +371,19 @@ impl JwtVerifierBuilder {
         self
     }
 
+    /// The longest one JWKS fetch may take, metadata discovery included
+    /// (default 10 s). Requests with no usable cached key wait for it, so keep
+    /// it below any response timeout in front of this layer.
+    #[cfg(feature = "jwks")]
+    pub fn jwks_fetch_timeout(mut self, timeout: Duration) -> Self {
+        if timeout.is_zero() {
+            self.errors
+                .push("jwks_fetch_timeout: must be more than zero".into());
+        }
+        self.jwks_fetch_timeout = timeout;
+        self
+    }
+
     /// Clock skew allowed on `exp` and `nbf` (default 30 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
@@ -395,7 +412,11 @@ impl JwtVerifierBuilder {
                 ));
             }
             return Ok(JwtVerifier {
-                keys: Keys::Jwks(Arc::new(JwksCache::new(location, self.jwks_min_refresh))),
+                keys: Keys::Jwks(Arc::new(JwksCache::new(
+                    location,
+                    self.jwks_min_refresh,
+                    self.jwks_fetch_timeout,
+                ))),
                 validations: validations(&self.issuer, self.leeway),
                 issuer: self.issuer,
                 resource,

@@ -33,7 +33,7 @@ fn benches(c: &mut Criterion) {
     let key = runtime.block_on(async {
         StreamKey {
             session: "bench".into(),
-            stream: store.open_stream("bench").await.unwrap(),
+            stream: store.open_stream("bench", "owner").await.unwrap(),
         }
     });
     let mut seq = 0u64;
@@ -52,12 +52,14 @@ fn benches(c: &mut Criterion) {
     let big = MemoryEventStore::new(EventStoreLimits {
         max_events_per_stream: 20_000,
         max_bytes_per_session: 64 * 1024 * 1024,
+        max_bytes_per_principal: 64 * 1024 * 1024,
         ..EventStoreLimits::default()
-    });
+    })
+    .unwrap();
     let big_key = runtime.block_on(async {
         let key = StreamKey {
             session: "bench".into(),
-            stream: big.open_stream("bench").await.unwrap(),
+            stream: big.open_stream("bench", "owner").await.unwrap(),
         };
         for seq in 1..=20_000 {
             big.append(&key, notification(seq)).await.unwrap();

@@ -46,7 +46,7 @@ fn benches(c: &mut Criterion) {
     let big_key = runtime.block_on(async {
         let key = StreamKey {
             session: "bench".into(),
-            stream: store.open_stream("bench").await.unwrap(),
+            stream: store.open_stream("bench", "owner").await.unwrap(),
         };
         for seq in 1..=20_000 {
             store.append(&key, notification(seq)).await.unwrap();
@@ -84,11 +84,11 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let capped = store.with_limits(EventStoreLimits::default());
+    let capped = store.with_limits(EventStoreLimits::default()).unwrap();
     let key = runtime.block_on(async {
         StreamKey {
             session: "append".into(),
-            stream: capped.open_stream("append").await.unwrap(),
+            stream: capped.open_stream("append", "owner").await.unwrap(),
         }
     });
     let mut seq = 0u64;

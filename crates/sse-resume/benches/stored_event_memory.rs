@@ -32,12 +32,14 @@ fn main() {
         let store = MemoryEventStore::new(EventStoreLimits {
             max_events_per_stream: EVENTS as usize,
             max_bytes_per_session: usize::MAX / 2,
+            max_bytes_per_principal: usize::MAX / 2,
             max_total_bytes: usize::MAX / 2,
             ..EventStoreLimits::default()
-        });
+        })
+        .unwrap();
         let key = StreamKey {
             session: "measure".into(),
-            stream: store.open_stream("measure").await.unwrap(),
+            stream: store.open_stream("measure", "owner").await.unwrap(),
         };
         let before = resident_bytes();
         for _ in 0..EVENTS {

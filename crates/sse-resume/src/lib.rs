@@ -28,8 +28,11 @@
 //! - **Stateless era (2026-07-28).** No ids, no storage, no replay:
 //!   `X-Accel-Buffering: no`, keep-alive comments on an interval, and a
 //!   client disconnect drops the handler's body (nothing keeps running).
-//! - **Bounded.** Events per stream, streams per session, bytes per session and
-//!   overall, a TTL ([`EventStoreLimits`]); over a cap the oldest go.
+//! - **Bounded.** Events per stream, streams per session, bytes per session,
+//!   per principal and overall, a TTL ([`EventStoreLimits`]); over a cap the
+//!   oldest go, the appending principal's own first. One principal cannot
+//!   evict another's events by flooding its own streams, and never another's
+//!   stream that is still running or has a reader attached.
 //!
 //! Without a session (no session layer, or a sessionless server) responses
 //! pass through untouched: there is nothing to scope a resume to.
@@ -129,6 +132,9 @@ pub use id::{EventId, MalformedEventId, StreamId};
 pub use layer::{Polling, SseResumeLayer, SseResumeLayerBuilder};
 pub use parser::{ParseError, SseEvent, SseParser};
 pub use service::SseResume;
-pub use store::{EventStore, EventStoreLimits, MemoryEventStore, Replay, StoreError, StreamKey};
+pub use store::{
+    EventStore, EventStoreLimits, EventStoreLimitsError, MemoryEventStore, Replay, StoreError,
+    StreamKey,
+};
 #[cfg(feature = "redis")]
 pub use store::{RedisEventStore, RedisEventStoreBuilder};

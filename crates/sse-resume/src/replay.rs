@@ -240,6 +240,11 @@ fn abandoned(attachment: &Attachment, drain_timeout: Duration) -> bool {
     alone.is_some_and(|since| since.elapsed() >= drain_timeout)
 }
 
+/// How long a reader's attachment protects its stream from other
+/// principals' appends ([`EventStore::attach`]); renewed every third of it
+/// while the reader reads, left to lapse when the reader goes.
+const READER_LEASE: Duration = Duration::from_secs(60);
+
 /// What a client-facing stream sends besides events.
 #[derive(Debug, Clone)]
 pub(crate) struct ReaderOptions {
@@ -267,6 +272,7 @@ struct Reader<St> {
     preamble: Option<Bytes>,
     done: bool,
     guard: Option<ReaderGuard>,
+    attached_at: Option<Instant>,
 }
 
 /// The client-facing body: the store's events after `cursor`, then live.
@@ -288,6 +294,7 @@ pub(crate) fn reader_body<St: EventStore>(
         preamble,
         done: false,
         guard,
+        attached_at: None,
     };
     let frames = futures_util::stream::unfold(reader, |mut reader| async move {
         let bytes = reader.next_chunk().await?;
@@ -335,6 +342,7 @@ impl<St: EventStore> Reader<St> {
                 .poll_after_events
                 .map_or(usize::MAX, |limit| limit - self.sent);
             let max = self.options.batch.min(remaining).max(1);
+            self.renew_attachment().await;
             let replay = self.store.read_after(&self.key, self.cursor, max).await;
             match replay {
                 Ok(Replay::Events { events, closed }) if !events.is_empty() => {
@@ -360,6 +368,21 @@ impl<St: EventStore> Reader<St> {
                 // connection; a resume gets the precise answer.
                 Ok(Replay::Evicted { .. } | Replay::Unknown) | Err(_) => return None,
             }
+        }
+    }
+
+    /// Keeps the stream protected while this reader reads it, even once its
+    /// drain has closed it.
+    async fn renew_attachment(&mut self) {
+        if self
+            .attached_at
+            .is_some_and(|at| at.elapsed() < READER_LEASE / 3)
+        {
+            return;
+        }
+        self.attached_at = Some(Instant::now());
+        if let Err(error) = self.store.attach(&self.key, READER_LEASE).await {
+            tracing::debug!(stream = %self.key.stream, error = error.message(), "a reader could not attach to its stream; the read will tell");
         }
     }
 

@@ -9,7 +9,7 @@ use mcp_guard_core::headers::LAST_EVENT_ID;
 use mcp_guard_core::{
     BoxError, Era, McpError, ProtocolVersion, RpcEnvelope, RpcId, error_code, truncated_for_display,
 };
-use mcp_session::Session;
+use mcp_session::{Binding, Session};
 use tower_service::Service;
 
 use crate::EventId;
@@ -162,7 +162,12 @@ impl<St: EventStore> Shared<St> {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let stream = match self.store.open_stream(self.session.id().as_str()).await {
+        let owner = owner_key(self.session.binding());
+        let stream = match self
+            .store
+            .open_stream(self.session.id().as_str(), &owner)
+            .await
+        {
             Ok(stream) => stream,
             Err(error) => return unavailable(&error, rpc_id),
         };
@@ -262,6 +267,30 @@ impl<St: EventStore> Shared<St> {
     }
 }
 
+/// Whose budget a session's events count against: the principal the session
+/// layer bound the session to (only that principal ever gets this session).
+/// Anonymous sessions share one key: nothing tells their callers apart, and
+/// a key per anonymous session would hand an anonymous flooder a budget per
+/// session it opens; shared, they cannot crowd out a named principal.
+fn owner_key(binding: &Binding) -> String {
+    if binding.is_anonymous() {
+        return "anonymous".to_owned();
+    }
+    // Length-prefixed parts: no two bindings share a key.
+    let part = |value: Option<&str>| {
+        value.map_or_else(
+            || "-".to_owned(),
+            |value| format!("{}:{value}", value.len()),
+        )
+    };
+    format!(
+        "principal {} {} {}",
+        part(binding.issuer()),
+        part(binding.subject()),
+        part(binding.client_id())
+    )
+}
+
 pub(crate) fn is_event_stream<B>(response: &Response<B>) -> bool {
     response.status().is_success()
         && response
@@ -288,4 +317,42 @@ fn unavailable<B>(error: &StoreError, rpc_id: Option<RpcId>) -> Response<ResumeB
         .rejection("event store")
         .with_id(rpc_id)
         .into_response_with(ResumeBody::full)
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_guard_core::Principal;
+
+    use super::*;
+
+    #[test]
+    fn each_principal_has_its_own_key_and_the_anonymous_share_one() {
+        let of = |issuer: Option<&str>, subject: Option<&str>, client: Option<&str>| {
+            let mut principal = Principal::new();
+            if let Some(issuer) = issuer {
+                principal = principal.with_issuer(issuer);
+            }
+            if let Some(subject) = subject {
+                principal = principal.with_subject(subject);
+            }
+            if let Some(client) = client {
+                principal = principal.with_client_id(client);
+            }
+            owner_key(&Binding::of(&principal))
+        };
+        let keys = [
+            of(Some("https://a"), Some("alice"), Some("app")),
+            of(Some("https://a"), Some("alice"), None),
+            of(Some("https://a"), Some("bob"), Some("app")),
+            of(Some("https://b"), Some("alice"), Some("app")),
+            // Parts that would run together without their lengths.
+            of(Some("https://a 5:alice"), None, Some("app")),
+            of(None, None, Some("app")),
+            of(None, None, Some("")),
+        ];
+        let distinct: std::collections::HashSet<&String> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:?}");
+        assert_eq!(owner_key(&Binding::anonymous()), "anonymous");
+        assert!(!keys.contains(&"anonymous".to_owned()));
+    }
 }

@@ -387,7 +387,8 @@ async fn another_sessions_or_a_forged_event_id_is_refused() {
     let store = MemoryEventStore::new(EventStoreLimits {
         max_events_per_stream: 10,
         ..EventStoreLimits::default()
-    });
+    })
+    .unwrap();
     let server = start(SseResumeLayer::builder(store).max_unread_events(5).build()).await;
     let alice = server.open_session(V_NEW).await;
     let mut reader = server.call_emit(&alice, V_NEW, 30, 0).await;

@@ -77,7 +77,7 @@ async fn one_instance_appends_the_other_replays_and_follows_live() {
 
     let key = StreamKey {
         session: "session-1".into(),
-        stream: writer.open_stream("session-1").await.unwrap(),
+        stream: writer.open_stream("session-1", "owner").await.unwrap(),
     };
     for index in 1..=5 {
         assert_eq!(
@@ -143,7 +143,7 @@ async fn sequences_stay_unique_when_two_instances_append_to_one_stream() {
     let second = Arc::new(instance(&redis, EventStoreLimits::default()).await);
     let key = StreamKey {
         session: "s".into(),
-        stream: first.open_stream("s").await.unwrap(),
+        stream: first.open_stream("s", "owner").await.unwrap(),
     };
     let mut tasks = Vec::new();
     for index in 0..60 {
@@ -181,7 +181,7 @@ async fn eviction_by_one_instance_is_reported_by_the_other() {
     let reader = instance(&redis, EventStoreLimits::default()).await;
     let key = StreamKey {
         session: "s".into(),
-        stream: writer.open_stream("s").await.unwrap(),
+        stream: writer.open_stream("s", "owner").await.unwrap(),
     };
     for index in 1..=10 {
         writer

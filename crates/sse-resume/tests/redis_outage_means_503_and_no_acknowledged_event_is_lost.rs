@@ -170,7 +170,7 @@ async fn a_crashed_redis_means_503_and_acknowledged_events_replay_after_restart(
     // crash kills that connection, and the store must not reuse it blindly.
     let tail = StreamKey {
         session: session.clone(),
-        stream: store.open_stream(&session).await.unwrap(),
+        stream: store.open_stream(&session, "owner").await.unwrap(),
     };
     store
         .wait_after(&tail, 0, Duration::from_millis(50))
@@ -189,7 +189,7 @@ async fn a_crashed_redis_means_503_and_acknowledged_events_replay_after_restart(
         stream: seen[0].parse::<EventId>().unwrap().stream().clone(),
     };
     let started = Instant::now();
-    let error = store.open_stream(&session).await.unwrap_err();
+    let error = store.open_stream(&session, "owner").await.unwrap_err();
     assert_eq!(error.retry_after(), Duration::from_secs(3));
     assert!(store.read_after(&key, 0, 10).await.is_err());
     assert!(
@@ -254,7 +254,7 @@ async fn a_hung_redis_fails_calls_within_the_timeout_and_the_stream_goes_on_afte
     let store = store(&redis).await;
     let key = StreamKey {
         session: "s".into(),
-        stream: store.open_stream("s").await.unwrap(),
+        stream: store.open_stream("s", "owner").await.unwrap(),
     };
     for index in 1..=3 {
         store

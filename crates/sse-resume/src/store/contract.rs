@@ -7,7 +7,7 @@
 //! # async fn main() {
 //! use mcp_sse_resume::store::{EventStoreLimits, MemoryEventStore, contract};
 //!
-//! contract::run(MemoryEventStore::new).await;
+//! contract::run(|limits| MemoryEventStore::new(limits).expect("valid limits")).await;
 //! # }
 //! ```
 
@@ -28,10 +28,18 @@ fn event(text: &str) -> SseEvent {
     }
 }
 
+/// Opens a stream of `session`, owned by a principal of the same name.
 async fn open<S: EventStore>(store: &S, session: &str) -> StreamKey {
+    open_as(store, session, session).await
+}
+
+async fn open_as<S: EventStore>(store: &S, session: &str, owner: &str) -> StreamKey {
     StreamKey {
         session: session.to_owned(),
-        stream: store.open_stream(session).await.expect("open_stream"),
+        stream: store
+            .open_stream(session, owner)
+            .await
+            .expect("open_stream"),
     }
 }
 
@@ -74,6 +82,7 @@ where
         EventStoreLimits::default(),
     )))
     .await;
+    one_principal_cannot_crowd_out_another(&fresh).await;
 }
 
 async fn appends_replay_as_the_exact_suffix<S: EventStore>(store: S) {
@@ -325,4 +334,142 @@ async fn concurrent_appends_get_distinct_contiguous_sequences<S: EventStore>(sto
         events, acknowledged,
         "each event is stored under the sequence its append returned"
     );
+}
+
+async fn one_principal_cannot_crowd_out_another<S, F>(fresh: &F)
+where
+    S: EventStore,
+    F: Fn(EventStoreLimits) -> S,
+{
+    let store = fresh(EventStoreLimits {
+        max_bytes_per_principal: 1_000,
+        max_total_bytes: 4_000,
+        ..EventStoreLimits::default()
+    });
+    // Bob: a finished call whose result he has not fetched yet, a call still
+    // running (its drain appends), and a finished one he is reading.
+    let result = open_as(&store, "bob-1", "bob").await;
+    for index in 1..=3 {
+        store
+            .append(&result, sized(&format!("result {index}"), 100))
+            .await
+            .expect("append");
+    }
+    store.close_stream(&result).await.expect("close");
+    let in_flight = open_as(&store, "bob-1", "bob").await;
+    for index in 1..=2 {
+        store
+            .append(&in_flight, sized(&format!("progress {index}"), 100))
+            .await
+            .expect("append");
+    }
+    let watched = open_as(&store, "bob-2", "bob").await;
+    for index in 1..=2 {
+        store
+            .append(&watched, sized(&format!("watched {index}"), 100))
+            .await
+            .expect("append");
+    }
+    store.close_stream(&watched).await.expect("close");
+    store
+        .attach(&watched, Duration::from_secs(60))
+        .await
+        .expect("attach");
+
+    // Alice floods streams of her own, five times her budget.
+    let mut alice = Vec::new();
+    for _ in 0..3 {
+        alice.push(open_as(&store, "alice-1", "alice").await);
+    }
+    for index in 0..100 {
+        store
+            .append(&alice[index % 3], sized(&format!("flood {index}"), 50))
+            .await
+            .expect("a principal over its budget still appends");
+    }
+
+    let expect_all = |prefix: &'static str, count: u64| {
+        (1..=count)
+            .map(move |seq| (seq, sized(&format!("{prefix} {seq}"), 100).data))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        all_after(&store, &result, 0).await,
+        (expect_all("result", 3), true),
+        "another principal's stored result survives a flood"
+    );
+    assert_eq!(
+        all_after(&store, &in_flight, 0).await,
+        (expect_all("progress", 2), false),
+        "another principal's running stream survives a flood"
+    );
+    assert_eq!(
+        all_after(&store, &watched, 0).await,
+        (expect_all("watched", 2), true),
+        "another principal's stream with a reader survives a flood"
+    );
+    let mut kept = Vec::new();
+    for key in &alice {
+        kept.extend(kept_events(&store, key).await);
+    }
+    let kept_bytes: usize = kept.iter().map(String::len).sum();
+    assert!(
+        (950..=1_000).contains(&kept_bytes),
+        "the flooder keeps her budget's worth, no more: {kept_bytes} bytes"
+    );
+    assert!(
+        kept.contains(&sized("flood 99", 50).data) && !kept.contains(&sized("flood 0", 50).data),
+        "her own oldest events went, her newest stayed"
+    );
+
+    // Principals each within their budget, together over the overall cap:
+    // now streams go, but never a running one or one with a reader.
+    for name in ["carol", "dave", "erin"] {
+        let key = open_as(&store, name, name).await;
+        for index in 0..10 {
+            store
+                .append(&key, sized(&format!("{name} {index}"), 100))
+                .await
+                .expect("append");
+        }
+        store.close_stream(&key).await.expect("close");
+    }
+    assert_eq!(
+        all_after(&store, &in_flight, 0).await,
+        (expect_all("progress", 2), false),
+        "a running stream is never dropped for another principal"
+    );
+    assert_eq!(
+        all_after(&store, &watched, 0).await,
+        (expect_all("watched", 2), true),
+        "a stream with a reader is never dropped for another principal"
+    );
+    let (newest, closed) = all_after(&store, &alice[0], 33).await;
+    assert!(
+        newest == [(34, sized("flood 99", 50).data)] && !closed,
+        "the flooder's running stream is never dropped for another principal either"
+    );
+}
+
+/// The data of every event the stream still keeps.
+async fn kept_events<S: EventStore>(store: &S, key: &StreamKey) -> Vec<String> {
+    let after = match store.read_after(key, 0, 1).await.expect("read") {
+        Replay::Evicted { oldest_kept } => oldest_kept - 1,
+        _ => 0,
+    };
+    match store
+        .read_after(key, after, usize::MAX)
+        .await
+        .expect("read")
+    {
+        Replay::Events { events, .. } => events.into_iter().map(|(_, event)| event.data).collect(),
+        // Every event evicted: the cursor after the last is past the end.
+        Replay::Unknown => Vec::new(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `text` padded with leading zeros to `bytes` bytes.
+fn sized(text: &str, bytes: usize) -> SseEvent {
+    event(&format!("{text:0>bytes$}"))
 }

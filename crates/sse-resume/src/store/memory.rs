@@ -4,44 +4,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{EventStore, Replay, StoreError, StreamKey};
+use super::{EventStore, EventStoreLimits, EventStoreLimitsError, Replay, StoreError, StreamKey};
 use crate::{SseEvent, StreamId};
-
-/// The caps of a [`MemoryEventStore`]. Over a cap the oldest events go, and a
-/// resume from an evicted position is told so ([`Replay::Evicted`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventStoreLimits {
-    /// Events kept per stream (default 10 000).
-    pub max_events_per_stream: usize,
-    /// Streams kept per session (default 32); the oldest stream goes first.
-    pub max_streams_per_session: usize,
-    /// Bytes of event data kept per session (default 8 MiB).
-    pub max_bytes_per_session: usize,
-    /// Bytes of event data kept overall (default 256 MiB); the stream idle
-    /// longest goes first.
-    pub max_total_bytes: usize,
-    /// A stream is dropped this long after its last event (default 30 min).
-    pub ttl: Duration,
-}
-
-impl Default for EventStoreLimits {
-    fn default() -> Self {
-        EventStoreLimits {
-            max_events_per_stream: 10_000,
-            max_streams_per_session: 32,
-            max_bytes_per_session: 8 * 1024 * 1024,
-            max_total_bytes: 256 * 1024 * 1024,
-            ttl: Duration::from_secs(30 * 60),
-        }
-    }
-}
 
 /// The embedded event store. Streams are ring buffers indexed by sequence, so
 /// finding the position after a cursor is one subtraction (no scan, no sort);
-/// the live tail is a `watch` channel per stream.
+/// the live tail is a `watch` channel per stream. It enforces
+/// [`EventStoreLimits`], per principal too.
 ///
-/// Cloning shares the store.
-#[derive(Debug, Clone)]
+/// Cloning shares the store; the default has the default caps.
+#[derive(Debug, Clone, Default)]
 pub struct MemoryEventStore {
     inner: Arc<Mutex<Inner>>,
     limits: EventStoreLimits,
@@ -50,6 +22,7 @@ pub struct MemoryEventStore {
 #[derive(Debug, Default)]
 struct Inner {
     sessions: HashMap<String, Session>,
+    owners: HashMap<Arc<str>, Owner>,
     total_bytes: usize,
     last_sweep: Option<Instant>,
 }
@@ -62,13 +35,24 @@ struct Session {
     bytes: usize,
 }
 
+/// What one principal holds, over all its sessions.
+#[derive(Debug, Default)]
+struct Owner {
+    bytes: usize,
+    /// Its streams, oldest first.
+    streams: VecDeque<StreamKey>,
+}
+
 #[derive(Debug)]
 struct Stream {
+    owner: Arc<str>,
     /// Sequence of `events[0]`.
     first_seq: u64,
     events: VecDeque<SseEvent>,
     closed: bool,
     last_activity: Instant,
+    /// A reader is attached until then.
+    attached_until: Option<Instant>,
     /// The last sequence and whether closed: what live readers wait on.
     tail: watch::Sender<(u64, bool)>,
 }
@@ -78,14 +62,10 @@ impl Stream {
         self.first_seq + self.events.len() as u64
     }
 
-    fn evict_oldest(&mut self) -> usize {
-        match self.events.pop_front() {
-            Some(event) => {
-                self.first_seq += 1;
-                event_bytes(&event)
-            }
-            None => 0,
-        }
+    /// Its drain is running or a reader is attached: other principals'
+    /// appends leave it alone.
+    fn protected(&self, now: Instant) -> bool {
+        !self.closed || self.attached_until.is_some_and(|until| until > now)
     }
 }
 
@@ -93,19 +73,15 @@ fn event_bytes(event: &SseEvent) -> usize {
     event.data.len() + event.event.as_ref().map_or(0, String::len)
 }
 
-impl Default for MemoryEventStore {
-    fn default() -> Self {
-        MemoryEventStore::new(EventStoreLimits::default())
-    }
-}
-
 impl MemoryEventStore {
-    /// An empty store with these caps.
-    pub fn new(limits: EventStoreLimits) -> Self {
-        MemoryEventStore {
-            inner: Arc::new(Mutex::new(Inner::default())),
+    /// An empty store with these caps; refuses caps it could not keep
+    /// ([`EventStoreLimits::validate`]).
+    pub fn new(limits: EventStoreLimits) -> Result<Self, EventStoreLimitsError> {
+        limits.validate()?;
+        Ok(MemoryEventStore {
+            inner: Arc::default(),
             limits,
-        }
+        })
     }
 
     /// Events kept overall (for tests and metrics).
@@ -132,6 +108,17 @@ impl MemoryEventStore {
 }
 
 impl Inner {
+    fn stream(&self, key: &StreamKey) -> Option<&Stream> {
+        self.sessions.get(&key.session)?.streams.get(&key.stream)
+    }
+
+    fn stream_mut(&mut self, key: &StreamKey) -> Option<&mut Stream> {
+        self.sessions
+            .get_mut(&key.session)?
+            .streams
+            .get_mut(&key.stream)
+    }
+
     /// Drops streams idle past the TTL; runs at most once a second.
     fn sweep(&mut self, ttl: Duration) {
         let now = Instant::now();
@@ -142,65 +129,165 @@ impl Inner {
             return;
         }
         self.last_sweep = Some(now);
-        let mut freed = 0;
-        for session in self.sessions.values_mut() {
-            let expired: Vec<StreamId> = session
-                .streams
-                .iter()
-                .filter(|(_, stream)| now.duration_since(stream.last_activity) >= ttl)
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in expired {
-                freed += remove_stream(session, &id);
-            }
+        let expired: Vec<StreamKey> = self
+            .sessions
+            .iter()
+            .flat_map(|(session, streams)| {
+                streams
+                    .streams
+                    .iter()
+                    .filter(|(_, stream)| now.duration_since(stream.last_activity) >= ttl)
+                    .map(|(id, _)| StreamKey {
+                        session: session.clone(),
+                        stream: id.clone(),
+                    })
+            })
+            .collect();
+        for key in &expired {
+            self.remove_stream(key);
         }
-        self.total_bytes -= freed;
         self.sessions
             .retain(|_, session| !session.streams.is_empty());
     }
 
-    /// Frees bytes overall by dropping the stream idle longest (closed ones first).
-    fn shrink_to(&mut self, max_total_bytes: usize, keep: &StreamKey) {
-        while self.total_bytes > max_total_bytes {
-            let victim = self
-                .sessions
-                .iter()
-                .flat_map(|(session, streams)| {
-                    streams
-                        .streams
-                        .iter()
-                        .map(move |(id, stream)| (session, id, stream))
-                })
-                .filter(|(session, id, _)| !(**session == keep.session && **id == keep.stream))
-                .min_by_key(|(_, _, stream)| (!stream.closed, stream.last_activity))
-                .map(|(session, id, _)| (session.clone(), id.clone()));
-            let Some((session_id, stream_id)) = victim else {
-                break;
-            };
-            if let Some(session) = self.sessions.get_mut(&session_id) {
-                self.total_bytes -= remove_stream(session, &stream_id);
+    /// Removes a stream, waking its readers (dropping its `watch` sender
+    /// does: they find it gone), and forgets its bytes everywhere.
+    fn remove_stream(&mut self, key: &StreamKey) {
+        let Some(session) = self.sessions.get_mut(&key.session) else {
+            return;
+        };
+        let Some(stream) = session.streams.remove(&key.stream) else {
+            return;
+        };
+        session.order.retain(|id| *id != key.stream);
+        let bytes: usize = stream.events.iter().map(event_bytes).sum();
+        session.bytes -= bytes;
+        self.total_bytes -= bytes;
+        if let Some(owner) = self.owners.get_mut(&stream.owner) {
+            owner.bytes -= bytes;
+            owner.streams.retain(|known| known != key);
+            if owner.streams.is_empty() {
+                self.owners.remove(&stream.owner);
             }
         }
     }
-}
 
-/// Removes a stream, waking its readers; returns the bytes freed.
-fn remove_stream(session: &mut Session, id: &StreamId) -> usize {
-    session.order.retain(|known| known != id);
-    match session.streams.remove(id) {
-        Some(stream) => {
-            let bytes: usize = stream.events.iter().map(event_bytes).sum();
-            session.bytes -= bytes;
-            // Dropping the sender wakes waiting readers; they find the stream gone.
-            drop(stream.tail);
-            bytes
+    /// Evicts the stream's oldest event; its bytes, or `None` if it has none.
+    fn pop_oldest(&mut self, key: &StreamKey) -> Option<usize> {
+        let session = self.sessions.get_mut(&key.session)?;
+        let stream = session.streams.get_mut(&key.stream)?;
+        let bytes = event_bytes(&stream.events.pop_front()?);
+        stream.first_seq += 1;
+        session.bytes -= bytes;
+        self.total_bytes -= bytes;
+        if let Some(owner) = self.owners.get_mut(&stream.owner) {
+            owner.bytes -= bytes;
         }
-        None => 0,
+        Some(bytes)
+    }
+
+    /// The first of `streams` (oldest first) with an event to evict; the
+    /// newest event of `keep`, the one just appended, is never one.
+    fn oldest_evictable<'a>(
+        &self,
+        mut streams: impl Iterator<Item = &'a StreamKey>,
+        keep: &StreamKey,
+    ) -> Option<StreamKey> {
+        streams
+            .find(|key| {
+                self.stream(key)
+                    .is_some_and(|stream| stream.events.len() > usize::from(*key == keep))
+            })
+            .cloned()
+    }
+
+    /// Evicts the session's oldest events (its oldest streams first) until
+    /// it holds at most `limit` bytes.
+    fn trim_session(&mut self, key: &StreamKey, limit: usize) {
+        while self
+            .sessions
+            .get(&key.session)
+            .is_some_and(|session| session.bytes > limit)
+        {
+            let Some(session) = self.sessions.get(&key.session) else {
+                return;
+            };
+            let streams: Vec<StreamKey> = session
+                .order
+                .iter()
+                .map(|id| StreamKey {
+                    session: key.session.clone(),
+                    stream: id.clone(),
+                })
+                .collect();
+            let Some(victim) = self.oldest_evictable(streams.iter(), key) else {
+                return;
+            };
+            self.pop_oldest(&victim);
+        }
+    }
+
+    /// Evicts the principal's oldest events (its oldest streams first, in
+    /// any of its sessions) until it holds at most `limit` bytes.
+    fn trim_owner(&mut self, owner: &str, keep: &StreamKey, limit: usize) {
+        while let Some(held) = self.owners.get(owner).filter(|held| held.bytes > limit) {
+            let Some(victim) = self.oldest_evictable(held.streams.iter(), keep) else {
+                return;
+            };
+            self.pop_oldest(&victim);
+        }
+    }
+
+    /// Frees bytes overall: the appending principal's own unprotected
+    /// streams first (oldest first), then other principals' unprotected
+    /// streams, idle longest first; when only protected streams are left,
+    /// the appending principal's own oldest events.
+    fn shrink_to(&mut self, max_total_bytes: usize, keep: &StreamKey, owner: &str) {
+        let now = Instant::now();
+        let evictable = |session: &str, id: &StreamId, stream: &Stream| {
+            !(stream.protected(now) || (session == keep.session && *id == keep.stream))
+        };
+        while self.total_bytes > max_total_bytes {
+            let own = self.owners.get(owner).and_then(|held| {
+                held.streams.iter().find(|key| {
+                    self.stream(key)
+                        .is_some_and(|stream| evictable(&key.session, &key.stream, stream))
+                })
+            });
+            let victim = own.cloned().or_else(|| {
+                self.sessions
+                    .iter()
+                    .flat_map(|(session, streams)| {
+                        streams
+                            .streams
+                            .iter()
+                            .map(move |(id, stream)| (session, id, stream))
+                    })
+                    .filter(|(session, id, stream)| evictable(session, id, stream))
+                    .min_by_key(|(_, _, stream)| stream.last_activity)
+                    .map(|(session, id, _)| StreamKey {
+                        session: session.clone(),
+                        stream: id.clone(),
+                    })
+            });
+            if let Some(victim) = victim {
+                self.remove_stream(&victim);
+                continue;
+            }
+            let own = self
+                .owners
+                .get(owner)
+                .and_then(|held| self.oldest_evictable(held.streams.iter(), keep));
+            let Some(own) = own else {
+                return;
+            };
+            self.pop_oldest(&own);
+        }
     }
 }
 
 impl EventStore for MemoryEventStore {
-    async fn open_stream(&self, session_id: &str) -> Result<StreamId, StoreError> {
+    async fn open_stream(&self, session_id: &str, owner: &str) -> Result<StreamId, StoreError> {
         let id = StreamId::generate().map_err(|error| {
             StoreError::new(
                 format!("no randomness for a stream id: {error}"),
@@ -209,83 +296,92 @@ impl EventStore for MemoryEventStore {
         })?;
         let mut inner = self.lock();
         inner.sweep(self.limits.ttl);
-        let session = inner.sessions.entry(session_id.to_owned()).or_default();
-        let mut freed = 0;
-        while session.order.len() >= self.limits.max_streams_per_session.max(1) {
-            let Some(oldest) = session.order.front().cloned() else {
-                break;
-            };
-            freed += remove_stream(session, &oldest);
+        let max_streams = self.limits.max_streams_per_session.max(1);
+        while let Some(oldest) = inner
+            .sessions
+            .get(session_id)
+            .filter(|session| session.order.len() >= max_streams)
+            .and_then(|session| session.order.front().cloned())
+        {
+            inner.remove_stream(&StreamKey {
+                session: session_id.to_owned(),
+                stream: oldest,
+            });
         }
+        let key = StreamKey {
+            session: session_id.to_owned(),
+            stream: id.clone(),
+        };
+        let owner: Arc<str> = match inner.owners.get_key_value(owner) {
+            Some((known, _)) => known.clone(),
+            None => Arc::from(owner),
+        };
+        inner
+            .owners
+            .entry(owner.clone())
+            .or_default()
+            .streams
+            .push_back(key);
         let (tail, _) = watch::channel((0, false));
         let stream = Stream {
+            owner,
             first_seq: 1,
             events: VecDeque::new(),
             closed: false,
             last_activity: Instant::now(),
+            attached_until: None,
             tail,
         };
+        let session = inner.sessions.entry(session_id.to_owned()).or_default();
         session.streams.insert(id.clone(), stream);
         session.order.push_back(id.clone());
-        inner.total_bytes -= freed;
         Ok(id)
+    }
+
+    async fn attach(&self, key: &StreamKey, lease: Duration) -> Result<(), StoreError> {
+        let until = Instant::now() + lease;
+        if let Some(stream) = self.lock().stream_mut(key) {
+            stream.attached_until = stream.attached_until.max(Some(until));
+        }
+        Ok(())
     }
 
     async fn append(&self, key: &StreamKey, event: SseEvent) -> Result<u64, StoreError> {
         let limits = self.limits;
         let size = event_bytes(&event);
         let mut inner = self.lock();
-        let Some(session) = inner.sessions.get_mut(&key.session) else {
+        let Some(stream) = inner.stream_mut(key) else {
             return Err(gone(key));
         };
-        let mut freed = 0;
-        // Per-session bytes: the session's oldest streams lose their oldest events first.
-        while session.bytes + size > limits.max_bytes_per_session {
-            let Some(oldest) = session
-                .order
-                .iter()
-                .find(|id| {
-                    session
-                        .streams
-                        .get(*id)
-                        .is_some_and(|s| !s.events.is_empty())
-                })
-                .cloned()
-            else {
-                break;
-            };
-            if let Some(stream) = session.streams.get_mut(&oldest) {
-                let bytes = stream.evict_oldest();
-                session.bytes -= bytes;
-                freed += bytes;
-            }
-        }
-        let Some(stream) = session.streams.get_mut(&key.stream) else {
-            inner.total_bytes -= freed;
-            return Err(gone(key));
-        };
-        if stream.events.len() >= limits.max_events_per_stream.max(1) {
-            let bytes = stream.evict_oldest();
-            session.bytes -= bytes;
-            freed += bytes;
-        }
         stream.events.push_back(event);
         stream.last_activity = Instant::now();
         let seq = stream.next_seq() - 1;
         stream.tail.send_replace((seq, stream.closed));
-        session.bytes += size;
-        inner.total_bytes = inner.total_bytes - freed + size;
-        inner.shrink_to(limits.max_total_bytes, key);
+        let owner = stream.owner.clone();
+        if let Some(session) = inner.sessions.get_mut(&key.session) {
+            session.bytes += size;
+        }
+        if let Some(held) = inner.owners.get_mut(&owner) {
+            held.bytes += size;
+        }
+        inner.total_bytes += size;
+        while inner
+            .stream(key)
+            .is_some_and(|stream| stream.events.len() > limits.max_events_per_stream.max(1))
+        {
+            inner.pop_oldest(key);
+        }
+        // Room comes from the appender's own data first: its session, then
+        // its budget over all its sessions, then the store as a whole.
+        inner.trim_session(key, limits.max_bytes_per_session);
+        inner.trim_owner(&owner, key, limits.max_bytes_per_principal);
+        inner.shrink_to(limits.max_total_bytes, key, &owner);
         Ok(seq)
     }
 
     async fn close_stream(&self, key: &StreamKey) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        if let Some(stream) = inner
-            .sessions
-            .get_mut(&key.session)
-            .and_then(|session| session.streams.get_mut(&key.stream))
-        {
+        if let Some(stream) = inner.stream_mut(key) {
             stream.closed = true;
             stream.last_activity = Instant::now();
             let last = stream.next_seq() - 1;
@@ -301,11 +397,7 @@ impl EventStore for MemoryEventStore {
         max: usize,
     ) -> Result<Replay, StoreError> {
         let inner = self.lock();
-        let Some(stream) = inner
-            .sessions
-            .get(&key.session)
-            .and_then(|session| session.streams.get(&key.stream))
-        else {
+        let Some(stream) = inner.stream(key) else {
             return Ok(Replay::Unknown);
         };
         let next = stream.next_seq();
@@ -340,18 +432,13 @@ impl EventStore for MemoryEventStore {
         after: u64,
         timeout: Duration,
     ) -> Result<(), StoreError> {
-        let receiver = {
-            let inner = self.lock();
-            let stream = inner
-                .sessions
-                .get(&key.session)
-                .and_then(|session| session.streams.get(&key.stream));
-            match stream {
-                Some(stream) => stream.tail.subscribe(),
-                None => return Ok(()),
-            }
+        let Some(mut receiver) = self
+            .lock()
+            .stream(key)
+            .map(|stream| stream.tail.subscribe())
+        else {
+            return Ok(());
         };
-        let mut receiver = receiver;
         let wait = receiver.wait_for(|(last, closed)| *last > after || *closed);
         // An error means the stream was removed: the caller finds it gone.
         let _ = tokio::time::timeout(timeout, wait).await;
@@ -360,11 +447,18 @@ impl EventStore for MemoryEventStore {
 
     async fn purge_session(&self, session_id: &str) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        if let Some(mut session) = inner.sessions.remove(session_id) {
-            let ids: Vec<StreamId> = session.order.iter().cloned().collect();
-            let freed: usize = ids.iter().map(|id| remove_stream(&mut session, id)).sum();
-            inner.total_bytes -= freed;
+        let ids: Vec<StreamId> = inner
+            .sessions
+            .get(session_id)
+            .map(|session| session.order.iter().cloned().collect())
+            .unwrap_or_default();
+        for stream in ids {
+            inner.remove_stream(&StreamKey {
+                session: session_id.to_owned(),
+                stream,
+            });
         }
+        inner.sessions.remove(session_id);
         Ok(())
     }
 }
@@ -403,8 +497,8 @@ mod tests {
             cursor in 0u64..70,
         ) {
             runtime().block_on(async {
-                let store = MemoryEventStore::new(EventStoreLimits { max_events_per_stream: cap, ..EventStoreLimits::default() });
-                let key = StreamKey { session: "s".into(), stream: store.open_stream("s").await.unwrap() };
+                let store = MemoryEventStore::new(EventStoreLimits { max_events_per_stream: cap, ..EventStoreLimits::default() }).unwrap();
+                let key = StreamKey { session: "s".into(), stream: store.open_stream("s", "owner").await.unwrap() };
                 for data in &datas {
                     store.append(&key, SseEvent { data: data.clone(), ..SseEvent::default() }).await.unwrap();
                 }
@@ -433,7 +527,7 @@ mod tests {
             for session in ["a", "b"] {
                 let key = StreamKey {
                     session: session.into(),
-                    stream: store.open_stream(session).await.unwrap(),
+                    stream: store.open_stream(session, session).await.unwrap(),
                 };
                 for _ in 0..10 {
                     store
@@ -454,6 +548,11 @@ mod tests {
             store.purge_session("b").await.unwrap();
             assert_eq!(store.stored_bytes(), 0);
             assert_eq!(store.stored_events(), 0);
+            let inner = store.lock();
+            assert!(
+                inner.owners.is_empty() && inner.sessions.is_empty(),
+                "no principal or session is remembered once its streams are gone"
+            );
         });
     }
 }

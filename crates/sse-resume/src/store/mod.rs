@@ -4,6 +4,7 @@
 //! instances, and (feature `contract-tests`) the contract every store must
 //! pass.
 
+use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -16,9 +17,121 @@ mod redis;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
-pub use memory::{EventStoreLimits, MemoryEventStore};
+pub use memory::MemoryEventStore;
 #[cfg(feature = "redis")]
 pub use redis::{DEFAULT_KEY_PREFIX, RedisEventStore, RedisEventStoreBuilder};
+
+/// The caps of an event store. Over a cap the oldest events go, and a
+/// resume from an evicted position is told so ([`Replay::Evicted`]).
+///
+/// # Who pays for room
+///
+/// Each stream belongs to the principal that owns its session (the `owner`
+/// of [`EventStore::open_stream`]). An append makes room from the appending
+/// principal's own data first: its session's bytes, then its
+/// [budget](Self::max_bytes_per_principal). Only when the store as a whole is
+/// over [`max_total_bytes`](Self::max_total_bytes) does another principal's
+/// stream go, the one idle longest, and never one that is *protected*: not
+/// yet closed (its drain is running) or with a reader attached
+/// ([`EventStore::attach`]). When everything left is protected, the appending
+/// principal's own oldest events go instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventStoreLimits {
+    /// Events kept per stream (default 10 000).
+    pub max_events_per_stream: usize,
+    /// Streams kept per session (default 32); the oldest stream goes first.
+    pub max_streams_per_session: usize,
+    /// Bytes of event data kept per session (default 8 MiB).
+    pub max_bytes_per_session: usize,
+    /// Bytes of event data kept per principal, over all its sessions
+    /// (default 32 MiB, an eighth of the overall cap): one principal cannot
+    /// fill the store, it takes eight at their budgets; one principal still
+    /// has four sessions' worth at the per-session cap. Anonymous sessions
+    /// share one budget (they cannot be told apart, so together they cannot
+    /// crowd out a named principal; the session layer counts them as one
+    /// binding too). Must not exceed `max_total_bytes`.
+    pub max_bytes_per_principal: usize,
+    /// Bytes of event data kept overall (default 256 MiB); the unprotected
+    /// stream idle longest goes first.
+    pub max_total_bytes: usize,
+    /// A stream is dropped this long after its last event (default 30 min).
+    pub ttl: Duration,
+}
+
+impl Default for EventStoreLimits {
+    fn default() -> Self {
+        EventStoreLimits {
+            max_events_per_stream: 10_000,
+            max_streams_per_session: 32,
+            max_bytes_per_session: 8 * 1024 * 1024,
+            max_bytes_per_principal: 32 * 1024 * 1024,
+            max_total_bytes: 256 * 1024 * 1024,
+            ttl: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl EventStoreLimits {
+    /// Refuses caps a store could not keep: a zero cap or TTL (nothing could
+    /// be stored or resumed), or a per-principal budget above the overall cap
+    /// (one principal could fill the store). Stores check this when built.
+    pub fn validate(&self) -> Result<(), EventStoreLimitsError> {
+        let zero = [
+            ("max_events_per_stream", self.max_events_per_stream),
+            ("max_streams_per_session", self.max_streams_per_session),
+            ("max_bytes_per_session", self.max_bytes_per_session),
+            ("max_bytes_per_principal", self.max_bytes_per_principal),
+            ("max_total_bytes", self.max_total_bytes),
+        ]
+        .into_iter()
+        .find(|(_, cap)| *cap == 0);
+        if let Some((setting, _)) = zero {
+            return Err(EventStoreLimitsError::new(
+                setting,
+                "must be at least 1: with 0 nothing could be kept for a resume",
+            ));
+        }
+        if self.ttl.is_zero() {
+            return Err(EventStoreLimitsError::new(
+                "ttl",
+                "must be longer than zero: every stream would expire at once",
+            ));
+        }
+        if self.max_bytes_per_principal > self.max_total_bytes {
+            return Err(EventStoreLimitsError::new(
+                "max_bytes_per_principal",
+                "must not exceed max_total_bytes: one principal could fill the whole store and evict everyone else's events",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A cap of [`EventStoreLimits`] a store refuses, named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventStoreLimitsError {
+    setting: &'static str,
+    reason: &'static str,
+}
+
+impl EventStoreLimitsError {
+    fn new(setting: &'static str, reason: &'static str) -> Self {
+        EventStoreLimitsError { setting, reason }
+    }
+
+    /// The field of [`EventStoreLimits`] whose value was refused.
+    pub fn setting(&self) -> &'static str {
+        self.setting
+    }
+}
+
+impl fmt::Display for EventStoreLimitsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EventStoreLimits::{}: {}", self.setting, self.reason)
+    }
+}
+
+impl std::error::Error for EventStoreLimitsError {}
 
 /// One stream of one session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -58,14 +171,31 @@ pub use mcp_guard_core::StoreError;
 /// live tail across instances) fits beside the embedded [`MemoryEventStore`].
 ///
 /// Every operation is scoped to a session: a stream of another session is
-/// [`Replay::Unknown`], never its events.
+/// [`Replay::Unknown`], never its events. Every stream belongs to a
+/// principal, whose budget it counts against; one principal's appends never
+/// drop another principal's protected stream (see [`EventStoreLimits`]).
 pub trait EventStore: Send + Sync + 'static {
-    /// Opens a new stream in `session` and returns its id (unique in the
-    /// session). Over the per-session stream cap, the oldest stream goes.
+    /// Opens a new stream in `session`, owned by the principal `owner` (a
+    /// stable key of whoever the session belongs to), and returns its id
+    /// (unique in the session). Over the per-session stream cap, the
+    /// session's oldest stream goes. The stream is protected from other
+    /// principals' appends until it is closed: its drain is running.
     fn open_stream(
         &self,
         session: &str,
+        owner: &str,
     ) -> impl Future<Output = Result<StreamId, StoreError>> + Send;
+
+    /// A reader is attached to the stream: for `lease` from now, other
+    /// principals' appends do not drop it even once it is closed. Readers
+    /// renew the lease while they read; it lapses by itself, so a reader that
+    /// vanished (or an instance that died) holds nothing for long. A gone
+    /// stream is no error: the reader finds it gone when it reads.
+    fn attach(
+        &self,
+        key: &StreamKey,
+        lease: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Appends an event; returns its sequence (1, 2, …). Stored before it is
     /// sent: the client only ever reads events back from the store.

@@ -12,7 +12,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisError, Script, Value};
 use tokio::sync::Semaphore;
 
-use super::{EventStore, EventStoreLimits, Replay, StoreError, StreamKey};
+use super::{EventStore, EventStoreLimits, EventStoreLimitsError, Replay, StoreError, StreamKey};
 use crate::{SseEvent, StreamId};
 
 /// The key prefix unless [`RedisEventStoreBuilder::key_prefix`] says otherwise.
@@ -52,13 +52,21 @@ const IDLE_BLOCKING_CONNECTIONS: usize = 8;
 ///   per-session stream cap and for purging).
 /// - `P es-bytes`, `P es-sizes`, `P es-active`: bytes overall and per stream,
 ///   and streams by last activity, for the overall byte cap and the TTL.
+/// - `P es-owners`, `P es-owner-bytes`, `P es-owner:W` (with `W` the owner
+///   in base64url): each stream's principal, each principal's bytes and its
+///   streams oldest first, for the per-principal budget.
 ///
 /// Appends, opens, closes and purges are Lua scripts (atomic, one round
-/// trip) that enforce the same [`EventStoreLimits`] as the memory store,
-/// exactly: events per stream (the oldest go, and a resume from there is
+/// trip) that enforce the same [`EventStoreLimits`] as the memory store:
+/// events per stream (the oldest go, and a resume from there is
 /// [`Replay::Evicted`], so the layer answers `410`), streams per session,
-/// bytes per session and overall, and the TTL (every key expires with it).
-/// Reads are one `MULTI` round trip.
+/// bytes per session, per principal and overall, and the TTL (every key
+/// expires with it). Over the overall cap another principal's stream goes
+/// only if it is closed and no reader's lease ([`EventStore::attach`], a
+/// timestamp in the session's hash, so it holds across instances) is
+/// current; the append looks at the 1 024 streams idle longest for one. A
+/// stream whose instance died before closing it stays protected until the
+/// TTL, within its principal's budget. Reads are one `MULTI` round trip.
 ///
 /// **The live tail.** [`wait_after`](EventStore::wait_after) blocks in
 /// `XREAD BLOCK` on a connection of its own (a blocking command would stall
@@ -185,10 +193,15 @@ impl RedisEventStoreBuilder {
     }
 
     /// Connects (within the command timeout) and returns the store. Fails if
-    /// the URL is invalid or Redis does not answer.
+    /// the URL is invalid, the [limits](Self::limits) cannot be kept
+    /// ([`EventStoreLimits::validate`], the error names the setting), or
+    /// Redis does not answer.
     pub async fn build(self) -> Result<RedisEventStore, StoreError> {
         let retry_after = self.retry_after;
         let command_timeout = self.command_timeout;
+        self.limits
+            .validate()
+            .map_err(|error| StoreError::new(error.to_string(), retry_after))?;
         let client = self.client.map_err(|error| {
             StoreError::new(
                 format!("invalid Redis connection info: {error}"),
@@ -249,9 +262,15 @@ async fn bounded<T>(
 const PRELUDE: &str = r"
 local P, S, T, TTL = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local BYTES, SIZES, ACTIVE = P .. 'es-bytes', P .. 'es-sizes', P .. 'es-active'
+local OWNERS, OWNER_BYTES = P .. 'es-owners', P .. 'es-owner-bytes'
 local function skey(s) return P .. 'es:' .. s end
 local function okey(s) return P .. 'es:' .. s .. ':order' end
 local function tkey(s, t) return P .. 'es:' .. s .. ':' .. t end
+local function wkey(w) return P .. 'es-owner:' .. w end
+local function split(m)
+  local i = string.find(m, ':', 1, true)
+  return string.sub(m, 1, i - 1), string.sub(m, i + 1)
+end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -263,17 +282,26 @@ local function entry_bytes(entry)
   end
   return 0
 end
+local function owner_add(w, n)
+  if redis.call('HINCRBY', OWNER_BYTES, w, n) <= 0 then redis.call('HDEL', OWNER_BYTES, w) end
+end
 -- Forgets one stream entirely: its events, its fields, its bytes.
 local function drop_stream(s, t)
   local m = s .. ':' .. t
   local b = tonumber(redis.call('HGET', SIZES, m) or '0')
+  local w = redis.call('HGET', OWNERS, m)
   redis.call('HDEL', SIZES, m)
   redis.call('ZREM', ACTIVE, m)
   redis.call('DECRBY', BYTES, b)
+  if w then
+    redis.call('HDEL', OWNERS, m)
+    redis.call('ZREM', wkey(w), m)
+    owner_add(w, -b)
+  end
   local h = skey(s)
   if redis.call('HEXISTS', h, 'q:' .. t) == 1 then
     redis.call('HINCRBY', h, 'bytes', -b)
-    redis.call('HDEL', h, 'q:' .. t, 'a:' .. t, 'c:' .. t)
+    redis.call('HDEL', h, 'q:' .. t, 'a:' .. t, 'c:' .. t, 'l:' .. t)
   end
   redis.call('ZREM', okey(s), t)
   redis.call('DEL', tkey(s, t))
@@ -281,10 +309,7 @@ end
 -- Drops a few streams idle past the TTL (their keys may be gone already).
 local function sweep(now)
   local old = redis.call('ZRANGEBYSCORE', ACTIVE, '-inf', now - TTL, 'LIMIT', 0, 64)
-  for _, m in ipairs(old) do
-    local i = string.find(m, ':', 1, true)
-    drop_stream(string.sub(m, 1, i - 1), string.sub(m, i + 1))
-  end
+  for _, m in ipairs(old) do drop_stream(split(m)) end
 end
 -- The stream's {last seq, last activity, closed-at} if it is live.
 local function live(now)
@@ -296,16 +321,31 @@ local function live(now)
   end
   return f
 end
--- Removes the oldest entry of stream key k; returns its bytes, or nil if empty.
+-- Removes the oldest entry of a stream, and its bytes from every count.
 local function pop_oldest(s, t)
-  local k = tkey(s, t)
+  local k, m = tkey(s, t), s .. ':' .. t
   local e = redis.call('XRANGE', k, '-', '+', 'COUNT', 1)
-  if #e == 0 then return nil end
+  if #e == 0 then return end
   redis.call('XDEL', k, e[1][1])
   local n = entry_bytes(e[1])
-  redis.call('HINCRBY', SIZES, s .. ':' .. t, -n)
+  redis.call('HINCRBY', SIZES, m, -n)
   redis.call('DECRBY', BYTES, n)
-  return n
+  redis.call('HINCRBY', skey(s), 'bytes', -n)
+  local w = redis.call('HGET', OWNERS, m)
+  if w then owner_add(w, -n) end
+end
+-- Evicts the oldest events of `streams` ('s:t', oldest first) while
+-- used() > limit; never the event just appended (the last of S:T).
+local function trim(streams, used, limit)
+  for _, m in ipairs(streams) do
+    if used() <= limit then return end
+    local s, t = split(m)
+    local floor = 0
+    if s == S and t == T then floor = 1 end
+    while used() > limit and redis.call('XLEN', tkey(s, t)) > floor do
+      pop_oldest(s, t)
+    end
+  end
 end
 local function refresh(now)
   redis.call('PEXPIRE', skey(S), TTL)
@@ -314,11 +354,12 @@ local function refresh(now)
 end
 ";
 
-/// ARGV[5]: max streams per session. Returns 1, or 0 if the id is taken.
+/// ARGV[5]: max streams per session, ARGV[6]: the owner (base64url).
+/// Returns 1, or 0 if the id is taken.
 const OPEN: &str = r"
 local now = now_ms()
 sweep(now)
-local h, o = skey(S), okey(S)
+local h, o, m = skey(S), okey(S), S .. ':' .. T
 if redis.call('HEXISTS', h, 'q:' .. T) == 1 then return 0 end
 local max = tonumber(ARGV[5])
 while redis.call('ZCARD', o) >= max do
@@ -328,13 +369,26 @@ local n = redis.call('HINCRBY', h, 'n', 1)
 redis.call('ZADD', o, n, T)
 redis.call('HSET', h, 'q:' .. T, 0, 'a:' .. T, now)
 redis.call('HSETNX', h, 'bytes', 0)
-redis.call('HSET', SIZES, S .. ':' .. T, 0)
+redis.call('HSET', SIZES, m, 0)
+redis.call('HSET', OWNERS, m, ARGV[6])
+redis.call('ZADD', wkey(ARGV[6]), now, m)
 refresh(now)
 return 1
 ";
 
-/// ARGV[5..8]: max events per stream, max bytes per session, max bytes
-/// overall, the event's bytes; ARGV[9..]: the entry's field/value pairs.
+/// ARGV[5]: the lease in ms. Returns 1, or 0 if the stream is gone.
+const ATTACH: &str = r"
+local now = now_ms()
+if not live(now) then return 0 end
+local h, till = skey(S), now + tonumber(ARGV[5])
+if till > tonumber(redis.call('HGET', h, 'l:' .. T) or '0') then
+  redis.call('HSET', h, 'l:' .. T, till)
+end
+return 1
+";
+
+/// ARGV[5..9]: max events per stream, max bytes per session, per principal
+/// and overall, the event's bytes; ARGV[10..]: the entry's field/value pairs.
 /// Returns the sequence, or -1 if the stream is gone.
 const APPEND: &str = r"
 local now = now_ms()
@@ -342,47 +396,62 @@ sweep(now)
 local f = live(now)
 if not f then return -1 end
 local h, k, m = skey(S), tkey(S, T), S .. ':' .. T
-local max_events, max_session, max_total, size =
-  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local W = redis.call('HGET', OWNERS, m) or ''
+local max_events, max_session, max_principal, max_total, size =
+  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 -- Appending to a closed stream: its close marker no longer marks the end.
 if f[3] then redis.call('XDEL', k, f[3] .. '-1') end
--- Bytes per session: the oldest streams lose their oldest events first.
-local bytes = tonumber(redis.call('HGET', h, 'bytes') or '0')
-if bytes + size > max_session then
-  for _, t in ipairs(redis.call('ZRANGE', okey(S), 0, -1)) do
-    while bytes + size > max_session do
-      local n = pop_oldest(S, t)
-      if not n then break end
-      bytes = bytes - n
-    end
-    if bytes + size <= max_session then break end
-  end
-end
--- Events per stream, exactly.
-while redis.call('XLEN', k) >= max_events do
-  local n = pop_oldest(S, T)
-  if not n then break end
-  bytes = bytes - n
-end
 local seq = tonumber(f[1]) + 1
 local fields = {'n', size}
-for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('XADD', k, seq .. '-0', unpack(fields))
-redis.call('HSET', h, 'q:' .. T, seq, 'a:' .. T, now, 'bytes', bytes + size)
+redis.call('HSET', h, 'q:' .. T, seq, 'a:' .. T, now)
+redis.call('HINCRBY', h, 'bytes', size)
 redis.call('HINCRBY', SIZES, m, size)
-local total = redis.call('INCRBY', BYTES, size)
+redis.call('INCRBY', BYTES, size)
+owner_add(W, size)
 redis.call('PEXPIRE', k, TTL)
 refresh(now)
--- Bytes overall: the stream idle longest goes, never the one appended to.
-while total > max_total do
-  local victims = redis.call('ZRANGE', ACTIVE, 0, 1)
-  local victim = victims[1]
-  if victim == m then victim = victims[2] end
-  if not victim then break end
-  local i = string.find(victim, ':', 1, true)
-  drop_stream(string.sub(victim, 1, i - 1), string.sub(victim, i + 1))
-  total = tonumber(redis.call('GET', BYTES) or '0')
+-- Events per stream, exactly.
+while redis.call('XLEN', k) > max_events do pop_oldest(S, T) end
+-- Room comes from the appender's own data first: its session's oldest
+-- streams, then its oldest streams in any session (its budget). Each list
+-- is fetched only when over its cap.
+local function session_bytes() return tonumber(redis.call('HGET', h, 'bytes') or '0') end
+if session_bytes() > max_session then
+  local session = {}
+  for i, t in ipairs(redis.call('ZRANGE', okey(S), 0, -1)) do session[i] = S .. ':' .. t end
+  trim(session, session_bytes, max_session)
 end
+local function owner_bytes() return tonumber(redis.call('HGET', OWNER_BYTES, W) or '0') end
+if owner_bytes() > max_principal then
+  trim(redis.call('ZRANGE', wkey(W), 0, -1), owner_bytes, max_principal)
+end
+-- Bytes overall: unprotected streams only (closed, no reader attached),
+-- the appender's own first, then the ones idle longest (among the first
+-- 1024); failing those, the appender's own oldest events.
+local function total() return tonumber(redis.call('GET', BYTES) or '0') end
+if total() <= max_total then return seq end
+local function unprotected(member)
+  if member == m then return false end
+  local s, t = split(member)
+  local g = redis.call('HMGET', skey(s), 'c:' .. t, 'l:' .. t)
+  return g[1] and not (g[2] and tonumber(g[2]) > now)
+end
+for _, member in ipairs(redis.call('ZRANGE', wkey(W), 0, -1)) do
+  if total() <= max_total then break end
+  if unprotected(member) then drop_stream(split(member)) end
+end
+local kept = 0
+while total() > max_total and kept < 1024 do
+  local batch = redis.call('ZRANGE', ACTIVE, kept, kept + 63)
+  if #batch == 0 then break end
+  for _, member in ipairs(batch) do
+    if total() <= max_total then break end
+    if unprotected(member) then drop_stream(split(member)) else kept = kept + 1 end
+  end
+end
+if total() > max_total then trim(redis.call('ZRANGE', wkey(W), 0, -1), total, max_total) end
 return seq
 ";
 
@@ -411,6 +480,7 @@ return 1
 
 struct Scripts {
     open: Script,
+    attach: Script,
     append: Script,
     close: Script,
     purge: Script,
@@ -420,6 +490,7 @@ fn scripts() -> &'static Scripts {
     static SCRIPTS: std::sync::OnceLock<Scripts> = std::sync::OnceLock::new();
     SCRIPTS.get_or_init(|| Scripts {
         open: Script::new(&format!("{PRELUDE}{OPEN}")),
+        attach: Script::new(&format!("{PRELUDE}{ATTACH}")),
         append: Script::new(&format!("{PRELUDE}{APPEND}")),
         close: Script::new(&format!("{PRELUDE}{CLOSE}")),
         purge: Script::new(&format!("{PRELUDE}{PURGE}")),
@@ -462,12 +533,17 @@ impl RedisEventStore {
         }
     }
 
-    /// The same store (same keys, same connections) enforcing other caps.
-    pub fn with_limits(&self, limits: EventStoreLimits) -> RedisEventStore {
-        RedisEventStore {
+    /// The same store (same keys, same connections) enforcing other caps;
+    /// refuses caps it could not keep ([`EventStoreLimits::validate`]).
+    pub fn with_limits(
+        &self,
+        limits: EventStoreLimits,
+    ) -> Result<RedisEventStore, EventStoreLimitsError> {
+        limits.validate()?;
+        Ok(RedisEventStore {
             limits,
             ..self.clone()
-        }
+        })
     }
 
     /// The key prefix.
@@ -728,13 +804,16 @@ fn event_bytes(event: &SseEvent) -> usize {
 }
 
 impl EventStore for RedisEventStore {
-    async fn open_stream(&self, session: &str) -> Result<StreamId, StoreError> {
+    async fn open_stream(&self, session: &str, owner: &str) -> Result<StreamId, StoreError> {
+        let owner = URL_SAFE_NO_PAD.encode(owner);
         // 72 random bits: a collision is all but impossible, but retried.
         for _ in 0..4 {
             let stream = StreamId::generate()
                 .map_err(|error| self.failure(format!("no randomness for a stream id: {error}")))?;
             let mut invocation = self.invocation(&scripts().open, session, stream.as_str());
-            invocation.arg(self.limits.max_streams_per_session.max(1));
+            invocation
+                .arg(self.limits.max_streams_per_session.max(1))
+                .arg(&owner);
             let mut connection = self.connection.clone();
             let opened: i64 = self
                 .bounded(invocation.invoke_async(&mut connection))
@@ -746,12 +825,27 @@ impl EventStore for RedisEventStore {
         Err(self.failure("four random stream ids in a row were taken".to_owned()))
     }
 
+    async fn attach(&self, key: &StreamKey, lease: Duration) -> Result<(), StoreError> {
+        let mut invocation = self.invocation(&scripts().attach, &key.session, key.stream.as_str());
+        invocation.arg(
+            u64::try_from(lease.as_millis())
+                .unwrap_or(u64::MAX)
+                .min(1 << 46),
+        );
+        let mut connection = self.connection.clone();
+        let _: i64 = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
+        Ok(())
+    }
+
     async fn append(&self, key: &StreamKey, event: SseEvent) -> Result<u64, StoreError> {
         let limits = self.limits;
         let mut invocation = self.invocation(&scripts().append, &key.session, key.stream.as_str());
         invocation
             .arg(limits.max_events_per_stream.max(1))
             .arg(limits.max_bytes_per_session)
+            .arg(limits.max_bytes_per_principal)
             .arg(limits.max_total_bytes)
             .arg(event_bytes(&event))
             .arg("d")

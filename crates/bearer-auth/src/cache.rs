@@ -79,10 +79,14 @@ impl VerifiedTokens {
         principal: &Principal,
         verifier_limit: Option<Duration>,
     ) {
-        let until_exp = principal
-            .expires_at()
-            .and_then(|exp| exp.duration_since(SystemTime::now()).ok())
-            .unwrap_or(self.max_ttl);
+        // A token already past its exp (accepted within the leeway) is not
+        // kept at all; one without an expiry, up to max_ttl.
+        let until_exp = match principal.expires_at() {
+            Some(exp) => exp
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+            None => self.max_ttl,
+        };
         let lifetime = until_exp
             .min(self.max_ttl)
             .min(verifier_limit.unwrap_or(self.max_ttl));

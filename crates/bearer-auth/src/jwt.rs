@@ -3,9 +3,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use mcp_guard_core::Principal;
 use serde_json::{Map, Value};
@@ -13,7 +15,7 @@ use serde_json::{Map, Value};
 #[cfg(feature = "jwks")]
 use crate::jwks::{JwksCache, JwksLocation};
 use crate::resource::{audience_matches, canonical_resource_uri};
-use crate::verifier::{TokenVerifier, VerifyError};
+use crate::verifier::{NUMERIC_DATE, TokenVerifier, VerifyError, expiry};
 
 /// A verification key and the algorithms it may be used with. Tying the two
 /// together is what stops algorithm confusion (an HS256 token "signed" with
@@ -35,8 +37,12 @@ impl fmt::Debug for KeyEntry {
 }
 
 impl KeyEntry {
-    /// A JWK's key, with the algorithms its type allows (narrowed by its `alg`).
+    /// A JWK's key, with the algorithms its type allows (narrowed by its
+    /// `alg`); `None` for a key not meant to verify signatures.
     pub(crate) fn from_jwk(jwk: &Jwk) -> Option<KeyEntry> {
+        if not_for_signatures(jwk).is_some() {
+            return None;
+        }
         let key = DecodingKey::from_jwk(jwk).ok()?;
         let by_type = match &jwk.algorithm {
             AlgorithmParameters::RSA(_) => vec![
@@ -71,6 +77,28 @@ impl KeyEntry {
     }
 }
 
+/// Why a JWK must not verify signatures, if it must not: RFC 7517 §4.2
+/// `use` other than `sig` (an encryption key, say: using it for signatures
+/// is the cross-use RFC 7517 §4.2 and RFC 9068 rule out), or RFC 7517 §4.3
+/// `key_ops` without `verify`. A JWK with neither is usable.
+fn not_for_signatures(jwk: &Jwk) -> Option<&'static str> {
+    if !matches!(
+        jwk.common.public_key_use,
+        None | Some(PublicKeyUse::Signature)
+    ) {
+        return Some("its use is not sig (an encryption key cannot verify signatures)");
+    }
+    if jwk
+        .common
+        .key_operations
+        .as_ref()
+        .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
+    {
+        return Some("its key_ops do not include verify");
+    }
+    None
+}
+
 fn key_algorithm_is(declared: KeyAlgorithm, alg: Algorithm) -> bool {
     format!("{declared:?}") == format!("{alg:?}")
 }
@@ -87,13 +115,19 @@ enum Keys {
 /// `none`), `exp` required, `nbf` honoured with a leeway, `iss` exactly this
 /// issuer, `aud` holding this server's canonical resource URI (RFC 8707;
 /// uppercase scheme/host and trailing slashes compare equal). Scopes come from
-/// `scope` (space-separated) or `scp` (array).
+/// `scope` (space-separated) or `scp` (array). `exp` and `nbf` may be
+/// integers or floats (`1733170010.0`); either way `exp` is the token's
+/// expiry, which also ends its place in the layer's cache. Optionally, the
+/// header `typ` must say RFC 9068 access token
+/// ([`require_access_token_type`](JwtVerifierBuilder::require_access_token_type)).
+/// JWKs published for encryption (`use: "enc"`) never verify signatures.
 #[derive(Debug, Clone)]
 pub struct JwtVerifier {
     keys: Keys,
     issuer: String,
     resource: String,
     leeway: Duration,
+    require_access_token_type: bool,
     /// The validation rules per algorithm, made once: building them per token
     /// cost more than an HS256 signature check.
     validations: Arc<[(Algorithm, Validation)]>,
@@ -165,6 +199,7 @@ pub struct JwtVerifierBuilder {
     jwks_min_refresh: Duration,
     #[cfg(feature = "jwks")]
     jwks_fetch_timeout: Duration,
+    require_access_token_type: bool,
     errors: Vec<String>,
 }
 
@@ -183,6 +218,7 @@ impl JwtVerifier {
             jwks_min_refresh: Duration::from_secs(30),
             #[cfg(feature = "jwks")]
             jwks_fetch_timeout: crate::jwks::DEFAULT_FETCH_TIMEOUT,
+            require_access_token_type: false,
             errors: Vec::new(),
         }
     }
@@ -249,12 +285,10 @@ impl JwtVerifier {
         if let Some(client) = text("client_id").or_else(|| text("azp")) {
             principal = principal.with_client_id(client);
         }
-        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
-            // An `exp` past what SystemTime can hold is "never" in practice;
-            // adding it would overflow (a panic, found by fuzzing).
-            if let Some(expires_at) = UNIX_EPOCH.checked_add(Duration::from_secs(exp)) {
-                principal = principal.with_expires_at(expires_at);
-            }
+        // jsonwebtoken has checked exp (integer or float) against the clock;
+        // read here, it bounds how long the layer may cache this principal.
+        if let Some(expires_at) = expiry(&claims)? {
+            principal = principal.with_expires_at(expires_at);
         }
         Ok(principal.with_claims(claims))
     }
@@ -283,7 +317,14 @@ fn describe(error: &jsonwebtoken::errors::Error) -> String {
         ErrorKind::InvalidIssuer => "it was issued by another issuer".into(),
         ErrorKind::InvalidSignature => "its signature does not verify".into(),
         ErrorKind::InvalidAlgorithm => "its algorithm is not allowed for the key".into(),
+        // jsonwebtoken reports an exp that is not a number as missing.
+        ErrorKind::MissingRequiredClaim(claim) if claim == "exp" => {
+            format!("it lacks the exp claim, or its exp claim is not a {NUMERIC_DATE}")
+        }
         ErrorKind::MissingRequiredClaim(claim) => format!("it lacks the {claim} claim"),
+        ErrorKind::InvalidClaimFormat(claim) => {
+            format!("its {claim} claim is not a {NUMERIC_DATE}")
+        }
         _ => "it is not a well-formed JWT".into(),
     }
 }
@@ -335,14 +376,20 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Accepts tokens signed with this public JWK (JSON).
+    /// Accepts tokens signed with this public JWK (JSON). A JWK published
+    /// for something else than signatures (`use` other than `sig`, `key_ops`
+    /// without `verify`) does not build.
     pub fn jwk(mut self, jwk_json: &str) -> Self {
-        match serde_json::from_str::<Jwk>(jwk_json)
-            .ok()
-            .and_then(|jwk| KeyEntry::from_jwk(&jwk))
+        let jwk = serde_json::from_str::<Jwk>(jwk_json).ok();
+        match jwk
+            .as_ref()
+            .map(|jwk| (not_for_signatures(jwk), KeyEntry::from_jwk(jwk)))
         {
-            Some(entry) => self.keys.push(entry),
-            None => self
+            Some((Some(why), _)) => self
+                .errors
+                .push(format!("jwk: the key cannot verify signatures: {why}")),
+            Some((None, Some(entry))) => self.keys.push(entry),
+            _ => self
                 .errors
                 .push("jwk: not a usable public JWK (RSA, EC P-256/P-384 or Ed25519)".into()),
         }
@@ -384,6 +431,21 @@ impl JwtVerifierBuilder {
         self
     }
 
+    /// Whether the header `typ` must say RFC 9068 access token: `at+jwt` or
+    /// `application/at+jwt`, compared case-insensitively (RFC 9068 §2.1, §4;
+    /// RFC 7515 §4.1.9). Default `false`.
+    ///
+    /// On, an ID token or any other JWT the issuer signs for this audience
+    /// cannot pass for an access token: it is refused `401 invalid_token`
+    /// saying `typ` is not `at+jwt`. Off by default because many
+    /// authorization servers sign access tokens with `typ: JWT` or no `typ`
+    /// at all, and requiring `at+jwt` would refuse every token they issue;
+    /// turn it on when yours follows RFC 9068.
+    pub fn require_access_token_type(mut self, required: bool) -> Self {
+        self.require_access_token_type = required;
+        self
+    }
+
     /// Clock skew allowed on `exp` and `nbf` (default 30 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
@@ -421,6 +483,7 @@ impl JwtVerifierBuilder {
                 issuer: self.issuer,
                 resource,
                 leeway: self.leeway,
+                require_access_token_type: self.require_access_token_type,
             });
         }
         if self.keys.is_empty() {
@@ -434,6 +497,7 @@ impl JwtVerifierBuilder {
             issuer: self.issuer,
             resource,
             leeway: self.leeway,
+            require_access_token_type: self.require_access_token_type,
         })
     }
 }
@@ -445,6 +509,13 @@ impl TokenVerifier for JwtVerifier {
                 "it is not a well-formed JWT (or its algorithm is not supported)".into(),
             )
         })?;
+        if self.require_access_token_type && !is_access_token_type(header.typ.as_deref()) {
+            return Err(VerifyError::Invalid(
+                "its typ header is not at+jwt, so it is not an RFC 9068 access token \
+                 (an ID token, perhaps); send an access token issued for this server"
+                    .into(),
+            ));
+        }
         match &self.keys {
             Keys::Static(entries) => {
                 let matching = entries.iter().filter(|entry| {
@@ -459,4 +530,12 @@ impl TokenVerifier for JwtVerifier {
             }
         }
     }
+}
+
+/// `typ` names the RFC 9068 access token media type: `at+jwt`, or in full
+/// `application/at+jwt`, any case (media types are case-insensitive).
+fn is_access_token_type(typ: Option<&str>) -> bool {
+    typ.is_some_and(|typ| {
+        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+    })
 }

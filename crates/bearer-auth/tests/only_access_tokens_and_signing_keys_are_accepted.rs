@@ -1,0 +1,227 @@
+//! RFC 9068 access tokens: a verifier may require the `typ` header `at+jwt`,
+//! so an ID token (or any other JWT the issuer signs) is not taken for an
+//! access token; and a JWKS key published for encryption (`use: "enc"`) never
+//! verifies a signature. The keys come from a JWKS served over real HTTP on
+//! loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
+
+use std::convert::Infallible;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::routing::get;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use mcp_bearer_auth::{
+    BearerAuthLayer, JwtVerifier, JwtVerifierBuilder, ProtectedResourceMetadata,
+};
+use mcp_guard_core::PeekedBody;
+use serde_json::json;
+use tower::{Layer, ServiceExt};
+
+const RSA_1: &[u8] = include_bytes!("keys/rsa-1.pem");
+const RSA_2: &[u8] = include_bytes!("keys/rsa-2.pem");
+const EC: &[u8] = include_bytes!("keys/ec.pem");
+const RESOURCE: &str = "https://mcp.example.com/mcp";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn encoding_key(pem: &[u8], alg: Algorithm) -> EncodingKey {
+    match alg {
+        Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
+        _ => EncodingKey::from_rsa_pem(pem),
+    }
+    .unwrap()
+}
+
+/// The public JWK of `pem`, named `kid`, declared for `usage` (no `alg`, as
+/// many JWKS publish them: only `use` says what the key is for).
+fn jwk(pem: &[u8], alg: Algorithm, kid: &str, usage: Option<PublicKeyUse>) -> Jwk {
+    let mut jwk = Jwk::from_encoding_key(&encoding_key(pem, alg), alg).unwrap();
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.key_algorithm = None;
+    jwk.common.public_key_use = usage;
+    jwk
+}
+
+/// Serves `keys` as a JWKS; returns the issuer (its base URL).
+async fn start_jwks(keys: Vec<Jwk>) -> String {
+    let set = serde_json::to_value(JwkSet { keys }).unwrap();
+    let app = Router::new().route(
+        "/jwks",
+        get(move || {
+            let set = set.clone();
+            async move { axum::Json(set) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    issuer
+}
+
+fn builder(issuer: &str) -> JwtVerifierBuilder {
+    JwtVerifier::builder(issuer, RESOURCE)
+        .jwks_url(format!("{issuer}/jwks"))
+        .jwks_min_refresh_interval(Duration::ZERO)
+}
+
+/// A token for this server, signed by `pem` and naming `kid` (if any), with
+/// the header `typ` given (`None`: no `typ`).
+fn token(issuer: &str, pem: &[u8], alg: Algorithm, kid: Option<&str>, typ: Option<&str>) -> String {
+    let claims = json!({"iss": issuer, "aud": RESOURCE, "sub": "alice", "scope": "mcp",
+                        "exp": now() + 600});
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    header.typ = typ.map(str::to_owned);
+    jsonwebtoken::encode(&header, &claims, &encoding_key(pem, alg)).unwrap()
+}
+
+/// The status and body of a `tools/list` with `token`, through the layer.
+async fn call(verifier: &JwtVerifier, token: &str) -> (StatusCode, String) {
+    let service = BearerAuthLayer::new(
+        verifier.clone(),
+        ProtectedResourceMetadata::new(RESOURCE, ["https://auth.example.com"]),
+    )
+    .layer(tower::service_fn(
+        |_request: Request<PeekedBody<Full<Bytes>>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+        },
+    ));
+    let request = Request::post("/mcp")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(Bytes::from_static(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+        )))
+        .unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        format!("{challenge} {}", String::from_utf8_lossy(&body)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwt_that_is_not_an_access_token_is_refused_when_at_jwt_is_required() {
+    let issuer = start_jwks(vec![jwk(RSA_1, Algorithm::RS256, "rsa-1", None)]).await;
+    let signed = |typ: Option<&str>| token(&issuer, RSA_1, Algorithm::RS256, Some("rsa-1"), typ);
+    let strict = builder(&issuer)
+        .require_access_token_type(true)
+        .build()
+        .unwrap();
+
+    for typ in [
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "Application/At+JWT",
+    ] {
+        let (status, body) = call(&strict, &signed(Some(typ))).await;
+        assert_eq!(status, StatusCode::OK, "{typ}: {body}");
+    }
+    for (case, typ) in [
+        ("an ID token's typ", Some("JWT")),
+        ("no typ", None),
+        ("another media type", Some("application/jwt")),
+        ("at+jwt with a suffix", Some("at+jwt2")),
+    ] {
+        let (status, body) = call(&strict, &signed(typ)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{case}: {body}");
+        assert!(body.contains("error=\"invalid_token\""), "{case}: {body}");
+        assert!(
+            body.contains("at+jwt"),
+            "{case}: the reason names what to send: {body}"
+        );
+    }
+
+    // Off by default: many issuers sign access tokens with `typ: JWT` or none.
+    let default = builder(&issuer).build().unwrap();
+    for typ in [Some("JWT"), None, Some("at+jwt")] {
+        let (status, body) = call(&default, &signed(typ)).await;
+        assert_eq!(status, StatusCode::OK, "{typ:?}: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_key_published_for_encryption_never_verifies_a_signature() {
+    let issuer = start_jwks(vec![
+        jwk(
+            RSA_1,
+            Algorithm::RS256,
+            "enc-only",
+            Some(PublicKeyUse::Encryption),
+        ),
+        jwk(
+            RSA_2,
+            Algorithm::RS256,
+            "signing",
+            Some(PublicKeyUse::Signature),
+        ),
+        jwk(EC, Algorithm::ES256, "no-use", None),
+    ])
+    .await;
+    let verifier = builder(&issuer).build().unwrap();
+
+    let signing = token(&issuer, RSA_2, Algorithm::RS256, Some("signing"), None);
+    assert_eq!(
+        call(&verifier, &signing).await.0,
+        StatusCode::OK,
+        "use: sig"
+    );
+    let no_use = token(&issuer, EC, Algorithm::ES256, Some("no-use"), None);
+    assert_eq!(call(&verifier, &no_use).await.0, StatusCode::OK, "no use");
+
+    let (status, body) = call(
+        &verifier,
+        &token(&issuer, RSA_1, Algorithm::RS256, Some("enc-only"), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body.contains("does not know"),
+        "a kid with only an encryption key is unknown: {body}"
+    );
+    let (status, body) = call(
+        &verifier,
+        &token(&issuer, RSA_1, Algorithm::RS256, None, None),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "no kid: the encryption key is not tried either: {body}"
+    );
+}
+
+#[test]
+fn a_static_jwk_for_encryption_does_not_build() {
+    let enc = jwk(
+        RSA_1,
+        Algorithm::RS256,
+        "enc",
+        Some(PublicKeyUse::Encryption),
+    );
+    let error = JwtVerifier::builder("https://auth.example.com", RESOURCE)
+        .jwk(&serde_json::to_string(&enc).unwrap())
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("jwk:"), "{error}");
+    assert!(error.contains("enc"), "{error}");
+}

@@ -11,8 +11,13 @@
 //!   tokens), or your own.
 //!   A verifier that cannot decide answers `503` with `Retry-After`, never a
 //!   `500`.
+//!   `exp` and `nbf` are honoured whether written as integers or floats, and
+//!   `exp` also ends a token's place in the cache. A JWT verifier can require
+//!   RFC 9068's `typ: at+jwt`, so an ID token is not taken for an access
+//!   token; JWKs published for encryption never verify signatures.
 //! - **Audience** (RFC 8707): the token's `aud` must hold this server's
-//!   canonical resource URI, compared canonically.
+//!   canonical resource URI, compared canonically. An introspection answer
+//!   that names no audience is refused too, unless explicitly allowed.
 //! - **Scopes**: a [`ScopePolicy`] for the endpoint, per method, per tool,
 //!   prompt or resource, with public tools and hierarchies. Missing scopes →
 //!   `403` `insufficient_scope` (step-up) whose `scope` keeps what worked: in

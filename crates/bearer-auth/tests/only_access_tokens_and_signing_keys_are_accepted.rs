@@ -14,7 +14,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, JwtVerifierBuilder, ProtectedResourceMetadata,
@@ -160,22 +160,23 @@ async fn a_jwt_that_is_not_an_access_token_is_refused_when_at_jwt_is_required() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_key_published_for_encryption_never_verifies_a_signature() {
-    let issuer = start_jwks(vec![
-        jwk(
-            RSA_1,
-            Algorithm::RS256,
-            "enc-only",
-            Some(PublicKeyUse::Encryption),
-        ),
-        jwk(
-            RSA_2,
-            Algorithm::RS256,
-            "signing",
-            Some(PublicKeyUse::Signature),
-        ),
-        jwk(EC, Algorithm::ES256, "no-use", None),
-    ])
-    .await;
+    // RSA_1 twice: for encryption by `use`, and by RFC 7517 `key_ops`.
+    let mut encrypt_ops = jwk(RSA_1, Algorithm::RS256, "encrypt-ops", None);
+    encrypt_ops.common.key_operations = Some(vec![KeyOperations::Encrypt]);
+    let enc_only = jwk(
+        RSA_1,
+        Algorithm::RS256,
+        "enc-only",
+        Some(PublicKeyUse::Encryption),
+    );
+    let signing = jwk(
+        RSA_2,
+        Algorithm::RS256,
+        "signing",
+        Some(PublicKeyUse::Signature),
+    );
+    let no_use = jwk(EC, Algorithm::ES256, "no-use", None);
+    let issuer = start_jwks(vec![enc_only, encrypt_ops, signing, no_use]).await;
     let verifier = builder(&issuer).build().unwrap();
 
     let signing = token(&issuer, RSA_2, Algorithm::RS256, Some("signing"), None);
@@ -187,16 +188,15 @@ async fn a_jwks_key_published_for_encryption_never_verifies_a_signature() {
     let no_use = token(&issuer, EC, Algorithm::ES256, Some("no-use"), None);
     assert_eq!(call(&verifier, &no_use).await.0, StatusCode::OK, "no use");
 
-    let (status, body) = call(
-        &verifier,
-        &token(&issuer, RSA_1, Algorithm::RS256, Some("enc-only"), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert!(
-        body.contains("does not know"),
-        "a kid with only an encryption key is unknown: {body}"
-    );
+    for kid in ["enc-only", "encrypt-ops"] {
+        let signed = token(&issuer, RSA_1, Algorithm::RS256, Some(kid), None);
+        let (status, body) = call(&verifier, &signed).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{kid}: {body}");
+        assert!(
+            body.contains("does not know"),
+            "{kid}: a kid with only an encryption key is unknown: {body}"
+        );
+    }
     let (status, body) = call(
         &verifier,
         &token(&issuer, RSA_1, Algorithm::RS256, None, None),

@@ -17,6 +17,7 @@
 //! required_scopes = ["mcp"]
 //! public_tools = ["echo"]
 //! tool_scopes = { admin_echo = ["mcp:admin"] }
+//! require_access_token_type = true         # refuse JWTs whose typ is not at+jwt
 //!
 //! [session]
 //! idle_timeout_secs = 1800
@@ -122,6 +123,10 @@ pub struct AuthConfig {
     /// Tools anyone may call without a token.
     #[serde(default)]
     pub public_tools: Vec<String>,
+    /// Refuse JWTs whose header `typ` is not `at+jwt` (RFC 9068), so an ID
+    /// token is never taken for an access token (default: `false`, as many
+    /// issuers do not set it).
+    pub require_access_token_type: Option<bool>,
 }
 
 /// `[session]`.
@@ -403,6 +408,9 @@ impl McpGuardConfig {
             if let Some(audience) = &auth.audience {
                 guard = guard.audience(audience.clone());
             }
+            if let Some(required) = auth.require_access_token_type {
+                guard = guard.require_access_token_type(required);
+            }
             let scoped = !auth.required_scopes.is_empty()
                 || !auth.tool_scopes.is_empty()
                 || !auth.public_tools.is_empty();
@@ -503,6 +511,10 @@ impl AuthConfig {
             ("auth.required_scopes", !self.required_scopes.is_empty()),
             ("auth.tool_scopes", !self.tool_scopes.is_empty()),
             ("auth.public_tools", !self.public_tools.is_empty()),
+            (
+                "auth.require_access_token_type",
+                self.require_access_token_type.is_some(),
+            ),
         ]
         .into_iter()
         .find_map(|(key, set)| set.then_some(key))
@@ -565,6 +577,7 @@ jwks_url = "https://auth.example.com/jwks.json"
 required_scopes = ["mcp"]
 public_tools = ["echo"]
 tool_scopes = { admin_echo = ["mcp:admin"] }
+require_access_token_type = true
 
 [session]
 idle_timeout_secs = 600
@@ -845,6 +858,10 @@ mod unused_setting_tests {
                 "auth.tool_scopes",
             ),
             ("public_tools = [\"echo\"]", "auth.public_tools"),
+            (
+                "require_access_token_type = true",
+                "auth.require_access_token_type",
+            ),
         ] {
             assert_eq!(refused_key(&format!("{auth}{line}\n"), &[]), key, "{line}");
         }

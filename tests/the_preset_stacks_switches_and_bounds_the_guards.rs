@@ -555,3 +555,110 @@ fn the_remote_preset_stacks_every_guard_in_path_order() {
         .unwrap();
     assert!(bare.guards().is_empty());
 }
+
+/// The EC key of the bearer-auth tests, published as a JWKS on loopback;
+/// returns the issuer (its base URL). `black_hole`: a JWKS URL that accepts
+/// connections and never answers instead.
+async fn start_jwks(black_hole: bool) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    if black_hole {
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((connection, _)) = listener.accept().await {
+                held.push(connection);
+            }
+        });
+        return issuer;
+    }
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(EC_KEY).unwrap();
+    let mut jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&key, jsonwebtoken::Algorithm::ES256).unwrap();
+    jwk.common.key_id = Some("ec".into());
+    let set = serde_json::to_value(jsonwebtoken::jwk::JwkSet { keys: vec![jwk] }).unwrap();
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let set = set.clone();
+            async move { axum::Json(set) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    issuer
+}
+
+const EC_KEY: &[u8] = include_bytes!("../crates/bearer-auth/tests/keys/ec.pem");
+
+/// An ES256 token from `issuer` for the resource, with header `typ`.
+fn typed_token(issuer: &str, typ: &str) -> String {
+    let claims = json!({"iss": issuer, "aud": RESOURCE, "sub": "alice", "scope": "mcp",
+                        "exp": SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 600});
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("ec".into());
+    header.typ = Some(typ.into());
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(EC_KEY).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+fn remote_call(token: &str) -> Request<Full<Bytes>> {
+    request(
+        post_to("mcp.example.com").header("authorization", format!("Bearer {token}")),
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+    )
+}
+
+/// `require_access_token_type` reaches the remote preset's JWT verifier: an
+/// ID token (`typ: JWT`) is refused, an RFC 9068 access token passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remote_preset_can_require_access_tokens() {
+    let issuer = start_jwks(false).await;
+    let service = McpGuard::remote(RESOURCE)
+        .issuer(issuer.clone())
+        .jwks_url(format!("{issuer}/jwks"))
+        .require_access_token_type(true)
+        .without_session()
+        .without_sse_resume()
+        .build()
+        .unwrap()
+        .layer(handler(Arc::new(AtomicUsize::new(0))));
+    let response = service
+        .clone()
+        .oneshot(remote_call(&typed_token(&issuer, "JWT")))
+        .await
+        .unwrap();
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(response.status(), 401);
+    assert!(challenge.contains("at+jwt"), "{challenge}");
+    let response = service
+        .oneshot(remote_call(&typed_token(&issuer, "at+jwt")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// A response timeout shorter than a JWKS attempt would cut every attempt
+/// short (each request starting its own) and answer 504: the preset bounds
+/// the attempt by half the response timeout, so an unreachable issuer is a
+/// 503 with Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_issuer_is_503_even_with_a_short_response_timeout() {
+    let issuer = start_jwks(true).await;
+    let service = McpGuard::remote(RESOURCE)
+        .issuer(issuer.clone())
+        .jwks_url(format!("{issuer}/jwks"))
+        .response_timeout(Duration::from_secs(2))
+        .without_session()
+        .without_sse_resume()
+        .build()
+        .unwrap()
+        .layer(handler(Arc::new(AtomicUsize::new(0))));
+    let response = service
+        .oneshot(remote_call(&typed_token(&issuer, "at+jwt")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+}

@@ -145,6 +145,9 @@ struct AuthSettings {
     #[cfg(feature = "bearer-auth")]
     policy: Option<mcp_bearer_auth::ScopePolicy>,
     scopes_supported: Vec<String>,
+    require_access_token_type: bool,
+    /// The preset's response timeout, which a JWKS attempt must fit in.
+    response_timeout: Option<Duration>,
 }
 
 /// Builds a [`McpGuardLayer`]: start from [`McpGuard::local`] or
@@ -371,10 +374,20 @@ fn jwt_verifier(
             "the remote preset needs the authorization server's issuer URL: tokens' `iss` must match it, and the RFC 9728 metadata names it",
         )
     })?;
-    let builder = mcp_bearer_auth::JwtVerifier::builder(issuer, audience);
+    let builder = mcp_bearer_auth::JwtVerifier::builder(issuer, audience)
+        .require_access_token_type(auth.require_access_token_type);
     let builder = match &auth.jwks_url {
         Some(url) => builder.jwks_url(url.clone()),
         None => builder.discover_jwks(),
+    };
+    // A JWKS attempt cut short by the response timeout records nothing, so
+    // the next request would start another and every one would end in 504
+    // instead of 503 with Retry-After: the attempt gets at most half of it.
+    let builder = match auth.response_timeout {
+        Some(timeout) if timeout / 2 < mcp_bearer_auth::DEFAULT_JWKS_FETCH_TIMEOUT => {
+            builder.jwks_fetch_timeout((timeout / 2).max(Duration::from_millis(1)))
+        }
+        _ => builder,
     };
     builder
         .build()
@@ -499,6 +512,14 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// The scopes each call needs (default: any valid token).
     pub fn scope_policy(mut self, policy: mcp_bearer_auth::ScopePolicy) -> Self {
         self.auth.policy = Some(policy);
+        self
+    }
+
+    /// Refuse JWTs whose header `typ` is not `at+jwt` (RFC 9068 access
+    /// tokens), so an ID token is never taken for an access token. Off by
+    /// default: many authorization servers do not set `typ`.
+    pub fn require_access_token_type(mut self, required: bool) -> Self {
+        self.auth.require_access_token_type = required;
         self
     }
 
@@ -770,7 +791,8 @@ where
         })?;
         #[cfg(feature = "bearer-auth")]
         let bearer_auth = {
-            let auth = self.auth;
+            let mut auth = self.auth;
+            auth.response_timeout = self.response_timeout;
             let reach = self.reach;
             let make_verifier = self.make_verifier;
             let peek = peek.clone();

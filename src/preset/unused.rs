@@ -26,6 +26,7 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
             ("audience", auth.audience.is_some()),
             ("scope_policy", auth.policy.is_some()),
             ("scopes_supported", !auth.scopes_supported.is_empty()),
+            ("require_access_token_type", auth.require_access_token_type),
         ];
         first_set(&set).map(|setting| {
             McpGuardConfigError::new(

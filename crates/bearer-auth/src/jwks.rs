@@ -24,8 +24,9 @@ use crate::verifier::VerifyError;
 /// How long keys are trusted without `Cache-Control: max-age`, and at most.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 const LONGEST_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
-/// The longest one attempt (discovery and JWKS fetch) may take, unless configured.
-pub(crate) const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest one attempt (discovery and JWKS fetch) may take, unless
+/// configured with [`JwtVerifierBuilder::jwks_fetch_timeout`](crate::JwtVerifierBuilder::jwks_fetch_timeout).
+pub const DEFAULT_JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the keys are.
 #[derive(Debug, Clone)]

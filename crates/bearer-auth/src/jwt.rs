@@ -217,7 +217,7 @@ impl JwtVerifier {
             #[cfg(feature = "jwks")]
             jwks_min_refresh: Duration::from_secs(30),
             #[cfg(feature = "jwks")]
-            jwks_fetch_timeout: crate::jwks::DEFAULT_FETCH_TIMEOUT,
+            jwks_fetch_timeout: crate::jwks::DEFAULT_JWKS_FETCH_TIMEOUT,
             require_access_token_type: false,
             errors: Vec::new(),
         }

@@ -95,6 +95,8 @@ pub use future::ResponseFuture;
 #[cfg(feature = "introspection")]
 pub use introspection::IntrospectionVerifier;
 pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "jwks")]
+pub use jwks::DEFAULT_JWKS_FETCH_TIMEOUT;
 pub use jwt::{JwtConfigError, JwtVerifier, JwtVerifierBuilder};
 pub use layer::{BearerAuthLayer, BearerAuthLayerBuilder, DEFAULT_MAX_TOKEN_BYTES};
 pub use metadata::ProtectedResourceMetadata;

@@ -22,6 +22,8 @@ use super::{DefaultEventStore, DefaultSessionStore, DefaultVerifier};
 /// Built by [`McpGuard::build`](super::McpGuard::build); see the [module
 /// docs](super) for an example.
 pub struct McpGuardLayer<V = DefaultVerifier, Ss = DefaultSessionStore, Es = DefaultEventStore> {
+    /// The one path guarded; other requests take the unguarded stack.
+    pub(crate) endpoint: Option<super::endpoint::Endpoint>,
     pub(crate) response_timeout: Option<Duration>,
     #[cfg(feature = "origin-guard")]
     pub(crate) origin_guard: Option<mcp_origin_guard::OriginGuardLayer>,
@@ -43,6 +45,7 @@ pub struct McpGuardLayer<V = DefaultVerifier, Ss = DefaultSessionStore, Es = Def
 impl<V, Ss, Es> Clone for McpGuardLayer<V, Ss, Es> {
     fn clone(&self) -> Self {
         McpGuardLayer {
+            endpoint: self.endpoint.clone(),
             response_timeout: self.response_timeout,
             #[cfg(feature = "origin-guard")]
             origin_guard: self.origin_guard.clone(),
@@ -102,6 +105,31 @@ impl<V, Ss, Es> McpGuardLayer<V, Ss, Es> {
         guards
     }
 
+    /// The same stack with every guard switched off: what requests outside
+    /// the [endpoint](super::McpGuard::endpoint) pass through, re-wrapped in
+    /// the guarded stack's types only.
+    fn unguarded(&self) -> Self {
+        McpGuardLayer {
+            endpoint: None,
+            response_timeout: None,
+            #[cfg(feature = "origin-guard")]
+            origin_guard: None,
+            #[cfg(feature = "cors")]
+            cors: None,
+            #[cfg(feature = "protocol-guard")]
+            protocol_guard: None,
+            #[cfg(feature = "bearer-auth")]
+            bearer_auth: None,
+            #[cfg(feature = "rate-limit")]
+            rate_limit: None,
+            #[cfg(feature = "session")]
+            session: None,
+            #[cfg(feature = "sse-resume")]
+            sse_resume: None,
+            _types: PhantomData,
+        }
+    }
+
     /// The session layer, to reach its store (e.g. to count live sessions).
     #[cfg(feature = "session")]
     pub fn session_layer(&self) -> Option<&mcp_session::SessionLayer<Ss>> {
@@ -112,6 +140,7 @@ impl<V, Ss, Es> McpGuardLayer<V, Ss, Es> {
 impl<V, Ss, Es> fmt::Debug for McpGuardLayer<V, Ss, Es> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpGuardLayer")
+            .field("endpoint", &self.endpoint)
             .field("guards", &self.guards())
             .finish()
     }
@@ -133,6 +162,10 @@ impl<S: Clone, V, Ss, Es> Layer<S> for McpGuardLayer<V, Ss, Es> {
     type Service = McpGuardService<S, V, Ss, Es>;
 
     fn layer(&self, handler: S) -> Self::Service {
+        let unguarded = self.endpoint.as_ref().map(|endpoint| {
+            let stack = self.unguarded().layer(handler.clone()).stack;
+            (endpoint.clone(), stack)
+        });
         #[cfg(feature = "sse-resume")]
         let stage = on_or_off(self.sse_resume.as_ref(), handler);
         #[cfg(not(feature = "sse-resume"))]
@@ -171,6 +204,6 @@ impl<S: Clone, V, Ss, Es> Layer<S> for McpGuardLayer<V, Ss, Es> {
             )),
             None => Either::Right(stage),
         };
-        McpGuardService { stack }
+        McpGuardService { stack, unguarded }
     }
 }

@@ -51,6 +51,7 @@
 #![cfg_attr(not(feature = "full"), allow(dead_code, unused_variables))]
 
 pub mod bypass;
+mod endpoint;
 mod error;
 mod layer;
 pub mod service;
@@ -162,6 +163,8 @@ pub struct McpGuard<V = DefaultVerifier, Ss = DefaultSessionStore, Es = DefaultE
     reach: Reach,
     /// Bad values given to setters, reported by `build`.
     errors: Vec<McpGuardConfigError>,
+    /// The one path the guards cover (`None`: every request).
+    endpoint: Option<String>,
     response_timeout: Option<Duration>,
     peek: PeekSettings,
     #[cfg(feature = "origin-guard")]
@@ -267,6 +270,7 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
         McpGuard {
             reach: self.reach,
             errors: self.errors,
+            endpoint: self.endpoint,
             response_timeout: self.response_timeout,
             peek: self.peek,
             #[cfg(feature = "origin-guard")]
@@ -328,6 +332,7 @@ impl McpGuard {
         McpGuard {
             reach,
             errors: Vec::new(),
+            endpoint: None,
             response_timeout: Some(DEFAULT_RESPONSE_TIMEOUT),
             peek: PeekSettings {
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -395,6 +400,21 @@ fn jwt_verifier(
 }
 
 impl<V, Ss, Es> McpGuard<V, Ss, Es> {
+    /// Guards only the MCP endpoint at `path` (e.g. `/mcp`) of the service
+    /// the layer wraps, so one `Router::layer` can wrap a whole app: requests
+    /// for other paths (`/healthz`, static files, your API) reach it
+    /// untouched, with no Host check, CORS or timeout. The public OAuth
+    /// metadata documents (`/.well-known/oauth-protected-resource…`, which the
+    /// remote preset answers itself, and the authorization server's) still go
+    /// through the guards. Without it every request is guarded, which suits a
+    /// layer around the MCP service alone (`route_service("/mcp", …)`). A
+    /// `path` that is not an absolute path is an error from
+    /// [`build`](Self::build) naming `endpoint`.
+    pub fn endpoint(mut self, path: impl Into<String>) -> Self {
+        self.endpoint = Some(path.into());
+        self
+    }
+
     /// How long the handler may take to start its response (the headers) before
     /// the client gets `504`. A streaming body is never cut. Default 60 s.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
@@ -762,6 +782,11 @@ where
         {
             return Err(error);
         }
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .map(endpoint::Endpoint::new)
+            .transpose()?;
         #[allow(unused_variables)] // used by the guards whose features are on
         let peek = self.peek.envelope_peek();
 
@@ -846,6 +871,7 @@ where
             ));
         }
         Ok(McpGuardLayer {
+            endpoint,
             response_timeout: self.response_timeout,
             #[cfg(feature = "origin-guard")]
             origin_guard,

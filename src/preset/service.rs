@@ -83,6 +83,9 @@ pub type Stack<S, V, Ss, Es> = TimeoutStage<
 /// guards the configuration turned on, in the order of the request's path.
 pub struct McpGuardService<S, V, Ss, Es> {
     pub(crate) stack: Stack<S, V, Ss, Es>,
+    /// With an [endpoint](super::McpGuard::endpoint): the same stages all
+    /// switched off, for requests to other paths.
+    pub(crate) unguarded: Option<(super::endpoint::Endpoint, Stack<S, V, Ss, Es>)>,
 }
 
 impl<S, V, Ss, Es> Clone for McpGuardService<S, V, Ss, Es>
@@ -92,6 +95,7 @@ where
     fn clone(&self) -> Self {
         McpGuardService {
             stack: self.stack.clone(),
+            unguarded: self.unguarded.clone(),
         }
     }
 }
@@ -103,6 +107,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpGuardService")
             .field("stack", &self.stack)
+            .field("unguarded", &self.unguarded)
             .finish()
     }
 }
@@ -116,10 +121,21 @@ where
     type Future = <Stack<S, V, Ss, Es> as Service<Request<B>>>::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.stack.poll_ready(cx)
+        // Either may take the next request, so both must be ready (as in
+        // `tower::steer`).
+        std::task::ready!(self.stack.poll_ready(cx))?;
+        match &mut self.unguarded {
+            Some((_, unguarded)) => unguarded.poll_ready(cx),
+            None => Poll::Ready(Ok(())),
+        }
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        self.stack.call(request)
+        match &mut self.unguarded {
+            Some((endpoint, unguarded)) if !endpoint.covers(request.uri().path()) => {
+                unguarded.call(request)
+            }
+            _ => self.stack.call(request),
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Starts the example server (`examples/mcp_server/`, built by `cargo test`)
-//! as a real process on a free loopback port, and finds the Python MCP SDK.
+//! Starts the examples (`examples/`, built by `cargo test`) as real processes
+//! on free loopback ports, and finds the Python MCP SDK.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // each test uses a part
 
@@ -8,28 +8,141 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A running `mcp_server` example; killed on drop.
-pub struct ExampleServer {
+/// A running example binary (`examples/<name>`) that printed
+/// `MCP endpoint: <url>`; killed on drop.
+pub struct Example {
     child: Child,
+    /// The MCP endpoint, `http://127.0.0.1:PORT/mcp`.
+    pub url: String,
+}
+
+/// `target/<profile>/examples/<name>`: cargo builds examples before it runs
+/// integration tests, next to the test binary's `deps` directory (a run of one
+/// test target needs `cargo build --all-features --example <name>` first).
+pub fn example_binary_named(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().unwrap();
+    let profile_dir = test_binary.parent().unwrap().parent().unwrap();
+    let binary = profile_dir.join("examples").join(name);
+    assert!(
+        binary.exists(),
+        "{} is missing: run the tests with `cargo test --all-features` (it builds the examples), \
+         or `cargo build --all-features --example {name}` first",
+        binary.display()
+    );
+    binary
+}
+
+/// The `mcp_server` example's binary.
+pub fn example_binary() -> PathBuf {
+    example_binary_named("mcp_server")
+}
+
+impl Example {
+    /// Runs `command` (an example binary with its arguments) and waits for
+    /// the endpoint line it prints once it listens.
+    pub fn spawn(mut command: Command) -> Example {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the example");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("MCP endpoint: ")
+            .unwrap_or_else(|| panic!("the example printed {line:?} instead of its endpoint"))
+            .to_owned();
+        Example { child, url }
+    }
+
+    /// Starts `examples/<name>` with `args`, or fails clearly if it has not
+    /// printed its endpoint within `timeout` (a test must never hang).
+    pub fn start_within(name: &str, args: &[&str], timeout: Duration) -> Example {
+        let mut command = Command::new(example_binary_named(name));
+        command.args(args);
+        spawn_within(format!("{name} {}", args.join(" ")), timeout, move || {
+            Example::spawn(command)
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn origin(&self) -> String {
+        self.url.trim_end_matches("/mcp").to_owned()
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.origin().rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Sends SIGTERM, what `docker stop`, systemd and Kubernetes send.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {} failed", self.child.id());
+    }
+
+    /// Its exit status, or `None` if it is still running after `timeout`.
+    pub fn exit_within(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops it now.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `start` on a thread, failing clearly (naming `what`) if it has not
+/// returned within `timeout`.
+fn spawn_within<T: Send + 'static>(
+    what: String,
+    timeout: Duration,
+    start: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(start());
+    });
+    match receiver.recv_timeout(timeout) {
+        Ok(started) => started,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the example ({what}) did not print its endpoint within {timeout:?}")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("the example ({what}) did not start (see the panic above)")
+        }
+    }
+}
+
+/// The `mcp_server` example; killed on drop.
+pub struct ExampleServer {
+    example: Example,
     /// The MCP endpoint, `http://127.0.0.1:PORT/mcp`.
     pub url: String,
     /// The development issuer's all-scopes token (remote preset).
     pub token: Option<String>,
     _dir: TempDir,
-}
-
-/// `target/<profile>/examples/mcp_server`: cargo builds examples before it runs
-/// integration tests, next to the test binary's `deps` directory.
-pub fn example_binary() -> PathBuf {
-    let test_binary = std::env::current_exe().unwrap();
-    let profile_dir = test_binary.parent().unwrap().parent().unwrap();
-    let binary = profile_dir.join("examples").join("mcp_server");
-    assert!(
-        binary.exists(),
-        "{} is missing: run the tests with `cargo test --all-features` (it builds the example)",
-        binary.display()
-    );
-    binary
 }
 
 impl ExampleServer {
@@ -44,23 +157,11 @@ impl ExampleServer {
         if dev_issuer {
             command.arg("--token-out").arg(&token_file);
         }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the example server");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("MCP endpoint: ")
-            .unwrap_or_else(|| panic!("the example printed {line:?} instead of its endpoint"))
-            .to_owned();
+        let example = Example::spawn(command);
         let token = dev_issuer.then(|| std::fs::read_to_string(&token_file).unwrap());
         ExampleServer {
-            child,
-            url,
+            url: example.url.clone(),
+            example,
             token,
             _dir: dir,
         }
@@ -68,7 +169,12 @@ impl ExampleServer {
 
     /// `http://127.0.0.1:PORT`.
     pub fn origin(&self) -> String {
-        self.url.trim_end_matches("/mcp").to_owned()
+        self.example.origin()
+    }
+
+    /// The running process (to signal it, or wait for its exit).
+    pub fn process(&mut self) -> &mut Example {
+        &mut self.example
     }
 
     /// A token from the development issuer's token endpoint with `scope`: a
@@ -113,36 +219,22 @@ impl ExampleServer {
 
     /// Stops the server now (the test then checks what clients see).
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ExampleServer {
-    fn drop(&mut self) {
-        self.kill();
+        self.example.kill();
     }
 }
 
 /// [`ExampleServer::start`] with `args`, or a clear failure if the server has
 /// not printed its endpoint within `timeout` (a test must never hang).
 pub fn start_within(args: &[&str], timeout: Duration) -> ExampleServer {
-    let (sender, receiver) = std::sync::mpsc::channel();
     let owned: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-    let shown = owned.join(" ");
-    std::thread::spawn(move || {
-        let args: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let _ = sender.send(ExampleServer::start(&args));
-    });
-    match receiver.recv_timeout(timeout) {
-        Ok(server) => server,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the example server ({shown}) did not print its endpoint within {timeout:?}")
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            panic!("the example server ({shown}) did not start (see the panic above)")
-        }
-    }
+    spawn_within(
+        format!("mcp_server {}", owned.join(" ")),
+        timeout,
+        move || {
+            let args: Vec<&str> = owned.iter().map(String::as_str).collect();
+            ExampleServer::start(&args)
+        },
+    )
 }
 
 /// Waits for a client script started with piped stdout and stderr, killing it
@@ -176,17 +268,34 @@ pub fn wait_with_timeout(
     (status, stdout.join().unwrap(), stderr.join().unwrap())
 }
 
+/// What installs every tool the tests run (Chromium, redis-server, the
+/// Python and TypeScript SDKs, Node): named by every "missing" failure.
+pub const INSTALL_EVERYTHING: &str = "bash scripts/test.sh";
+
 /// The Python interpreter of the venv scripts/test.sh creates with the
-/// official MCP SDK (`mcp` from PyPI).
+/// official MCP SDK (`mcp` from PyPI), or `MCP_GUARD_PYTHON`. A missing
+/// interpreter or SDK fails the test saying how to get it, never skips it.
 pub fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("MCP_GUARD_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    static CHECKED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(find_python).clone()
+}
+
+fn find_python() -> PathBuf {
+    let python = std::env::var_os("MCP_GUARD_PYTHON").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
+        PathBuf::from,
+    );
+    let sdk = Command::new(&python)
+        .args(["-c", "import mcp, httpx2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     assert!(
-        python.exists(),
-        "the Python MCP SDK is missing: run scripts/test.sh (it creates .venv and installs tests/python/requirements.txt), \
-         or `python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt`"
+        sdk.is_ok_and(|status| status.success()),
+        "the Python MCP SDK is missing ({} cannot import `mcp`): run `{INSTALL_EVERYTHING}` \
+         (it creates .venv and installs tests/python/requirements.txt), or \
+         `python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt`",
+        python.display()
     );
     python
 }

@@ -2,7 +2,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use http::StatusCode;
 use tower::util::Either;
 use tower_layer::Layer;
 
@@ -197,11 +196,7 @@ impl<S: Clone, V, Ss, Es> Layer<S> for McpGuardLayer<V, Ss, Es> {
         let stage = on_or_off(self.origin_guard.as_ref(), stage);
 
         let stack = match self.response_timeout {
-            Some(timeout) => Either::Left(tower_http::timeout::Timeout::with_status_code(
-                stage,
-                StatusCode::GATEWAY_TIMEOUT,
-                timeout,
-            )),
+            Some(timeout) => Either::Left(super::service::ResponseTimeout::new(stage, timeout)),
             None => Either::Right(stage),
         };
         McpGuardService { stack, unguarded }

@@ -3,9 +3,13 @@
 //! guard off, or a [`CompiledOut`] pass-through when its Cargo feature is off.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use http::Request;
+use http::{Request, Response, StatusCode};
+use mcp_guard_core::{Rejection, guard};
 use tower::util::Either;
 use tower_service::Service;
 
@@ -66,7 +70,80 @@ pub type OriginGuardStage<S> = S;
 
 /// The response timeout, outermost: it bounds the wait for response headers,
 /// never a streaming body, so live SSE streams are not cut.
-pub type TimeoutStage<S> = Either<tower_http::timeout::Timeout<S>, S>;
+pub type TimeoutStage<S> = Either<ResponseTimeout<S>, S>;
+
+/// The response timeout: past its bound on the wait for response headers the
+/// request gets `504 Gateway Timeout` with an empty body (as from
+/// `tower_http::timeout::Timeout`) and the
+/// [`Rejection`](mcp_guard_core::Rejection) extension every refusal of the
+/// stack carries (`response-timeout` / `response_timeout`), so metrics count
+/// timeouts with the guards' refusals. A streaming body is never cut.
+#[derive(Debug, Clone)]
+pub struct ResponseTimeout<S> {
+    inner: S,
+    timeout: Duration,
+}
+
+impl<S> ResponseTimeout<S> {
+    pub(crate) fn new(inner: S, timeout: Duration) -> Self {
+        ResponseTimeout { inner, timeout }
+    }
+}
+
+impl<S, B, R> Service<Request<B>> for ResponseTimeout<S>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+    R: Default,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = ResponseTimeoutFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        ResponseTimeoutFuture {
+            inner: self.inner.call(request),
+            sleep: tokio::time::sleep(self.timeout),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`ResponseTimeout`].
+    #[derive(Debug)]
+    pub struct ResponseTimeoutFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: tokio::time::Sleep,
+    }
+}
+
+impl<F, R, E> Future for ResponseTimeoutFuture<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+    R: Default,
+{
+    type Output = Result<Response<R>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(result) = this.inner.poll(cx) {
+            return Poll::Ready(result);
+        }
+        std::task::ready!(this.sleep.poll(cx));
+        let mut response = Response::new(R::default());
+        *response.status_mut() = StatusCode::GATEWAY_TIMEOUT;
+        response.extensions_mut().insert(Rejection {
+            guard: guard::RESPONSE_TIMEOUT,
+            reason: "response_timeout",
+        });
+        Poll::Ready(Ok(response))
+    }
+}
 
 /// Every stage, outermost first, around the handler `S`.
 pub type Stack<S, V, Ss, Es> = TimeoutStage<

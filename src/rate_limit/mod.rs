@@ -10,7 +10,9 @@
 //! proxy in front, where the address is known.
 //!
 //! A caller over its quota gets `429 Too Many Requests` with `Retry-After` (whole
-//! seconds until the bucket admits the next request) and a JSON-RPC error body.
+//! seconds until the bucket admits the next request) and a JSON-RPC error body;
+//! the response carries a [`Rejection`](mcp_guard_core::Rejection) extension
+//! (`rate-limit` / `rate_limited`), and the refusal logs at `info`.
 //!
 //! # Example
 //!

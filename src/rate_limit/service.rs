@@ -7,7 +7,7 @@ use std::time::Duration;
 use governor::DefaultKeyedRateLimiter;
 use governor::clock::{Clock, DefaultClock};
 use http::{HeaderValue, Request, Response, StatusCode, header::RETRY_AFTER};
-use mcp_guard_core::{McpError, Principal, ResponseBody, error_code};
+use mcp_guard_core::{McpError, Principal, ResponseBody, error_code, guard};
 use tower_service::Service;
 
 use super::ResponseFuture;
@@ -91,4 +91,6 @@ fn too_many_requests(wait: Duration) -> McpError {
     )
     .with_data(serde_json::json!({ "retryAfterSeconds": seconds }))
     .with_header(RETRY_AFTER, HeaderValue::from(seconds))
+    .with_reason("rate_limited")
+    .rejected_by(guard::RATE_LIMIT)
 }

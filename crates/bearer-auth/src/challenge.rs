@@ -37,23 +37,34 @@ fn escape(text: &str) -> String {
         .collect()
 }
 
+/// The [`Rejection`](mcp_guard_core::Rejection) reason of a `401` without a
+/// token: the first answer every OAuth client gets.
+pub(crate) const MISSING_TOKEN: &str = "missing_token";
+
+/// The [`Rejection`](mcp_guard_core::Rejection) reason of a `401` for a token
+/// that is not valid.
+const INVALID_TOKEN: &str = "invalid_token";
+
 /// `401`: no token, or one that is not valid.
 pub(crate) fn unauthorized(
     resource_metadata: &str,
     scopes: &[String],
     invalid: Option<&str>,
 ) -> McpError {
-    let (message, error) = match invalid {
-        Some(reason) => (format!("the access token is not valid: {reason}; obtain a new one"), Some(("invalid_token", reason))),
+    let (message, error, token) = match invalid {
+        Some(reason) => (format!("the access token is not valid: {reason}; obtain a new one"), Some(("invalid_token", reason)), INVALID_TOKEN),
         None => (
             "this server requires an access token: send Authorization: Bearer <token> (see the resource_metadata URL in WWW-Authenticate)".to_owned(),
             None,
+            MISSING_TOKEN,
         ),
     };
-    McpError::new(StatusCode::UNAUTHORIZED, error_code::SERVER_ERROR, message).with_header(
-        WWW_AUTHENTICATE,
-        bearer_challenge(resource_metadata, scopes, error),
-    )
+    McpError::new(StatusCode::UNAUTHORIZED, error_code::SERVER_ERROR, message)
+        .with_header(
+            WWW_AUTHENTICATE,
+            bearer_challenge(resource_metadata, scopes, error),
+        )
+        .with_reason(token)
 }
 
 /// `403`: a valid token without the scopes this call needs (step-up). The
@@ -78,6 +89,7 @@ pub(crate) fn insufficient_scope(
             Some(("insufficient_scope", &description)),
         ),
     )
+    .with_reason("insufficient_scope")
 }
 
 /// `400`: credentials sent the wrong way.
@@ -95,6 +107,7 @@ pub(crate) fn invalid_request(resource_metadata: &str, description: &str) -> Mcp
             Some(("invalid_request", description)),
         ),
     )
+    .with_reason("invalid_request")
 }
 
 #[cfg(test)]

@@ -37,6 +37,16 @@
 //!   (never the token), and `Authorization` is removed unless kept on purpose.
 //! - **Cache**: verified tokens are remembered by the SHA-256 of the token,
 //!   bounded, never past `exp`.
+//! - **Refusals, counted and logged**: each carries a
+//!   [`Rejection`](mcp_guard_core::Rejection) extension with the guard
+//!   `bearer-auth` and the reason `missing_token` (`401` without a token),
+//!   `invalid_token` (`401`), `insufficient_scope` (`403`),
+//!   `invalid_request` (`400`) or `verifier_unavailable` (`503`), plus the
+//!   body read's `body_too_large`, `body_read_timeout`, `body_unreadable`. A
+//!   `401` without a token is every OAuth client's first answer and logs at
+//!   `debug`; the other refusals log at `info`; an issuer, JWKS or
+//!   introspection endpoint that cannot be reached logs at `warn`/`error`.
+//!   No log line or error body ever holds the token.
 //!
 //! # Example
 //!
@@ -64,6 +74,8 @@
 //! let anonymous = Request::post("/mcp").body(Full::from(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))?;
 //! let response = service.clone().oneshot(anonymous).await?;
 //! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! let rejection = response.extensions().get::<mcp_guard_core::Rejection>().unwrap();
+//! assert_eq!((rejection.guard, rejection.reason), ("bearer-auth", "missing_token"));
 //! assert_eq!(
 //!     response.headers()["www-authenticate"],
 //!     r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp""#

@@ -8,12 +8,12 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
-    BoxError, Era, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code,
+    BoxError, Era, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code, guard,
 };
 use tower_service::Service;
 use tracing::Instrument;
 
-use crate::challenge::{insufficient_scope, invalid_request, unauthorized};
+use crate::challenge::{MISSING_TOKEN, insufficient_scope, invalid_request, unauthorized};
 use crate::future::ResponseFuture;
 use crate::layer::Settings;
 use crate::policy::Requirement;
@@ -185,7 +185,8 @@ where
                     error_code::SERVER_ERROR,
                     "the access token cannot be verified right now; retry after the Retry-After interval",
                 )
-                .with_header(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+                .with_header(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)))
+                .with_reason("verifier_unavailable");
                 return Ok(reject(error, Some(request.extensions())));
             }
         };
@@ -253,11 +254,26 @@ fn reject<B>(error: McpError, extensions: Option<&http::Extensions>) -> Response
     let error = match extensions {
         Some(extensions) => error.with_id_from(extensions),
         None => error,
-    };
-    tracing::info!(
-        status = error.status().as_u16(),
-        reason = error.message(),
-        "bearer auth rejected a request"
-    );
+    }
+    .rejected_by(guard::BEARER_AUTH);
+    // Refusals are the clients' business: the first request of every OAuth
+    // client is a 401 without a token (debug), the rest are info. What the
+    // operator must act on (an unreachable issuer) is logged where it happens.
+    if error
+        .rejection()
+        .is_some_and(|rejection| rejection.reason == MISSING_TOKEN)
+    {
+        tracing::debug!(
+            status = error.status().as_u16(),
+            reason = error.message(),
+            "bearer auth rejected a request"
+        );
+    } else {
+        tracing::info!(
+            status = error.status().as_u16(),
+            reason = error.message(),
+            "bearer auth rejected a request"
+        );
+    }
     error.into_response()
 }

@@ -6,7 +6,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use serde::Serialize;
 
-use crate::{ResponseBody, RpcEnvelope, RpcId};
+use crate::{Rejection, ResponseBody, RpcEnvelope, RpcId};
 
 /// JSON-RPC error codes used in rejections.
 pub mod error_code {
@@ -42,13 +42,19 @@ pub mod error_code {
 /// request's id when known), served as `application/json`. The message should tell
 /// the caller what to fix; never put a secret in it.
 ///
+/// A guard names itself and its reason ([`rejected_by`](McpError::rejected_by),
+/// [`with_reason`](McpError::with_reason)), and the response carries them as a
+/// [`Rejection`] extension, for metrics and trace layers.
+///
 /// ```
 /// use http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE};
 /// use mcp_guard_core::{McpError, RpcId, error_code};
 ///
 /// let error = McpError::new(StatusCode::BAD_REQUEST, error_code::INVALID_REQUEST, "missing Mcp-Session-Id")
 ///     .with_id(RpcId::Number(7.into()))
-///     .with_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+///     .with_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+///     .with_reason("missing_session_id")
+///     .rejected_by(mcp_guard_core::guard::SESSION);
 /// assert_eq!(
 ///     error.body_bytes(),
 ///     r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"missing Mcp-Session-Id"},"id":7}"#
@@ -57,6 +63,8 @@ pub mod error_code {
 /// assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 /// assert_eq!(response.headers()["content-type"], "application/json");
 /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+/// let rejection = response.extensions().get::<mcp_guard_core::Rejection>().unwrap();
+/// assert_eq!((rejection.guard, rejection.reason), ("session", "missing_session_id"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct McpError {
@@ -73,6 +81,8 @@ struct Inner {
     data: Option<serde_json::Value>,
     id: Option<RpcId>,
     headers: HeaderMap,
+    guard: Option<&'static str>,
+    reason: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -102,6 +112,8 @@ impl McpError {
                 data: None,
                 id: None,
                 headers: HeaderMap::new(),
+                guard: None,
+                reason: None,
             }),
         }
     }
@@ -159,6 +171,34 @@ impl McpError {
         self
     }
 
+    /// Says why the request is refused, as a short stable snake_case token
+    /// (`host_not_allowed`, `invalid_token`, …) that metrics can count: the
+    /// `reason` of the response's [`Rejection`]. A later call replaces it.
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.inner.reason = Some(reason);
+        self
+    }
+
+    /// Names the guard that refuses (one of [`guard`](crate::guard)): the
+    /// response then carries a [`Rejection`] extension with this guard and
+    /// the [reason](McpError::with_reason). A guard calls it where its
+    /// refusals become responses, so a refusal made by a shared helper (the
+    /// [`EnvelopePeek`](crate::EnvelopePeek), a [`StoreError`](crate::StoreError))
+    /// names the guard that used it.
+    pub fn rejected_by(mut self, guard: &'static str) -> Self {
+        self.inner.guard = Some(guard);
+        self
+    }
+
+    /// The guard and reason the response will carry, once a guard is named
+    /// (the reason is [`Rejection::UNSPECIFIED`] when none was given).
+    pub fn rejection(&self) -> Option<Rejection> {
+        Some(Rejection {
+            guard: self.inner.guard?,
+            reason: self.inner.reason.unwrap_or(Rejection::UNSPECIFIED),
+        })
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.inner.status
@@ -206,6 +246,9 @@ impl McpError {
     pub fn into_response_with<T>(self, body: impl FnOnce(Bytes) -> T) -> Response<T> {
         let mut response = Response::new(body(self.body_bytes()));
         *response.status_mut() = self.inner.status;
+        if let Some(rejection) = self.rejection() {
+            response.extensions_mut().insert(rejection);
+        }
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.extend(self.inner.headers);

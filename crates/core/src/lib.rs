@@ -7,6 +7,10 @@
 //! - [`ProtocolVersion`] and [`Era`]: which revision a request speaks.
 //! - [`McpError`]: the one builder for every rejection (HTTP status plus a
 //!   JSON-RPC error body that tells the caller what to fix).
+//! - [`Rejection`]: the guard and reason of a refusal, in the extensions of
+//!   every rejection response, so a metrics or trace layer around the stack
+//!   counts refusals by guard and reason without parsing bodies (see its
+//!   example); [`guard`] holds the guard names.
 //! - [`ResponseBody`]: the response body of every layer, generic over the
 //!   handler's body, so early returns work with axum, hyper and tonic bodies alike.
 //! - [`RpcEnvelope`] and [`EnvelopePeek`]: the JSON-RPC envelope of a POST body,
@@ -41,6 +45,7 @@ mod future;
 pub mod headers;
 mod peek;
 mod principal;
+mod rejection;
 pub mod sse;
 mod store_error;
 mod version;
@@ -53,6 +58,7 @@ pub use error::{McpError, error_code};
 pub use future::PassOrAnswer;
 pub use peek::{EnvelopePeek, PeekedBody};
 pub use principal::Principal;
+pub use rejection::{Rejection, guard};
 pub use store_error::StoreError;
 pub use version::{Era, ProtocolVersion, UnknownProtocolVersion};
 

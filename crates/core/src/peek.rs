@@ -24,7 +24,9 @@ use crate::{BoxError, McpError, RpcEnvelope, error_code};
 /// Malformed JSON is not rejected here (the envelope is
 /// [`RpcEnvelope::Unparsable`]); a body larger than the limit is (`413`), as is
 /// one that does not arrive within [`read_timeout`](EnvelopePeek::read_timeout)
-/// (`408`) or whose transfer fails (`400`).
+/// (`408`) or whose transfer fails (`400`). Their [`Rejection`](crate::Rejection)
+/// reasons are `body_too_large`, `body_read_timeout` and `body_unreadable`; the
+/// guard that called `peek` names itself.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -120,7 +122,8 @@ impl EnvelopePeek {
                 StatusCode::BAD_REQUEST,
                 error_code::INVALID_REQUEST,
                 "the request body could not be read to its end; send it again",
-            )),
+            )
+            .with_reason("body_unreadable")),
             Err(_elapsed) => Err(McpError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 error_code::INVALID_REQUEST,
@@ -128,7 +131,8 @@ impl EnvelopePeek {
                     "the request body did not arrive within {} ms; send the whole body promptly",
                     self.read_timeout.as_millis()
                 ),
-            )),
+            )
+            .with_reason("body_read_timeout")),
         }
     }
 
@@ -141,6 +145,7 @@ impl EnvelopePeek {
                 self.max_body_bytes
             ),
         )
+        .with_reason("body_too_large")
     }
 }
 

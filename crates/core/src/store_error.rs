@@ -47,7 +47,8 @@ impl StoreError {
     }
 
     /// The `503` answer naming `which` store (e.g. "session store"), with
-    /// `Retry-After` in whole seconds (at least one).
+    /// `Retry-After` in whole seconds (at least one), and the
+    /// [`Rejection`](crate::Rejection) reason `store_unavailable`.
     pub fn rejection(&self, which: &str) -> McpError {
         let seconds = self.retry_after.as_secs().max(1);
         McpError::new(
@@ -56,6 +57,7 @@ impl StoreError {
             format!("the {which} is unavailable; retry after the Retry-After interval"),
         )
         .with_header(RETRY_AFTER, HeaderValue::from(seconds))
+        .with_reason("store_unavailable")
     }
 }
 

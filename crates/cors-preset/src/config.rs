@@ -19,7 +19,8 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// The methods of the Streamable HTTP transport: `POST` messages, the `GET`
 /// stream, `DELETE` to end a session, and `OPTIONS` itself.
-const MCP_METHODS: [Method; 4] = [Method::GET, Method::POST, Method::DELETE, Method::OPTIONS];
+pub(crate) const MCP_METHODS: [Method; 4] =
+    [Method::GET, Method::POST, Method::DELETE, Method::OPTIONS];
 
 /// The response headers a browser client must be able to read: the session id
 /// it sends back, the negotiated version, and the auth challenge that tells it

@@ -1,8 +1,9 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use http::Response;
+use mcp_guard_core::{Rejection, guard};
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -10,6 +11,8 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         kind: Kind<F>,
+        // The reason of a refused preflight, put on its answer.
+        refusal: Option<&'static str>,
     }
 }
 
@@ -25,13 +28,22 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn new(future: tower_http::cors::ResponseFuture<F>) -> Self {
         ResponseFuture {
             kind: Kind::Cors { future },
+            refusal: None,
         }
+    }
+
+    /// A preflight answered without granting what it asked for: its answer
+    /// names CORS and `reason`.
+    pub(crate) fn refused(mut self, reason: Option<&'static str>) -> Self {
+        self.refusal = reason;
+        self
     }
 
     /// A request CORS has nothing to say about: the handler's response as is.
     pub(crate) fn not_cors(future: F) -> Self {
         ResponseFuture {
             kind: Kind::NotCors { future },
+            refusal: None,
         }
     }
 }
@@ -50,9 +62,17 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
+        let this = self.project();
+        let mut response = ready!(match this.kind.project() {
             KindProj::Cors { future } => future.poll(cx),
             KindProj::NotCors { future } => future.poll(cx),
+        })?;
+        if let Some(reason) = this.refusal.take() {
+            response.extensions_mut().insert(Rejection {
+                guard: guard::CORS,
+                reason,
+            });
         }
+        Poll::Ready(Ok(response))
     }
 }

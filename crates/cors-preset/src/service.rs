@@ -14,7 +14,11 @@ use crate::request_headers::RequestHeaderPolicy;
 ///
 /// Like tower-http's `Cors`, it answers every `OPTIONS` request itself (the
 /// handler never sees one) and needs a response body with a `Default` (empty)
-/// value for those answers.
+/// value for those answers. A preflight that is not granted what it asks for
+/// (the browser will then not send the request) carries a
+/// [`Rejection`](mcp_guard_core::Rejection) extension with the guard `cors`
+/// and the reason `origin_not_allowed`, `method_not_allowed` or
+/// `header_not_allowed` (the crate logs nothing: a layer outside counts them).
 #[derive(Debug, Clone)]
 pub struct McpCors<S> {
     pub(crate) mcp: Cors<S>,
@@ -53,7 +57,8 @@ where
             return ResponseFuture::new(self.metadata.call(request));
         }
         if request.method() == Method::OPTIONS {
-            self.policy.restrict_preflight(request.headers_mut());
+            let refusal = self.policy.restrict_preflight(request.headers_mut());
+            return ResponseFuture::new(self.mcp.call(request)).refused(refusal);
         }
         if is_never_cors(&request) {
             return ResponseFuture::not_cors(self.mcp.get_mut().call(request));

@@ -187,30 +187,35 @@ fn parse_host(header: &'static str, value: &[u8]) -> Result<HostAndPort, Rejecti
 impl Rejection {
     /// The response status and the JSON-RPC error telling the caller what to fix.
     pub(crate) fn into_error(self, host_rejection: HostRejectionStatus) -> McpError {
-        let (status, header, message) = match self {
+        let (status, header, token, message) = match self {
             Rejection::MissingHost => (
                 StatusCode::BAD_REQUEST,
                 "host",
+                "host_missing",
                 "the request has no Host header (or :authority); send the host name the server is reached under".to_owned(),
             ),
             Rejection::DuplicateHost => (
                 StatusCode::BAD_REQUEST,
                 "host",
+                "host_duplicated",
                 "the request has more than one Host header; send exactly one".to_owned(),
             ),
             Rejection::MalformedHost { header, value, reason } => (
                 StatusCode::BAD_REQUEST,
                 "host",
+                "host_malformed",
                 format!("the {header} \"{value}\" is malformed: {reason}"),
             ),
             Rejection::HostAuthorityMismatch { host, authority } => (
                 StatusCode::BAD_REQUEST,
                 "host",
+                "host_authority_mismatch",
                 format!("the Host header \"{host}\" disagrees with the request target's authority \"{authority}\"; send one host"),
             ),
             Rejection::HostNotAllowed { value, forwarded_ignored } => (
                 host_rejection.status(),
                 "host",
+                "host_not_allowed",
                 format!(
                     "Host \"{value}\" is not allowed (DNS-rebinding protection). If clients reach this server under that name, add it to the origin guard's allowed hosts, e.g. allow_host(\"{value}\"){}",
                     if forwarded_ignored {
@@ -223,21 +228,25 @@ impl Rejection {
             Rejection::DuplicateOrigin => (
                 StatusCode::FORBIDDEN,
                 "origin",
+                "origin_duplicated",
                 "the request has more than one Origin header; send at most one".to_owned(),
             ),
             Rejection::NullOrigin => (
                 StatusCode::FORBIDDEN,
                 "origin",
+                "null_origin",
                 "Origin \"null\" is not allowed; serve the client page from an allowed origin, or enable allow_null_origin(true)".to_owned(),
             ),
             Rejection::MalformedOrigin { value, reason } => (
                 StatusCode::FORBIDDEN,
                 "origin",
+                "origin_malformed",
                 format!("Origin \"{value}\" is malformed ({reason}); an origin is scheme://host[:port] with nothing after it"),
             ),
             Rejection::OriginNotAllowed { value } => (
                 StatusCode::FORBIDDEN,
                 "origin",
+                "origin_not_allowed",
                 format!(
                     "Origin \"{value}\" is not allowed (cross-site request). If this web client is yours, add it to the origin guard's allowed origins, e.g. allow_origin(\"{value}\")"
                 ),
@@ -245,5 +254,6 @@ impl Rejection {
         };
         McpError::new(status, error_code::SERVER_ERROR, message)
             .with_data(serde_json::json!({ "header": header }))
+            .with_reason(token)
     }
 }

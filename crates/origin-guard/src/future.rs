@@ -1,3 +1,92 @@
-/// Response future of [`OriginGuard`](crate::OriginGuard): the handler's
-/// response, or the guard's rejection.
-pub type ResponseFuture<F, B> = mcp_guard_core::PassOrAnswer<F, B>;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
+
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Response, StatusCode};
+use mcp_guard_core::{PassOrAnswer, Rejection, ResponseBody, truncated_for_display};
+use pin_project_lite::pin_project;
+
+pin_project! {
+    /// Response future of [`OriginGuard`](crate::OriginGuard): the handler's
+    /// response, or the guard's rejection.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        inner: PassOrAnswer<F, B>,
+        watch: Option<Watch>,
+    }
+}
+
+/// For a request the guard admitted, until the hint was logged once: the
+/// Host it admitted, to name in the hint.
+#[derive(Debug)]
+struct Watch {
+    host: Option<HeaderValue>,
+    logged: Arc<AtomicBool>,
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    /// The handler's response to an admitted request, watched for a refusal
+    /// of the handler's own Host check (logged once per layer, see
+    /// [`OriginGuard`](crate::OriginGuard)).
+    pub(crate) fn pass(future: F, host: Option<HeaderValue>, logged: &Arc<AtomicBool>) -> Self {
+        let watch = (!logged.load(Ordering::Relaxed)).then(|| Watch {
+            host,
+            logged: logged.clone(),
+        });
+        ResponseFuture {
+            inner: PassOrAnswer::pass(future),
+            watch,
+        }
+    }
+
+    /// The guard's own answer.
+    pub(crate) fn answer(response: Response<ResponseBody<B>>) -> Self {
+        ResponseFuture {
+            inner: PassOrAnswer::answer(response),
+            watch: None,
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        if let Some(watch) = this.watch.take() {
+            if is_handler_host_refusal(&response) && !watch.logged.swap(true, Ordering::Relaxed) {
+                log_handler_host_refusal(watch.host.as_ref());
+            }
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// A `403` no mcp-guard layer made (it carries no [`Rejection`]) and that is
+/// not JSON: what rmcp's own allowed-hosts check answers (`403`, a plain
+/// `Forbidden: Host header is not allowed`, no `Content-Type`).
+fn is_handler_host_refusal<B>(response: &Response<B>) -> bool {
+    response.status() == StatusCode::FORBIDDEN
+        && response.extensions().get::<Rejection>().is_none()
+        && !response.headers().contains_key(CONTENT_TYPE)
+}
+
+fn log_handler_host_refusal(host: Option<&HeaderValue>) {
+    let host = host.map_or_else(String::new, |host| truncated_for_display(host.as_bytes()));
+    tracing::warn!(
+        host = %host,
+        "the handler answered 403 to a request whose Host the origin guard admitted: \
+         if it is rmcp, its own allowed-hosts check refuses the host. The origin guard \
+         checks Host already: build rmcp's StreamableHttpServerConfig with \
+         `disable_allowed_hosts()` (or list this host in `with_allowed_hosts`). \
+         Logged once."
+    );
+}

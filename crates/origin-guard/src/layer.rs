@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use tower_layer::Layer;
 
@@ -12,6 +13,9 @@ use crate::{Allowlist, OriginGuard, TrustedProxies};
 #[derive(Debug, Clone)]
 pub struct OriginGuardLayer {
     guard: Arc<Guard>,
+    // Whether the hint about a handler's own Host check was logged: once per
+    // layer, shared by every service it makes.
+    handler_refusal_logged: Arc<AtomicBool>,
 }
 
 impl OriginGuardLayer {
@@ -24,6 +28,7 @@ impl OriginGuardLayer {
                 trusted_proxies: None,
                 public_metadata_from_any_origin: true,
             }),
+            handler_refusal_logged: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -72,6 +77,7 @@ impl<S> Layer<S> for OriginGuardLayer {
         OriginGuard {
             inner,
             guard: self.guard.clone(),
+            handler_refusal_logged: self.handler_refusal_logged.clone(),
         }
     }
 }

@@ -22,7 +22,20 @@
 //!   (see [`OriginGuardLayer::public_metadata_from_any_origin`]).
 //!
 //! Every rejection is a JSON-RPC error body naming the header, the offending
-//! value (truncated) and how to allow it, plus a `tracing` warning. Behind a
+//! value (truncated) and how to allow it, logged at `info` (a rebinding probe
+//! is expected traffic, not an operator's problem). The response carries a
+//! [`Rejection`](mcp_guard_core::Rejection) extension with the guard
+//! `origin-guard` and one of the reasons `host_missing`, `host_duplicated`,
+//! `host_malformed`, `host_authority_mismatch`, `host_not_allowed`,
+//! `origin_duplicated`, `null_origin`, `origin_malformed`,
+//! `origin_not_allowed`, so metrics count refusals without parsing bodies.
+//!
+//! **Behind rmcp.** rmcp's `StreamableHttpService` checks `Host` itself
+//! against a loopback-only list by default, and refuses a host this guard
+//! admitted (`mcp.example.com`, say) with a bare `403`. Build it with
+//! `StreamableHttpServerConfig::default().disable_allowed_hosts()`: this guard
+//! is the Host check. When the handler answers an admitted request with such
+//! a `403`, the guard logs a warning saying so, once per layer. Behind a
 //! reverse proxy that rewrites `Host`, trust its forwarded host with
 //! [`OriginGuardLayer::trust_forwarded_host_from`] instead of switching the
 //! guard off.

@@ -1,8 +1,10 @@
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::task::{Context, Poll};
 
+use http::header::HOST;
 use http::{Request, Response};
-use mcp_guard_core::ResponseBody;
+use mcp_guard_core::{ResponseBody, guard};
 use tower_service::Service;
 
 use crate::check::Guard;
@@ -11,10 +13,18 @@ use crate::future::ResponseFuture;
 /// Middleware that rejects requests whose `Host` or `Origin` is not allowed.
 ///
 /// Made by [`OriginGuardLayer`](crate::OriginGuardLayer).
+///
+/// When the handler answers an admitted request with a `403` that no
+/// mcp-guard layer made and that is not JSON (what rmcp's own allowed-hosts
+/// check answers for a Host it does not know), the guard logs a warning once
+/// per layer naming rmcp's `StreamableHttpServerConfig::disable_allowed_hosts()`:
+/// two Host checks disagree, and the origin guard is the one to keep. The
+/// response passes through unchanged.
 #[derive(Debug, Clone)]
 pub struct OriginGuard<S> {
     pub(crate) inner: S,
     pub(crate) guard: Arc<Guard>,
+    pub(crate) handler_refusal_logged: Arc<AtomicBool>,
 }
 
 impl<S> OriginGuard<S> {
@@ -43,10 +53,17 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         match self.guard.check(&request) {
-            Ok(()) => ResponseFuture::pass(self.inner.call(request)),
+            Ok(()) => {
+                let host = request.headers().get(HOST).cloned();
+                ResponseFuture::pass(self.inner.call(request), host, &self.handler_refusal_logged)
+            }
             Err(rejection) => {
-                let error = rejection.into_error(self.guard.host_rejection);
-                tracing::warn!(
+                let error = rejection
+                    .into_error(self.guard.host_rejection)
+                    .rejected_by(guard::ORIGIN_GUARD);
+                // A rebinding probe or a stray browser page: expected, nothing
+                // for the operator to do.
+                tracing::info!(
                     status = error.status().as_u16(),
                     method = %request.method(),
                     reason = error.message(),

@@ -144,6 +144,7 @@ impl Config {
             ),
         )
         .with_header(ALLOW, HeaderValue::from_static(allow))
+        .with_reason("method_not_allowed")
     }
 
     /// The legacy-era version of a request: the header's, else 2025-03-26.
@@ -199,6 +200,7 @@ impl Config {
             ),
         )
         .with_data(serde_json::json!({ "supported": supported, "requested": requested }))
+        .with_reason("unsupported_protocol_version")
     }
 
     /// The checks that need the envelope: era, version, batches, mirrors.
@@ -214,7 +216,8 @@ impl Config {
                 StatusCode::BAD_REQUEST,
                 error_code::PARSE_ERROR,
                 "the body is not a JSON-RPC message (invalid JSON, a duplicated member, a null id, or a mix of request and response); send one JSON-RPC object",
-            ));
+            )
+            .with_reason("parse_error"));
         }
         let with_id = |error: McpError| error.with_id(envelope.request_id().cloned());
         if envelope.messages().iter().any(|message| {
@@ -227,7 +230,8 @@ impl Config {
                 StatusCode::BAD_REQUEST,
                 error_code::INVALID_REQUEST,
                 "the body is not a JSON-RPC request, notification or response (a request needs \"method\" and \"id\", a notification \"method\", a response \"result\" or \"error\"; member names are case-sensitive)",
-            )));
+            )
+            .with_reason("invalid_message")));
         }
         self.decide(headers, envelope, header_version)
             .map_err(with_id)
@@ -264,7 +268,8 @@ impl Config {
                 format!(
                     "JSON-RPC batches are allowed only in protocol version 2025-03-26, and this request speaks {version}; send one message per POST"
                 ),
-            ));
+            )
+            .with_reason("batch_not_allowed"));
         }
         self.check_legacy_mirrors(headers, envelope)?;
         Ok(version)
@@ -317,7 +322,8 @@ impl Config {
                 StatusCode::BAD_REQUEST,
                 error_code::INVALID_REQUEST,
                 "the stateless era (2026-07-28) has no JSON-RPC batches; send one message per POST",
-            ));
+            )
+            .with_reason("batch_not_allowed"));
         };
         if message.is_request() {
             check_meta_complete(message)?;
@@ -348,7 +354,8 @@ impl Config {
                 format!(
                     "method \"{removed}\" does not exist in protocol version {version}; the stateless era has no initialize, ping, logging/setLevel or resource subscriptions (use server/discover and per-request _meta)"
                 ),
-            ));
+            )
+            .with_reason("method_not_in_era"));
         }
         self.check_mirrors(headers, message, Mirrors::Required)?;
         Ok(version)
@@ -378,7 +385,8 @@ impl Config {
                         StatusCode::NOT_FOUND,
                         error_code::METHOD_NOT_FOUND,
                         "this server serves only the stateless era (2026-07-28), which has no initialize; use server/discover and per-request _meta",
-                    )),
+                    )
+                    .with_reason("method_not_in_era")),
                     (Some(asked), Some(_)) if self.supported.contains(&asked) => Ok(asked),
                     (_, Some(newest)) => Ok(newest),
                 }
@@ -562,7 +570,8 @@ fn check_meta_complete(message: &RpcMessage) -> Result<(), McpError> {
             "{what}; every stateless-era (2026-07-28) request carries params._meta with io.modelcontextprotocol/protocolVersion (equal to the MCP-Protocol-Version header) and io.modelcontextprotocol/clientCapabilities"
         ),
     )
-    .with_data(serde_json::json!({ "missing": missing })))
+    .with_data(serde_json::json!({ "missing": missing }))
+    .with_reason("meta_missing"))
 }
 
 fn repeated_version_header() -> McpError {
@@ -571,6 +580,7 @@ fn repeated_version_header() -> McpError {
         error_code::SERVER_ERROR,
         "MCP-Protocol-Version is sent more than once; send exactly one",
     )
+    .with_reason("protocol_version_repeated")
 }
 
 fn mismatch(message: String) -> McpError {
@@ -579,6 +589,7 @@ fn mismatch(message: String) -> McpError {
         error_code::HEADER_MISMATCH,
         message,
     )
+    .with_reason("header_mismatch")
 }
 
 fn unsupported_media_type(headers: &HeaderMap) -> McpError {
@@ -593,6 +604,7 @@ fn unsupported_media_type(headers: &HeaderMap) -> McpError {
             "Content-Type must be application/json (got {sent}); send the JSON-RPC message as application/json"
         ),
     )
+    .with_reason("unsupported_media_type")
 }
 
 fn not_acceptable(what: &str, headers: &HeaderMap) -> McpError {
@@ -605,6 +617,7 @@ fn not_acceptable(what: &str, headers: &HeaderMap) -> McpError {
         error_code::SERVER_ERROR,
         format!("{what} (got Accept: {sent})"),
     )
+    .with_reason("not_acceptable")
 }
 
 fn method_not_allowed(method: &Method) -> McpError {
@@ -614,6 +627,7 @@ fn method_not_allowed(method: &Method) -> McpError {
         format!("{method} is not part of the stateless era (2026-07-28): there is no session and no standalone stream; send each request as a POST"),
     )
     .with_header(ALLOW, HeaderValue::from_static("POST"))
+    .with_reason("method_not_allowed")
 }
 
 #[cfg(test)]

@@ -32,7 +32,15 @@
 //! | any other method but `OPTIONS` (`PUT`, `PATCH`, `HEAD` of the endpoint, …) | `405` with `Allow` |
 //!
 //! Every rejection of a body that parsed as one message with an id carries
-//! that id. A `GET`/`HEAD` of a public OAuth metadata document
+//! that id, and is logged at `info` (a client's mistake, not the operator's).
+//! Its response carries a [`Rejection`](mcp_guard_core::Rejection) extension
+//! with the guard `protocol-guard` and the reason, by row:
+//! `unsupported_media_type` (`415`), `not_acceptable` (`406`),
+//! `unsupported_protocol_version` (`-32022`), `protocol_version_repeated`,
+//! `meta_missing` (`-32602`), `header_mismatch` (every `-32020`),
+//! `method_not_in_era` (`404`), `batch_not_allowed`, `parse_error`,
+//! `invalid_message`, `method_not_allowed` (`405`); and from the body read
+//! `body_too_large` (`413`), `body_read_timeout` (`408`), `body_unreadable`. A `GET`/`HEAD` of a public OAuth metadata document
 //! ([`is_metadata_read`](mcp_guard_core::well_known::is_metadata_read)) is
 //! passed on unchecked, whatever `Accept` or MCP headers it carries.
 //!

@@ -6,7 +6,9 @@ use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
 use http_body::Body;
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
-use mcp_guard_core::{BoxError, McpError, PeekedBody, ProtocolVersion, ResponseBody, RpcEnvelope};
+use mcp_guard_core::{
+    BoxError, McpError, PeekedBody, ProtocolVersion, ResponseBody, RpcEnvelope, guard,
+};
 use tower_service::Service;
 
 use crate::body::ObservedBody;
@@ -141,7 +143,9 @@ fn insert_version<B>(request: &mut Request<B>, version: ProtocolVersion) {
 }
 
 fn reject<B>(error: McpError, method: &Method) -> Response<ResponseBody<B>> {
-    tracing::warn!(
+    let error = error.rejected_by(guard::PROTOCOL_GUARD);
+    // A client's mistake, not the operator's: info, not warn.
+    tracing::info!(
         status = error.status().as_u16(),
         code = error.code(),
         %method,

@@ -1,5 +1,6 @@
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use mcp_guard_core::EnvelopePeek;
@@ -10,14 +11,29 @@ use crate::service::SessionService;
 use crate::store::{Limits, MemoryStore, SessionStore};
 
 /// Who mints session ids.
+///
+/// Exactly one of the layer and the handler may mint them. rmcp's
+/// `StreamableHttpService` mints its own unless built with
+/// `StreamableHttpServerConfig::with_legacy_session_mode(false)`: behind
+/// [`Mode::Issue`] build it that way, or use [`Mode::Track`] and leave rmcp's
+/// sessions on.
+///
+/// A handler that answers an `initialize` with its own `Mcp-Session-Id` under
+/// [`Mode::Issue`] is a misconfiguration the layer cannot repair (the handler
+/// would not know the layer's id, so every later request would fail inside
+/// it): the initialize gets a `500` JSON-RPC error (`-32603`, the request's
+/// id, a message naming both settings), no session is created, the handler's
+/// own session is ended with a `DELETE`, and the layer logs an `error` once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// The layer mints the id and sets it on the successful initialize
-    /// response; the handler can be stateless.
+    /// response; the handler must be stateless (rmcp:
+    /// `with_legacy_session_mode(false)`).
     Issue,
-    /// The handler mints ids (rmcp in legacy session mode, any existing
-    /// server); the layer records the id of each successful initialize and
-    /// enforces everything on top. DELETE is forwarded to the handler too.
+    /// The handler mints ids (rmcp in legacy session mode, its default, or
+    /// any existing server); the layer records the id of each successful
+    /// initialize and enforces everything on top. DELETE is forwarded to the
+    /// handler too.
     Track,
 }
 
@@ -52,6 +68,9 @@ pub(crate) struct Settings {
     pub(crate) max_initialize_response_bytes: usize,
     pub(crate) initialize_response_timeout: Duration,
     pub(crate) pin_protocol_version: bool,
+    /// Whether the handler minting its own ids under [`Mode::Issue`] was
+    /// logged: once per layer, shared by the services it makes.
+    pub(crate) handler_ids_logged: Arc<AtomicBool>,
 }
 
 /// Applies [`SessionService`]: the MCP session lifecycle in front of any
@@ -115,6 +134,7 @@ impl<St: SessionStore> SessionLayer<St> {
                 max_initialize_response_bytes: 1024 * 1024,
                 initialize_response_timeout: Duration::from_secs(30),
                 pin_protocol_version: false,
+                handler_ids_logged: Arc::new(AtomicBool::new(false)),
             },
         }
     }

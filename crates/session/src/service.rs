@@ -1,5 +1,6 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
     BoxError, Era, McpError, PeekedBody, Principal, ProtocolVersion, ResponseBody, RpcEnvelope,
-    error_code, truncated_for_display,
+    error_code, guard, truncated_for_display,
 };
 use tower_service::Service;
 
@@ -174,6 +175,21 @@ where
             return Ok(response.map(ResponseBody::new));
         }
         let (mut parts, body) = response.into_parts();
+        if self.shared.settings.mode == Mode::Issue {
+            if let Some(minted) = parts.headers.get(MCP_SESSION_ID).cloned() {
+                drop(body);
+                self.shared.log_handler_minted_ids();
+                if let Ok(id) = SessionId::parse(minted.as_bytes(), self.shared.settings.max_id_len)
+                {
+                    self.end_in_handler(&id, handler_request_headers).await;
+                }
+                return Ok(reject(
+                    handler_minted_ids().with_id(rpc_id),
+                    &Method::POST,
+                    None,
+                ));
+            }
+        }
         let bytes = match self.shared.read_initialize_response(body).await {
             Ok(bytes) => bytes,
             Err(error) => return Ok(reject(error.with_id(rpc_id), &Method::POST, None)),
@@ -202,9 +218,9 @@ where
         );
         let refusal = match self.shared.store.create(record, self.shared.settings.limits).await {
             Ok(Created::Created) => None,
-            Ok(Created::TooManySessions) => Some(self.shared.busy(StatusCode::SERVICE_UNAVAILABLE, "this server has as many live sessions as it allows; retry later or end unused sessions with DELETE", None)),
-            Ok(Created::TooManyForBinding) => Some(self.shared.busy(StatusCode::TOO_MANY_REQUESTS, "you have as many live sessions as this server allows per user; end unused sessions with DELETE, or retry later", None)),
-            Ok(Created::IdTaken) => Some(self.shared.busy(StatusCode::SERVICE_UNAVAILABLE, "the new session id collided with a live one; initialize again", None)),
+            Ok(Created::TooManySessions) => Some(self.shared.busy(StatusCode::SERVICE_UNAVAILABLE, "this server has as many live sessions as it allows; retry later or end unused sessions with DELETE", None).with_reason("too_many_sessions")),
+            Ok(Created::TooManyForBinding) => Some(self.shared.busy(StatusCode::TOO_MANY_REQUESTS, "you have as many live sessions as this server allows per user; end unused sessions with DELETE, or retry later", None).with_reason("too_many_sessions_per_principal")),
+            Ok(Created::IdTaken) => Some(self.shared.busy(StatusCode::SERVICE_UNAVAILABLE, "the new session id collided with a live one; initialize again", None).with_reason("session_id_collision")),
             Err(error) => Some(self.shared.store_unavailable(&error)),
         };
         if let Some(refusal) = refusal {
@@ -273,7 +289,8 @@ where
                 error_code::SERVER_ERROR,
                 "this server does not let clients end sessions; sessions end by expiry",
             )
-            .with_header(ALLOW, HeaderValue::from_static("GET, POST"));
+            .with_header(ALLOW, HeaderValue::from_static("GET, POST"))
+            .with_reason("termination_not_allowed");
             return Ok(reject(error, &Method::DELETE, None));
         }
         let mut request = request;
@@ -364,11 +381,16 @@ impl<St: SessionStore> Shared<St> {
             } else {
                 "Mcp-Session-Id is required on every request after initialize; send the id from the initialize response, or initialize first"
             };
+            let reason = match headers.contains_key(MCP_SESSION_ID) {
+                true => "session_id_repeated",
+                false => "missing_session_id",
+            };
             return Err(McpError::new(
                 StatusCode::BAD_REQUEST,
                 error_code::INVALID_REQUEST,
                 message,
-            ));
+            )
+            .with_reason(reason));
         };
         SessionId::parse(value.as_bytes(), self.settings.max_id_len).map_err(|reason| {
             McpError::new(
@@ -379,6 +401,7 @@ impl<St: SessionStore> Shared<St> {
                     truncated_for_display(value.as_bytes())
                 ),
             )
+            .with_reason("session_id_malformed")
         })
     }
 
@@ -396,8 +419,9 @@ impl<St: SessionStore> Shared<St> {
             return Err(not_found());
         };
         if caller != *record.binding() {
-            // Indistinguishable from an unknown id: a leaked id tells its finder nothing.
-            tracing::warn!(session = ?id, "a session id was presented by a caller that does not own it");
+            // Indistinguishable from an unknown id: a leaked id tells its finder
+            // nothing. A refusal like any other, so info, not warn.
+            tracing::info!(session = ?id, "a session id was presented by a caller that does not own it");
             return Err(not_found());
         }
         Ok(record)
@@ -419,14 +443,16 @@ impl<St: SessionStore> Shared<St> {
                 StatusCode::FORBIDDEN,
                 error_code::SERVER_ERROR,
                 "the access token names no issuer, subject or client id, so a session cannot be bound to anyone; use a token with iss and sub",
-            ));
+            )
+            .with_reason("principal_unnamed"));
         }
         match self.settings.incomplete_principal {
             IncompletePrincipal::Reject => Err(McpError::new(
                 StatusCode::FORBIDDEN,
                 error_code::SERVER_ERROR,
                 "the access token names no issuer or no subject, so a session cannot be bound to a user; use a token with iss and sub",
-            )),
+            )
+            .with_reason("principal_incomplete")),
             IncompletePrincipal::BindToPresent => {
                 tracing::warn!(
                     client_id = binding.client_id(),
@@ -449,6 +475,7 @@ impl<St: SessionStore> Shared<St> {
                     error_code::INTERNAL_ERROR,
                     "no randomness for a session id; retry",
                 )
+                .with_reason("no_randomness")
             }),
             Mode::Track => {
                 let Some(value) = response_headers.get(MCP_SESSION_ID) else {
@@ -463,6 +490,7 @@ impl<St: SessionStore> Shared<St> {
                             error_code::INTERNAL_ERROR,
                             "the server's handler minted an invalid session id",
                         )
+                        .with_reason("handler_session_id_invalid")
                     })
             }
         }
@@ -480,7 +508,8 @@ impl<St: SessionStore> Shared<St> {
                 StatusCode::BAD_GATEWAY,
                 error_code::INTERNAL_ERROR,
                 "the server's initialize response could not be read in full; initialize again",
-            )),
+            )
+            .with_reason("initialize_response_unreadable")),
         }
     }
 
@@ -496,6 +525,20 @@ impl<St: SessionStore> Shared<St> {
             .max(1);
         McpError::new(status, error_code::SERVER_ERROR, message)
             .with_header(RETRY_AFTER, HeaderValue::from(seconds))
+    }
+
+    /// The handler mints ids under [`Mode::Issue`]: an error for the
+    /// operator, once per layer (every initialize would repeat it).
+    fn log_handler_minted_ids(&self) {
+        if !self
+            .settings
+            .handler_ids_logged
+            .swap(true, Ordering::Relaxed)
+        {
+            tracing::error!(
+                "the MCP handler answered initialize with its own Mcp-Session-Id, but the session layer mints the ids (Mode::Issue); every initialize is refused with 500 until you {ONE_MINTER}"
+            );
+        }
     }
 
     fn store_unavailable(&self, error: &StoreError) -> McpError {
@@ -534,11 +577,10 @@ fn version_disagreement<B>(
             "MCP-Protocol-Version \"{sent}\" is not a protocol version of the session era; send the version this session negotiated, \"{negotiated}\""
         ),
     };
-    Some(McpError::new(
-        StatusCode::BAD_REQUEST,
-        error_code::SERVER_ERROR,
-        message,
-    ))
+    Some(
+        McpError::new(StatusCode::BAD_REQUEST, error_code::SERVER_ERROR, message)
+            .with_reason("protocol_version_mismatch"),
+    )
 }
 
 fn not_found() -> McpError {
@@ -547,6 +589,23 @@ fn not_found() -> McpError {
         error_code::SESSION_NOT_FOUND,
         "session not found: it ended, expired, or never existed; initialize a new session",
     )
+    .with_reason("unknown_session")
+}
+
+/// The settings that let exactly one of the layer and the handler mint ids.
+const ONE_MINTER: &str = "build rmcp's StreamableHttpServerConfig with `with_legacy_session_mode(false)` so the session layer's ids are the only ones, or use the session layer's `Mode::Track` so rmcp's are";
+
+/// `500`: the handler answered an initialize with its own `Mcp-Session-Id`
+/// while this layer mints the ids ([`Mode::Issue`]).
+fn handler_minted_ids() -> McpError {
+    McpError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        error_code::INTERNAL_ERROR,
+        format!(
+            "server misconfiguration: the MCP handler minted its own Mcp-Session-Id while the session layer (Mode::Issue) mints them; the server's operator must {ONE_MINTER}"
+        ),
+    )
+    .with_reason("handler_minted_session_id")
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -563,7 +622,8 @@ fn reject<B>(
     let error = match extensions {
         Some(extensions) => error.with_id_from(extensions),
         None => error,
-    };
+    }
+    .rejected_by(guard::SESSION);
     tracing::info!(
         status = error.status().as_u16(),
         %method,

@@ -20,7 +20,11 @@
 //!   only hands to the principal that owns it). A `Last-Event-ID` of another
 //!   session, a forged one, an unknown one, or one past a stream's end gets
 //!   `400`; one whose successors were evicted gets `410 Gone`. Never another
-//!   session's events. `DELETE` purges the session's events.
+//!   session's events. `DELETE` purges the session's events. Each refusal
+//!   logs at `info` and carries a [`Rejection`](mcp_guard_core::Rejection)
+//!   extension with the guard `sse-resume` and the reason
+//!   `event_id_malformed`, `event_id_unknown` (`400`), `events_evicted`
+//!   (`410`) or `store_unavailable` (`503`).
 //! - **2025-11-25.** A priming event (an id and empty `data`) opens every new
 //!   stream, with `retry:`; it is never stored, so never replayed as data.
 //!   Optional [polling](Polling) closes the connection (not the stream) after N

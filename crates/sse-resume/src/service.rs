@@ -7,7 +7,8 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use mcp_guard_core::headers::LAST_EVENT_ID;
 use mcp_guard_core::{
-    BoxError, Era, McpError, ProtocolVersion, RpcEnvelope, RpcId, error_code, truncated_for_display,
+    BoxError, Era, McpError, ProtocolVersion, RpcEnvelope, RpcId, error_code, guard,
+    truncated_for_display,
 };
 use mcp_session::{Binding, Session};
 use tower_service::Service;
@@ -207,6 +208,7 @@ impl<St: EventStore> Shared<St> {
         else {
             return refuse(
                 StatusCode::BAD_REQUEST,
+                "event_id_malformed",
                 format!(
                     "Last-Event-ID \"{shown}\" is not an event id of this server; resume with the id of the last event received, or open a new stream with a GET without Last-Event-ID"
                 ),
@@ -220,12 +222,14 @@ impl<St: EventStore> Shared<St> {
             Err(error) => unavailable(&error, None),
             Ok(Replay::Unknown) => refuse(
                 StatusCode::BAD_REQUEST,
+                "event_id_unknown",
                 format!(
                     "Last-Event-ID \"{shown}\" names no event of this session's streams (unknown, expired, or not yours); open a new stream with a GET without Last-Event-ID"
                 ),
             ),
             Ok(Replay::Evicted { oldest_kept }) => refuse(
                 StatusCode::GONE,
+                "events_evicted",
                 format!(
                     "the events right after \"{shown}\" were evicted (the server's event caps or TTL; the oldest kept is {}); they cannot be replayed, open a new stream",
                     EventId::new(id.stream().clone(), oldest_kept)
@@ -305,10 +309,14 @@ pub(crate) fn is_event_stream<B>(response: &Response<B>) -> bool {
             })
 }
 
-fn refuse<B>(status: StatusCode, message: String) -> Response<ResumeBody<B>> {
-    tracing::warn!(status = status.as_u16(), reason = %message, "sse-resume refused a resume");
-    let error = McpError::new(status, error_code::INVALID_REQUEST, message);
-    error.into_response_with(ResumeBody::full)
+fn refuse<B>(status: StatusCode, reason: &'static str, message: String) -> Response<ResumeBody<B>> {
+    // A stale or foreign id after a restart or an expiry: the client's to
+    // handle (open a new stream), not the operator's.
+    tracing::info!(status = status.as_u16(), reason = %message, "sse-resume refused a resume");
+    McpError::new(status, error_code::INVALID_REQUEST, message)
+        .with_reason(reason)
+        .rejected_by(guard::SSE_RESUME)
+        .into_response_with(ResumeBody::full)
 }
 
 fn unavailable<B>(error: &StoreError, rpc_id: Option<RpcId>) -> Response<ResumeBody<B>> {
@@ -316,6 +324,7 @@ fn unavailable<B>(error: &StoreError, rpc_id: Option<RpcId>) -> Response<ResumeB
     error
         .rejection("event store")
         .with_id(rpc_id)
+        .rejected_by(guard::SSE_RESUME)
         .into_response_with(ResumeBody::full)
 }
 

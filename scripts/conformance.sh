@@ -173,7 +173,8 @@ suite_version() { "$node" -p "require('$(suite_dir "$1")/package.json').version"
 
 # --- The example server ------------------------------------------------------
 if [ "${CONFORMANCE_SKIP_BUILD:-0}" != 1 ]; then
-    in_background cargo build --release --locked --example mcp_server >&2
+    # Same flags as smoke-main-job.sh: the binary it built is reused as is.
+    in_background cargo build --release --locked --features remote --example mcp_server >&2
 fi
 [ -x "$server_bin" ] || { echo "conformance: $server_bin is missing" >&2; exit 1; }
 rmcp_version=$(awk '/^name = "rmcp"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)

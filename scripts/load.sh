@@ -29,7 +29,8 @@ need wrk wrk
 need curl curl
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt matplotlib
-cargo build --release --locked --example mcp_server
+# Same flags as smoke-main-job.sh: the binary it built is reused as is.
+cargo build --release --locked --features remote --example mcp_server
 server_bin="${CARGO_TARGET_DIR:-target}/release/examples/mcp_server"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

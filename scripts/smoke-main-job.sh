@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked --example mcp_server
+# The README's command: the example serves both presets, so it needs `remote`.
+# Same flags in conformance.sh and load.sh, so one release binary serves all.
+cargo build --release --locked --features remote --example mcp_server
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
 "${CARGO_TARGET_DIR:-target}/release/examples/mcp_server" --addr "127.0.0.1:$port" >"$log" 2>&1 &

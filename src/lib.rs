@@ -3,9 +3,9 @@
 //!
 //! [`McpGuard`] stacks the guards selected by Cargo features into one
 //! `tower::Layer`, in the order of the request's path, with two presets:
-//! [`McpGuard::local`] for a server on the user's machine and
-//! `McpGuard::remote` (feature `jwks`) for a server on the internet. Each guard
-//! crate is also re-exported for use on its own.
+//! [`McpGuard::local`] for a server on the user's machine (the default
+//! features) and `McpGuard::remote` (feature `remote`) for a server on the
+//! internet. Each guard crate is also re-exported for use on its own.
 //!
 //! ```text
 //! response timeout → origin guard → CORS → protocol guard → bearer auth
@@ -19,11 +19,21 @@
 //! | `protocol-guard` (default) | [`protocol_guard`] | content negotiation, `MCP-Protocol-Version`, the stateless era's header–body mirror checks |
 //! | `session` (default) | [`session`] | the legacy-era session lifecycle: ids minted or tracked, bound to the caller, expired, capped |
 //! | `sse-resume` (default) | [`sse_resume`] | resumable SSE: events stored before sent, `Last-Event-ID` replay scoped to the session |
+//! | `remote` | | `bearer-auth`, `jwks` and `rate-limit`: what `McpGuard::remote` adds to the default guards |
 //! | `bearer-auth` (`jwks`, `introspection`) | `bearer_auth` | the OAuth 2.1 resource server: JWT/JWKS or introspection, audience, scopes, step-up, RFC 9728 metadata |
 //! | `rate-limit` | `rate_limit` | a per-principal request rate limit (governor), after bearer auth |
 //! | `redis` | (in `session`, `sse_resume`) | session and event stores in Redis, shared by many server instances |
 //! | `config` | `config` | the preset's settings from a TOML file and environment variables |
 //! | `full` | | all of the above |
+//!
+//! The default features are what [`McpGuard::local`] stacks, so a local-only
+//! server compiles no JWT, JWKS or HTTP-client crate:
+//!
+//! ```toml
+//! [dependencies]
+//! mcp-guard = "0.1"                                        # McpGuard::local()
+//! # mcp-guard = { version = "0.1", features = ["remote"] } # and McpGuard::remote(…)
+//! ```
 //!
 //! The shared vocabulary (header names, protocol versions, JSON-RPC errors, the
 //! envelope peek, `Principal`) is in [`core`].
@@ -43,6 +53,10 @@
 //! # let _ = layers;
 //! # }
 //! ```
+
+// docs.rs builds with every feature and `--cfg docsrs`: each feature-gated item
+// then shows the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use mcp_guard_core as core;
 

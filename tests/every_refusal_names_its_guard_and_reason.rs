@@ -3,12 +3,17 @@
 //! of each guard (origin guard, CORS preflight, protocol guard, bearer auth
 //! 401 and 403, rate limit, session, resumable SSE, response timeout),
 //! driven in-process through `McpGuard::remote` / `McpGuard::local`. The
-//! handler's own answers carry none.
+//! handler's own answers carry none: a real rmcp service refusing a Host the
+//! origin guard admitted passes through unnamed, and the guard logs one
+//! warning naming rmcp's `disable_allowed_hosts()`. Expected refusals (a
+//! rebinding probe, every OAuth client's first 401) log nothing at `WARN`.
 
 #![cfg(all(feature = "default", feature = "remote"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
 
 use std::convert::Infallible;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -301,4 +306,152 @@ async fn the_response_timeout_names_itself() {
         .await
         .unwrap();
     assert_refused(&response, 504, "response-timeout", "response_timeout");
+}
+
+/// Everything a `tracing_subscriber::fmt` subscriber writes, for the test to read.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Captures every event of this thread (tests run on a current-thread
+    /// runtime, so every task of the test logs here) until the guard drops.
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .without_time()
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// The lines at `level` (`fmt` starts each line with the padded level).
+    fn at(&self, level: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|line| line.trim_start().starts_with(level))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_rebinding_probe_and_a_first_401_log_nothing_at_warn() {
+    let logs = Logs::default();
+    let _capture = logs.capture();
+    let service = remote(100);
+
+    let probe = service
+        .clone()
+        .oneshot(post("attacker.example", None, &initialize()))
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 403);
+    let first = service
+        .clone()
+        .oneshot(post(HOST, None, &initialize()))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 401);
+    let forged = format!("{}x", token("alice", "mcp"));
+    let invalid = service
+        .oneshot(post(HOST, Some(&forged), &initialize()))
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 401);
+
+    let text = logs.text();
+    assert!(
+        text.contains("origin guard rejected a request") && text.contains("attacker.example"),
+        "the probe is logged, below warn: {text}"
+    );
+    assert!(
+        text.contains("bearer auth rejected a request"),
+        "the 401s are logged, below warn: {text}"
+    );
+    assert_eq!(logs.at("WARN"), Vec::<String>::new(), "{text}");
+    assert_eq!(logs.at("ERROR"), Vec::<String>::new(), "{text}");
+    assert!(!text.contains(&forged), "no token in the logs: {text}");
+}
+
+mod rmcp_server {
+    use rmcp::ServerHandler;
+    use rmcp::model::{ServerCapabilities, ServerConfig};
+
+    #[derive(Debug, Clone)]
+    pub(super) struct Quiet;
+
+    impl ServerHandler for Quiet {
+        fn get_info(&self) -> ServerConfig {
+            ServerConfig::new(ServerCapabilities::builder().build())
+        }
+    }
+}
+
+/// rmcp left with its default allowed hosts (loopback only) behind an origin
+/// guard that admits `mcp.example.com`: rmcp refuses the host itself. Its
+/// `403` is the handler's, so it names no guard and passes through as rmcp
+/// wrote it, and the origin guard logs one warning saying which rmcp setting
+/// to change.
+#[tokio::test(flavor = "current_thread")]
+async fn rmcp_refusing_a_host_the_guard_admitted_is_named_in_one_warning() {
+    use mcp_guard::origin_guard::{Allowlist, OriginGuardLayer};
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+
+    let logs = Logs::default();
+    let _capture = logs.capture();
+    let rmcp = StreamableHttpService::new(
+        || Ok(rmcp_server::Quiet),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default().with_legacy_session_mode(false),
+    );
+    let allowlist = Allowlist::builder().allow_host(HOST).build().unwrap();
+    let service = OriginGuardLayer::new(allowlist).layer(rmcp);
+
+    for _ in 0..2 {
+        let response = service
+            .clone()
+            .oneshot(post(HOST, None, &initialize()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+        assert_eq!(named(&response), None, "rmcp's refusal, not a guard's");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            body, "Forbidden: Host header is not allowed",
+            "passed through unchanged"
+        );
+    }
+    let refused = service
+        .oneshot(post("attacker.example", None, &initialize()))
+        .await
+        .unwrap();
+    assert_eq!(named(&refused), Some(("origin-guard", "host_not_allowed")));
+
+    let warnings = logs.at("WARN");
+    let hints: Vec<&String> = warnings
+        .iter()
+        .filter(|line| line.contains("disable_allowed_hosts()"))
+        .collect();
+    assert_eq!(hints.len(), 1, "once per layer: {}", logs.text());
+    assert!(hints[0].contains(HOST), "{}", hints[0]);
 }

@@ -93,8 +93,8 @@ fn require_sdk() {
     let manifest = typescript_dir().join("node_modules/@modelcontextprotocol/sdk/package.json");
     let Ok(text) = std::fs::read_to_string(&manifest) else {
         panic!(
-            "the TypeScript MCP SDK is not installed ({} is missing): run `{INSTALL}` \
-             (scripts/test.sh does)",
+            "the TypeScript MCP SDK is not installed ({} is missing): run `bash scripts/test.sh` \
+             (it installs Node and the SDK), or `{INSTALL}`",
             manifest.display()
         );
     };
@@ -105,9 +105,22 @@ fn require_sdk() {
     );
 }
 
-/// The Node.js binary: `MCP_GUARD_NODE`, else `node` on the PATH.
+/// The Node.js binary: `MCP_GUARD_NODE`, else `node` on the PATH. A missing
+/// one fails the test saying how to get it, never skips it.
 fn node() -> OsString {
-    std::env::var_os("MCP_GUARD_NODE").unwrap_or_else(|| OsString::from("node"))
+    let node = std::env::var_os("MCP_GUARD_NODE").unwrap_or_else(|| OsString::from("node"));
+    let runs = Command::new(&node)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        runs,
+        "Node.js ({node:?}) does not run: run `bash scripts/test.sh` (it installs Node 22 and the \
+         TypeScript SDK), install Node.js 18 or later, or set MCP_GUARD_NODE"
+    );
+    node
 }
 
 /// The example under the remote preset (its development authorization
@@ -133,7 +146,8 @@ fn run_flow(url: &str, flow: &str, other: &str) -> Value {
         .spawn()
         .unwrap_or_else(|error| {
             panic!(
-                "cannot run {:?} ({error}): install Node.js 18 or later, or set MCP_GUARD_NODE",
+                "cannot run {:?} ({error}): run `bash scripts/test.sh`, install Node.js 18 or \
+                 later, or set MCP_GUARD_NODE",
                 node()
             )
         });

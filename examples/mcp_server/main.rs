@@ -120,6 +120,13 @@ struct Args {
     dev_issuer_code_lifetime_seconds: u64,
 }
 
+/// What is logged without `RUST_LOG`: warnings from everything, and what
+/// every crate of mcp-guard says at `info` (refusals an operator may want to
+/// see; expected ones are at `debug`, so `RUST_LOG=debug` shows those too).
+const DEFAULT_LOG_FILTER: &str = "warn,mcp_guard=info,mcp_guard_core=info,mcp_origin_guard=info,\
+    mcp_cors_preset=info,mcp_protocol_guard=info,mcp_bearer_auth=info,mcp_session=info,\
+    mcp_sse_resume=info";
+
 /// The exit status of a refused command line (clap's, too).
 const USAGE_ERROR: u8 = 2;
 
@@ -140,10 +147,18 @@ fn rmcp_service_with_its_own_checks() -> StreamableHttpService<ExampleServer, Lo
     )
 }
 
+/// rmcp's settings, every copy sharing one cancellation token: cancelling it
+/// at shutdown ends every open SSE stream, which graceful shutdown would
+/// otherwise wait on for ever.
 fn rmcp_config() -> StreamableHttpServerConfig {
-    StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
-        .with_sse_keep_alive(Some(Duration::from_secs(15)))
+    static CONFIG: std::sync::OnceLock<StreamableHttpServerConfig> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            StreamableHttpServerConfig::default()
+                .with_legacy_session_mode(false)
+                .with_sse_keep_alive(Some(Duration::from_secs(15)))
+        })
+        .clone()
 }
 
 fn rmcp_service_with(
@@ -162,7 +177,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,mcp_guard=info".into()),
+                .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -242,10 +257,31 @@ async fn run(args: Args) -> Result<(), String> {
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+            shutdown_signal().await;
+            rmcp_config().cancellation_token.cancel();
         })
         .await
         .map_err(|error| format!("server error: {error}"))
+}
+
+/// Ctrl-C, or SIGTERM (what `docker stop`, systemd and Kubernetes send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => drop(signal.recv().await),
+            Err(error) => {
+                eprintln!("mcp_server: cannot listen for SIGTERM: {error}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 /// The remote preset, with the development issuer when no issuer is given.

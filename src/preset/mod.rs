@@ -46,6 +46,46 @@
 //! # is_http_service(&service);
 //! # }
 //! ```
+//!
+//! # In an app with other routes
+//!
+//! The guards are for the MCP endpoint: a load balancer's `/healthz`, static
+//! files or a REST API would fail their checks (`Host`, `Accept`, sessions).
+//! Around a whole axum `Router`, name the endpoint with
+//! [`endpoint`](McpGuard::endpoint): other paths pass through untouched,
+//! while the OAuth metadata documents the remote preset serves still reach
+//! the guards. Or wrap the MCP service alone and mount it with
+//! `route_service` (then, under the remote preset, mount it at the RFC 9728
+//! paths too, `/.well-known/oauth-protected-resource/mcp`, so the guards can
+//! answer them).
+//!
+//! ```
+//! # #[cfg(all(feature = "origin-guard", feature = "session"))] {
+//! use axum::{Router, routing::get};
+//! use mcp_guard::McpGuard;
+//! # type Response = http::Response<axum::body::Body>;
+//! # async fn mcp<B>(_: http::Request<B>) -> Result<Response, std::convert::Infallible> {
+//! #     Ok(Response::default())
+//! # }
+//! // `mcp`: your MCP service, e.g. rmcp's `StreamableHttpService`.
+//!
+//! // The whole app behind one layer that guards /mcp only.
+//! let app: Router = Router::new()
+//!     .route_service("/mcp", tower::service_fn(mcp))
+//!     .route("/healthz", get(|| async { "ok" }))
+//!     .layer(McpGuard::local().endpoint("/mcp").build()?);
+//!
+//! // The same, with the guards around the MCP service alone.
+//! let guarded = tower::ServiceBuilder::new()
+//!     .layer(McpGuard::local().build()?)
+//!     .service_fn(mcp);
+//! let app: Router = Router::new()
+//!     .route_service("/mcp", guarded)
+//!     .route("/healthz", get(|| async { "ok" }));
+//! # let _ = app;
+//! # }
+//! # Ok::<(), mcp_guard::McpGuardConfigError>(())
+//! ```
 
 // Which items are used depends on the guards whose features are on.
 #![cfg_attr(not(feature = "full"), allow(dead_code, unused_variables))]

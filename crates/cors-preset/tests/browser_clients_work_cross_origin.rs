@@ -156,8 +156,9 @@ fn chromium_binary() -> String {
         }
     }
     panic!(
-        "this test needs headless Chromium: install the Debian package `chromium` \
-         (scripts/test.sh installs it), or set CHROMIUM=/path/to/chrome"
+        "this test needs headless Chromium, which is not on the PATH: run `bash scripts/test.sh` \
+         (it installs Chromium and every other tool the tests use), install the Debian package \
+         `chromium`, or set CHROMIUM=/path/to/chrome"
     );
 }
 

@@ -74,10 +74,10 @@ pub type TimeoutStage<S> = Either<ResponseTimeout<S>, S>;
 
 /// The response timeout: past its bound on the wait for response headers the
 /// request gets `504 Gateway Timeout` with an empty body (as from
-/// `tower_http::timeout::Timeout`) and the
-/// [`Rejection`](mcp_guard_core::Rejection) extension every refusal of the
-/// stack carries (`response-timeout` / `response_timeout`), so metrics count
-/// timeouts with the guards' refusals. A streaming body is never cut.
+/// `tower_http::timeout::Timeout`) and the [`Rejection`] extension every
+/// refusal of the stack carries (`response-timeout` / `response_timeout`), so
+/// metrics count timeouts with the guards' refusals. A streaming body is never
+/// cut.
 #[derive(Debug, Clone)]
 pub struct ResponseTimeout<S> {
     inner: S,

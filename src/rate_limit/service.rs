@@ -75,7 +75,10 @@ fn bucket_key(principal: &Principal) -> String {
 
 fn sweep_now_and_then(limiter: &DefaultKeyedRateLimiter<String>) {
     static REQUESTS: AtomicU32 = AtomicU32::new(0);
-    if REQUESTS.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 {
+    if REQUESTS
+        .fetch_add(1, Ordering::Relaxed)
+        .is_multiple_of(SWEEP_EVERY)
+    {
         limiter.retain_recent();
     }
 }

@@ -98,10 +98,10 @@ impl EnvelopePeek {
         if request.method() != Method::POST || request.extensions().get::<RpcEnvelope>().is_some() {
             return Ok(request.map(PeekedBody::unread));
         }
-        if let Some(declared) = declared_length(&request) {
-            if declared > self.max_body_bytes as u64 {
-                return Err(self.too_large());
-            }
+        if let Some(declared) = declared_length(&request)
+            && declared > self.max_body_bytes as u64
+        {
+            return Err(self.too_large());
         }
         let (mut parts, body) = request.into_parts();
         let bytes = self.read_bounded(body).await?;

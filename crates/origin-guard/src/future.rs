@@ -61,10 +61,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        if let Some(watch) = this.watch.take() {
-            if is_handler_host_refusal(&response) && !watch.logged.swap(true, Ordering::Relaxed) {
-                log_handler_host_refusal(watch.host.as_ref());
-            }
+        if let Some(watch) = this.watch.take()
+            && is_handler_host_refusal(&response)
+            && !watch.logged.swap(true, Ordering::Relaxed)
+        {
+            log_handler_host_refusal(watch.host.as_ref());
         }
         Poll::Ready(Ok(response))
     }

@@ -113,10 +113,10 @@ impl Watch {
     }
 
     fn learn_from_message(&self, json: &[u8]) {
-        if let Ok(message) = serde_json::from_slice::<Value>(json) {
-            if let Some(result) = message.get("result") {
-                self.registry.learn_from_result(result);
-            }
+        if let Ok(message) = serde_json::from_slice::<Value>(json)
+            && let Some(result) = message.get("result")
+        {
+            self.registry.learn_from_result(result);
         }
     }
 }

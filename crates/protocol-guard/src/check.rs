@@ -328,13 +328,13 @@ impl Config {
         if message.is_request() {
             check_meta_complete(message)?;
         }
-        if let Some(meta) = message.meta_protocol_version() {
-            if meta != sent {
-                return Err(mismatch(format!(
-                    "the MCP-Protocol-Version header \"{sent}\" does not match the body's _meta protocol version \"{}\"",
-                    truncated_for_display(meta.as_bytes())
-                )));
-            }
+        if let Some(meta) = message.meta_protocol_version()
+            && meta != sent
+        {
+            return Err(mismatch(format!(
+                "the MCP-Protocol-Version header \"{sent}\" does not match the body's _meta protocol version \"{}\"",
+                truncated_for_display(meta.as_bytes())
+            )));
         }
         let HeaderVersion::Supported(version) = *header_version else {
             return Err(self.unsupported(sent, ""));
@@ -414,14 +414,14 @@ impl Config {
             self.check_named_nothing(headers, "a response")?;
             return self.check_strict_params(headers, None, "a response");
         };
-        if let Some(header_method) = read_mirror(headers, &MCP_METHOD, "Mcp-Method", mirrors)? {
-            if header_method != method {
-                return Err(mismatch(format!(
-                    "the Mcp-Method header \"{}\" does not match the body's method \"{}\"",
-                    truncated_for_display(header_method.as_bytes()),
-                    truncated_for_display(method.as_bytes())
-                )));
-            }
+        if let Some(header_method) = read_mirror(headers, &MCP_METHOD, "Mcp-Method", mirrors)?
+            && header_method != method
+        {
+            return Err(mismatch(format!(
+                "the Mcp-Method header \"{}\" does not match the body's method \"{}\"",
+                truncated_for_display(header_method.as_bytes()),
+                truncated_for_display(method.as_bytes())
+            )));
         }
         let named = match method {
             "tools/call" | "prompts/get" => Some(("params.name", message.name())),
@@ -432,14 +432,14 @@ impl Config {
         match named {
             Some((member, body_name)) => {
                 let header_name = read_mirror(headers, &MCP_NAME, "Mcp-Name", mirrors)?;
-                if let Some(header_name) = header_name {
-                    if Some(header_name.as_str()) != body_name {
-                        return Err(mismatch(format!(
-                            "the Mcp-Name header \"{}\" does not match the body's {member} \"{}\"",
-                            truncated_for_display(header_name.as_bytes()),
-                            truncated_for_display(body_name.unwrap_or_default().as_bytes())
-                        )));
-                    }
+                if let Some(header_name) = header_name
+                    && Some(header_name.as_str()) != body_name
+                {
+                    return Err(mismatch(format!(
+                        "the Mcp-Name header \"{}\" does not match the body's {member} \"{}\"",
+                        truncated_for_display(header_name.as_bytes()),
+                        truncated_for_display(body_name.unwrap_or_default().as_bytes())
+                    )));
                 }
             }
             None => self.check_named_nothing(headers, &shown_method)?,

@@ -175,20 +175,19 @@ where
             return Ok(response.map(ResponseBody::new));
         }
         let (mut parts, body) = response.into_parts();
-        if self.shared.settings.mode == Mode::Issue {
-            if let Some(minted) = parts.headers.get(MCP_SESSION_ID).cloned() {
-                drop(body);
-                self.shared.log_handler_minted_ids();
-                if let Ok(id) = SessionId::parse(minted.as_bytes(), self.shared.settings.max_id_len)
-                {
-                    self.end_in_handler(&id, handler_request_headers).await;
-                }
-                return Ok(reject(
-                    handler_minted_ids().with_id(rpc_id),
-                    &Method::POST,
-                    None,
-                ));
+        if self.shared.settings.mode == Mode::Issue
+            && let Some(minted) = parts.headers.get(MCP_SESSION_ID).cloned()
+        {
+            drop(body);
+            self.shared.log_handler_minted_ids();
+            if let Ok(id) = SessionId::parse(minted.as_bytes(), self.shared.settings.max_id_len) {
+                self.end_in_handler(&id, handler_request_headers).await;
             }
+            return Ok(reject(
+                handler_minted_ids().with_id(rpc_id),
+                &Method::POST,
+                None,
+            ));
         }
         let bytes = match self.shared.read_initialize_response(body).await {
             Ok(bytes) => bytes,
@@ -229,10 +228,10 @@ where
             }
             return Ok(reject(refusal.with_id(rpc_id), &Method::POST, None));
         }
-        if self.shared.settings.mode == Mode::Issue {
-            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-                parts.headers.insert(MCP_SESSION_ID, value);
-            }
+        if self.shared.settings.mode == Mode::Issue
+            && let Ok(value) = HeaderValue::from_str(id.as_str())
+        {
+            parts.headers.insert(MCP_SESSION_ID, value);
         }
         tracing::info!(session = ?id, "session created");
         Ok(Response::from_parts(parts, ResponseBody::full(bytes)))
@@ -261,19 +260,18 @@ where
         }
         let now = now_millis();
         if now.saturating_sub(record.last_seen_at()) >= millis(self.shared.settings.touch_interval)
+            && let Err(error) = self.shared.store.touch(record.id(), now).await
         {
-            if let Err(error) = self.shared.store.touch(record.id(), now).await {
-                tracing::warn!(session = ?record.id(), error = error.message(), "session touch failed");
-            }
+            tracing::warn!(session = ?record.id(), error = error.message(), "session touch failed");
         }
         let session = Session::new(record);
         request.extensions_mut().insert(session.clone());
         let response = self.inner.call(request).await?;
         let changes = session.take_changes();
-        if !changes.is_empty() {
-            if let Err(error) = self.shared.store.update_state(session.id(), changes).await {
-                tracing::error!(session = ?session.id(), error = error.message(), "session state was not saved");
-            }
+        if !changes.is_empty()
+            && let Err(error) = self.shared.store.update_state(session.id(), changes).await
+        {
+            tracing::error!(session = ?session.id(), error = error.message(), "session state was not saved");
         }
         Ok(response.map(ResponseBody::new))
     }

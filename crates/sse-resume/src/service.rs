@@ -133,10 +133,10 @@ where
             }
             return Ok(self.inner.call(request).await?.map(ResumeBody::handler));
         }
-        if method == Method::GET {
-            if let Some(last_event_id) = request.headers().get(LAST_EVENT_ID).cloned() {
-                return Ok(self.shared.resume(&last_event_id).await);
-            }
+        if method == Method::GET
+            && let Some(last_event_id) = request.headers().get(LAST_EVENT_ID).cloned()
+        {
+            return Ok(self.shared.resume(&last_event_id).await);
         }
         // Kept for a refusal after the handler answered: it names the request.
         let rpc_id = request

@@ -291,21 +291,21 @@ impl McpGuardConfig {
                 "the local preset does not use it: its rate limit keys on principals only bearer auth establishes; set `preset = \"remote\"`",
             ));
         }
-        if local || off(guards.bearer_auth) {
-            if let Some(key) = self.auth.first_set() {
-                return Err(McpGuardConfigError::new(
-                    key,
-                    "bearer auth does not use it: the local preset has none and `[guards] bearer_auth = false` switches it off, so no token would be checked against it; set `preset = \"remote\"`, or drop the setting",
-                ));
-            }
+        if (local || off(guards.bearer_auth))
+            && let Some(key) = self.auth.first_set()
+        {
+            return Err(McpGuardConfigError::new(
+                key,
+                "bearer auth does not use it: the local preset has none and `[guards] bearer_auth = false` switches it off, so no token would be checked against it; set `preset = \"remote\"`, or drop the setting",
+            ));
         }
-        if off(guards.session) {
-            if let Some(key) = self.session.first_set() {
-                return Err(McpGuardConfigError::new(
-                    key,
-                    "sessions do not use it: `[guards] session = false` switches them off; drop the setting or the switch",
-                ));
-            }
+        if off(guards.session)
+            && let Some(key) = self.session.first_set()
+        {
+            return Err(McpGuardConfigError::new(
+                key,
+                "sessions do not use it: `[guards] session = false` switches them off; drop the setting or the switch",
+            ));
         }
         let limits = &self.limits;
         if off(guards.rate_limit)

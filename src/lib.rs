@@ -53,6 +53,52 @@
 //! # let _ = layers;
 //! # }
 //! ```
+//!
+//! # Counting refusals
+//!
+//! Every response a guard refuses carries a [`core::Rejection`] naming the
+//! guard and the reason in its extensions; a response without one is your
+//! handler's. Count them from outside, without parsing bodies:
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::{Arc, Mutex};
+//!
+//! use mcp_guard::core::Rejection;
+//! use tower::{Layer, ServiceExt};
+//!
+//! # #[cfg(not(feature = "origin-guard"))] fn main() {}
+//! # #[cfg(feature = "origin-guard")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let refused: Arc<Mutex<HashMap<Rejection, u64>>> = Arc::default();
+//! let counter = refused.clone();
+//! let count = tower::util::MapResponseLayer::new(move |response: http::Response<_>| {
+//!     if let Some(rejection) = response.extensions().get::<Rejection>() {
+//!         *counter.lock().unwrap().entry(*rejection).or_default() += 1;
+//!     }
+//!     response
+//! });
+//! let handler = tower::service_fn(|_request: http::Request<_>| async {
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+//!         bytes::Bytes::new(),
+//!     )))
+//! });
+//! let service = count.layer(mcp_guard::McpGuard::local().build().unwrap().layer(handler));
+//!
+//! // A DNS-rebinding probe: refused by the origin guard, and counted.
+//! let probe = http::Request::post("/mcp")
+//!     .header("host", "attacker.example")
+//!     .body(http_body_util::Full::new(bytes::Bytes::new()))
+//!     .unwrap();
+//! let response = service.oneshot(probe).await.unwrap();
+//! assert_eq!(response.status(), 403);
+//! let counts = refused.lock().unwrap();
+//! assert_eq!(counts.len(), 1);
+//! let (rejection, times) = counts.iter().next().unwrap();
+//! assert_eq!((rejection.guard, rejection.reason, *times), ("origin-guard", "host_not_allowed", 1));
+//! # }
+//! ```
 
 // docs.rs builds with every feature and `--cfg docsrs`: each feature-gated item
 // then shows the feature it needs.

@@ -2,7 +2,9 @@
 //! an operator who sets an issuer on a server without bearer auth believes
 //! tokens are checked when nothing is.
 
-use super::{McpGuard, McpGuardConfigError, Slot};
+#[cfg(any(feature = "bearer-auth", feature = "session", feature = "origin-guard"))]
+use super::Slot;
+use super::{McpGuard, McpGuardConfigError};
 
 impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// The first setting made on this builder that no guard it stacks reads:

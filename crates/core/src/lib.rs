@@ -37,6 +37,13 @@
 //! assert_eq!(response.status(), StatusCode::FORBIDDEN);
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README is the crate's front page on crates.io: its example must compile.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod body;
 mod display;
 mod envelope;

@@ -110,6 +110,13 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README is the crate's front page on crates.io: its example must compile.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod future;
 mod id;
 mod initialize;

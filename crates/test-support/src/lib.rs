@@ -192,13 +192,13 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         while !ping(self.port) {
-            if let Some(child) = &mut self.child {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "redis-server exited at startup on port {}: {status}",
-                        self.port
-                    );
-                }
+            if let Some(child) = &mut self.child
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "redis-server exited at startup on port {}: {status}",
+                    self.port
+                );
             }
             assert!(
                 Instant::now() < deadline,

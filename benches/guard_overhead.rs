@@ -173,7 +173,7 @@ fn hs256_token() -> String {
     jsonwebtoken::encode(
         &Header::default(),
         &claims(),
-        &EncodingKey::from_secret(SECRET),
+        &EncodingKey::from_secret(SECRET).unwrap(),
     )
     .unwrap()
 }
@@ -198,12 +198,12 @@ fn signed_tokens() -> Vec<(&'static str, String, JwtVerifier, DecodingKey, Algor
     };
     out.push((
         "HS256",
-        token(Algorithm::HS256, &EncodingKey::from_secret(SECRET)),
+        token(Algorithm::HS256, &EncodingKey::from_secret(SECRET).unwrap()),
         JwtVerifier::builder(ISSUER, RESOURCE)
             .hs256_secret(SECRET)
             .build()
             .unwrap(),
-        DecodingKey::from_secret(SECRET),
+        DecodingKey::from_secret(SECRET).unwrap(),
         Algorithm::HS256,
     ));
     for (name, algorithm, private, public) in [

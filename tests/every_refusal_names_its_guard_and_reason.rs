@@ -73,7 +73,7 @@ fn token(subject: &str, scope: &str) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
     )
     .unwrap()
 }

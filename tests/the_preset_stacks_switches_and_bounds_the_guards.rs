@@ -284,7 +284,7 @@ fn token(subject: &str) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
     )
     .unwrap()
 }
@@ -373,7 +373,7 @@ async fn the_rate_limit_is_per_principal_and_says_when_to_retry() {
     let nameless = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &json!({"iss": ISSUER, "aud": RESOURCE, "scope": "mcp", "exp": now + 600}),
-        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
     )
     .unwrap();
     let as_nameless = || {

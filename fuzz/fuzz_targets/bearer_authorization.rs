@@ -172,12 +172,11 @@ fn add_token(request: &mut Request<Full<Bytes>>, token: &str) {
 
 fn sign(claims: &[u8], key: &[u8]) -> String {
     let claims: serde_json::Value = serde_json::from_slice(claims).unwrap_or_default();
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(key),
-    )
-    .unwrap_or_default()
+    // An empty key is no HMAC key (jsonwebtoken 12 refuses it): no token.
+    let Ok(key) = jsonwebtoken::EncodingKey::from_secret(key) else {
+        return String::new();
+    };
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap_or_default()
 }
 
 /// Whether `token` is an HS256 JWT signed with the server's secret (nothing
@@ -189,7 +188,7 @@ fn signed_by_server(token: &str) -> bool {
     validation.validate_aud = false;
     jsonwebtoken::decode::<serde_json::Value>(
         token,
-        &jsonwebtoken::DecodingKey::from_secret(SECRET),
+        &jsonwebtoken::DecodingKey::from_secret(SECRET).unwrap(),
         &validation,
     )
     .is_ok()

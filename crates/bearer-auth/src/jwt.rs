@@ -59,8 +59,9 @@ impl KeyEntry {
                 _ => return None,
             },
             AlgorithmParameters::OctetKeyPair(_) => vec![Algorithm::EdDSA],
-            // Symmetric keys are never published in a JWKS we trust.
-            AlgorithmParameters::OctetKey(_) => return None,
+            // Symmetric keys are never published in a JWKS we trust, and a
+            // key type jsonwebtoken learns later is not one we vetted.
+            _ => return None,
         };
         let algorithms = match jwk.common.key_algorithm {
             Some(declared) => by_type
@@ -336,11 +337,16 @@ impl JwtVerifierBuilder {
             self.errors
                 .push("hs256_secret: use at least 32 bytes of secret".into());
         }
-        self.keys.push(KeyEntry {
-            kid: None,
-            key: DecodingKey::from_secret(secret),
-            algorithms: vec![Algorithm::HS256],
-        });
+        match DecodingKey::from_secret(secret) {
+            Ok(key) => self.keys.push(KeyEntry {
+                kid: None,
+                key,
+                algorithms: vec![Algorithm::HS256],
+            }),
+            Err(error) => self
+                .errors
+                .push(format!("hs256_secret: not a usable HMAC key: {error}")),
+        }
         self
     }
 

@@ -42,7 +42,7 @@ fn token(exp_offset: i64) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
     )
     .unwrap()
 }

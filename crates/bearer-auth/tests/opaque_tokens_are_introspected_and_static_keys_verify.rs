@@ -176,7 +176,7 @@ async fn static_keys_verify_and_bad_key_settings_fail_at_build_time() {
         ),
         (
             Algorithm::HS256,
-            EncodingKey::from_secret(secret),
+            EncodingKey::from_secret(secret).unwrap(),
             JwtVerifier::builder("https://auth.example.com", RESOURCE)
                 .hs256_secret(secret)
                 .build()

@@ -148,7 +148,7 @@ fn token(server: &AuthServer, pem: &[u8], alg: Algorithm, kid: &str, overrides: 
     let key = match alg {
         Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
         Algorithm::EdDSA => EncodingKey::from_ed_pem(pem),
-        Algorithm::HS256 => Ok(EncodingKey::from_secret(pem)),
+        Algorithm::HS256 => EncodingKey::from_secret(pem),
         _ => EncodingKey::from_rsa_pem(pem),
     }
     .unwrap();

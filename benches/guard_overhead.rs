@@ -27,7 +27,7 @@ use mcp_guard::bearer_auth::{
 use mcp_guard::cors::McpCorsLayer;
 use mcp_guard::origin_guard::OriginGuardLayer;
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
-use mcp_guard::session::SessionLayer;
+use mcp_guard::session::SessionGuardLayer;
 use mcp_guard::sse_resume::SseResumeLayer;
 use serde_json::json;
 use tower::{Layer, Service, ServiceExt};
@@ -317,9 +317,9 @@ fn scenarios(runtime: &tokio::runtime::Runtime) -> Vec<Scenario> {
         }
     };
 
-    let session = SessionLayer::issue().layer(handler);
+    let session = SessionGuardLayer::issue().layer(handler);
     let session_id = runtime.block_on(open_session(&session));
-    let sse = SessionLayer::issue().layer(SseResumeLayer::new().layer(sse_handler));
+    let sse = SessionGuardLayer::issue().layer(SseResumeLayer::new().layer(sse_handler));
     let sse_session_id = runtime.block_on(open_session(&sse));
 
     let remote = McpGuard::remote(RESOURCE)

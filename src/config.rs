@@ -451,7 +451,8 @@ impl McpGuardConfig {
             }
             if session.max_sessions.is_some() || session.max_sessions_per_principal.is_some() {
                 // The cap not set keeps its default: never "no cap".
-                type Defaults = mcp_session::SessionLayerBuilder<mcp_session::store::MemoryStore>;
+                type Defaults =
+                    mcp_session::SessionGuardLayerBuilder<mcp_session::store::MemorySessionStore>;
                 let overall = session
                     .max_sessions
                     .unwrap_or(Defaults::DEFAULT_MAX_SESSIONS);

@@ -16,7 +16,7 @@ use mcp_guard::bearer_auth::{
 use mcp_guard::cors::McpCorsLayer;
 use mcp_guard::origin_guard::{Allowlist, OriginGuardLayer};
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
-use mcp_guard::session::SessionLayer;
+use mcp_guard::session::SessionGuardLayer;
 use mcp_guard::sse_resume::SseResumeLayer;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientConfig, ContentBlock,
@@ -109,7 +109,7 @@ async fn serve() -> String {
                 .policy(policy)
                 .build(),
         )
-        .layer(SessionLayer::issue())
+        .layer(SessionGuardLayer::issue())
         .layer(SseResumeLayer::new())
         .service(rmcp);
     let app = Router::new().fallback_service(service);

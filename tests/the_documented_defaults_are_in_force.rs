@@ -286,10 +286,10 @@ async fn session_ids_are_read_up_to_128_bytes() {
 /// it began (the expiry itself: `crates/session/tests/sessions_are_bound_expired_and_capped.rs::idle_sessions_expire`).
 #[tokio::test]
 async fn sessions_expire_after_30_minutes_idle_or_24_hours() {
-    use mcp_guard::session::store::{MemoryStore, SessionStore};
+    use mcp_guard::session::store::{MemorySessionStore, SessionStore};
     use mcp_guard::session::{DEFAULT_MAX_SESSION_ID_LEN, SessionId};
 
-    let store = MemoryStore::new();
+    let store = MemorySessionStore::new();
     let service = McpGuard::local()
         .session_store(store.clone())
         .build()

@@ -433,7 +433,7 @@ async fn redis_stores(
     url: &str,
 ) -> Result<
     (
-        mcp_guard::session::store::MemoryStore,
+        mcp_guard::session::store::MemorySessionStore,
         mcp_guard::sse_resume::MemoryEventStore,
     ),
     String,

@@ -1,6 +1,6 @@
 //! Session-id and event-id validation (session `id.rs` `SessionId`, sse-resume
 //! `id.rs` `EventId`), and the session layer's answer to a fuzzed
-//! `Mcp-Session-Id`, driven through the public `SessionLayer`.
+//! `Mcp-Session-Id`, driven through the public `SessionGuardLayer`.
 //!
 //! Input: one byte for the id length limit, then the id's bytes. Checked:
 //! - `SessionId::parse` accepts exactly the non-empty values within the limit
@@ -22,13 +22,13 @@ use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
 use mcp_guard_core::PeekedBody;
 use mcp_guard_fuzz::{RUNTIME, assert_json_rpc_error, collect};
-use mcp_session::{SessionId, SessionLayer};
+use mcp_session::{SessionId, SessionGuardLayer};
 use mcp_sse_resume::EventId;
 use tower::{Layer, ServiceExt};
 
 /// One session layer with one live session, made once.
-static SESSIONS: LazyLock<(SessionLayer, HeaderValue)> = LazyLock::new(|| {
-    let layer = SessionLayer::issue();
+static SESSIONS: LazyLock<(SessionGuardLayer, HeaderValue)> = LazyLock::new(|| {
+    let layer = SessionGuardLayer::issue();
     let initialize = Request::post("/mcp")
         .header("content-type", "application/json")
         .body(Full::from(

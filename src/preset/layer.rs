@@ -35,7 +35,7 @@ pub struct McpGuardLayer<V = DefaultVerifier, Ss = DefaultSessionStore, Es = Def
     #[cfg(feature = "rate-limit")]
     pub(crate) rate_limit: Option<crate::rate_limit::RateLimitLayer>,
     #[cfg(feature = "session")]
-    pub(crate) session: Option<mcp_session::SessionLayer<Ss>>,
+    pub(crate) session: Option<mcp_session::SessionGuardLayer<Ss>>,
     #[cfg(feature = "sse-resume")]
     pub(crate) sse_resume: Option<mcp_sse_resume::SseResumeLayer<Es>>,
     pub(crate) _types: super::Types<V, Ss, Es>,
@@ -131,7 +131,7 @@ impl<V, Ss, Es> McpGuardLayer<V, Ss, Es> {
 
     /// The session layer, to reach its store (e.g. to count live sessions).
     #[cfg(feature = "session")]
-    pub fn session_layer(&self) -> Option<&mcp_session::SessionLayer<Ss>> {
+    pub fn session_layer(&self) -> Option<&mcp_session::SessionGuardLayer<Ss>> {
         self.session.as_ref()
     }
 }

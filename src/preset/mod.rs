@@ -114,9 +114,9 @@ pub type DefaultVerifier = mcp_bearer_auth::JwtVerifier;
 #[cfg(not(feature = "bearer-auth"))]
 pub type DefaultVerifier = ();
 
-/// The session store the presets use ([`MemoryStore`](mcp_session::store::MemoryStore)).
+/// The session store the presets use ([`MemorySessionStore`](mcp_session::store::MemorySessionStore)).
 #[cfg(feature = "session")]
-pub type DefaultSessionStore = mcp_session::store::MemoryStore;
+pub type DefaultSessionStore = mcp_session::store::MemorySessionStore;
 /// The session store the presets use (placeholder: feature `session` off).
 #[cfg(not(feature = "session"))]
 pub type DefaultSessionStore = ();
@@ -223,7 +223,7 @@ pub struct McpGuard<V = DefaultVerifier, Ss = DefaultSessionStore, Es = DefaultE
     #[cfg(feature = "rate-limit")]
     rate_limit: Slot<crate::rate_limit::RateLimitLayer>,
     #[cfg(feature = "session")]
-    session: Slot<mcp_session::SessionLayer<Ss>>,
+    session: Slot<mcp_session::SessionGuardLayer<Ss>>,
     #[cfg(feature = "session")]
     session_store: Option<Ss>,
     session_settings: SessionSettings,
@@ -276,7 +276,7 @@ struct Typed<V, Ss, Es> {
     #[cfg(feature = "bearer-auth")]
     make_verifier: Option<MakeVerifier<V>>,
     #[cfg(feature = "session")]
-    session: Slot<mcp_session::SessionLayer<Ss>>,
+    session: Slot<mcp_session::SessionGuardLayer<Ss>>,
     #[cfg(feature = "session")]
     session_store: Option<Ss>,
     #[cfg(feature = "sse-resume")]
@@ -396,7 +396,7 @@ impl McpGuard {
             #[cfg(feature = "session")]
             session: Slot::Preset,
             #[cfg(feature = "session")]
-            session_store: Some(mcp_session::store::MemoryStore::new()),
+            session_store: Some(mcp_session::store::MemorySessionStore::new()),
             session_settings: SessionSettings::default(),
             #[cfg(feature = "sse-resume")]
             sse_resume: Slot::Preset,
@@ -688,7 +688,7 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     }
 
     /// Your own session layer instead of the preset's.
-    pub fn session<Ss2>(self, layer: mcp_session::SessionLayer<Ss2>) -> McpGuard<V, Ss2, Es> {
+    pub fn session<Ss2>(self, layer: mcp_session::SessionGuardLayer<Ss2>) -> McpGuard<V, Ss2, Es> {
         self.with_session(Slot::Custom(layer), None)
     }
 
@@ -703,7 +703,7 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// if it was off).
     fn with_session<Ss2>(
         self,
-        slot: Slot<mcp_session::SessionLayer<Ss2>>,
+        slot: Slot<mcp_session::SessionGuardLayer<Ss2>>,
         store: Option<Ss2>,
     ) -> McpGuard<V, Ss2, Es> {
         let off = matches!(self.session, Slot::Off);
@@ -986,7 +986,7 @@ fn preset_session<Ss: mcp_session::store::SessionStore>(
     settings: SessionSettings,
     store: Option<Ss>,
     peek: EnvelopePeek,
-) -> Result<mcp_session::SessionLayer<Ss>, McpGuardConfigError> {
+) -> Result<mcp_session::SessionGuardLayer<Ss>, McpGuardConfigError> {
     let store = store.ok_or_else(|| {
         McpGuardConfigError::new(
             "session_store",
@@ -994,7 +994,7 @@ fn preset_session<Ss: mcp_session::store::SessionStore>(
         )
     })?;
     let mode = settings.mode.unwrap_or(mcp_session::Mode::Issue);
-    let mut builder = mcp_session::SessionLayer::builder(mode, store).envelope_peek(peek);
+    let mut builder = mcp_session::SessionGuardLayer::builder(mode, store).envelope_peek(peek);
     if let Some(timeout) = settings.idle_timeout {
         builder = builder.idle_timeout(timeout);
     }

@@ -26,7 +26,7 @@ pub type SseResumeStage<S, Es> = Bypass<S, CompiledOut<Es>>;
 
 /// The session stage.
 #[cfg(feature = "session")]
-pub type SessionStage<S, Ss> = Either<mcp_session::SessionService<S, Ss>, Bypass<S, Peeking>>;
+pub type SessionStage<S, Ss> = Either<mcp_session::SessionGuard<S, Ss>, Bypass<S, Peeking>>;
 /// The session stage (feature `session` off).
 #[cfg(not(feature = "session"))]
 pub type SessionStage<S, Ss> = Bypass<S, CompiledOut<Ss>>;

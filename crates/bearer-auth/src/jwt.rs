@@ -176,15 +176,15 @@ fn validations(issuer: &str, leeway: Duration) -> Arc<[(Algorithm, Validation)]>
 
 /// A [`JwtVerifier`] setting that is not usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwtConfigError(String);
+pub struct JwtVerifierConfigError(String);
 
-impl fmt::Display for JwtConfigError {
+impl fmt::Display for JwtVerifierConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for JwtConfigError {}
+impl std::error::Error for JwtVerifierConfigError {}
 
 /// Configures a [`JwtVerifier`]; start with [`JwtVerifier::builder`].
 #[derive(Debug, Clone)]
@@ -459,23 +459,23 @@ impl JwtVerifierBuilder {
     }
 
     /// Checks the settings and builds the verifier.
-    pub fn build(self) -> Result<JwtVerifier, JwtConfigError> {
+    pub fn build(self) -> Result<JwtVerifier, JwtVerifierConfigError> {
         if let Some(error) = self.errors.into_iter().next() {
-            return Err(JwtConfigError(error));
+            return Err(JwtVerifierConfigError(error));
         }
         let resource = canonical_resource_uri(&self.resource).ok_or_else(|| {
-            JwtConfigError(format!(
+            JwtVerifierConfigError(format!(
                 "resource: {:?} is not an absolute http(s) URI",
                 self.resource
             ))
         })?;
         if self.issuer.is_empty() {
-            return Err(JwtConfigError("issuer: must not be empty".into()));
+            return Err(JwtVerifierConfigError("issuer: must not be empty".into()));
         }
         #[cfg(feature = "jwks")]
         if let Some(location) = self.jwks {
             if !self.keys.is_empty() {
-                return Err(JwtConfigError(
+                return Err(JwtVerifierConfigError(
                     "keys: use either static keys or a JWKS, not both".into(),
                 ));
             }
@@ -493,7 +493,7 @@ impl JwtVerifierBuilder {
             });
         }
         if self.keys.is_empty() {
-            return Err(JwtConfigError(
+            return Err(JwtVerifierConfigError(
                 "keys: configure at least one key or a JWKS".into(),
             ));
         }

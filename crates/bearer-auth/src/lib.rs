@@ -116,7 +116,7 @@ pub use introspection::IntrospectionVerifier;
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
 pub use jwks::DEFAULT_JWKS_FETCH_TIMEOUT;
-pub use jwt::{JwtConfigError, JwtVerifier, JwtVerifierBuilder};
+pub use jwt::{JwtVerifier, JwtVerifierBuilder, JwtVerifierConfigError};
 pub use layer::{BearerAuthLayer, BearerAuthLayerBuilder, DEFAULT_MAX_TOKEN_BYTES};
 pub use metadata::ProtectedResourceMetadata;
 pub use policy::ScopePolicy;

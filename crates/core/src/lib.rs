@@ -67,7 +67,7 @@ pub use peek::{EnvelopePeek, PeekedBody};
 pub use principal::Principal;
 pub use rejection::{Rejection, guard};
 pub use store_error::StoreError;
-pub use version::{Era, ProtocolVersion, UnknownProtocolVersion};
+pub use version::{Era, InvalidProtocolVersion, ProtocolVersion};
 
 /// The boxed error type used where bodies of different kinds meet.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

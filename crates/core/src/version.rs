@@ -70,21 +70,21 @@ impl fmt::Display for ProtocolVersion {
 }
 
 impl FromStr for ProtocolVersion {
-    type Err = UnknownProtocolVersion;
+    type Err = InvalidProtocolVersion;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ProtocolVersion::ALL
             .into_iter()
             .find(|version| version.as_str() == s)
-            .ok_or(UnknownProtocolVersion)
+            .ok_or(InvalidProtocolVersion)
     }
 }
 
 /// The error of parsing a string that names no known [`ProtocolVersion`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UnknownProtocolVersion;
+pub struct InvalidProtocolVersion;
 
-impl fmt::Display for UnknownProtocolVersion {
+impl fmt::Display for InvalidProtocolVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("unknown MCP protocol version; known versions are ")?;
         for (i, version) in ProtocolVersion::ALL.iter().enumerate() {
@@ -97,7 +97,7 @@ impl fmt::Display for UnknownProtocolVersion {
     }
 }
 
-impl std::error::Error for UnknownProtocolVersion {}
+impl std::error::Error for InvalidProtocolVersion {}
 
 /// Which of the two ways of speaking MCP over HTTP a request uses. Decided once per
 /// request (by the protocol guard) and read by the session and resume layers, which
@@ -160,7 +160,7 @@ mod tests {
         ] {
             assert_eq!(
                 text.parse::<ProtocolVersion>(),
-                Err(UnknownProtocolVersion),
+                Err(InvalidProtocolVersion),
                 "{text:?}"
             );
         }
@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn unknown_version_error_lists_the_known_ones() {
-        let message = UnknownProtocolVersion.to_string();
+        let message = InvalidProtocolVersion.to_string();
         for version in ProtocolVersion::ALL {
             assert!(message.contains(version.as_str()), "{message}");
         }

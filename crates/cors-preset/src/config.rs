@@ -33,7 +33,7 @@ const EXPOSED_HEADERS: [HeaderName; 3] = [MCP_SESSION_ID, MCP_PROTOCOL_VERSION, 
 /// a wildcard origin or wildcard headers, and header names that are not names.
 #[derive(Debug, Clone)]
 #[must_use = "call .build() to get the layer"]
-pub struct McpCorsBuilder {
+pub struct McpCorsLayerBuilder {
     allowlist: Allowlist,
     allow_credentials: bool,
     max_age: Duration,
@@ -43,9 +43,9 @@ pub struct McpCorsBuilder {
     extra_exposed_headers: Vec<String>,
 }
 
-impl McpCorsBuilder {
+impl McpCorsLayerBuilder {
     pub(crate) fn new(allowlist: Allowlist) -> Self {
-        McpCorsBuilder {
+        McpCorsLayerBuilder {
             allowlist,
             allow_credentials: false,
             max_age: DEFAULT_MAX_AGE,
@@ -114,15 +114,19 @@ impl McpCorsBuilder {
     }
 
     /// Checks the configuration and builds the layer.
-    pub fn build(self) -> Result<McpCorsLayer, CorsConfigError> {
+    pub fn build(self) -> Result<McpCorsLayer, McpCorsConfigError> {
         if self.allow_credentials && self.allowlist.allows_any_origin() {
-            return Err(CorsConfigError::CredentialsWithAnyOrigin);
+            return Err(McpCorsConfigError::CredentialsWithAnyOrigin);
         }
         if self.allow_credentials && self.any_request_header {
-            return Err(CorsConfigError::CredentialsWithAnyRequestHeader);
+            return Err(McpCorsConfigError::CredentialsWithAnyRequestHeader);
         }
-        let extra_request = parse_names(&self.extra_request_headers, Setting::AllowRequestHeaders)?;
-        let extra_exposed = parse_names(&self.extra_exposed_headers, Setting::ExposeHeaders)?;
+        let extra_request = parse_names(
+            &self.extra_request_headers,
+            McpCorsSetting::AllowRequestHeaders,
+        )?;
+        let extra_exposed =
+            parse_names(&self.extra_exposed_headers, McpCorsSetting::ExposeHeaders)?;
 
         let policy = Arc::new(RequestHeaderPolicy::new(
             self.allowlist.clone(),
@@ -167,11 +171,14 @@ fn metadata_document_policy(max_age: Duration) -> CorsLayer {
         .max_age(max_age)
 }
 
-fn parse_names(names: &[String], setting: Setting) -> Result<Vec<HeaderName>, CorsConfigError> {
+fn parse_names(
+    names: &[String],
+    setting: McpCorsSetting,
+) -> Result<Vec<HeaderName>, McpCorsConfigError> {
     names
         .iter()
         .map(|name| {
-            let invalid = |reason| CorsConfigError::InvalidHeaderName {
+            let invalid = |reason| McpCorsConfigError::InvalidHeaderName {
                 setting,
                 name: name.clone(),
                 reason,
@@ -189,27 +196,27 @@ fn parse_names(names: &[String], setting: Setting) -> Result<Vec<HeaderName>, Co
 
 /// Which builder setting a bad value was given to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setting {
-    /// [`McpCorsBuilder::allow_request_headers`].
+pub enum McpCorsSetting {
+    /// [`McpCorsLayerBuilder::allow_request_headers`].
     AllowRequestHeaders,
-    /// [`McpCorsBuilder::expose_headers`].
+    /// [`McpCorsLayerBuilder::expose_headers`].
     ExposeHeaders,
 }
 
-impl fmt::Display for Setting {
+impl fmt::Display for McpCorsSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Setting::AllowRequestHeaders => "allow_request_headers",
-            Setting::ExposeHeaders => "expose_headers",
+            McpCorsSetting::AllowRequestHeaders => "allow_request_headers",
+            McpCorsSetting::ExposeHeaders => "expose_headers",
         })
     }
 }
 
 /// A CORS configuration browsers would refuse, or a value that is not a header
-/// name. Returned by [`McpCorsBuilder::build`]; never a panic at request time.
+/// name. Returned by [`McpCorsLayerBuilder::build`]; never a panic at request time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum CorsConfigError {
+pub enum McpCorsConfigError {
     /// `allow_credentials(true)` with an allowlist that allows any origin:
     /// browsers refuse `Access-Control-Allow-Origin: *` with credentials.
     CredentialsWithAnyOrigin,
@@ -218,7 +225,7 @@ pub enum CorsConfigError {
     /// A header name given to a setting does not parse.
     InvalidHeaderName {
         /// The setting it was given to.
-        setting: Setting,
+        setting: McpCorsSetting,
         /// The name as given.
         name: String,
         /// What is wrong with it.
@@ -226,23 +233,23 @@ pub enum CorsConfigError {
     },
 }
 
-impl fmt::Display for CorsConfigError {
+impl fmt::Display for McpCorsConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CorsConfigError::CredentialsWithAnyOrigin => f.write_str(
+            McpCorsConfigError::CredentialsWithAnyOrigin => f.write_str(
                 "allow_credentials(true) cannot be combined with an allowlist that allows any origin \
                  (allow_any_origin): browsers refuse `Access-Control-Allow-Origin: *` with credentials; \
                  list the origins with allow_origin(...) instead",
             ),
-            CorsConfigError::CredentialsWithAnyRequestHeader => f.write_str(
+            McpCorsConfigError::CredentialsWithAnyRequestHeader => f.write_str(
                 "allow_credentials(true) cannot be combined with allow_any_request_header(true): \
                  with credentials, name the extra request headers with allow_request_headers([...])",
             ),
-            CorsConfigError::InvalidHeaderName { setting, name, reason } => {
+            McpCorsConfigError::InvalidHeaderName { setting, name, reason } => {
                 write!(f, "{setting}: {name:?} is not a valid header name: {reason}")
             }
         }
     }
 }
 
-impl std::error::Error for CorsConfigError {}
+impl std::error::Error for McpCorsConfigError {}

@@ -4,7 +4,7 @@ use mcp_origin_guard::Allowlist;
 use tower_http::cors::CorsLayer;
 use tower_layer::Layer;
 
-use crate::config::McpCorsBuilder;
+use crate::config::McpCorsLayerBuilder;
 use crate::request_headers::RequestHeaderPolicy;
 use crate::service::McpCors;
 
@@ -24,7 +24,7 @@ impl McpCorsLayer {
     /// The preset for origins `allowlist` admits, with the defaults: no
     /// credentials, preflights cached for [`DEFAULT_MAX_AGE`](crate::DEFAULT_MAX_AGE).
     pub fn new(allowlist: Allowlist) -> Self {
-        let builder = McpCorsBuilder::new(allowlist);
+        let builder = McpCorsLayerBuilder::new(allowlist);
         match builder.build() {
             Ok(layer) => layer,
             // The defaults set no credentials and no extra header names, the only
@@ -40,8 +40,8 @@ impl McpCorsLayer {
     }
 
     /// Starts a configuration for origins `allowlist` admits.
-    pub fn builder(allowlist: Allowlist) -> McpCorsBuilder {
-        McpCorsBuilder::new(allowlist)
+    pub fn builder(allowlist: Allowlist) -> McpCorsLayerBuilder {
+        McpCorsLayerBuilder::new(allowlist)
     }
 
     pub(crate) fn from_parts(

@@ -10,10 +10,10 @@
 //! |---|---|
 //! | origins | the same [`Allowlist`](mcp_origin_guard::Allowlist) the origin guard enforces: one value configures both, so they never disagree |
 //! | methods | `GET`, `POST`, `DELETE`, `OPTIONS` |
-//! | request headers | `content-type`, `accept`, `authorization`, `mcp-session-id`, `mcp-protocol-version`, `last-event-id`, `mcp-method`, `mcp-name`, every `mcp-param-*`, plus [extras](McpCorsBuilder::allow_request_headers) |
-//! | exposed headers | `mcp-session-id`, `mcp-protocol-version`, `www-authenticate`, plus [extras](McpCorsBuilder::expose_headers) |
-//! | credentials | off unless [enabled](McpCorsBuilder::allow_credentials) |
-//! | max-age | [`DEFAULT_MAX_AGE`] (2 h), [configurable](McpCorsBuilder::max_age) |
+//! | request headers | `content-type`, `accept`, `authorization`, `mcp-session-id`, `mcp-protocol-version`, `last-event-id`, `mcp-method`, `mcp-name`, every `mcp-param-*`, plus [extras](McpCorsLayerBuilder::allow_request_headers) |
+//! | exposed headers | `mcp-session-id`, `mcp-protocol-version`, `www-authenticate`, plus [extras](McpCorsLayerBuilder::expose_headers) |
+//! | credentials | off unless [enabled](McpCorsLayerBuilder::allow_credentials) |
+//! | max-age | [`DEFAULT_MAX_AGE`] (2 h), [configurable](McpCorsLayerBuilder::max_age) |
 //! | `Vary` | `origin, access-control-request-headers`: what the answer depends on (the allowed methods are constant) |
 //!
 //! **`mcp-param-*`.** CORS cannot wildcard a header-name prefix, and answering
@@ -35,9 +35,9 @@
 //! layers inside (a `401` challenge included) carries the CORS headers, so the
 //! browser can read the challenge.
 //!
-//! **Refused at build time.** [`McpCorsBuilder::build`] returns a
-//! [`CorsConfigError`] for what browsers refuse: credentials with an allowlist
-//! that allows any origin, or with [any request header](McpCorsBuilder::allow_any_request_header);
+//! **Refused at build time.** [`McpCorsLayerBuilder::build`] returns a
+//! [`McpCorsConfigError`] for what browsers refuse: credentials with an allowlist
+//! that allows any origin, or with [any request header](McpCorsLayerBuilder::allow_any_request_header);
 //! and header names that do not parse. Nothing panics at request time.
 //!
 //! # Example
@@ -107,7 +107,7 @@ mod layer;
 mod request_headers;
 mod service;
 
-pub use config::{CorsConfigError, DEFAULT_MAX_AGE, McpCorsBuilder, Setting};
+pub use config::{DEFAULT_MAX_AGE, McpCorsConfigError, McpCorsLayerBuilder, McpCorsSetting};
 pub use future::ResponseFuture;
 pub use layer::McpCorsLayer;
 pub use service::McpCors;

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 
-use mcp_cors_preset::{CorsConfigError, McpCorsLayer, Setting};
+use mcp_cors_preset::{McpCorsConfigError, McpCorsLayer, McpCorsSetting};
 use mcp_origin_guard::Allowlist;
 
 fn any_origin() -> Allowlist {
@@ -20,7 +20,7 @@ fn credentials_with_any_origin_is_refused() {
         .allow_credentials(true)
         .build()
         .unwrap_err();
-    assert_eq!(error, CorsConfigError::CredentialsWithAnyOrigin);
+    assert_eq!(error, McpCorsConfigError::CredentialsWithAnyOrigin);
     let message = error.to_string();
     assert!(
         message.contains("allow_credentials") && message.contains("allow_any_origin"),
@@ -35,7 +35,7 @@ fn credentials_with_any_request_header_is_refused() {
         .allow_credentials(true)
         .build()
         .unwrap_err();
-    assert_eq!(error, CorsConfigError::CredentialsWithAnyRequestHeader);
+    assert_eq!(error, McpCorsConfigError::CredentialsWithAnyRequestHeader);
     assert!(error.to_string().contains("allow_any_request_header"));
 }
 
@@ -47,8 +47,8 @@ fn a_wildcard_or_malformed_header_name_is_refused_with_its_setting() {
         .unwrap_err();
     assert!(matches!(
         error,
-        CorsConfigError::InvalidHeaderName {
-            setting: Setting::AllowRequestHeaders,
+        McpCorsConfigError::InvalidHeaderName {
+            setting: McpCorsSetting::AllowRequestHeaders,
             ..
         }
     ));

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
-use crate::pattern::{HostAndPort, HostPattern, Origin, OriginPattern, ParseError};
+use crate::pattern::{HostAndPort, HostPattern, InvalidHostOrOrigin, Origin, OriginPattern};
 
 /// The hosts and origins a server accepts: one value that configures both the
 /// origin guard and (later) the CORS preset, so the two can never disagree.
@@ -208,16 +208,16 @@ impl AllowlistBuilder {
     /// Parses every pattern. Fails on the first pattern that does not parse, and
     /// when no host is allowed (a guard that admits nothing is a mistake, and one
     /// that admits everything is no guard).
-    pub fn build(self) -> Result<Allowlist, AllowlistError> {
-        let mut hosts = parse_all(&self.hosts, Setting::Host)?;
-        let mut origins = parse_all(&self.origins, Setting::Origin)?;
+    pub fn build(self) -> Result<Allowlist, AllowlistConfigError> {
+        let mut hosts = parse_all(&self.hosts, AllowlistSetting::Host)?;
+        let mut origins = parse_all(&self.origins, AllowlistSetting::Origin)?;
         for url in &self.public_urls {
             let (url_hosts, url_origin) = public_url_patterns(url)?;
             hosts.extend(url_hosts);
             origins.push(url_origin);
         }
         if hosts.is_empty() {
-            return Err(AllowlistError::NothingAllowed);
+            return Err(AllowlistConfigError::NothingAllowed);
         }
         Ok(Allowlist {
             inner: Arc::new(Patterns {
@@ -230,16 +230,16 @@ impl AllowlistBuilder {
     }
 }
 
-fn parse_all<T: std::str::FromStr<Err = ParseError>>(
+fn parse_all<T: std::str::FromStr<Err = InvalidHostOrOrigin>>(
     patterns: &[String],
-    setting: Setting,
-) -> Result<Vec<T>, AllowlistError> {
+    setting: AllowlistSetting,
+) -> Result<Vec<T>, AllowlistConfigError> {
     patterns
         .iter()
         .map(|pattern| {
             pattern
                 .parse()
-                .map_err(|reason| AllowlistError::InvalidPattern {
+                .map_err(|reason| AllowlistConfigError::InvalidPattern {
                     setting,
                     pattern: pattern.clone(),
                     reason,
@@ -251,18 +251,22 @@ fn parse_all<T: std::str::FromStr<Err = ParseError>>(
 /// The host patterns and the origin pattern a public URL stands for: the host
 /// as written, the same host with the scheme's default port spelled out or left
 /// out, and the URL's origin.
-fn public_url_patterns(url: &str) -> Result<(Vec<HostPattern>, OriginPattern), AllowlistError> {
-    let invalid = |reason| AllowlistError::InvalidPattern {
-        setting: Setting::PublicUrl,
+fn public_url_patterns(
+    url: &str,
+) -> Result<(Vec<HostPattern>, OriginPattern), AllowlistConfigError> {
+    let invalid = |reason| AllowlistConfigError::InvalidPattern {
+        setting: AllowlistSetting::PublicUrl,
         pattern: url.to_owned(),
         reason,
     };
-    let (scheme, rest) = url.split_once("://").ok_or(invalid(ParseError::new(
-        "a public URL has the form scheme://host[:port][/path]",
-    )))?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or(invalid(InvalidHostOrOrigin::new(
+            "a public URL has the form scheme://host[:port][/path]",
+        )))?;
     let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
     if path.contains(['?', '#']) {
-        return Err(invalid(ParseError::new(
+        return Err(invalid(InvalidHostOrOrigin::new(
             "a public URL has no query or fragment",
         )));
     }
@@ -285,7 +289,7 @@ fn public_url_patterns(url: &str) -> Result<(Vec<HostPattern>, OriginPattern), A
 
 /// Which setting a bad pattern was given to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setting {
+pub enum AllowlistSetting {
     /// [`AllowlistBuilder::allow_host`].
     Host,
     /// [`AllowlistBuilder::allow_origin`].
@@ -294,12 +298,12 @@ pub enum Setting {
     PublicUrl,
 }
 
-impl fmt::Display for Setting {
+impl fmt::Display for AllowlistSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Setting::Host => "allow_host",
-            Setting::Origin => "allow_origin",
-            Setting::PublicUrl => "allow_public_url",
+            AllowlistSetting::Host => "allow_host",
+            AllowlistSetting::Origin => "allow_origin",
+            AllowlistSetting::PublicUrl => "allow_public_url",
         })
     }
 }
@@ -307,33 +311,33 @@ impl fmt::Display for Setting {
 /// Why an [`Allowlist`] could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum AllowlistError {
+pub enum AllowlistConfigError {
     /// A pattern did not parse.
     InvalidPattern {
         /// The setting it was given to.
-        setting: Setting,
+        setting: AllowlistSetting,
         /// The pattern as given.
         pattern: String,
         /// What is wrong with it.
-        reason: ParseError,
+        reason: InvalidHostOrOrigin,
     },
     /// No host is allowed.
     NothingAllowed,
 }
 
-impl fmt::Display for AllowlistError {
+impl fmt::Display for AllowlistConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AllowlistError::InvalidPattern {
+            AllowlistConfigError::InvalidPattern {
                 setting,
                 pattern,
                 reason,
             } => write!(f, "{setting}({pattern:?}): {reason}"),
-            AllowlistError::NothingAllowed => f.write_str(
+            AllowlistConfigError::NothingAllowed => f.write_str(
                 "the origin guard allows no host: add allow_host(...) or allow_public_url(...), or use Allowlist::localhost()",
             ),
         }
     }
 }
 
-impl std::error::Error for AllowlistError {}
+impl std::error::Error for AllowlistConfigError {}

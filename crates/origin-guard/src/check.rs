@@ -158,12 +158,12 @@ impl Guard {
                 false => Err(Rejection::NullOrigin),
             };
         }
-        let parsed: Origin =
-            text.parse()
-                .map_err(|reason: crate::ParseError| Rejection::MalformedOrigin {
-                    value: truncated_for_display(text.as_bytes()),
-                    reason: reason.to_string(),
-                })?;
+        let parsed: Origin = text.parse().map_err(|reason: crate::InvalidHostOrOrigin| {
+            Rejection::MalformedOrigin {
+                value: truncated_for_display(text.as_bytes()),
+                reason: reason.to_string(),
+            }
+        })?;
         match self.allowlist.allows_origin(&parsed) {
             true => Ok(()),
             false => Err(Rejection::OriginNotAllowed {
@@ -181,7 +181,7 @@ fn parse_host(header: &'static str, value: &[u8]) -> Result<HostAndPort, Rejecti
     };
     let text = std::str::from_utf8(value).map_err(|_| malformed("it is not ASCII".into()))?;
     text.parse()
-        .map_err(|reason: crate::ParseError| malformed(reason.to_string()))
+        .map_err(|reason: crate::InvalidHostOrOrigin| malformed(reason.to_string()))
 }
 
 impl Rejection {

@@ -99,10 +99,10 @@ mod pattern;
 mod proxy;
 mod service;
 
-pub use allowlist::{Allowlist, AllowlistBuilder, AllowlistError, Setting};
+pub use allowlist::{Allowlist, AllowlistBuilder, AllowlistConfigError, AllowlistSetting};
 pub use check::HostRejectionStatus;
 pub use future::ResponseFuture;
 pub use layer::OriginGuardLayer;
-pub use pattern::{HostAndPort, HostName, HostPattern, Origin, OriginPattern, ParseError};
-pub use proxy::{ForwardedHeader, PeerAddrFn, TrustedProxies, TrustedProxiesError};
+pub use pattern::{HostAndPort, HostName, HostPattern, InvalidHostOrOrigin, Origin, OriginPattern};
+pub use proxy::{ForwardedHeader, PeerAddrFn, TrustedProxies, TrustedProxiesConfigError};
 pub use service::OriginGuard;

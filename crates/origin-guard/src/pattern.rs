@@ -40,21 +40,21 @@ impl fmt::Display for HostName {
 
 /// Why a host, origin or pattern could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(&'static str);
+pub struct InvalidHostOrOrigin(&'static str);
 
-impl ParseError {
+impl InvalidHostOrOrigin {
     pub(crate) const fn new(reason: &'static str) -> Self {
-        ParseError(reason)
+        InvalidHostOrOrigin(reason)
     }
 }
 
-impl fmt::Display for ParseError {
+impl fmt::Display for InvalidHostOrOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0)
     }
 }
 
-impl std::error::Error for ParseError {}
+impl std::error::Error for InvalidHostOrOrigin {}
 
 /// A host with an optional port: the value of a `Host` header or of a URI
 /// authority (userinfo is not allowed).
@@ -104,9 +104,9 @@ impl fmt::Display for HostAndPort {
 }
 
 impl FromStr for HostAndPort {
-    type Err = ParseError;
+    type Err = InvalidHostOrOrigin;
 
-    fn from_str(text: &str) -> Result<Self, ParseError> {
+    fn from_str(text: &str) -> Result<Self, InvalidHostOrOrigin> {
         let (host, port) = split_host_port(text)?;
         let port = port.map(parse_port).transpose()?;
         Ok(HostAndPort {
@@ -117,20 +117,20 @@ impl FromStr for HostAndPort {
 }
 
 /// Splits `host[:port]` / `[v6][:port]` without interpreting either part.
-fn split_host_port(text: &str) -> Result<(&str, Option<&str>), ParseError> {
+fn split_host_port(text: &str) -> Result<(&str, Option<&str>), InvalidHostOrOrigin> {
     if text.is_empty() {
-        return Err(ParseError("the host is empty"));
+        return Err(InvalidHostOrOrigin("the host is empty"));
     }
     if text.starts_with('[') {
-        let close = text
-            .find(']')
-            .ok_or(ParseError("an IPv6 address is missing its closing `]`"))?;
+        let close = text.find(']').ok_or(InvalidHostOrOrigin(
+            "an IPv6 address is missing its closing `]`",
+        ))?;
         let (host, rest) = text.split_at(close + 1);
         return match rest {
             "" => Ok((host, None)),
             _ => match rest.strip_prefix(':') {
                 Some(port) => Ok((host, Some(port))),
-                None => Err(ParseError(
+                None => Err(InvalidHostOrOrigin(
                     "only `:port` may follow a bracketed IPv6 address",
                 )),
             },
@@ -138,7 +138,7 @@ fn split_host_port(text: &str) -> Result<(&str, Option<&str>), ParseError> {
     }
     match text.split_once(':') {
         None => Ok((text, None)),
-        Some((_, port)) if port.contains(':') => Err(ParseError(
+        Some((_, port)) if port.contains(':') => Err(InvalidHostOrOrigin(
             "an IPv6 address must be in brackets, e.g. [::1]:8080",
         )),
         Some((host, port)) => Ok((host, Some(port))),
@@ -146,9 +146,9 @@ fn split_host_port(text: &str) -> Result<(&str, Option<&str>), ParseError> {
 }
 
 /// A port: 1 to 5 ASCII digits without a leading zero, 1–65535.
-fn parse_port(text: &str) -> Result<u16, ParseError> {
-    const BAD_PORT: ParseError =
-        ParseError("the port must be a number from 1 to 65535, without leading zeros");
+fn parse_port(text: &str) -> Result<u16, InvalidHostOrOrigin> {
+    const BAD_PORT: InvalidHostOrOrigin =
+        InvalidHostOrOrigin("the port must be a number from 1 to 65535, without leading zeros");
     if text.is_empty()
         || text.len() > 5
         || text.starts_with('0')
@@ -163,13 +163,15 @@ fn parse_port(text: &str) -> Result<u16, ParseError> {
 }
 
 /// A host without port: `[v6]`, dotted-quad IPv4, or a DNS name.
-fn parse_host(text: &str) -> Result<HostName, ParseError> {
+fn parse_host(text: &str) -> Result<HostName, InvalidHostOrOrigin> {
     if let Some(inner) = text.strip_prefix('[') {
-        let inner = inner
-            .strip_suffix(']')
-            .ok_or(ParseError("an IPv6 address is missing its closing `]`"))?;
+        let inner = inner.strip_suffix(']').ok_or(InvalidHostOrOrigin(
+            "an IPv6 address is missing its closing `]`",
+        ))?;
         return inner.parse::<Ipv6Addr>().map(HostName::Ipv6).map_err(|_| {
-            ParseError("the text in brackets is not an IPv6 address (zone ids are not allowed)")
+            InvalidHostOrOrigin(
+                "the text in brackets is not an IPv6 address (zone ids are not allowed)",
+            )
         });
     }
     let name = text.strip_suffix('.').unwrap_or(text);
@@ -183,21 +185,23 @@ fn parse_host(text: &str) -> Result<HostName, ParseError> {
 /// Checks a DNS name: labels of letters, digits, `-` and `_`, 1–63 bytes each,
 /// 253 in all; the last label not numeric (browsers read such names as IPv4 in
 /// shorthand, `127.1`, which must not slip past as a name).
-fn validate_domain(name: &str) -> Result<(), ParseError> {
+fn validate_domain(name: &str) -> Result<(), InvalidHostOrOrigin> {
     if name.is_empty() {
-        return Err(ParseError("the host name is empty"));
+        return Err(InvalidHostOrOrigin("the host name is empty"));
     }
     if name.len() > MAX_DOMAIN_LEN {
-        return Err(ParseError("the host name is longer than 253 bytes"));
+        return Err(InvalidHostOrOrigin(
+            "the host name is longer than 253 bytes",
+        ));
     }
     for label in name.split('.') {
         if label.is_empty() {
-            return Err(ParseError(
+            return Err(InvalidHostOrOrigin(
                 "the host name has an empty label (`..`, or a leading dot)",
             ));
         }
         if label.len() > MAX_LABEL_LEN {
-            return Err(ParseError(
+            return Err(InvalidHostOrOrigin(
                 "a label of the host name is longer than 63 bytes",
             ));
         }
@@ -205,7 +209,7 @@ fn validate_domain(name: &str) -> Result<(), ParseError> {
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
         {
-            return Err(ParseError(
+            return Err(InvalidHostOrOrigin(
                 "the host name may hold only letters, digits, `-`, `_` and `.` (write internationalized names in punycode)",
             ));
         }
@@ -214,7 +218,7 @@ fn validate_domain(name: &str) -> Result<(), ParseError> {
     if last_label.bytes().all(|byte| byte.is_ascii_digit())
         || (last_label.len() >= 2 && last_label[..2].eq_ignore_ascii_case("0x"))
     {
-        return Err(ParseError(
+        return Err(InvalidHostOrOrigin(
             "the host looks like an IPv4 address but is not in dotted-quad form (a.b.c.d)",
         ));
     }
@@ -275,9 +279,9 @@ impl fmt::Display for Origin {
 }
 
 impl FromStr for Origin {
-    type Err = ParseError;
+    type Err = InvalidHostOrOrigin;
 
-    fn from_str(text: &str) -> Result<Self, ParseError> {
+    fn from_str(text: &str) -> Result<Self, InvalidHostOrOrigin> {
         let (scheme, authority) = split_scheme(text)?;
         let (host, port) = split_host_port(authority)?;
         let port = port.map(parse_port).transpose()?;
@@ -290,20 +294,22 @@ impl FromStr for Origin {
 }
 
 /// Splits `scheme://rest`, validating and lowercasing the scheme.
-fn split_scheme(text: &str) -> Result<(String, &str), ParseError> {
-    let (scheme, rest) = text
-        .split_once("://")
-        .ok_or(ParseError("an origin has the form scheme://host[:port]"))?;
+fn split_scheme(text: &str) -> Result<(String, &str), InvalidHostOrOrigin> {
+    let (scheme, rest) = text.split_once("://").ok_or(InvalidHostOrOrigin(
+        "an origin has the form scheme://host[:port]",
+    ))?;
     let mut bytes = scheme.bytes();
     let valid = bytes
         .next()
         .is_some_and(|first| first.is_ascii_alphabetic())
         && bytes.all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.'));
     if !valid {
-        return Err(ParseError("the origin's scheme is not valid"));
+        return Err(InvalidHostOrOrigin("the origin's scheme is not valid"));
     }
     if rest.contains(['/', '?', '#']) {
-        return Err(ParseError("an origin has no path, query or fragment"));
+        return Err(InvalidHostOrOrigin(
+            "an origin has no path, query or fragment",
+        ));
     }
     Ok((scheme.to_ascii_lowercase(), rest))
 }
@@ -328,22 +334,22 @@ enum HostMatcher {
 }
 
 impl HostMatcher {
-    fn parse(text: &str) -> Result<HostMatcher, ParseError> {
+    fn parse(text: &str) -> Result<HostMatcher, InvalidHostOrOrigin> {
         match text.strip_prefix("*.") {
             Some(suffix) => {
                 let HostName::Domain(suffix) = parse_host(suffix)? else {
-                    return Err(ParseError(
+                    return Err(InvalidHostOrOrigin(
                         "a `*.` wildcard needs a DNS name after it, not an IP address",
                     ));
                 };
                 if !suffix.contains('.') && suffix != "localhost" {
-                    return Err(ParseError(
+                    return Err(InvalidHostOrOrigin(
                         "a `*.` wildcard needs at least two labels after it (`*.example.com`): `*.com` would admit anyone's site",
                     ));
                 }
                 Ok(HostMatcher::SubdomainsOf(suffix))
             }
-            None if text.contains('*') => Err(ParseError(
+            None if text.contains('*') => Err(InvalidHostOrOrigin(
                 "`*` is allowed only as a whole leftmost label (`*.example.com`) or as the port (`:*`)",
             )),
             None => parse_host(text).map(HostMatcher::Exact),
@@ -381,7 +387,7 @@ enum PortMatcher {
 }
 
 impl PortMatcher {
-    fn parse(text: Option<&str>) -> Result<PortMatcher, ParseError> {
+    fn parse(text: Option<&str>) -> Result<PortMatcher, InvalidHostOrOrigin> {
         match text {
             None => Ok(PortMatcher::Exactly(None)),
             Some("*") => Ok(PortMatcher::Any),
@@ -438,9 +444,9 @@ impl HostPattern {
 }
 
 impl FromStr for HostPattern {
-    type Err = ParseError;
+    type Err = InvalidHostOrOrigin;
 
-    fn from_str(text: &str) -> Result<Self, ParseError> {
+    fn from_str(text: &str) -> Result<Self, InvalidHostOrOrigin> {
         let (host, port) = split_host_port(text)?;
         Ok(HostPattern {
             host: HostMatcher::parse(host)?,
@@ -492,9 +498,9 @@ impl OriginPattern {
 }
 
 impl FromStr for OriginPattern {
-    type Err = ParseError;
+    type Err = InvalidHostOrOrigin;
 
-    fn from_str(text: &str) -> Result<Self, ParseError> {
+    fn from_str(text: &str) -> Result<Self, InvalidHostOrOrigin> {
         let (scheme, authority) = split_scheme(text)?;
         let (host, port) = split_host_port(authority)?;
         let port = match PortMatcher::parse(port)? {

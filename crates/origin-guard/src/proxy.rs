@@ -83,7 +83,7 @@ pub(crate) enum ForwardedHost<'a> {
 impl TrustedProxies {
     /// Trusts the proxies at these addresses or networks (`10.0.0.1`,
     /// `10.0.0.0/8`, `::1`, `fd00::/8`).
-    pub fn new<I, S>(proxies: I) -> Result<TrustedProxies, TrustedProxiesError>
+    pub fn new<I, S>(proxies: I) -> Result<TrustedProxies, TrustedProxiesConfigError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -93,7 +93,7 @@ impl TrustedProxies {
             .map(|proxy| parse_network(proxy.as_ref()))
             .collect::<Result<Arc<[IpNet]>, _>>()?;
         if networks.is_empty() {
-            return Err(TrustedProxiesError(
+            return Err(TrustedProxiesConfigError(
                 "no proxy given: list the addresses of the reverse proxies in front of this server"
                     .into(),
             ));
@@ -154,11 +154,11 @@ fn socket_addr_in_extensions(extensions: &Extensions) -> Option<IpAddr> {
     extensions.get::<SocketAddr>().map(SocketAddr::ip)
 }
 
-fn parse_network(text: &str) -> Result<IpNet, TrustedProxiesError> {
+fn parse_network(text: &str) -> Result<IpNet, TrustedProxiesConfigError> {
     text.parse::<IpNet>()
         .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
         .map_err(|_| {
-            TrustedProxiesError(format!(
+            TrustedProxiesConfigError(format!(
                 "{text:?} is neither an IP address nor a network (e.g. 10.0.0.1 or 10.0.0.0/8)"
             ))
         })
@@ -250,15 +250,15 @@ fn unquote(value: &str) -> Result<&str, ()> {
 
 /// Why a [`TrustedProxies`] could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedProxiesError(String);
+pub struct TrustedProxiesConfigError(String);
 
-impl fmt::Display for TrustedProxiesError {
+impl fmt::Display for TrustedProxiesConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "trusted proxies: {}", self.0)
     }
 }
 
-impl std::error::Error for TrustedProxiesError {}
+impl std::error::Error for TrustedProxiesConfigError {}
 
 #[cfg(test)]
 mod tests {

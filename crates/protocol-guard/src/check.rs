@@ -495,7 +495,7 @@ impl Config {
         .map_err(mismatch)
     }
 
-    /// With [`strict_param_headers`](crate::ProtocolGuardBuilder::strict_param_headers),
+    /// With [`strict_param_headers`](crate::ProtocolGuardLayerBuilder::strict_param_headers),
     /// an `Mcp-Param-*` header that `params` (the annotations of `what`, if
     /// known) does not name cannot be compared with the body: refused.
     fn check_strict_params(

@@ -35,8 +35,8 @@ impl ProtocolGuardLayer {
     }
 
     /// Starts a configuration.
-    pub fn builder() -> ProtocolGuardBuilder {
-        ProtocolGuardBuilder::default()
+    pub fn builder() -> ProtocolGuardLayerBuilder {
+        ProtocolGuardLayerBuilder::default()
     }
 }
 
@@ -60,7 +60,7 @@ impl<S> Layer<S> for ProtocolGuardLayer {
 /// Configures a [`ProtocolGuardLayer`].
 #[derive(Debug, Clone)]
 #[must_use = "call .build() to get the layer"]
-pub struct ProtocolGuardBuilder {
+pub struct ProtocolGuardLayerBuilder {
     supported: Vec<ProtocolVersion>,
     peek: EnvelopePeek,
     tool_schemas: Vec<(String, Value)>,
@@ -69,9 +69,9 @@ pub struct ProtocolGuardBuilder {
     strict_param_headers: bool,
 }
 
-impl Default for ProtocolGuardBuilder {
+impl Default for ProtocolGuardLayerBuilder {
     fn default() -> Self {
-        ProtocolGuardBuilder {
+        ProtocolGuardLayerBuilder {
             supported: ProtocolVersion::ALL
                 .into_iter()
                 .filter(|version| *version >= ProtocolVersion::V2025_03_26)
@@ -85,7 +85,7 @@ impl Default for ProtocolGuardBuilder {
     }
 }
 
-impl ProtocolGuardBuilder {
+impl ProtocolGuardLayerBuilder {
     /// The revisions this server speaks; requests naming another get `400`
     /// listing these. Default: 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28.
     /// A set without legacy revisions serves only the stateless era: `GET`,
@@ -163,7 +163,7 @@ impl ProtocolGuardBuilder {
     }
 }
 
-/// A configuration [`ProtocolGuardBuilder::build`] refuses.
+/// A configuration [`ProtocolGuardLayerBuilder::build`] refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolGuardConfigError {

@@ -25,7 +25,7 @@
 //! | … an `Mcp-Param-{Name}` of an `x-mcp-header` argument missing, present without its argument, or disagreeing (integers numerically, booleans `true`/`false`) | `400`, code `-32020` |
 //! | legacy era: an `Mcp-Method`, `Mcp-Name` or `Mcp-Param-*` that is sent but disagrees with the body as above (legacy clients need not send them), or any of them on a batch | `400`, code `-32020` |
 //! | either era: `Mcp-Name` on a method that names no tool, prompt or resource | `400`, code `-32020` |
-//! | with [`strict_param_headers`](ProtocolGuardBuilder::strict_param_headers): an `Mcp-Param-*` the guard cannot compare with the body (unknown tool, unannotated parameter, not a `tools/call`) | `400`, code `-32020` |
+//! | with [`strict_param_headers`](ProtocolGuardLayerBuilder::strict_param_headers): an `Mcp-Param-*` the guard cannot compare with the body (unknown tool, unannotated parameter, not a `tools/call`) | `400`, code `-32020` |
 //! | a JSON-RPC batch outside 2025-03-26 | `400`, code `-32600` |
 //! | a body that is not a JSON-RPC message | `400`, code `-32700` |
 //! | `GET`/`DELETE` in the stateless era, or on a server serving only it | `405` with `Allow: POST` |
@@ -52,9 +52,9 @@
 //! **`Mcp-Param-*`.** The guard learns which tool arguments a client mirrors
 //! into headers by watching the handler's `tools/list` results go by (JSON or
 //! SSE, up to 1 MiB, at most [`DEFAULT_MAX_LEARNED_TOOLS`] tools), or from
-//! [`ProtocolGuardBuilder::tool_input_schema`]. Headers of arguments no tool
+//! [`ProtocolGuardLayerBuilder::tool_input_schema`]. Headers of arguments no tool
 //! annotates are forwarded untouched, unless
-//! [`ProtocolGuardBuilder::strict_param_headers`] is on. A tool's arguments are
+//! [`ProtocolGuardLayerBuilder::strict_param_headers`] is on. A tool's arguments are
 //! only looked at when it has annotations.
 //!
 //! # Example
@@ -119,6 +119,7 @@ mod service;
 pub use body::ObservedBody;
 pub use future::ResponseFuture;
 pub use layer::{
-    DEFAULT_MAX_LEARNED_TOOLS, ProtocolGuardBuilder, ProtocolGuardConfigError, ProtocolGuardLayer,
+    DEFAULT_MAX_LEARNED_TOOLS, ProtocolGuardConfigError, ProtocolGuardLayer,
+    ProtocolGuardLayerBuilder,
 };
 pub use service::ProtocolGuard;

@@ -2,7 +2,7 @@
 //! headers because the tool's `inputSchema` annotates them with `x-mcp-header`.
 //!
 //! The guard knows a tool's annotations from configuration
-//! ([`ProtocolGuardBuilder::tool_input_schema`](crate::ProtocolGuardBuilder::tool_input_schema))
+//! ([`ProtocolGuardLayerBuilder::tool_input_schema`](crate::ProtocolGuardLayerBuilder::tool_input_schema))
 //! or by watching the handler's `tools/list` results go by.
 
 use std::collections::HashMap;

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use mcp_guard_core::Principal;
-use mcp_session::store::{Created, Limits, MemoryStore, SessionStore};
+use mcp_session::store::{Created, MemorySessionStore, SessionStore, SessionStoreLimits};
 use mcp_session::{Binding, SessionId, SessionRecord};
 
 const SESSIONS: usize = 100_000;
@@ -49,8 +49,8 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let store = MemoryStore::new();
-        let limits = Limits {
+        let store = MemorySessionStore::new();
+        let limits = SessionStoreLimits {
             max_sessions: SESSIONS * 2,
             max_sessions_per_binding: 4,
         };

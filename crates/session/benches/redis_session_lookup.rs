@@ -14,7 +14,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcp_guard_core::Principal;
 use mcp_guard_test_support::RedisServer;
-use mcp_session::store::{Created, Limits, SessionStore};
+use mcp_session::store::{Created, SessionStore, SessionStoreLimits};
 use mcp_session::{Binding, RedisSessionStore, SessionId, SessionRecord, now_millis};
 
 /// Live sessions in Redis while the lookups run.
@@ -40,7 +40,7 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let limits = Limits {
+    let limits = SessionStoreLimits {
         max_sessions: SESSIONS * 2,
         max_sessions_per_binding: 4,
     };

@@ -13,7 +13,7 @@ type LifecycleFuture<B, E> =
     Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 
 pin_project! {
-    /// Response future of [`SessionService`](crate::SessionService).
+    /// Response future of [`SessionGuard`](crate::SessionGuard).
     pub struct ResponseFuture<F, B, E> {
         #[pin]
         kind: Kind<F, B, E>,

@@ -7,8 +7,8 @@ use mcp_guard_core::EnvelopePeek;
 use tower_layer::Layer;
 
 use crate::id::DEFAULT_MAX_SESSION_ID_LEN;
-use crate::service::SessionService;
-use crate::store::{Limits, MemoryStore, SessionStore};
+use crate::service::SessionGuard;
+use crate::store::{MemorySessionStore, SessionStore, SessionStoreLimits};
 
 /// Who mints session ids.
 ///
@@ -52,13 +52,13 @@ pub enum IncompletePrincipal {
     BindToPresent,
 }
 
-/// The layer's settings (see [`SessionLayerBuilder`]).
+/// The layer's settings (see [`SessionGuardLayerBuilder`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) mode: Mode,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Duration,
-    pub(crate) limits: Limits,
+    pub(crate) limits: SessionStoreLimits,
     pub(crate) client_termination: bool,
     pub(crate) incomplete_principal: IncompletePrincipal,
     pub(crate) max_id_len: usize,
@@ -73,57 +73,57 @@ pub(crate) struct Settings {
     pub(crate) handler_ids_logged: Arc<AtomicBool>,
 }
 
-/// Applies [`SessionService`]: the MCP session lifecycle in front of any
+/// Applies [`SessionGuard`]: the MCP session lifecycle in front of any
 /// handler, bound to the caller, in a [`SessionStore`].
 ///
 /// See the [crate documentation](crate) for the rules.
-pub struct SessionLayer<St = MemoryStore> {
+pub struct SessionGuardLayer<St = MemorySessionStore> {
     pub(crate) store: Arc<St>,
     pub(crate) settings: Arc<Settings>,
 }
 
-impl<St> Clone for SessionLayer<St> {
+impl<St> Clone for SessionGuardLayer<St> {
     fn clone(&self) -> Self {
-        SessionLayer {
+        SessionGuardLayer {
             store: self.store.clone(),
             settings: self.settings.clone(),
         }
     }
 }
 
-impl<St> fmt::Debug for SessionLayer<St> {
+impl<St> fmt::Debug for SessionGuardLayer<St> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionLayer")
+        f.debug_struct("SessionGuardLayer")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
-impl SessionLayer<MemoryStore> {
+impl SessionGuardLayer<MemorySessionStore> {
     /// Issue mode with the in-memory store and the default settings.
     pub fn issue() -> Self {
-        SessionLayer::builder(Mode::Issue, MemoryStore::new()).build_or_default()
+        SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new()).build_or_default()
     }
 
     /// Track mode with the in-memory store and the default settings.
     pub fn track() -> Self {
-        SessionLayer::builder(Mode::Track, MemoryStore::new()).build_or_default()
+        SessionGuardLayer::builder(Mode::Track, MemorySessionStore::new()).build_or_default()
     }
 }
 
-impl<St: SessionStore> SessionLayer<St> {
+impl<St: SessionStore> SessionGuardLayer<St> {
     /// Starts a configuration for `mode` on `store`.
-    pub fn builder(mode: Mode, store: St) -> SessionLayerBuilder<St> {
-        SessionLayerBuilder {
+    pub fn builder(mode: Mode, store: St) -> SessionGuardLayerBuilder<St> {
+        SessionGuardLayerBuilder {
             store,
             settings: Settings {
                 mode,
-                idle_timeout: SessionLayerBuilder::<St>::DEFAULT_IDLE_TIMEOUT,
-                max_lifetime: SessionLayerBuilder::<St>::DEFAULT_MAX_LIFETIME,
-                limits: Limits {
-                    max_sessions: SessionLayerBuilder::<St>::DEFAULT_MAX_SESSIONS,
+                idle_timeout: SessionGuardLayerBuilder::<St>::DEFAULT_IDLE_TIMEOUT,
+                max_lifetime: SessionGuardLayerBuilder::<St>::DEFAULT_MAX_LIFETIME,
+                limits: SessionStoreLimits {
+                    max_sessions: SessionGuardLayerBuilder::<St>::DEFAULT_MAX_SESSIONS,
                     max_sessions_per_binding:
-                        SessionLayerBuilder::<St>::DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+                        SessionGuardLayerBuilder::<St>::DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
                 },
                 client_termination: true,
                 incomplete_principal: IncompletePrincipal::default(),
@@ -145,11 +145,11 @@ impl<St: SessionStore> SessionLayer<St> {
     }
 }
 
-impl<S, St> Layer<S> for SessionLayer<St> {
-    type Service = SessionService<S, St>;
+impl<S, St> Layer<S> for SessionGuardLayer<St> {
+    type Service = SessionGuard<S, St>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SessionService {
+        SessionGuard {
             inner,
             store: self.store.clone(),
             settings: self.settings.clone(),
@@ -157,22 +157,22 @@ impl<S, St> Layer<S> for SessionLayer<St> {
     }
 }
 
-/// Configures a [`SessionLayer`]; [`build`](Self::build) checks the settings.
+/// Configures a [`SessionGuardLayer`]; [`build`](Self::build) checks the settings.
 #[must_use = "call .build() to get the layer"]
-pub struct SessionLayerBuilder<St> {
+pub struct SessionGuardLayerBuilder<St> {
     store: St,
     settings: Settings,
 }
 
-impl<St> fmt::Debug for SessionLayerBuilder<St> {
+impl<St> fmt::Debug for SessionGuardLayerBuilder<St> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionLayerBuilder")
+        f.debug_struct("SessionGuardLayerBuilder")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
-impl<St: SessionStore> SessionLayerBuilder<St> {
+impl<St: SessionStore> SessionGuardLayerBuilder<St> {
     /// Default idle timeout: 30 minutes.
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
     /// Default absolute lifetime: 24 hours.
@@ -209,7 +209,7 @@ impl<St: SessionStore> SessionLayerBuilder<St> {
     /// `per_principal` reconnects without `DELETE`. Bound unauthenticated
     /// clients per address in the HTTP server or a proxy in front.
     pub fn max_sessions(mut self, overall: usize, per_principal: usize) -> Self {
-        self.settings.limits = Limits {
+        self.settings.limits = SessionStoreLimits {
             max_sessions: overall,
             max_sessions_per_binding: per_principal,
         };
@@ -269,57 +269,57 @@ impl<St: SessionStore> SessionLayerBuilder<St> {
     }
 
     /// Checks the settings and builds the layer.
-    pub fn build(self) -> Result<SessionLayer<St>, SessionConfigError> {
+    pub fn build(self) -> Result<SessionGuardLayer<St>, SessionGuardConfigError> {
         let settings = &self.settings;
         if settings.idle_timeout.is_zero() {
-            return Err(SessionConfigError::new(
+            return Err(SessionGuardConfigError::new(
                 "idle_timeout",
                 "must be longer than zero",
             ));
         }
         if settings.max_lifetime < settings.idle_timeout {
-            return Err(SessionConfigError::new(
+            return Err(SessionGuardConfigError::new(
                 "max_lifetime",
                 "must not be shorter than idle_timeout",
             ));
         }
         if settings.limits.max_sessions == 0 || settings.limits.max_sessions_per_binding == 0 {
-            return Err(SessionConfigError::new(
+            return Err(SessionGuardConfigError::new(
                 "max_sessions",
                 "both caps must be at least 1",
             ));
         }
         if settings.max_id_len < 16 {
-            return Err(SessionConfigError::new(
+            return Err(SessionGuardConfigError::new(
                 "max_id_len",
                 "must be at least 16 (minted ids are 32)",
             ));
         }
-        Ok(SessionLayer {
+        Ok(SessionGuardLayer {
             store: Arc::new(self.store),
             settings: Arc::new(self.settings),
         })
     }
 
-    fn build_or_default(self) -> SessionLayer<St> {
+    fn build_or_default(self) -> SessionGuardLayer<St> {
         let store = Arc::new(self.store);
-        SessionLayer {
+        SessionGuardLayer {
             store,
             settings: Arc::new(self.settings),
         }
     }
 }
 
-/// A setting [`SessionLayerBuilder::build`] refuses, named.
+/// A setting [`SessionGuardLayerBuilder::build`] refuses, named.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionConfigError {
+pub struct SessionGuardConfigError {
     setting: &'static str,
     reason: &'static str,
 }
 
-impl SessionConfigError {
+impl SessionGuardConfigError {
     fn new(setting: &'static str, reason: &'static str) -> Self {
-        SessionConfigError { setting, reason }
+        SessionGuardConfigError { setting, reason }
     }
 
     /// The builder method whose value was refused.
@@ -328,10 +328,10 @@ impl SessionConfigError {
     }
 }
 
-impl fmt::Display for SessionConfigError {
+impl fmt::Display for SessionGuardConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.setting, self.reason)
     }
 }
 
-impl std::error::Error for SessionConfigError {}
+impl std::error::Error for SessionGuardConfigError {}

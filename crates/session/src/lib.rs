@@ -8,10 +8,10 @@
 //! | `initialize` the handler rejects | no session, nothing stored |
 //! | `initialize` carrying an `Mcp-Session-Id` | the header is removed before the handler: a new session, whatever id was presented |
 //! | any other request without `Mcp-Session-Id`, or with two | `400` |
-//! | an id outside visible ASCII (0x21–0x7E) or over [`max_id_len`](SessionLayerBuilder::max_id_len) | `400`, without a store lookup |
+//! | an id outside visible ASCII (0x21–0x7E) or over [`max_id_len`](SessionGuardLayerBuilder::max_id_len) | `400`, without a store lookup |
 //! | an unknown, expired, ended id — or another caller's | `404`, code `-32001`, "initialize a new session" (the same answer: a leaked id tells its finder nothing) |
-//! | `MCP-Protocol-Version` that is not a legacy-era version (another supported legacy version than the negotiated one is accepted, as the spec asks; [`pin_protocol_version`](SessionLayerBuilder::pin_protocol_version) refuses it) | `400` |
-//! | `DELETE` | the record is removed; the DELETE (with the [`Session`]) still goes through the layers inside, so they can purge what the session owned; in track mode the handler's answer is returned, in issue mode `204`; `405` with `Allow` when [client termination](SessionLayerBuilder::client_termination) is off |
+//! | `MCP-Protocol-Version` that is not a legacy-era version (another supported legacy version than the negotiated one is accepted, as the spec asks; [`pin_protocol_version`](SessionGuardLayerBuilder::pin_protocol_version) refuses it) | `400` |
+//! | `DELETE` | the record is removed; the DELETE (with the [`Session`]) still goes through the layers inside, so they can purge what the session owned; in track mode the handler's answer is returned, in issue mode `204`; `405` with `Allow` when [client termination](SessionGuardLayerBuilder::client_termination) is off |
 //! | more live sessions than allowed | `503` overall, `429` per principal, with `Retry-After`; anonymous sessions count against the overall cap only (see **Caps**) |
 //! | the store cannot answer | `503` with `Retry-After`: never a `500`, never a silently new session |
 //! | stateless-era (2026-07-28) traffic | passed through: no session read or minted, and an `Mcp-Session-Id` the handler put on the answer is removed |
@@ -26,7 +26,7 @@
 //! ([`IncompletePrincipal`]), rather than silently bound to its client id;
 //! one that names nobody at all is always refused, never made anonymous.
 //!
-//! **Caps.** At most [`max_sessions`](SessionLayerBuilder::max_sessions)
+//! **Caps.** At most [`max_sessions`](SessionGuardLayerBuilder::max_sessions)
 //! live sessions overall (default 10 000, then `503`) and per principal
 //! (default 32, then `429`). Anonymous sessions are bounded by the overall cap
 //! alone: callers without a principal are not one caller, and the layer
@@ -36,7 +36,7 @@
 //!
 //! **Expiry.** Idle timeout and absolute lifetime, enforced by the store and
 //! checked again by the layer. A busy session is touched in the store at most
-//! once per [`touch_interval`](SessionLayerBuilder::touch_interval), so a
+//! once per [`touch_interval`](SessionGuardLayerBuilder::touch_interval), so a
 //! remote store is not written on every request.
 //!
 //! **The handler's view.** Each request of a live session carries a
@@ -45,7 +45,7 @@
 //!
 //! # Choosing a store
 //!
-//! The embedded [`MemoryStore`](store::MemoryStore) is the default: nothing
+//! The embedded [`MemorySessionStore`](store::MemorySessionStore) is the default: nothing
 //! to run, about a kilobyte per idle session, gone when the process
 //! restarts. Choose `RedisSessionStore` (feature `redis`) when more than one
 //! server instance answers the same endpoint, or sessions must outlive a
@@ -58,10 +58,10 @@
 //! ```no_run
 //! # #[cfg(feature = "redis")]
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use mcp_session::{Mode, RedisSessionStore, SessionLayer};
+//! use mcp_session::{Mode, RedisSessionStore, SessionGuardLayer};
 //!
 //! let store = RedisSessionStore::builder("redis://127.0.0.1:6379/").build().await?;
-//! let layer = SessionLayer::builder(Mode::Issue, store).build()?;
+//! let layer = SessionGuardLayer::builder(Mode::Issue, store).build()?;
 //! # drop(layer);
 //! # Ok(())
 //! # }
@@ -76,7 +76,7 @@
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use mcp_guard_core::PeekedBody;
-//! use mcp_session::SessionLayer;
+//! use mcp_session::SessionGuardLayer;
 //! use tower::{Layer, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -87,7 +87,7 @@
 //!     let response = Response::builder().header("content-type", "application/json").body(Full::from(result));
 //!     Ok::<_, Infallible>(response.unwrap())
 //! });
-//! let service = SessionLayer::issue().layer(handler);
+//! let service = SessionGuardLayer::issue().layer(handler);
 //!
 //! let initialize = Request::post("/mcp")
 //!     .header("content-type", "application/json")
@@ -127,11 +127,13 @@ pub mod store;
 
 pub use future::ResponseFuture;
 pub use id::{DEFAULT_MAX_SESSION_ID_LEN, InvalidSessionId, SessionId};
-pub use layer::{IncompletePrincipal, Mode, SessionConfigError, SessionLayer, SessionLayerBuilder};
+pub use layer::{
+    IncompletePrincipal, Mode, SessionGuardConfigError, SessionGuardLayer, SessionGuardLayerBuilder,
+};
 pub use record::{
     Binding, MAX_STATE_BYTES, MAX_STATE_KEYS, Session, SessionRecord, StateChanges, StateError,
     now_millis,
 };
-pub use service::SessionService;
+pub use service::SessionGuard;
 #[cfg(feature = "redis")]
 pub use store::{RedisSessionStore, RedisSessionStoreBuilder};

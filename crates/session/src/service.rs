@@ -25,19 +25,19 @@ use crate::store::{Created, SessionStore, StoreError};
 use crate::{Binding, Session, SessionId, SessionRecord};
 
 /// Middleware that owns the legacy-era session lifecycle. Made by
-/// [`SessionLayer`](crate::SessionLayer).
+/// [`SessionGuardLayer`](crate::SessionGuardLayer).
 ///
 /// The handler receives a [`Session`] in the request's extensions on every
 /// request of a live session, and the body byte for byte in a [`PeekedBody`].
-pub struct SessionService<S, St> {
+pub struct SessionGuard<S, St> {
     pub(crate) inner: S,
     pub(crate) store: Arc<St>,
     pub(crate) settings: Arc<Settings>,
 }
 
-impl<S: Clone, St> Clone for SessionService<S, St> {
+impl<S: Clone, St> Clone for SessionGuard<S, St> {
     fn clone(&self) -> Self {
-        SessionService {
+        SessionGuard {
             inner: self.inner.clone(),
             store: self.store.clone(),
             settings: self.settings.clone(),
@@ -45,15 +45,15 @@ impl<S: Clone, St> Clone for SessionService<S, St> {
     }
 }
 
-impl<S: std::fmt::Debug, St> std::fmt::Debug for SessionService<S, St> {
+impl<S: std::fmt::Debug, St> std::fmt::Debug for SessionGuard<S, St> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionService")
+        f.debug_struct("SessionGuard")
             .field("inner", &self.inner)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, St, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, St>
+impl<S, St, ReqBody, ResBody> Service<Request<ReqBody>> for SessionGuard<S, St>
 where
     S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,

@@ -14,15 +14,17 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_guard_core::PeekedBody;
-use mcp_session::store::{Created, Limits, MemoryStore, SessionStore, StoreError};
-use mcp_session::{Mode, SessionId, SessionLayer, SessionRecord, StateChanges};
+use mcp_session::store::{
+    Created, MemorySessionStore, SessionStore, SessionStoreLimits, StoreError,
+};
+use mcp_session::{Mode, SessionGuardLayer, SessionId, SessionRecord, StateChanges};
 use tower::{Layer, ServiceExt};
 
 /// The in-memory store behind a switch that makes every call fail, the way a
 /// network store fails when its server is down.
 #[derive(Clone, Default)]
 struct Outage {
-    store: MemoryStore,
+    store: MemorySessionStore,
     down: Arc<AtomicBool>,
 }
 
@@ -39,7 +41,11 @@ impl Outage {
 }
 
 impl SessionStore for Outage {
-    async fn create(&self, record: SessionRecord, limits: Limits) -> Result<Created, StoreError> {
+    async fn create(
+        &self,
+        record: SessionRecord,
+        limits: SessionStoreLimits,
+    ) -> Result<Created, StoreError> {
         self.check()?;
         self.store.create(record, limits).await
     }
@@ -71,7 +77,7 @@ const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
 #[tokio::test]
 async fn an_unavailable_store_means_503_and_service_resumes_after() {
     let outage = Outage::default();
-    let layer = SessionLayer::builder(Mode::Issue, outage.clone())
+    let layer = SessionGuardLayer::builder(Mode::Issue, outage.clone())
         .build()
         .unwrap();
     let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {

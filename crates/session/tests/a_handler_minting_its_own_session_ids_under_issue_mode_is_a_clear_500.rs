@@ -14,8 +14,8 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_guard_core::Rejection;
-use mcp_session::store::MemoryStore;
-use mcp_session::{Mode, SessionLayer};
+use mcp_session::store::MemorySessionStore;
+use mcp_session::{Mode, SessionGuardLayer};
 use rmcp::ServerHandler;
 use rmcp::model::{ServerCapabilities, ServerConfig};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -105,7 +105,7 @@ async fn rmcp_at_its_defaults_behind_issue_mode_gets_a_500_naming_the_setting() 
         // rmcp's defaults: legacy session mode on, rmcp mints session ids.
         StreamableHttpServerConfig::default(),
     );
-    let layer = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+    let layer = SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new())
         .build()
         .unwrap();
     let store = layer.store().clone();

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use axum::Router;
 use mcp_protocol_guard::ProtocolGuardLayer;
-use mcp_session::store::MemoryStore;
-use mcp_session::{Mode, SessionLayer};
+use mcp_session::store::MemorySessionStore;
+use mcp_session::{Mode, SessionGuardLayer};
 use rmcp::model::{CallToolRequestParams, ClientConfig, ServerCapabilities, ServerConfig};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -38,7 +38,7 @@ impl ServerHandler for Clock {
     }
 }
 
-async fn serve(mode: Mode) -> (String, MemoryStore) {
+async fn serve(mode: Mode) -> (String, MemorySessionStore) {
     let rmcp = StreamableHttpService::new(
         || Ok(Clock),
         Arc::new(LocalSessionManager::default()),
@@ -46,7 +46,7 @@ async fn serve(mode: Mode) -> (String, MemoryStore) {
             .with_legacy_session_mode(mode == Mode::Track)
             .with_sse_keep_alive(None),
     );
-    let layer = SessionLayer::builder(mode, MemoryStore::new())
+    let layer = SessionGuardLayer::builder(mode, MemorySessionStore::new())
         .build()
         .unwrap();
     let store = layer.store().clone();

@@ -17,8 +17,8 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_guard_core::PeekedBody;
 use mcp_guard_test_support::RedisServer;
-use mcp_session::store::{Limits, SessionStore};
-use mcp_session::{Binding, Mode, RedisSessionStore, SessionId, SessionLayer, SessionRecord};
+use mcp_session::store::{SessionStore, SessionStoreLimits};
+use mcp_session::{Binding, Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord};
 use tower::{Layer, ServiceExt};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
@@ -49,7 +49,7 @@ fn service(store: RedisSessionStore) -> Svc {
                 .unwrap(),
         )
     });
-    let layered = SessionLayer::builder(Mode::Issue, store)
+    let layered = SessionGuardLayer::builder(Mode::Issue, store)
         .build()
         .unwrap()
         .layer(handler);
@@ -165,7 +165,7 @@ async fn a_stopped_redis_means_503_then_service_resumes_on_restart() {
         Duration::from_secs(60),
         Duration::from_secs(60),
     );
-    let limits = Limits {
+    let limits = SessionStoreLimits {
         max_sessions: 10,
         max_sessions_per_binding: 10,
     };

@@ -13,9 +13,9 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use mcp_guard_core::{PeekedBody, Principal};
 use mcp_guard_test_support::RedisServer;
-use mcp_session::store::{Created, Limits, SessionStore};
+use mcp_session::store::{Created, SessionStore, SessionStoreLimits};
 use mcp_session::{
-    Binding, Mode, RedisSessionStore, SessionId, SessionLayer, SessionRecord, now_millis,
+    Binding, Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord, now_millis,
 };
 use tower::{Layer, ServiceExt};
 
@@ -48,7 +48,7 @@ async fn two_instances(redis: &RedisServer) -> (RedisSessionStore, RedisSessionS
 async fn records_written_by_one_instance_are_read_and_removed_by_another() {
     let redis = RedisServer::start();
     let (first, second) = two_instances(&redis).await;
-    let roomy = Limits {
+    let roomy = SessionStoreLimits {
         max_sessions: 100,
         max_sessions_per_binding: 100,
     };
@@ -99,7 +99,7 @@ async fn records_written_by_one_instance_are_read_and_removed_by_another() {
 async fn the_per_principal_cap_counts_sessions_of_every_instance() {
     let redis = RedisServer::start();
     let (first, second) = two_instances(&redis).await;
-    let one_each = Limits {
+    let one_each = SessionStoreLimits {
         max_sessions: 100,
         max_sessions_per_binding: 1,
     };
@@ -167,11 +167,11 @@ fn request(method: Method, id: Option<&str>, body: &'static str) -> Request<Full
 async fn a_session_minted_by_one_layer_is_served_and_ended_by_another() {
     let redis = RedisServer::start();
     let (first, second) = two_instances(&redis).await;
-    let first = SessionLayer::builder(Mode::Issue, first)
+    let first = SessionGuardLayer::builder(Mode::Issue, first)
         .build()
         .unwrap()
         .layer(handler());
-    let second = SessionLayer::builder(Mode::Issue, second)
+    let second = SessionGuardLayer::builder(Mode::Issue, second)
         .build()
         .unwrap()
         .layer(handler());

@@ -15,8 +15,8 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_guard_core::{PeekedBody, Principal};
 use mcp_protocol_guard::ProtocolGuardLayer;
-use mcp_session::store::MemoryStore;
-use mcp_session::{IncompletePrincipal, Mode, Session, SessionLayer};
+use mcp_session::store::MemorySessionStore;
+use mcp_session::{IncompletePrincipal, Mode, Session, SessionGuardLayer};
 use rmcp::model::{ServerCapabilities, ServerConfig};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -45,7 +45,7 @@ impl ServerHandler for Notes {
 type Stack = BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
 
 /// principal stand-in → protocol guard → session layer → rmcp, collecting bodies.
-fn stack(layer: SessionLayer<MemoryStore>) -> Stack {
+fn stack(layer: SessionGuardLayer<MemorySessionStore>) -> Stack {
     let rmcp_owns_sessions = matches!(mode_of(&layer), Mode::Track);
     let rmcp = StreamableHttpService::new(
         || Ok(Notes),
@@ -75,7 +75,7 @@ where
     Ok(Response::from_parts(parts, bytes))
 }
 
-fn mode_of(layer: &SessionLayer<MemoryStore>) -> Mode {
+fn mode_of(layer: &SessionGuardLayer<MemorySessionStore>) -> Mode {
     if format!("{layer:?}").contains("mode: Track") {
         Mode::Track
     } else {
@@ -189,8 +189,8 @@ async fn list_tools(stack: &Stack, user: &str, id: &str) -> Reply {
     send(stack, Method::POST, &headers, LIST).await
 }
 
-fn both_modes() -> [SessionLayer<MemoryStore>; 2] {
-    [SessionLayer::issue(), SessionLayer::track()]
+fn both_modes() -> [SessionGuardLayer<MemorySessionStore>; 2] {
+    [SessionGuardLayer::issue(), SessionGuardLayer::track()]
 }
 
 #[tokio::test]
@@ -324,7 +324,7 @@ async fn delete_ends_the_session_for_good() {
 
 #[tokio::test]
 async fn termination_by_clients_can_be_disabled() {
-    let layer = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+    let layer = SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new())
         .client_termination(false)
         .build()
         .unwrap();
@@ -390,7 +390,7 @@ async fn an_initialize_answered_with_a_json_rpc_error_creates_nothing() {
                 .body(Full::from(body));
             Ok::<_, Infallible>(response.unwrap())
         });
-        let layer = SessionLayer::issue();
+        let layer = SessionGuardLayer::issue();
         let store = layer.store().clone();
         let service = ServiceBuilder::new().layer(layer).service(handler);
         let request = Request::post("/mcp")
@@ -415,7 +415,7 @@ async fn an_initialize_answered_with_a_json_rpc_error_creates_nothing() {
 #[tokio::test]
 async fn a_flood_of_initializes_hits_the_caps() {
     for mode in [Mode::Issue, Mode::Track] {
-        let layer = SessionLayer::builder(mode, MemoryStore::new())
+        let layer = SessionGuardLayer::builder(mode, MemorySessionStore::new())
             .max_sessions(5, 3)
             .build()
             .unwrap();
@@ -463,7 +463,7 @@ async fn initialize_anonymously(stack: &Stack) -> Reply {
 /// principal: the per-principal cap (32 by default) does not lock them out.
 #[tokio::test]
 async fn anonymous_callers_do_not_share_the_per_principal_cap() {
-    let layer = SessionLayer::issue();
+    let layer = SessionGuardLayer::issue();
     let store = layer.store().clone();
     let stack = stack(layer);
     for nth in 1..=40 {
@@ -484,7 +484,7 @@ async fn anonymous_callers_do_not_share_the_per_principal_cap() {
 #[tokio::test]
 async fn anonymous_sessions_are_bounded_by_the_overall_cap() {
     for mode in [Mode::Issue, Mode::Track] {
-        let layer = SessionLayer::builder(mode, MemoryStore::new())
+        let layer = SessionGuardLayer::builder(mode, MemorySessionStore::new())
             .max_sessions(6, 2)
             .build()
             .unwrap();
@@ -527,7 +527,7 @@ async fn anonymous_sessions_are_bounded_by_the_overall_cap() {
 #[tokio::test]
 async fn idle_sessions_expire() {
     for mode in [Mode::Issue, Mode::Track] {
-        let layer = SessionLayer::builder(mode, MemoryStore::new())
+        let layer = SessionGuardLayer::builder(mode, MemorySessionStore::new())
             .idle_timeout(Duration::from_millis(300))
             .touch_interval(Duration::from_millis(50))
             .build()
@@ -578,7 +578,7 @@ async fn any_legacy_version_is_accepted_in_a_session_unless_pinned() {
         }
     }
 
-    let pinned = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+    let pinned = SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new())
         .pin_protocol_version(true)
         .build()
         .unwrap();
@@ -603,7 +603,7 @@ async fn any_legacy_version_is_accepted_in_a_session_unless_pinned() {
 /// (unknown session) and 429 (cap) carry the request's JSON-RPC id.
 #[tokio::test]
 async fn refusals_carry_the_request_id() {
-    let stack = stack(SessionLayer::issue());
+    let stack = stack(SessionGuardLayer::issue());
     let without_id = send(
         &stack,
         Method::POST,
@@ -621,7 +621,7 @@ async fn refusals_carry_the_request_id() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.id(), serde_json::json!(1), "{}", unknown.body);
 
-    let capped = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+    let capped = SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new())
         .max_sessions(10, 1)
         .build()
         .unwrap();
@@ -643,7 +643,7 @@ async fn refusals_carry_the_request_id() {
 /// `initialize` labelled 2026-07-28) does not get to hand it out.
 #[tokio::test]
 async fn a_stateless_era_answer_never_carries_a_session_id() {
-    let layer = SessionLayer::issue();
+    let layer = SessionGuardLayer::issue();
     let store = layer.store().clone();
     let minting_handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
         let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
@@ -667,7 +667,7 @@ async fn a_stateless_era_answer_never_carries_a_session_id() {
 
 #[tokio::test]
 async fn a_principal_without_issuer_or_subject_is_refused_or_bound_as_configured() {
-    let stack = stack(SessionLayer::issue());
+    let stack = stack(SessionGuardLayer::issue());
     let reply = send(
         &stack,
         Method::POST,
@@ -682,7 +682,7 @@ async fn a_principal_without_issuer_or_subject_is_refused_or_bound_as_configured
         reply.body
     );
 
-    let lenient = SessionLayer::builder(Mode::Issue, MemoryStore::new())
+    let lenient = SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new())
         .incomplete_principal(IncompletePrincipal::BindToPresent)
         .build()
         .unwrap();
@@ -732,7 +732,7 @@ async fn a_principal_without_issuer_or_subject_is_refused_or_bound_as_configured
 
 #[tokio::test]
 async fn stateless_era_traffic_passes_untouched() {
-    let layer = SessionLayer::issue();
+    let layer = SessionGuardLayer::issue();
     let store = layer.store().clone();
     let stack = stack(layer);
     let body = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}}}"#;
@@ -766,7 +766,7 @@ async fn handler_state_survives_between_requests() {
         Ok::<_, Infallible>(response.unwrap())
     });
     let service = ServiceBuilder::new()
-        .layer(SessionLayer::issue())
+        .layer(SessionGuardLayer::issue())
         .service(handler);
     let call = |id: Option<String>, body: &'static str| {
         let mut request = Request::post("/mcp").header("content-type", "application/json");

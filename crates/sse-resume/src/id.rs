@@ -59,15 +59,15 @@ pub struct EventId {
 
 /// A `Last-Event-ID` that is not one of this layer's event ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MalformedEventId;
+pub struct InvalidEventId;
 
-impl fmt::Display for MalformedEventId {
+impl fmt::Display for InvalidEventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("not an event id of this server (<stream>-<sequence>)")
     }
 }
 
-impl std::error::Error for MalformedEventId {}
+impl std::error::Error for InvalidEventId {}
 
 impl EventId {
     /// The id of event `seq` of `stream`.
@@ -93,17 +93,17 @@ impl fmt::Display for EventId {
 }
 
 impl FromStr for EventId {
-    type Err = MalformedEventId;
+    type Err = InvalidEventId;
 
-    fn from_str(text: &str) -> Result<Self, MalformedEventId> {
-        let (stream, seq) = text.rsplit_once('-').ok_or(MalformedEventId)?;
+    fn from_str(text: &str) -> Result<Self, InvalidEventId> {
+        let (stream, seq) = text.rsplit_once('-').ok_or(InvalidEventId)?;
         let digits =
             !seq.is_empty() && seq.len() <= 20 && seq.bytes().all(|byte| byte.is_ascii_digit());
         if !digits {
-            return Err(MalformedEventId);
+            return Err(InvalidEventId);
         }
-        let seq = seq.parse().map_err(|_| MalformedEventId)?;
-        let stream = StreamId::parse(stream).ok_or(MalformedEventId)?;
+        let seq = seq.parse().map_err(|_| InvalidEventId)?;
+        let stream = StreamId::parse(stream).ok_or(InvalidEventId)?;
         Ok(EventId { stream, seq })
     }
 }

@@ -77,7 +77,7 @@
 //! use http::{Request, Response};
 //! use http_body_util::{BodyExt, Full};
 //! use mcp_guard_core::PeekedBody;
-//! use mcp_session::SessionLayer;
+//! use mcp_session::SessionGuardLayer;
 //! use mcp_sse_resume::SseResumeLayer;
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
@@ -99,7 +99,7 @@
 //!     Ok::<_, Infallible>(response.unwrap())
 //! });
 //! let service = ServiceBuilder::new()
-//!     .layer(SessionLayer::issue())
+//!     .layer(SessionGuardLayer::issue())
 //!     .layer(SseResumeLayer::new())
 //!     .service(handler);
 //!
@@ -139,13 +139,13 @@ pub mod store;
 
 pub use body::ResumeBody;
 pub use future::ResponseFuture;
-pub use id::{EventId, MalformedEventId, StreamId};
+pub use id::{EventId, InvalidEventId, StreamId};
 pub use layer::{Polling, SseResumeLayer, SseResumeLayerBuilder};
-pub use parser::{ParseError, SseEvent, SseParser};
+pub use parser::{SseEvent, SseParseError, SseParser};
 pub use service::SseResume;
 pub use store::{
-    EventStore, EventStoreLimits, EventStoreLimitsError, MemoryEventStore, Replay, StoreError,
-    StreamKey,
+    EventStore, EventStoreLimits, EventStoreLimitsConfigError, MemoryEventStore, Replay,
+    StoreError, StreamKey,
 };
 #[cfg(feature = "redis")]
 pub use store::{RedisEventStore, RedisEventStoreBuilder};

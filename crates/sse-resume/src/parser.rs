@@ -20,18 +20,18 @@ pub struct SseEvent {
 
 /// Why the handler's stream could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParseError {
+pub enum SseParseError {
     /// One line or one event is longer than the configured limit.
     EventTooLarge,
 }
 
-impl std::fmt::Display for ParseError {
+impl std::fmt::Display for SseParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an SSE event from the handler is larger than the configured limit")
     }
 }
 
-impl std::error::Error for ParseError {}
+impl std::error::Error for SseParseError {}
 
 /// Turns chunks of a `text/event-stream` into events.
 ///
@@ -75,7 +75,7 @@ impl SseParser {
     }
 
     /// Feeds a chunk; returns the events it completed.
-    pub fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<SseEvent>, ParseError> {
+    pub fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<SseEvent>, SseParseError> {
         if chunk.is_empty() {
             return Ok(Vec::new());
         }
@@ -105,7 +105,7 @@ impl SseParser {
             }
         }
         if self.buffer.len() > self.max_event_bytes {
-            return Err(ParseError::EventTooLarge);
+            return Err(SseParseError::EventTooLarge);
         }
         Ok(events)
     }
@@ -117,7 +117,7 @@ impl SseParser {
         self.pending = Pending::default();
     }
 
-    fn line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, ParseError> {
+    fn line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, SseParseError> {
         let mut line = String::from_utf8_lossy(line).into_owned();
         if !self.started {
             self.started = true;
@@ -143,7 +143,7 @@ impl SseParser {
                 self.pending.data.push_str(value);
                 self.pending.has_data = true;
                 if self.pending.data.len() > self.max_event_bytes {
-                    return Err(ParseError::EventTooLarge);
+                    return Err(SseParseError::EventTooLarge);
                 }
             }
             "event" => self.pending.event = Some(value.to_owned()),
@@ -230,11 +230,11 @@ mod tests {
     #[test]
     fn oversized_events_are_refused() {
         let mut parser = SseParser::new(16);
-        assert_eq!(parser.push(&[b'x'; 17]), Err(ParseError::EventTooLarge));
+        assert_eq!(parser.push(&[b'x'; 17]), Err(SseParseError::EventTooLarge));
         let mut parser = SseParser::new(16);
         assert_eq!(
             parser.push(b"data: 0123456789\ndata: 0123456789\n"),
-            Err(ParseError::EventTooLarge)
+            Err(SseParseError::EventTooLarge)
         );
     }
 

@@ -21,7 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mcp_protocol_guard::ProtocolGuardLayer;
-use mcp_session::SessionLayer;
+use mcp_session::SessionGuardLayer;
 use mcp_sse_resume::{EventStoreLimits, MemoryEventStore, Polling, SseResumeLayer};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -111,7 +111,7 @@ async fn start(resume: SseResumeLayer<MemoryEventStore>) -> Server {
     let store = resume.store().clone();
     let service = ServiceBuilder::new()
         .layer(ProtocolGuardLayer::new())
-        .layer(SessionLayer::issue())
+        .layer(SessionGuardLayer::issue())
         .layer(resume)
         .service(rmcp);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -20,7 +20,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mcp_guard_core::Principal;
 use mcp_protocol_guard::ProtocolGuardLayer;
-use mcp_session::SessionLayer;
+use mcp_session::SessionGuardLayer;
 use mcp_sse_resume::{EventStoreLimits, MemoryEventStore, SseResumeLayer};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, LoggingLevel,
@@ -106,7 +106,7 @@ async fn start(store: MemoryEventStore) -> Server {
     let service = ServiceBuilder::new()
         .layer(ProtocolGuardLayer::new())
         .map_request(principal_from_test_header)
-        .layer(SessionLayer::issue())
+        .layer(SessionGuardLayer::issue())
         .layer(SseResumeLayer::builder(store).build())
         .service(rmcp);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -16,8 +16,8 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_guard_core::PeekedBody;
 use mcp_guard_test_support::RedisServer;
-use mcp_session::store::MemoryStore;
-use mcp_session::{Mode, SessionLayer};
+use mcp_session::store::MemorySessionStore;
+use mcp_session::{Mode, SessionGuardLayer};
 use mcp_sse_resume::{
     EventStore, EventStoreLimits, RedisEventStore, Replay, SseEvent, SseResumeLayer, StreamKey,
 };
@@ -206,10 +206,10 @@ const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n
 
 type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
 
-/// session (shared `MemoryStore`, standing in for a shared session store) →
+/// session (shared `MemorySessionStore`, standing in for a shared session store) →
 /// sse-resume (this instance's Redis event store) → a handler that answers
 /// initialize in JSON and anything else with five SSE events.
-fn server(sessions: MemoryStore, events: RedisEventStore) -> Svc {
+fn server(sessions: MemorySessionStore, events: RedisEventStore) -> Svc {
     let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
         let body = request.into_body().collect().await.unwrap().to_bytes();
         let response = if body.windows(10).any(|w| w == b"initialize") {
@@ -230,7 +230,7 @@ fn server(sessions: MemoryStore, events: RedisEventStore) -> Svc {
     });
     let service = ServiceBuilder::new()
         .layer(
-            SessionLayer::builder(Mode::Issue, sessions)
+            SessionGuardLayer::builder(Mode::Issue, sessions)
                 .build()
                 .unwrap(),
         )
@@ -264,7 +264,7 @@ fn ids(text: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_stored_through_one_instance_resumes_through_the_other() {
     let redis = RedisServer::start();
-    let sessions = MemoryStore::new();
+    let sessions = MemorySessionStore::new();
     let first = server(
         sessions.clone(),
         instance(&redis, EventStoreLimits::default()).await,

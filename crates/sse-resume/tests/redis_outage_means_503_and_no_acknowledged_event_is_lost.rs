@@ -24,8 +24,8 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_guard_core::PeekedBody;
 use mcp_guard_test_support::RedisServer;
-use mcp_session::store::MemoryStore;
-use mcp_session::{Mode, SessionLayer};
+use mcp_session::store::MemorySessionStore;
+use mcp_session::{Mode, SessionGuardLayer};
 use mcp_sse_resume::{
     EventId, EventStore, RedisEventStore, Replay, SseEvent, SseResumeLayer, StreamKey,
 };
@@ -72,7 +72,7 @@ fn server(events: RedisEventStore) -> Svc {
     });
     let service = ServiceBuilder::new()
         .layer(
-            SessionLayer::builder(Mode::Issue, MemoryStore::new())
+            SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new())
                 .build()
                 .unwrap(),
         )

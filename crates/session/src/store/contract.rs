@@ -5,7 +5,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! // In a store crate's tests, with a factory of fresh, empty stores:
-//! mcp_session::store::contract::run(mcp_session::store::MemoryStore::new).await;
+//! mcp_session::store::contract::run(mcp_session::store::MemorySessionStore::new).await;
 //! # }
 //! ```
 
@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use mcp_guard_core::Principal;
 
-use super::{Created, Limits, SessionStore};
+use super::{Created, SessionStore, SessionStoreLimits};
 use crate::record::now_millis;
 use crate::{Binding, SessionId, SessionRecord, StateChanges};
 
-const ROOMY: Limits = Limits {
+const ROOMY: SessionStoreLimits = SessionStoreLimits {
     max_sessions: 1000,
     max_sessions_per_binding: 1000,
 };
@@ -139,7 +139,7 @@ async fn removal_is_removal<S: SessionStore>(store: S) {
 }
 
 async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
-    let limits = Limits {
+    let limits = SessionStoreLimits {
         max_sessions: 3,
         max_sessions_per_binding: 2,
     };
@@ -192,7 +192,7 @@ async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
 /// overall cap alone, never by one shared per-binding bucket (a local server's
 /// single user reconnecting without `DELETE` must not lock itself out).
 async fn anonymous_sessions_count_only_against_the_overall_cap<S: SessionStore>(store: S) {
-    let limits = Limits {
+    let limits = SessionStoreLimits {
         max_sessions: 6,
         max_sessions_per_binding: 2,
     };
@@ -235,7 +235,7 @@ async fn anonymous_sessions_count_only_against_the_overall_cap<S: SessionStore>(
 }
 
 async fn concurrent_creates_never_exceed_the_cap<S: SessionStore>(store: Arc<S>) {
-    let limits = Limits {
+    let limits = SessionStoreLimits {
         max_sessions: 10,
         max_sessions_per_binding: 1000,
     };
@@ -262,7 +262,7 @@ async fn concurrent_creates_never_exceed_the_cap<S: SessionStore>(store: Arc<S>)
 }
 
 async fn idle_sessions_expire_and_stop_counting<S: SessionStore>(store: S) {
-    let limits = Limits {
+    let limits = SessionStoreLimits {
         max_sessions: 1,
         max_sessions_per_binding: 1,
     };

@@ -6,26 +6,26 @@ use moka::Expiry;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 
-use super::{Created, Limits, SessionStore, StoreError};
+use super::{Created, SessionStore, SessionStoreLimits, StoreError};
 use crate::record::now_millis;
 use crate::{Binding, SessionId, SessionRecord, StateChanges};
 
 /// The embedded session store: a [moka](https://docs.rs/moka) cache whose
 /// entries expire by their own idle timeout and lifetime, with live-session
-/// counts kept for the [`Limits`]. An expired session is never loaded again,
+/// counts kept for the [`SessionStoreLimits`]. An expired session is never loaded again,
 /// and stops counting against the limits when moka sweeps it (its timer wheel
 /// runs about once a second).
 ///
 /// Cloning shares the store.
 #[derive(Clone)]
-pub struct MemoryStore {
+pub struct MemorySessionStore {
     cache: Cache<SessionId, Arc<Entry>>,
     counts: Arc<Mutex<Counts>>,
 }
 
-impl std::fmt::Debug for MemoryStore {
+impl std::fmt::Debug for MemorySessionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryStore")
+        f.debug_struct("MemorySessionStore")
             .field("entries", &self.cache.entry_count())
             .finish_non_exhaustive()
     }
@@ -66,7 +66,7 @@ impl Counts {
         }
     }
 
-    fn refuses(&self, binding: &Binding, limits: Limits) -> Option<Created> {
+    fn refuses(&self, binding: &Binding, limits: SessionStoreLimits) -> Option<Created> {
         if self.total >= limits.max_sessions {
             return Some(Created::TooManySessions);
         }
@@ -117,13 +117,13 @@ fn remaining(record: &SessionRecord) -> Duration {
     Duration::from_millis(record.expires_at().saturating_sub(now_millis()))
 }
 
-impl Default for MemoryStore {
+impl Default for MemorySessionStore {
     fn default() -> Self {
-        MemoryStore::new()
+        MemorySessionStore::new()
     }
 }
 
-impl MemoryStore {
+impl MemorySessionStore {
     /// An empty store.
     pub fn new() -> Self {
         let counts = Arc::new(Mutex::new(Counts::default()));
@@ -140,7 +140,7 @@ impl MemoryStore {
                 }
             })
             .build();
-        MemoryStore { cache, counts }
+        MemorySessionStore { cache, counts }
     }
 
     /// Live sessions, after expired ones are swept.
@@ -178,8 +178,12 @@ fn lock(counts: &Mutex<Counts>) -> std::sync::MutexGuard<'_, Counts> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl SessionStore for MemoryStore {
-    async fn create(&self, record: SessionRecord, limits: Limits) -> Result<Created, StoreError> {
+impl SessionStore for MemorySessionStore {
+    async fn create(
+        &self,
+        record: SessionRecord,
+        limits: SessionStoreLimits,
+    ) -> Result<Created, StoreError> {
         let binding = record.binding().clone();
         if lock(&self.counts).refuses(&binding, limits).is_some() {
             // Expired sessions may not be swept yet: sweep, then decide.
@@ -244,7 +248,7 @@ mod tests {
     use super::*;
 
     const HOUR: Duration = Duration::from_secs(3600);
-    const ONE: Limits = Limits {
+    const ONE: SessionStoreLimits = SessionStoreLimits {
         max_sessions: 1,
         max_sessions_per_binding: 1,
     };
@@ -255,7 +259,7 @@ mod tests {
     }
 
     /// Sessions the counts hold against the caps, and sessions the cache holds.
-    async fn counted_and_held(store: &MemoryStore) -> (usize, u64) {
+    async fn counted_and_held(store: &MemorySessionStore) -> (usize, u64) {
         store.cache.run_pending_tasks().await;
         (lock(&store.counts).total, store.cache.entry_count())
     }
@@ -266,7 +270,7 @@ mod tests {
     /// count exactly what the store holds.
     #[tokio::test]
     async fn a_touch_that_loses_the_race_with_a_delete_revives_nothing() {
-        let store = MemoryStore::new();
+        let store = MemorySessionStore::new();
         let ended = anonymous_record();
         assert_eq!(
             store.create(ended.clone(), ONE).await.unwrap(),

@@ -1,5 +1,5 @@
 //! Where sessions live: the [`SessionStore`] trait, the in-memory default
-//! [`MemoryStore`], (feature `redis`) `RedisSessionStore` for sessions shared
+//! [`MemorySessionStore`], (feature `redis`) `RedisSessionStore` for sessions shared
 //! by many server instances, and (feature `contract-tests`) the contract every
 //! store must pass.
 
@@ -14,7 +14,7 @@ mod redis;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
-pub use memory::MemoryStore;
+pub use memory::MemorySessionStore;
 #[cfg(feature = "redis")]
 pub use redis::{DEFAULT_KEY_PREFIX, RedisSessionStore, RedisSessionStoreBuilder};
 
@@ -25,7 +25,7 @@ pub use redis::{DEFAULT_KEY_PREFIX, RedisSessionStore, RedisSessionStoreBuilder}
 /// are not one caller, so they share no per-binding bucket (one would lock a
 /// local server's only user out after that many reconnects without `DELETE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct SessionStoreLimits {
     /// Live sessions overall.
     pub max_sessions: usize,
     /// Live sessions of one principal's [`Binding`]; not applied to anonymous
@@ -33,7 +33,7 @@ pub struct Limits {
     pub max_sessions_per_binding: usize,
 }
 
-impl Limits {
+impl SessionStoreLimits {
     /// How many live sessions `binding` may have: [`max_sessions_per_binding`](Self::max_sessions_per_binding)
     /// for a principal, [`max_sessions`](Self::max_sessions) for anonymous
     /// sessions. Stores check it after the overall cap, so an anonymous
@@ -54,9 +54,9 @@ pub enum Created {
     Created,
     /// A live session already has this id; nothing was stored.
     IdTaken,
-    /// [`Limits::max_sessions`] live sessions exist; nothing was stored.
+    /// [`SessionStoreLimits::max_sessions`] live sessions exist; nothing was stored.
     TooManySessions,
-    /// The binding has [`Limits::for_binding`] live sessions (never for an
+    /// The binding has [`SessionStoreLimits::for_binding`] live sessions (never for an
     /// anonymous binding); nothing was stored.
     TooManyForBinding,
 }
@@ -64,20 +64,20 @@ pub enum Created {
 pub use mcp_guard_core::StoreError;
 
 /// Keeps session records. Async and fallible, so a network store (Redis)
-/// implements it as well as the embedded [`MemoryStore`].
+/// implements it as well as the embedded [`MemorySessionStore`].
 ///
 /// A store expires a record by its own times ([`SessionRecord::expires_at`]):
 /// `load` never returns an expired record, and expired records stop counting
-/// against the [`Limits`]. Removal is removal: after `remove`, `load` returns
+/// against the [`SessionStoreLimits`]. Removal is removal: after `remove`, `load` returns
 /// `None` everywhere, and a later `touch` or `update_state` does not bring the
 /// record back.
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new record atomically: unless its id is live, or a limit is
-    /// reached (the overall cap first, then [`Limits::for_binding`]).
+    /// reached (the overall cap first, then [`SessionStoreLimits::for_binding`]).
     fn create(
         &self,
         record: SessionRecord,
-        limits: Limits,
+        limits: SessionStoreLimits,
     ) -> impl Future<Output = Result<Created, StoreError>> + Send;
 
     /// The live record with this id.

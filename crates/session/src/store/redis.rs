@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, IntoConnectionInfo, RedisError, Script};
 
-use super::{Created, Limits, SessionStore, StoreError};
+use super::{Created, SessionStore, SessionStoreLimits, StoreError};
 use crate::record::now_millis;
 use crate::{SessionId, SessionRecord, StateChanges};
 
@@ -29,7 +29,7 @@ const MAX_TTL_MS: u64 = 1 << 46;
 /// (a load balancer without sticky sessions, rolling restarts): a session
 /// created on one instance is found, touched, and ended on any other, and
 /// survives the restart of the instance that created it. One instance alone
-/// is served as well, with less, by the embedded [`MemoryStore`](super::MemoryStore).
+/// is served as well, with less, by the embedded [`MemorySessionStore`](super::MemorySessionStore).
 ///
 /// It talks to Redis through the `redis` crate's
 /// [`ConnectionManager`]: the official, well-kept Rust client; one
@@ -48,9 +48,9 @@ const MAX_TTL_MS: u64 = 1 << 46;
 ///   lifetime)`: Redis drops an expired session by itself, and a touch
 ///   extends the TTL, never past the lifetime.
 /// - `P sessions` and `P binding:<binding>`: sorted sets of live session ids
-///   scored by expiry, overall and per binding, for the [`Limits`] (the
+///   scored by expiry, overall and per binding, for the [`SessionStoreLimits`] (the
 ///   anonymous binding's set is capped only by the overall cap, like
-///   [`Limits::for_binding`] says).
+///   [`SessionStoreLimits::for_binding`] says).
 ///
 /// Every operation is one round trip: `create`, `touch`, `update_state` and
 /// `remove` are Lua scripts (atomic: a create checks the id, drops expired
@@ -74,7 +74,7 @@ const MAX_TTL_MS: u64 = 1 << 46;
 /// # Example
 ///
 /// ```no_run
-/// use mcp_session::{Mode, RedisSessionStore, SessionLayer};
+/// use mcp_session::{Mode, RedisSessionStore, SessionGuardLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -82,7 +82,7 @@ const MAX_TTL_MS: u64 = 1 << 46;
 ///     .key_prefix("my-app:")
 ///     .build()
 ///     .await?;
-/// let layer = SessionLayer::builder(Mode::Issue, store).build()?;
+/// let layer = SessionGuardLayer::builder(Mode::Issue, store).build()?;
 /// # drop(layer);
 /// # Ok(())
 /// # }
@@ -386,7 +386,11 @@ impl RedisSessionStore {
 }
 
 impl SessionStore for RedisSessionStore {
-    async fn create(&self, record: SessionRecord, limits: Limits) -> Result<Created, StoreError> {
+    async fn create(
+        &self,
+        record: SessionRecord,
+        limits: SessionStoreLimits,
+    ) -> Result<Created, StoreError> {
         let now = now_millis();
         let expires_at = record.expires_at();
         let ttl = clamp_ttl(expires_at.saturating_sub(now));

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{EventStore, EventStoreLimits, EventStoreLimitsError, Replay, StoreError, StreamKey};
+use super::{
+    EventStore, EventStoreLimits, EventStoreLimitsConfigError, Replay, StoreError, StreamKey,
+};
 use crate::{SseEvent, StreamId};
 
 /// The embedded event store. Streams are ring buffers indexed by sequence, so
@@ -76,7 +78,7 @@ fn event_bytes(event: &SseEvent) -> usize {
 impl MemoryEventStore {
     /// An empty store with these caps; refuses caps it could not keep
     /// ([`EventStoreLimits::validate`]).
-    pub fn new(limits: EventStoreLimits) -> Result<Self, EventStoreLimitsError> {
+    pub fn new(limits: EventStoreLimits) -> Result<Self, EventStoreLimitsConfigError> {
         limits.validate()?;
         Ok(MemoryEventStore {
             inner: Arc::default(),

@@ -75,7 +75,7 @@ impl EventStoreLimits {
     /// Refuses caps a store could not keep: a zero cap or TTL (nothing could
     /// be stored or resumed), or a per-principal budget above the overall cap
     /// (one principal could fill the store). Stores check this when built.
-    pub fn validate(&self) -> Result<(), EventStoreLimitsError> {
+    pub fn validate(&self) -> Result<(), EventStoreLimitsConfigError> {
         let zero = [
             ("max_events_per_stream", self.max_events_per_stream),
             ("max_streams_per_session", self.max_streams_per_session),
@@ -86,19 +86,19 @@ impl EventStoreLimits {
         .into_iter()
         .find(|(_, cap)| *cap == 0);
         if let Some((setting, _)) = zero {
-            return Err(EventStoreLimitsError::new(
+            return Err(EventStoreLimitsConfigError::new(
                 setting,
                 "must be at least 1: with 0 nothing could be kept for a resume",
             ));
         }
         if self.ttl.is_zero() {
-            return Err(EventStoreLimitsError::new(
+            return Err(EventStoreLimitsConfigError::new(
                 "ttl",
                 "must be longer than zero: every stream would expire at once",
             ));
         }
         if self.max_bytes_per_principal > self.max_total_bytes {
-            return Err(EventStoreLimitsError::new(
+            return Err(EventStoreLimitsConfigError::new(
                 "max_bytes_per_principal",
                 "must not exceed max_total_bytes: one principal could fill the whole store and evict everyone else's events",
             ));
@@ -109,14 +109,14 @@ impl EventStoreLimits {
 
 /// A cap of [`EventStoreLimits`] a store refuses, named.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventStoreLimitsError {
+pub struct EventStoreLimitsConfigError {
     setting: &'static str,
     reason: &'static str,
 }
 
-impl EventStoreLimitsError {
+impl EventStoreLimitsConfigError {
     fn new(setting: &'static str, reason: &'static str) -> Self {
-        EventStoreLimitsError { setting, reason }
+        EventStoreLimitsConfigError { setting, reason }
     }
 
     /// The field of [`EventStoreLimits`] whose value was refused.
@@ -125,13 +125,13 @@ impl EventStoreLimitsError {
     }
 }
 
-impl fmt::Display for EventStoreLimitsError {
+impl fmt::Display for EventStoreLimitsConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EventStoreLimits::{}: {}", self.setting, self.reason)
     }
 }
 
-impl std::error::Error for EventStoreLimitsError {}
+impl std::error::Error for EventStoreLimitsConfigError {}
 
 /// One stream of one session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

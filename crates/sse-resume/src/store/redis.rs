@@ -12,7 +12,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisError, Script, Value};
 use tokio::sync::Semaphore;
 
-use super::{EventStore, EventStoreLimits, EventStoreLimitsError, Replay, StoreError, StreamKey};
+use super::{
+    EventStore, EventStoreLimits, EventStoreLimitsConfigError, Replay, StoreError, StreamKey,
+};
 use crate::{SseEvent, StreamId};
 
 /// The key prefix unless [`RedisEventStoreBuilder::key_prefix`] says otherwise.
@@ -538,7 +540,7 @@ impl RedisEventStore {
     pub fn with_limits(
         &self,
         limits: EventStoreLimits,
-    ) -> Result<RedisEventStore, EventStoreLimitsError> {
+    ) -> Result<RedisEventStore, EventStoreLimitsConfigError> {
         limits.validate()?;
         Ok(RedisEventStore {
             limits,

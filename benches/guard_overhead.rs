@@ -4,7 +4,7 @@
 //! criterion timings.
 //!
 //! ```text
-//! cargo bench --bench guard_overhead
+//! cargo bench --features remote --bench guard_overhead
 //! ```
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]

@@ -2,7 +2,7 @@
 //! protocol eras, behind mcp-guard's combined preset.
 //!
 //! ```text
-//! cargo run --release --example mcp_server -- [--addr 127.0.0.1:8080]
+//! cargo run --release --features remote --example mcp_server -- [--addr 127.0.0.1:8080]
 //!     [--preset local|remote|bare] [--public-url URL] [--issuer URL] [--jwks-url URL]
 //!     [--audience URI] [--token-out FILE] [--redis URL]
 //!     [--dev-issuer-on-public-address]

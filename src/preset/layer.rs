@@ -2,6 +2,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
+use mcp_guard_core::guard;
 use tower::util::Either;
 use tower_layer::Layer;
 
@@ -67,39 +68,40 @@ impl<V, Ss, Es> Clone for McpGuardLayer<V, Ss, Es> {
 
 impl<V, Ss, Es> McpGuardLayer<V, Ss, Es> {
     /// The names of the guards this layer applies, outermost first (for logs
-    /// and the example server's banner).
+    /// and the example server's banner): the names their refusals carry in
+    /// [`Rejection::guard`](mcp_guard_core::Rejection).
     pub fn guards(&self) -> Vec<&'static str> {
         let mut guards = Vec::new();
         if self.response_timeout.is_some() {
-            guards.push("response-timeout");
+            guards.push(guard::RESPONSE_TIMEOUT);
         }
         #[cfg(feature = "origin-guard")]
         if self.origin_guard.is_some() {
-            guards.push("origin-guard");
+            guards.push(guard::ORIGIN_GUARD);
         }
         #[cfg(feature = "cors")]
         if self.cors.is_some() {
-            guards.push("cors");
+            guards.push(guard::CORS);
         }
         #[cfg(feature = "protocol-guard")]
         if self.protocol_guard.is_some() {
-            guards.push("protocol-guard");
+            guards.push(guard::PROTOCOL_GUARD);
         }
         #[cfg(feature = "bearer-auth")]
         if self.bearer_auth.is_some() {
-            guards.push("bearer-auth");
+            guards.push(guard::BEARER_AUTH);
         }
         #[cfg(feature = "rate-limit")]
         if self.rate_limit.is_some() {
-            guards.push("rate-limit");
+            guards.push(guard::RATE_LIMIT);
         }
         #[cfg(feature = "session")]
         if self.session.is_some() {
-            guards.push("session");
+            guards.push(guard::SESSION);
         }
         #[cfg(feature = "sse-resume")]
         if self.sse_resume.is_some() {
-            guards.push("sse-resume");
+            guards.push(guard::SSE_RESUME);
         }
         guards
     }

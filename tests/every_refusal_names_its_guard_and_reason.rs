@@ -23,7 +23,7 @@ use mcp_guard::McpGuard;
 use mcp_guard::bearer_auth::{
     BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, ScopePolicy,
 };
-use mcp_guard::core::{PeekedBody, Rejection};
+use mcp_guard::core::{GuardBody, Rejection};
 use serde_json::{Value, json};
 use tower::{Layer, Service, ServiceExt};
 
@@ -33,7 +33,7 @@ const ISSUER: &str = "https://auth.example.com";
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 
 type Body = Full<Bytes>;
-type HandlerRequest = Request<PeekedBody<PeekedBody<PeekedBody<Full<Bytes>>>>>;
+type HandlerRequest = Request<GuardBody<GuardBody<GuardBody<Full<Bytes>>>>>;
 
 /// Answers every JSON-RPC request with an empty result (initialize with one an
 /// MCP client accepts); `tools/call slow` takes two minutes.

@@ -28,7 +28,7 @@ type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
 
 /// What the handler receives: the body as the three envelope-reading guards
 /// (protocol guard, bearer auth, session) hand it on, whether on or off.
-type Peeked<B> = mcp_guard::core::PeekedBody<B>;
+type Peeked<B> = mcp_guard::core::GuardBody<B>;
 type HandlerRequest = Request<Peeked<Peeked<Peeked<Full<Bytes>>>>>;
 
 /// Answers every JSON-RPC request with an empty result (initialize with a

@@ -30,7 +30,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, ScopePolicy};
-use mcp_guard_core::{PeekedBody, Principal};
+use mcp_guard_core::{GuardBody, Principal};
 use mcp_guard_fuzz::{FuzzedRequest, RUNTIME, assert_json_rpc_error, collect};
 use tower::{Layer, ServiceExt};
 
@@ -144,7 +144,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 async fn handler(
-    request: Request<PeekedBody<Full<Bytes>>>,
+    request: Request<GuardBody<Full<Bytes>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     assert!(
         request.headers().get(AUTHORIZATION).is_none(),

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use mcp_guard_fuzz::{RUNTIME, assert_json_rpc_error, collect};
 use mcp_session::{SessionId, SessionGuardLayer};
 use mcp_sse_resume::EventId;
@@ -99,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
     });
 });
 
-async fn handler(_: Request<PeekedBody<Full<Bytes>>>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handler(_: Request<GuardBody<Full<Bytes>>>) -> Result<Response<Full<Bytes>>, Infallible> {
     let result = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"fuzz","version":"1"}}}"#;
     let response = Response::builder()
         .header("content-type", "application/json")

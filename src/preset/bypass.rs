@@ -20,13 +20,13 @@ pub trait Passthrough {
     /// The request body the guard would hand on.
     type RequestBody<B>;
     /// The response body the guard would hand back.
-    type ResponseBody<R>;
+    type GuardBody<R>;
 
     /// Re-wraps a request on its way in.
     fn request<B>(request: Request<B>) -> Request<Self::RequestBody<B>>;
 
     /// Re-wraps the handler's response on its way out.
-    fn response<R>(response: Response<R>) -> Response<Self::ResponseBody<R>>;
+    fn response<R>(response: Response<R>) -> Response<Self::GuardBody<R>>;
 }
 
 /// A switched-off guard: calls the inner service directly, with the
@@ -60,14 +60,14 @@ impl<S: fmt::Debug, P> fmt::Debug for Bypass<S, P> {
 }
 
 /// The function a [`Bypass`] maps the handler's response with.
-pub type MapResponse<P, R> = fn(Response<R>) -> Response<<P as Passthrough>::ResponseBody<R>>;
+pub type MapResponse<P, R> = fn(Response<R>) -> Response<<P as Passthrough>::GuardBody<R>>;
 
 impl<S, P, B, R> Service<Request<B>> for Bypass<S, P>
 where
     P: Passthrough,
     S: Service<Request<P::RequestBody<B>>, Response = Response<R>>,
 {
-    type Response = Response<P::ResponseBody<R>>;
+    type Response = Response<P::GuardBody<R>>;
     type Error = S::Error;
     type Future = MapOk<S::Future, MapResponse<P, R>>;
 
@@ -82,38 +82,38 @@ where
 }
 
 /// Guards that answer some requests themselves: the body becomes a
-/// [`ResponseBody`](mcp_guard_core::ResponseBody) (origin guard, rate limit).
+/// [`GuardBody`](mcp_guard_core::GuardBody) (origin guard, rate limit).
 #[derive(Debug)]
 pub enum Answering {}
 
 impl Passthrough for Answering {
     type RequestBody<B> = B;
-    type ResponseBody<R> = mcp_guard_core::ResponseBody<R>;
+    type GuardBody<R> = mcp_guard_core::GuardBody<R>;
 
     fn request<B>(request: Request<B>) -> Request<B> {
         request
     }
 
-    fn response<R>(response: Response<R>) -> Response<Self::ResponseBody<R>> {
-        response.map(mcp_guard_core::ResponseBody::new)
+    fn response<R>(response: Response<R>) -> Response<Self::GuardBody<R>> {
+        response.map(mcp_guard_core::GuardBody::new)
     }
 }
 
 /// Guards that also read the request's JSON-RPC envelope: the request body
-/// becomes a [`PeekedBody`](mcp_guard_core::PeekedBody) (bearer auth, session).
+/// becomes a [`GuardBody`](mcp_guard_core::GuardBody) (bearer auth, session).
 #[derive(Debug)]
 pub enum Peeking {}
 
 impl Passthrough for Peeking {
-    type RequestBody<B> = mcp_guard_core::PeekedBody<B>;
-    type ResponseBody<R> = mcp_guard_core::ResponseBody<R>;
+    type RequestBody<B> = mcp_guard_core::GuardBody<B>;
+    type GuardBody<R> = mcp_guard_core::GuardBody<R>;
 
     fn request<B>(request: Request<B>) -> Request<Self::RequestBody<B>> {
-        request.map(mcp_guard_core::PeekedBody::unread)
+        request.map(mcp_guard_core::GuardBody::new)
     }
 
-    fn response<R>(response: Response<R>) -> Response<Self::ResponseBody<R>> {
-        response.map(mcp_guard_core::ResponseBody::new)
+    fn response<R>(response: Response<R>) -> Response<Self::GuardBody<R>> {
+        response.map(mcp_guard_core::GuardBody::new)
     }
 }
 
@@ -124,16 +124,16 @@ pub enum ProtocolGuardOff {}
 
 #[cfg(feature = "protocol-guard")]
 impl Passthrough for ProtocolGuardOff {
-    type RequestBody<B> = mcp_guard_core::PeekedBody<B>;
-    type ResponseBody<R> = mcp_guard_core::ResponseBody<mcp_protocol_guard::ObservedBody<R>>;
+    type RequestBody<B> = mcp_guard_core::GuardBody<B>;
+    type GuardBody<R> = mcp_guard_core::GuardBody<mcp_protocol_guard::ObservedBody<R>>;
 
     fn request<B>(request: Request<B>) -> Request<Self::RequestBody<B>> {
-        request.map(mcp_guard_core::PeekedBody::unread)
+        request.map(mcp_guard_core::GuardBody::new)
     }
 
-    fn response<R>(response: Response<R>) -> Response<Self::ResponseBody<R>> {
+    fn response<R>(response: Response<R>) -> Response<Self::GuardBody<R>> {
         response.map(|body| {
-            mcp_guard_core::ResponseBody::new(mcp_protocol_guard::ObservedBody::passthrough(body))
+            mcp_guard_core::GuardBody::new(mcp_protocol_guard::ObservedBody::passthrough(body))
         })
     }
 }
@@ -146,13 +146,13 @@ pub enum SseResumeOff {}
 #[cfg(feature = "sse-resume")]
 impl Passthrough for SseResumeOff {
     type RequestBody<B> = B;
-    type ResponseBody<R> = mcp_sse_resume::ResumeBody<R>;
+    type GuardBody<R> = mcp_sse_resume::ResumeBody<R>;
 
     fn request<B>(request: Request<B>) -> Request<B> {
         request
     }
 
-    fn response<R>(response: Response<R>) -> Response<Self::ResponseBody<R>> {
+    fn response<R>(response: Response<R>) -> Response<Self::GuardBody<R>> {
         response.map(mcp_sse_resume::ResumeBody::passthrough)
     }
 }
@@ -165,7 +165,7 @@ pub struct CompiledOut<T>(PhantomData<fn() -> T>);
 
 impl<T> Passthrough for CompiledOut<T> {
     type RequestBody<B> = B;
-    type ResponseBody<R> = R;
+    type GuardBody<R> = R;
 
     fn request<B>(request: Request<B>) -> Request<B> {
         request

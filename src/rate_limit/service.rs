@@ -7,7 +7,7 @@ use std::time::Duration;
 use governor::DefaultKeyedRateLimiter;
 use governor::clock::{Clock, DefaultClock};
 use http::{HeaderValue, Request, Response, StatusCode, header::RETRY_AFTER};
-use mcp_guard_core::{McpError, Principal, ResponseBody, error_code, guard};
+use mcp_guard_core::{GuardBody, McpError, Principal, error_code, guard};
 use tower_service::Service;
 
 use super::ResponseFuture;
@@ -35,7 +35,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future, ResBody>;
 

@@ -4,10 +4,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::Response;
-use mcp_guard_core::ResponseBody;
+use mcp_guard_core::GuardBody;
 use pin_project_lite::pin_project;
 
-type AuthFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
+type AuthFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<GuardBody<B>>, E>> + Send>>;
 
 pin_project! {
     /// Response future of [`BearerAuth`](crate::BearerAuth).
@@ -20,13 +20,13 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<B, E> {
-        Ready { response: Option<Response<ResponseBody<B>>> },
+        Ready { response: Option<Response<GuardBody<B>>> },
         Authenticating { future: AuthFuture<B, E> },
     }
 }
 
 impl<B, E> ResponseFuture<B, E> {
-    pub(crate) fn ready(response: Response<ResponseBody<B>>) -> Self {
+    pub(crate) fn ready(response: Response<GuardBody<B>>) -> Self {
         ResponseFuture {
             kind: Kind::Ready {
                 response: Some(response),
@@ -48,7 +48,7 @@ impl<B, E> fmt::Debug for ResponseFuture<B, E> {
 }
 
 impl<B, E> Future for ResponseFuture<B, E> {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<GuardBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {

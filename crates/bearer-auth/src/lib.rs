@@ -57,7 +57,7 @@
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
-//! use mcp_guard_core::PeekedBody;
+//! use mcp_guard_core::GuardBody;
 //! use tower::{Layer, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -66,7 +66,7 @@
 //!     .hs256_secret(b"a shared secret of at least 32 bytes!!")
 //!     .build()?;
 //! let metadata = ProtectedResourceMetadata::new("https://mcp.example.com/mcp", ["https://auth.example.com"]);
-//! let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+//! let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
 //!     Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
 //! });
 //! let service = BearerAuthLayer::new(verifier, metadata).layer(handler);

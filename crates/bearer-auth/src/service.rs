@@ -8,7 +8,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
-    BoxError, Era, McpError, PeekedBody, Principal, ResponseBody, RpcEnvelope, error_code, guard,
+    BoxError, Era, GuardBody, McpError, Principal, RpcEnvelope, error_code, guard,
 };
 use tower_service::Service;
 use tracing::Instrument;
@@ -48,14 +48,14 @@ impl<S: std::fmt::Debug, V> std::fmt::Debug for BearerAuth<S, V> {
 
 impl<S, V, ReqBody, ResBody> Service<Request<ReqBody>> for BearerAuth<S, V>
 where
-    S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
     V: TokenVerifier,
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
     ResBody: Send + 'static,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<ResBody, S::Error>;
 
@@ -77,10 +77,10 @@ where
                 // No token passthrough, not even to a metadata handler.
                 request.headers_mut().remove(AUTHORIZATION);
             }
-            let inner = self.inner.call(request.map(PeekedBody::unread));
-            return ResponseFuture::boxed(Box::pin(async move {
-                Ok(inner.await?.map(ResponseBody::new))
-            }));
+            let inner = self.inner.call(request.map(GuardBody::new));
+            return ResponseFuture::boxed(Box::pin(
+                async move { Ok(inner.await?.map(GuardBody::new)) },
+            ));
         }
         let clone = self.inner.clone();
         let authenticate = Authenticate {
@@ -94,7 +94,7 @@ where
 
 impl<S, V> BearerAuth<S, V> {
     /// The RFC 9728 document, for a GET/HEAD of one of its paths.
-    fn metadata_document<B, R>(&self, request: &Request<B>) -> Option<Response<ResponseBody<R>>> {
+    fn metadata_document<B, R>(&self, request: &Request<B>) -> Option<Response<GuardBody<R>>> {
         let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
         let path = request.uri().path();
         if !is_read
@@ -106,7 +106,7 @@ impl<S, V> BearerAuth<S, V> {
         {
             return None;
         }
-        let mut response = Response::new(ResponseBody::full(self.settings.metadata_json.clone()));
+        let mut response = Response::new(GuardBody::full(self.settings.metadata_json.clone()));
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(
@@ -130,9 +130,9 @@ where
     async fn handle<ReqBody, ResBody>(
         mut self,
         request: Request<ReqBody>,
-    ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
+    ) -> Result<Response<GuardBody<ResBody>>, S::Error>
     where
-        S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>>,
+        S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
         ReqBody: Body<Data = Bytes>,
         ReqBody::Error: Into<BoxError>,
     {
@@ -160,7 +160,7 @@ where
         };
         let Some(token) = token else {
             if requirement == Requirement::Public {
-                return Ok(self.inner.call(request).await?.map(ResponseBody::new));
+                return Ok(self.inner.call(request).await?.map(GuardBody::new));
             }
             return Ok(reject(
                 unauthorized(&settings.metadata_url, &needed, None),
@@ -208,7 +208,7 @@ where
         );
         request.extensions_mut().insert(principal);
         let response = self.inner.call(request).instrument(span).await?;
-        Ok(response.map(ResponseBody::new))
+        Ok(response.map(GuardBody::new))
     }
 }
 
@@ -250,7 +250,7 @@ async fn verified<V: TokenVerifier>(
 
 /// The rejection, answering with the request's JSON-RPC id when its parsed
 /// envelope is in `extensions`.
-fn reject<B>(error: McpError, extensions: Option<&http::Extensions>) -> Response<ResponseBody<B>> {
+fn reject<B>(error: McpError, extensions: Option<&http::Extensions>) -> Response<GuardBody<B>> {
     let error = match extensions {
         Some(extensions) => error.with_id_from(extensions),
         None => error,

@@ -16,7 +16,7 @@ use jsonwebtoken::{EncodingKey, Header};
 use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, TokenVerifier, VerifyError,
 };
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 
@@ -56,7 +56,7 @@ fn verifier(leeway: Duration) -> JwtVerifier {
 /// The status and the body of a `tools/list` with `token`, through `layer`
 /// (its clones share one verified-token cache).
 async fn call(layer: &BearerAuthLayer<JwtVerifier>, token: &str) -> (StatusCode, String) {
-    let handler = tower::service_fn(|_request: Request<PeekedBody<Full<Bytes>>>| async {
+    let handler = tower::service_fn(|_request: Request<GuardBody<Full<Bytes>>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
     });
     let request = Request::post("/mcp")

@@ -22,7 +22,7 @@ use http_body_util::Full;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use serde_json::{Value, json};
 use tower::Layer;
 
@@ -115,7 +115,7 @@ fn token(issuer: &str) -> String {
 async fn start_mcp(verifier: JwtVerifier, issuer: &str) -> String {
     let metadata = ProtectedResourceMetadata::new(RESOURCE, [issuer.to_owned()]);
     let layer = BearerAuthLayer::new(verifier, metadata);
-    let handler = tower::service_fn(|_: Request<PeekedBody<axum::body::Body>>| async {
+    let handler = tower::service_fn(|_: Request<GuardBody<axum::body::Body>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

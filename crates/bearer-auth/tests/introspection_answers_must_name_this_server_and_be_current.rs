@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_bearer_auth::{BearerAuthLayer, IntrospectionVerifier, ProtectedResourceMetadata};
-use mcp_guard_core::{PeekedBody, Principal};
+use mcp_guard_core::{GuardBody, Principal};
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 
@@ -96,7 +96,7 @@ async fn start_endpoint() -> Endpoint {
 
 /// The status and the body (the subject on success, the error otherwise).
 async fn call(layer: &BearerAuthLayer<IntrospectionVerifier>, token: &str) -> (StatusCode, String) {
-    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
         let subject = request
             .extensions()
             .get::<Principal>()

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use serde_json::json;
 use tower::{Layer, ServiceExt};
 
@@ -66,7 +66,7 @@ async fn rejections_and_successes_log_no_token() {
         verifier,
         ProtectedResourceMetadata::new(RESOURCE, ["https://auth.example.com"]),
     );
-    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+    let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
         tracing::info!("handler ran");
         Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
     });

@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, JwtVerifierBuilder, ProtectedResourceMetadata,
 };
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use serde_json::json;
 use tower::{Layer, ServiceExt};
 
@@ -93,7 +93,7 @@ async fn call(verifier: &JwtVerifier, token: &str) -> (StatusCode, String) {
         ProtectedResourceMetadata::new(RESOURCE, ["https://auth.example.com"]),
     )
     .layer(tower::service_fn(
-        |_request: Request<PeekedBody<Full<Bytes>>>| async {
+        |_request: Request<GuardBody<Full<Bytes>>>| async {
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
         },
     ));

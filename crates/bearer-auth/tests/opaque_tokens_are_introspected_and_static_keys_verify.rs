@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_bearer_auth::{
     BearerAuthLayer, IntrospectionVerifier, JwtVerifier, ProtectedResourceMetadata, TokenVerifier,
 };
-use mcp_guard_core::{PeekedBody, Principal};
+use mcp_guard_core::{GuardBody, Principal};
 use serde_json::json;
 use tower::{Layer, ServiceExt};
 
@@ -66,7 +66,7 @@ async fn status_with<V: TokenVerifier>(
     layer: &BearerAuthLayer<V>,
     token: &str,
 ) -> (StatusCode, String) {
-    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
         let subject = request
             .extensions()
             .get::<Principal>()

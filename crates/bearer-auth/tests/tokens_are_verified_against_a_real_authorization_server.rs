@@ -22,7 +22,7 @@ use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, ScopePolicy, TokenVerifier,
     VerifyError,
 };
-use mcp_guard_core::{PeekedBody, Principal};
+use mcp_guard_core::{GuardBody, Principal};
 use serde_json::{Value, json};
 use tower::Layer;
 
@@ -199,17 +199,15 @@ async fn start_mcp(server: &AuthServer, policy: ScopePolicy) -> Mcp {
     let layer = BearerAuthLayer::builder(verifier, metadata)
         .policy(policy)
         .build();
-    let handler = tower::service_fn(
-        |request: Request<PeekedBody<axum::body::Body>>| async move {
-            let principal = request.extensions().get::<Principal>();
-            let seen = json!({
-                "subject": principal.and_then(Principal::subject),
-                "scopes": principal.map(|p| p.scopes().iter().cloned().collect::<Vec<_>>()),
-                "authorization_forwarded": request.headers().contains_key("authorization"),
-            });
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(seen.to_string()))))
-        },
-    );
+    let handler = tower::service_fn(|request: Request<GuardBody<axum::body::Body>>| async move {
+        let principal = request.extensions().get::<Principal>();
+        let seen = json!({
+            "subject": principal.and_then(Principal::subject),
+            "scopes": principal.map(|p| p.scopes().iter().cloned().collect::<Vec<_>>()),
+            "authorization_forwarded": request.headers().contains_key("authorization"),
+        });
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(seen.to_string()))))
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = Router::new().fallback_service(layer.layer(handler));

@@ -7,9 +7,10 @@ use http_body_util::Full;
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// The response body of every mcp-guard layer: either the handler's own body,
-    /// passed through untouched, or a complete body the layer produced itself (a
-    /// rejection).
+    /// The body every mcp-guard layer hands on, requests and responses alike:
+    /// either the inner body passed through untouched (the client's request
+    /// body, the handler's response body), or complete bytes a layer holds
+    /// itself (a request body it read to peek at the envelope, a rejection).
     ///
     /// Generic over the handler's body `B`, so a layer works in front of axum,
     /// hyper and tonic-style services without boxing.
@@ -18,11 +19,11 @@ pin_project! {
     /// use bytes::Bytes;
     /// use http_body::Body;
     /// use http_body_util::{BodyExt, Full};
-    /// use mcp_guard_core::ResponseBody;
+    /// use mcp_guard_core::GuardBody;
     ///
     /// # tokio_test_block_on(async {
-    /// let passed_through = ResponseBody::new(Full::new(Bytes::from_static(b"from the handler")));
-    /// let produced: ResponseBody<Full<Bytes>> = ResponseBody::full(Bytes::from_static(b"{}"));
+    /// let passed_through = GuardBody::new(Full::new(Bytes::from_static(b"from the handler")));
+    /// let produced: GuardBody<Full<Bytes>> = GuardBody::full(Bytes::from_static(b"{}"));
     /// assert_eq!(produced.size_hint().exact(), Some(2));
     /// let bytes = passed_through.collect().await.unwrap().to_bytes();
     /// assert_eq!(bytes, "from the handler");
@@ -32,7 +33,7 @@ pin_project! {
     /// # }
     /// ```
     #[derive(Debug)]
-    pub struct ResponseBody<B> {
+    pub struct GuardBody<B> {
         #[pin]
         kind: Kind<B>,
     }
@@ -47,36 +48,37 @@ pin_project! {
     }
 }
 
-impl<B> ResponseBody<B> {
+impl<B> GuardBody<B> {
     /// Wraps the handler's body.
     pub fn new(body: B) -> Self {
-        ResponseBody {
+        GuardBody {
             kind: Kind::Inner { body },
         }
     }
 
     /// A complete body produced by a layer.
     pub fn full(bytes: Bytes) -> Self {
-        ResponseBody {
+        GuardBody {
             kind: Kind::Full {
                 body: Full::new(bytes),
             },
         }
     }
 
-    /// Whether this is a body a layer produced rather than the handler's.
+    /// Whether a layer holds these bytes itself (a buffered request body, a
+    /// rejection) rather than passing the inner body on.
     pub fn is_full(&self) -> bool {
         matches!(self.kind, Kind::Full { .. })
     }
 }
 
-impl<B> Default for ResponseBody<B> {
+impl<B> Default for GuardBody<B> {
     fn default() -> Self {
-        ResponseBody::full(Bytes::new())
+        GuardBody::full(Bytes::new())
     }
 }
 
-impl<B> Body for ResponseBody<B>
+impl<B> Body for GuardBody<B>
 where
     B: Body<Data = Bytes>,
 {

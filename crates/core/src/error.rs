@@ -6,7 +6,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use serde::Serialize;
 
-use crate::{Rejection, ResponseBody, RpcEnvelope, RpcId};
+use crate::{GuardBody, Rejection, RpcEnvelope, RpcId};
 
 /// JSON-RPC error codes used in rejections.
 pub mod error_code {
@@ -236,13 +236,13 @@ impl McpError {
 
     /// The HTTP response, with a body type that fits in front of the handler's
     /// body `B`.
-    pub fn into_response<B>(self) -> Response<ResponseBody<B>> {
-        self.into_response_with(ResponseBody::full)
+    pub fn into_response<B>(self) -> Response<GuardBody<B>> {
+        self.into_response_with(GuardBody::full)
     }
 
     /// The HTTP response, with the JSON-RPC document in a body of the
     /// caller's making (for a layer whose own body type is not
-    /// [`ResponseBody`]).
+    /// [`GuardBody`]).
     pub fn into_response_with<T>(self, body: impl FnOnce(Bytes) -> T) -> Response<T> {
         let mut response = Response::new(body(self.body_bytes()));
         *response.status_mut() = self.inner.status;

@@ -5,11 +5,11 @@ use std::task::{Context, Poll, ready};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::ResponseBody;
+use crate::GuardBody;
 
 pin_project! {
     /// The response future of a guard that either lets the request through
-    /// (the handler's response, its body wrapped in [`ResponseBody`]) or
+    /// (the handler's response, its body wrapped in [`GuardBody`]) or
     /// answers it at once itself (a rejection): the origin guard, the rate
     /// limit.
     ///
@@ -17,13 +17,13 @@ pin_project! {
     /// use bytes::Bytes;
     /// use http::Response;
     /// use http_body_util::Full;
-    /// use mcp_guard_core::{PassOrAnswer, ResponseBody};
+    /// use mcp_guard_core::{PassOrAnswer, GuardBody};
     ///
     /// # tokio_test_block_on(async {
     /// let handler = async { Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(b"ok")))) };
     /// let passed = PassOrAnswer::pass(handler).await.unwrap();
     /// assert!(!passed.body().is_full());
-    /// let answer: Response<ResponseBody<Full<Bytes>>> = Response::new(ResponseBody::full(Bytes::from_static(b"{}")));
+    /// let answer: Response<GuardBody<Full<Bytes>>> = Response::new(GuardBody::full(Bytes::from_static(b"{}")));
     /// let answered = PassOrAnswer::<std::future::Pending<Result<_, std::convert::Infallible>>, _>::answer(answer)
     ///     .await
     ///     .unwrap();
@@ -45,7 +45,7 @@ pin_project! {
     #[derive(Debug)]
     enum Kind<F, B> {
         Pass { #[pin] future: F },
-        Answer { response: Option<Response<ResponseBody<B>>> },
+        Answer { response: Option<Response<GuardBody<B>>> },
     }
 }
 
@@ -58,7 +58,7 @@ impl<F, B> PassOrAnswer<F, B> {
     }
 
     /// The guard's own answer, at once.
-    pub fn answer(response: Response<ResponseBody<B>>) -> Self {
+    pub fn answer(response: Response<GuardBody<B>>) -> Self {
         PassOrAnswer {
             kind: Kind::Answer {
                 response: Some(response),
@@ -71,13 +71,13 @@ impl<F, B, E> Future for PassOrAnswer<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<GuardBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Pass { future } => {
                 let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(ResponseBody::new)))
+                Poll::Ready(Ok(response.map(GuardBody::new)))
             }
             KindProj::Answer { response } => {
                 #[allow(clippy::expect_used)]

@@ -11,7 +11,7 @@
 //!   every rejection response, so a metrics or trace layer around the stack
 //!   counts refusals by guard and reason without parsing bodies (see its
 //!   example); [`guard`] holds the guard names.
-//! - [`ResponseBody`]: the response body of every layer, generic over the
+//! - [`GuardBody`]: the request and response body every layer hands on, generic over the
 //!   handler's body, so early returns work with axum, hyper and tonic bodies alike.
 //! - [`RpcEnvelope`] and [`EnvelopePeek`]: the JSON-RPC envelope of a POST body,
 //!   read once with a size limit and a read timeout, cached in request extensions.
@@ -58,12 +58,12 @@ mod store_error;
 mod version;
 pub mod well_known;
 
-pub use body::ResponseBody;
+pub use body::GuardBody;
 pub use display::truncated_for_display;
 pub use envelope::{RpcEnvelope, RpcId, RpcMessage};
 pub use error::{McpError, error_code};
 pub use future::PassOrAnswer;
-pub use peek::{EnvelopePeek, PeekedBody};
+pub use peek::EnvelopePeek;
 pub use principal::Principal;
 pub use rejection::{Rejection, guard};
 pub use store_error::StoreError;

@@ -1,15 +1,12 @@
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Method, Request, StatusCode};
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use pin_project_lite::pin_project;
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use crate::{BoxError, McpError, RpcEnvelope, error_code};
+use crate::{BoxError, GuardBody, McpError, RpcEnvelope, error_code};
 
 /// Reads the JSON-RPC envelope of a POST body once, with a size limit and a read
 /// timeout, and caches it in the request's extensions.
@@ -17,7 +14,7 @@ use crate::{BoxError, McpError, RpcEnvelope, error_code};
 /// The first layer that needs the envelope calls [`EnvelopePeek::peek`]: the body
 /// is buffered (up to [`max_body_bytes`](EnvelopePeek::max_body_bytes), else
 /// `413`), parsed into an [`RpcEnvelope`] that goes into the request's
-/// extensions, and handed on byte for byte in a [`PeekedBody`]. A later layer that
+/// extensions, and handed on byte for byte in a [`GuardBody`]. A later layer that
 /// calls `peek` again finds the cached envelope and reads nothing. Requests other
 /// than POST pass through unread.
 ///
@@ -90,13 +87,13 @@ impl EnvelopePeek {
 
     /// Reads the envelope of a POST body into the request's extensions, unless an
     /// earlier layer already did. See the type's documentation.
-    pub async fn peek<B>(&self, request: Request<B>) -> Result<Request<PeekedBody<B>>, McpError>
+    pub async fn peek<B>(&self, request: Request<B>) -> Result<Request<GuardBody<B>>, McpError>
     where
         B: Body<Data = Bytes>,
         B::Error: Into<BoxError>,
     {
         if request.method() != Method::POST || request.extensions().get::<RpcEnvelope>().is_some() {
-            return Ok(request.map(PeekedBody::unread));
+            return Ok(request.map(GuardBody::new));
         }
         if let Some(declared) = declared_length(&request)
             && declared > self.max_body_bytes as u64
@@ -106,7 +103,7 @@ impl EnvelopePeek {
         let (mut parts, body) = request.into_parts();
         let bytes = self.read_bounded(body).await?;
         parts.extensions.insert(RpcEnvelope::parse(&bytes));
-        Ok(Request::from_parts(parts, PeekedBody::buffered(bytes)))
+        Ok(Request::from_parts(parts, GuardBody::full(bytes)))
     }
 
     async fn read_bounded<B>(&self, body: B) -> Result<Bytes, McpError>
@@ -158,82 +155,6 @@ fn declared_length<B>(request: &Request<B>) -> Option<u64> {
         .ok()?
         .parse()
         .ok()
-}
-
-pin_project! {
-    /// The request body handed on by [`EnvelopePeek::peek`]: the buffered bytes of a
-    /// peeked POST body, or the original body of a request that was not read.
-    #[derive(Debug)]
-    pub struct PeekedBody<B> {
-        #[pin]
-        kind: Kind<B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    #[derive(Debug)]
-    enum Kind<B> {
-        Unread { #[pin] body: B },
-        Buffered { body: Full<Bytes> },
-    }
-}
-
-impl<B> PeekedBody<B> {
-    /// The original body, not read.
-    pub fn unread(body: B) -> Self {
-        PeekedBody {
-            kind: Kind::Unread { body },
-        }
-    }
-
-    /// Bytes already read.
-    pub fn buffered(bytes: Bytes) -> Self {
-        PeekedBody {
-            kind: Kind::Buffered {
-                body: Full::new(bytes),
-            },
-        }
-    }
-
-    /// Whether the peek read this body (rather than passing it on unread).
-    pub fn is_buffered(&self) -> bool {
-        matches!(self.kind, Kind::Buffered { .. })
-    }
-}
-
-impl<B> Body for PeekedBody<B>
-where
-    B: Body<Data = Bytes>,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        match self.project().kind.project() {
-            KindProj::Unread { body } => body.poll_frame(cx),
-            KindProj::Buffered { body } => Pin::new(body)
-                .poll_frame(cx)
-                .map_err(|never| match never {}),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            Kind::Unread { body } => body.is_end_stream(),
-            Kind::Buffered { body } => body.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            Kind::Unread { body } => body.size_hint(),
-            Kind::Buffered { body } => body.size_hint(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -324,7 +245,7 @@ mod tests {
         let cached = once.extensions().get::<RpcEnvelope>().cloned();
         let twice = peek.peek(once).await.unwrap();
         assert_eq!(twice.extensions().get::<RpcEnvelope>().cloned(), cached);
-        assert!(!twice.body().is_buffered());
+        assert!(!twice.body().is_full());
         assert_eq!(
             body_of(twice.into_body()).await,
             r#"{"id":1,"method":"tools/list"}"#
@@ -338,7 +259,7 @@ mod tests {
             .unwrap();
         let request = EnvelopePeek::new().peek(request).await.unwrap();
         assert!(request.extensions().get::<RpcEnvelope>().is_none());
-        assert!(!request.body().is_buffered());
+        assert!(!request.body().is_full());
     }
 
     #[tokio::test]

@@ -49,7 +49,7 @@ use std::fmt;
 ///     .into_response::<http_body_util::Empty<bytes::Bytes>>();
 /// count(refusal);
 /// // …and the handler's own answer, which carries no `Rejection`.
-/// count(Response::new(mcp_guard_core::ResponseBody::<http_body_util::Empty<bytes::Bytes>>::default()));
+/// count(Response::new(mcp_guard_core::GuardBody::<http_body_util::Empty<bytes::Bytes>>::default()));
 ///
 /// let counts = counts.lock().unwrap();
 /// assert_eq!(counts.len(), 1);

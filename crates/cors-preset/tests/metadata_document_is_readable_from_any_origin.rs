@@ -20,7 +20,7 @@ async fn send(
     method: Method,
     path: &str,
     extra: &[(&str, &str)],
-) -> Response<mcp_guard_core::ResponseBody<Full<Bytes>>> {
+) -> Response<mcp_guard_core::GuardBody<Full<Bytes>>> {
     let handler = tower::service_fn(|request: Request<Full<Bytes>>| async move {
         let body = format!(r#"{{"served":"{}"}}"#, request.uri().path());
         Ok::<_, Infallible>(Response::new(Full::from(body)))

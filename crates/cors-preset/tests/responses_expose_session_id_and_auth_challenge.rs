@@ -25,7 +25,7 @@ fn exposed(headers: &HeaderMap) -> Vec<String> {
 async fn post(
     cors: McpCorsLayer,
     answer: fn() -> Response<Full<Bytes>>,
-) -> Response<mcp_guard_core::ResponseBody<Full<Bytes>>> {
+) -> Response<mcp_guard_core::GuardBody<Full<Bytes>>> {
     let handler =
         tower::service_fn(
             move |_: Request<Full<Bytes>>| async move { Ok::<_, Infallible>(answer()) },

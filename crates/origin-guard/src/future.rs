@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
-use mcp_guard_core::{PassOrAnswer, Rejection, ResponseBody, truncated_for_display};
+use mcp_guard_core::{GuardBody, PassOrAnswer, Rejection, truncated_for_display};
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -44,7 +44,7 @@ impl<F, B> ResponseFuture<F, B> {
     }
 
     /// The guard's own answer.
-    pub(crate) fn answer(response: Response<ResponseBody<B>>) -> Self {
+    pub(crate) fn answer(response: Response<GuardBody<B>>) -> Self {
         ResponseFuture {
             inner: PassOrAnswer::answer(response),
             watch: None,
@@ -56,7 +56,7 @@ impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<GuardBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();

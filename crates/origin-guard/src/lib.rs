@@ -41,7 +41,7 @@
 //! guard off.
 //!
 //! The layer is generic over request and response bodies: it never reads the
-//! body, and its rejections use [`ResponseBody`](mcp_guard_core::ResponseBody)
+//! body, and its rejections use [`GuardBody`](mcp_guard_core::GuardBody)
 //! around the handler's own body type, so it sits in front of an axum `Router`,
 //! a hyper `service_fn` or a tonic-style service alike.
 //!

@@ -4,7 +4,7 @@ use std::task::{Context, Poll};
 
 use http::header::HOST;
 use http::{Request, Response};
-use mcp_guard_core::{ResponseBody, guard};
+use mcp_guard_core::{GuardBody, guard};
 use tower_service::Service;
 
 use crate::check::Guard;
@@ -43,7 +43,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for OriginGuard<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future, ResBody>;
 

@@ -4,12 +4,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::Response;
-use mcp_guard_core::ResponseBody;
+use mcp_guard_core::GuardBody;
 use pin_project_lite::pin_project;
 
 use crate::body::ObservedBody;
 
-type GuardedResponse<B> = Response<ResponseBody<ObservedBody<B>>>;
+type GuardedResponse<B> = Response<GuardBody<ObservedBody<B>>>;
 
 /// The boxed part of a POST: the one body read, the envelope checks, then the
 /// inner call. Boxed because it awaits the body before the inner future exists.
@@ -75,7 +75,7 @@ where
             KindProj::Inner { future } => {
                 let response = std::task::ready!(future.poll(cx))?;
                 Poll::Ready(Ok(
-                    response.map(|body| ResponseBody::new(ObservedBody::passthrough(body)))
+                    response.map(|body| GuardBody::new(ObservedBody::passthrough(body)))
                 ))
             }
             KindProj::ReadingBody { future } => future.as_mut().poll(cx),

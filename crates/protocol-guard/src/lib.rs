@@ -65,13 +65,13 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
-//! use mcp_guard_core::{Era, PeekedBody};
+//! use mcp_guard_core::{Era, GuardBody};
 //! use mcp_protocol_guard::ProtocolGuardLayer;
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+//! let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
 //!     let era = request.extensions().get::<Era>().copied();
 //!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!("{era:?}")))))
 //! });

@@ -6,9 +6,7 @@ use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
 use http_body::Body;
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
-use mcp_guard_core::{
-    BoxError, McpError, PeekedBody, ProtocolVersion, ResponseBody, RpcEnvelope, guard,
-};
+use mcp_guard_core::{BoxError, GuardBody, McpError, ProtocolVersion, RpcEnvelope, guard};
 use tower_service::Service;
 
 use crate::body::ObservedBody;
@@ -20,7 +18,7 @@ use crate::future::ResponseFuture;
 ///
 /// The handler receives the request with its [`ProtocolVersion`] and
 /// [`Era`](mcp_guard_core::Era) in the extensions (and, for a POST, the
-/// [`RpcEnvelope`]), and the body byte for byte in a [`PeekedBody`].
+/// [`RpcEnvelope`]), and the body byte for byte in a [`GuardBody`].
 #[derive(Debug, Clone)]
 pub struct ProtocolGuard<S> {
     pub(crate) inner: S,
@@ -41,13 +39,13 @@ impl<S> ProtocolGuard<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ProtocolGuard<S>
 where
-    S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
     ResBody: Body<Data = Bytes> + Send + 'static,
 {
-    type Response = Response<ResponseBody<ObservedBody<ResBody>>>;
+    type Response = Response<GuardBody<ObservedBody<ResBody>>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
@@ -59,7 +57,7 @@ where
         if is_metadata_read(&request) {
             // Public OAuth metadata: answered whatever MCP headers come along.
             forget_session(&mut request);
-            return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
+            return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
         }
         let verdict = self
             .config
@@ -67,11 +65,11 @@ where
         match verdict {
             Err(error) => ResponseFuture::rejected(reject(error, request.method())),
             Ok(Verdict::PassThrough) => {
-                ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)))
+                ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)))
             }
             Ok(Verdict::Decided(version)) => {
                 insert_version(&mut request, version);
-                ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)))
+                ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)))
             }
             Ok(Verdict::NeedsEnvelope(header_version)) => {
                 // The inner service was polled ready; take that instance along
@@ -95,9 +93,9 @@ async fn read_check_and_call<S, ReqBody, ResBody>(
     mut inner: S,
     request: Request<ReqBody>,
     header_version: HeaderVersion,
-) -> Result<Response<ResponseBody<ObservedBody<ResBody>>>, S::Error>
+) -> Result<Response<GuardBody<ObservedBody<ResBody>>>, S::Error>
 where
-    S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>>,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
     ReqBody: Body<Data = Bytes>,
     ReqBody::Error: Into<BoxError>,
 {
@@ -120,7 +118,7 @@ where
     insert_version(&mut request, version);
     let response = inner.call(request).await?;
     if !watches_tools_list || !response.status().is_success() {
-        return Ok(response.map(|body| ResponseBody::new(ObservedBody::passthrough(body))));
+        return Ok(response.map(|body| GuardBody::new(ObservedBody::passthrough(body))));
     }
     let is_event_stream = response
         .headers()
@@ -133,8 +131,10 @@ where
                 .starts_with("text/event-stream")
         });
     let registry = config.registry.clone();
-    Ok(response
-        .map(|body| ResponseBody::new(ObservedBody::watching(body, registry, is_event_stream))))
+    Ok(
+        response
+            .map(|body| GuardBody::new(ObservedBody::watching(body, registry, is_event_stream))),
+    )
 }
 
 fn insert_version<B>(request: &mut Request<B>, version: ProtocolVersion) {
@@ -142,7 +142,7 @@ fn insert_version<B>(request: &mut Request<B>, version: ProtocolVersion) {
     request.extensions_mut().insert(version.era());
 }
 
-fn reject<B>(error: McpError, method: &Method) -> Response<ResponseBody<B>> {
+fn reject<B>(error: McpError, method: &Method) -> Response<GuardBody<B>> {
     let error = error.rejected_by(guard::PROTOCOL_GUARD);
     // A client's mistake, not the operator's: info, not warn.
     tracing::info!(

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{EnvelopePeek, Era, PeekedBody, RpcEnvelope};
+use mcp_guard_core::{EnvelopePeek, Era, GuardBody, RpcEnvelope};
 use mcp_protocol_guard::ProtocolGuardLayer;
 use tower::{Layer, ServiceExt};
 
@@ -90,7 +90,7 @@ async fn three_readers_one_read_and_the_exact_bytes_at_the_handler() {
     // ask for the envelope too; each records whether it had to read the body.
     let later_reads = Arc::new(AtomicUsize::new(0));
     let handler = tower::service_fn(
-        |request: Request<PeekedBody<PeekedBody<PeekedBody<ChunkedBody>>>>| async move {
+        |request: Request<GuardBody<GuardBody<GuardBody<ChunkedBody>>>>| async move {
             assert_eq!(request.extensions().get::<Era>(), Some(&Era::Stateless));
             let envelope = request.extensions().get::<RpcEnvelope>().unwrap();
             assert_eq!(envelope.single().unwrap().name(), Some("search"));
@@ -99,24 +99,23 @@ async fn three_readers_one_read_and_the_exact_bytes_at_the_handler() {
         },
     );
     let reads = later_reads.clone();
-    let second_reader = tower::service_fn(
-        move |request: Request<PeekedBody<PeekedBody<ChunkedBody>>>| {
+    let second_reader =
+        tower::service_fn(move |request: Request<GuardBody<GuardBody<ChunkedBody>>>| {
             let handler = handler;
             let reads = reads.clone();
             async move {
                 let request = EnvelopePeek::new().peek(request).await.unwrap();
-                reads.fetch_add(usize::from(request.body().is_buffered()), Ordering::SeqCst);
+                reads.fetch_add(usize::from(request.body().is_full()), Ordering::SeqCst);
                 handler.oneshot(request).await
             }
-        },
-    );
+        });
     let reads = later_reads.clone();
-    let first_reader = tower::service_fn(move |request: Request<PeekedBody<ChunkedBody>>| {
+    let first_reader = tower::service_fn(move |request: Request<GuardBody<ChunkedBody>>| {
         let second_reader = second_reader.clone();
         let reads = reads.clone();
         async move {
             let request = EnvelopePeek::new().peek(request).await.unwrap();
-            reads.fetch_add(usize::from(request.body().is_buffered()), Ordering::SeqCst);
+            reads.fetch_add(usize::from(request.body().is_full()), Ordering::SeqCst);
             second_reader.oneshot(request).await
         }
     });
@@ -151,7 +150,7 @@ async fn an_oversized_body_is_refused_with_413_before_the_handler() {
         .envelope_peek(EnvelopePeek::new().max_body_bytes(64))
         .build()
         .unwrap();
-    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+    let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
         panic!("an oversized body reached the handler");
         #[allow(unreachable_code)]
         Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
@@ -183,7 +182,7 @@ async fn a_stalled_body_is_refused_with_408_after_the_read_timeout() {
         .envelope_peek(EnvelopePeek::new().read_timeout(Duration::from_millis(50)))
         .build()
         .unwrap();
-    let handler = tower::service_fn(|_: Request<PeekedBody<StalledBody>>| async {
+    let handler = tower::service_fn(|_: Request<GuardBody<StalledBody>>| async {
         Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
     });
     let response = tokio::time::timeout(

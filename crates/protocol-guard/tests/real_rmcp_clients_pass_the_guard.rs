@@ -14,7 +14,7 @@ use axum::Router;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use mcp_protocol_guard::ProtocolGuardLayer;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -75,7 +75,7 @@ fn rmcp_service(legacy_sessions: bool) -> Rmcp {
 async fn serve(guard: ProtocolGuardLayer, rmcp: Rmcp, requests: Arc<AtomicUsize>) -> String {
     let service = ServiceBuilder::new()
         .layer(guard)
-        .map_request(move |request: Request<PeekedBody<axum::body::Body>>| {
+        .map_request(move |request: Request<GuardBody<axum::body::Body>>| {
             requests.fetch_add(1, Ordering::SeqCst);
             request
         })
@@ -167,7 +167,7 @@ async fn a_stateless_era_client_passes_and_a_forged_param_header_does_not() {
     // the same call with a forged Mcp-Param-Region is now refused before the handler.
     let handler_reached = Arc::new(AtomicUsize::new(0));
     let reached = handler_reached.clone();
-    let handler = tower::service_fn(move |_: Request<PeekedBody<Full<Bytes>>>| {
+    let handler = tower::service_fn(move |_: Request<GuardBody<Full<Bytes>>>| {
         reached.fetch_add(1, Ordering::SeqCst);
         async { Ok::<_, std::convert::Infallible>(http::Response::new(Full::<Bytes>::default())) }
     });

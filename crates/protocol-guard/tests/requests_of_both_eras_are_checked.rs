@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{Era, PeekedBody, ProtocolVersion};
+use mcp_guard_core::{Era, GuardBody, ProtocolVersion};
 use mcp_protocol_guard::ProtocolGuardLayer;
 use serde_json::json;
 use tower::{Layer, ServiceExt};
@@ -58,7 +58,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Outcome {
-    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
         let version = *request.extensions().get::<ProtocolVersion>().unwrap();
         let era = *request.extensions().get::<Era>().unwrap();
         let text = format!("{}|{:?}", version.as_str(), era);
@@ -561,7 +561,7 @@ async fn header_values_with_invalid_characters_are_refused() {
             .header("mcp-name", http::HeaderValue::from_bytes(raw).unwrap())
             .body(Full::from(call.clone()))
             .unwrap();
-        let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+        let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
             Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
         });
         let response = guard.layer(handler).oneshot(request).await.unwrap();

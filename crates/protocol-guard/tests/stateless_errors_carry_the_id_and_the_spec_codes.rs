@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use mcp_protocol_guard::ProtocolGuardLayer;
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
@@ -54,7 +54,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: String,
 ) -> (StatusCode, Value) {
-    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
         // What a metadata read carries on is no key to a session.
         assert!(request.headers().get("mcp-session-id").is_none());
         assert!(request.headers().get("last-event-id").is_none());
@@ -338,7 +338,7 @@ async fn other_http_methods_are_405_with_allow() {
         .supported_versions([mcp_guard_core::ProtocolVersion::V2026_07_28])
         .build()
         .unwrap();
-    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async move {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
     });
     let response = stateless_only

@@ -4,13 +4,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::Response;
-use mcp_guard_core::ResponseBody;
+use mcp_guard_core::GuardBody;
 use mcp_guard_core::headers::MCP_SESSION_ID;
 use pin_project_lite::pin_project;
 
 /// The lifecycle of a legacy-era request: store lookups around the inner call.
 type LifecycleFuture<B, E> =
-    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<Response<GuardBody<B>>, E>> + Send>>;
 
 pin_project! {
     /// Response future of [`SessionGuard`](crate::SessionGuard).
@@ -68,7 +68,7 @@ impl<F, B, E> Future for ResponseFuture<F, B, E>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<GuardBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
@@ -79,7 +79,7 @@ where
                         "the handler answered a stateless-era (2026-07-28) request with an Mcp-Session-Id; removed it (that era has no sessions)"
                     );
                 }
-                Poll::Ready(Ok(response.map(ResponseBody::new)))
+                Poll::Ready(Ok(response.map(GuardBody::new)))
             }
             KindProj::Lifecycle { future } => future.as_mut().poll(cx),
         }

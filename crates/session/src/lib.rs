@@ -75,14 +75,14 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
-//! use mcp_guard_core::PeekedBody;
+//! use mcp_guard_core::GuardBody;
 //! use mcp_session::SessionGuardLayer;
 //! use tower::{Layer, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // A stateless handler; the layer mints and enforces the session ids.
-//! let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+//! let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
 //!     let result = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"demo","version":"1"}}}"#;
 //!     let response = Response::builder().header("content-type", "application/json").body(Full::from(result));
 //!     Ok::<_, Infallible>(response.unwrap())

@@ -12,8 +12,8 @@ use http_body_util::{BodyExt, Limited};
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
-    BoxError, Era, McpError, PeekedBody, Principal, ProtocolVersion, ResponseBody, RpcEnvelope,
-    error_code, guard, truncated_for_display,
+    BoxError, Era, GuardBody, McpError, Principal, ProtocolVersion, RpcEnvelope, error_code, guard,
+    truncated_for_display,
 };
 use tower_service::Service;
 
@@ -28,7 +28,7 @@ use crate::{Binding, Session, SessionId, SessionRecord};
 /// [`SessionGuardLayer`](crate::SessionGuardLayer).
 ///
 /// The handler receives a [`Session`] in the request's extensions on every
-/// request of a live session, and the body byte for byte in a [`PeekedBody`].
+/// request of a live session, and the body byte for byte in a [`GuardBody`].
 pub struct SessionGuard<S, St> {
     pub(crate) inner: S,
     pub(crate) store: Arc<St>,
@@ -55,7 +55,7 @@ impl<S: std::fmt::Debug, St> std::fmt::Debug for SessionGuard<S, St> {
 
 impl<S, St, ReqBody, ResBody> Service<Request<ReqBody>> for SessionGuard<S, St>
 where
-    S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
     St: SessionStore,
     ReqBody: Body<Data = Bytes> + Send + 'static,
@@ -63,7 +63,7 @@ where
     ResBody: Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<BoxError>,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
@@ -77,17 +77,17 @@ where
             Method::POST | Method::GET | Method::DELETE
         );
         if !lifecycle_method {
-            return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
+            return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
         }
         if is_metadata_read(&request) {
             // Public metadata: no session, and none to be reached through it.
             let mut request = request;
             forget_session(&mut request);
-            return ResponseFuture::inner(self.inner.call(request.map(PeekedBody::unread)));
+            return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
         }
         if Era::of(&request) == Era::Stateless {
             // Stateless-era traffic has no sessions: neither read nor minted.
-            return ResponseFuture::stateless(self.inner.call(request.map(PeekedBody::unread)));
+            return ResponseFuture::stateless(self.inner.call(request.map(GuardBody::new)));
         }
         let clone = self.inner.clone();
         let lifecycle = Lifecycle {
@@ -116,11 +116,11 @@ struct Shared<St> {
     settings: Arc<Settings>,
 }
 
-type Answer<B, E> = Result<Response<ResponseBody<B>>, E>;
+type Answer<B, E> = Result<Response<GuardBody<B>>, E>;
 
 impl<S, St, ReqBody, ResBody> Lifecycle<S, St, ReqBody, ResBody>
 where
-    S: Service<Request<PeekedBody<ReqBody>>, Response = Response<ResBody>> + Clone,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone,
     St: SessionStore,
     ReqBody: Body<Data = Bytes>,
     ReqBody::Error: Into<BoxError>,
@@ -146,7 +146,7 @@ where
 
     async fn initialize(
         mut self,
-        mut request: Request<PeekedBody<ReqBody>>,
+        mut request: Request<GuardBody<ReqBody>>,
     ) -> Answer<ResBody, S::Error> {
         // An initialize opens a new session. A session id it carries must not
         // reach the handler (a session-aware one would run it inside that
@@ -172,7 +172,7 @@ where
         );
         let response = self.inner.call(request).await?;
         if !response.status().is_success() {
-            return Ok(response.map(ResponseBody::new));
+            return Ok(response.map(GuardBody::new));
         }
         let (mut parts, body) = response.into_parts();
         if self.shared.settings.mode == Mode::Issue
@@ -200,12 +200,12 @@ where
             .unwrap_or_default();
         let Some(version) = negotiated_version(content_type, &bytes) else {
             // A JSON-RPC error (or no InitializeResult at all): no session.
-            return Ok(Response::from_parts(parts, ResponseBody::full(bytes)));
+            return Ok(Response::from_parts(parts, GuardBody::full(bytes)));
         };
         let id = match self.shared.session_id_for(&parts.headers) {
             Ok(Some(id)) => id,
             // Track mode and a handler that minted no id: a sessionless server.
-            Ok(None) => return Ok(Response::from_parts(parts, ResponseBody::full(bytes))),
+            Ok(None) => return Ok(Response::from_parts(parts, GuardBody::full(bytes))),
             Err(error) => return Ok(reject(error.with_id(rpc_id), &Method::POST, None)),
         };
         let record = SessionRecord::new(
@@ -234,12 +234,12 @@ where
             parts.headers.insert(MCP_SESSION_ID, value);
         }
         tracing::info!(session = ?id, "session created");
-        Ok(Response::from_parts(parts, ResponseBody::full(bytes)))
+        Ok(Response::from_parts(parts, GuardBody::full(bytes)))
     }
 
     async fn continue_session(
         mut self,
-        mut request: Request<PeekedBody<ReqBody>>,
+        mut request: Request<GuardBody<ReqBody>>,
     ) -> Answer<ResBody, S::Error> {
         let method = request.method().clone();
         let presented = self.shared.presented_id_and_caller(&request);
@@ -273,12 +273,12 @@ where
         {
             tracing::error!(session = ?session.id(), error = error.message(), "session state was not saved");
         }
-        Ok(response.map(ResponseBody::new))
+        Ok(response.map(GuardBody::new))
     }
 
     async fn terminate(
         mut self,
-        request: Request<PeekedBody<ReqBody>>,
+        request: Request<GuardBody<ReqBody>>,
         record: SessionRecord,
     ) -> Answer<ResBody, S::Error> {
         if !self.shared.settings.client_termination {
@@ -319,9 +319,9 @@ where
             tracing::info!(session = ?record.id(), "session ended by the client");
         }
         Ok(match response {
-            Some(response) => response.map(ResponseBody::new),
+            Some(response) => response.map(GuardBody::new),
             None => {
-                let mut ended = Response::new(ResponseBody::default());
+                let mut ended = Response::new(GuardBody::default());
                 *ended.status_mut() = StatusCode::NO_CONTENT;
                 ended
             }
@@ -334,7 +334,7 @@ where
         id: &SessionId,
         headers: (Option<HeaderValue>, Option<HeaderValue>),
     ) {
-        let mut request = Request::new(PeekedBody::buffered(Bytes::new()));
+        let mut request = Request::new(GuardBody::full(Bytes::new()));
         *request.method_mut() = Method::DELETE;
         let (host, version) = headers;
         if let Some(host) = host {
@@ -616,7 +616,7 @@ fn reject<B>(
     error: McpError,
     method: &Method,
     extensions: Option<&http::Extensions>,
-) -> Response<ResponseBody<B>> {
+) -> Response<GuardBody<B>> {
     let error = match extensions {
         Some(extensions) => error.with_id_from(extensions),
         None => error,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use mcp_session::store::{
     Created, MemorySessionStore, SessionStore, SessionStoreLimits, StoreError,
 };
@@ -80,7 +80,7 @@ async fn an_unavailable_store_means_503_and_service_resumes_after() {
     let layer = SessionGuardLayer::builder(Mode::Issue, outage.clone())
         .build()
         .unwrap();
-    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+    let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
         let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
         Ok::<_, Infallible>(
             Response::builder()

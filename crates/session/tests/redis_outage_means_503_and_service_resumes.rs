@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::{SessionStore, SessionStoreLimits};
 use mcp_session::{Binding, Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord};
@@ -40,7 +40,7 @@ async fn store(redis: &RedisServer) -> RedisSessionStore {
 type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
 
 fn service(store: RedisSessionStore) -> Svc {
-    let handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+    let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
         let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
         Ok::<_, Infallible>(
             Response::builder()

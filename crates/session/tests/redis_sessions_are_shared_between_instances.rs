@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use mcp_guard_core::{PeekedBody, Principal};
+use mcp_guard_core::{GuardBody, Principal};
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::{Created, SessionStore, SessionStoreLimits};
 use mcp_session::{
@@ -135,12 +135,12 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","param
 const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
 
 fn handler() -> impl tower::Service<
-    Request<PeekedBody<Full<Bytes>>>,
+    Request<GuardBody<Full<Bytes>>>,
     Response = Response<Full<Bytes>>,
     Error = Infallible,
     Future = impl Send,
 > + Clone {
-    tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+    tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
         let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
         Ok::<_, Infallible>(
             Response::builder()

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{PeekedBody, Principal};
+use mcp_guard_core::{GuardBody, Principal};
 use mcp_protocol_guard::ProtocolGuardLayer;
 use mcp_session::store::MemorySessionStore;
 use mcp_session::{IncompletePrincipal, Mode, Session, SessionGuardLayer};
@@ -379,7 +379,7 @@ async fn a_rejected_initialize_leaves_no_session_behind() {
 async fn an_initialize_answered_with_a_json_rpc_error_creates_nothing() {
     // HTTP 200, but the body is a JSON-RPC error, in JSON and in SSE.
     for content_type in ["application/json", "text/event-stream"] {
-        let handler = tower::service_fn(move |_: Request<PeekedBody<Full<Bytes>>>| async move {
+        let handler = tower::service_fn(move |_: Request<GuardBody<Full<Bytes>>>| async move {
             let error = r#"{"jsonrpc":"2.0","id":0,"error":{"code":-32602,"message":"unsupported capabilities"}}"#;
             let body = match content_type {
                 "text/event-stream" => format!("id: 1\ndata: {error}\n\n"),
@@ -645,7 +645,7 @@ async fn refusals_carry_the_request_id() {
 async fn a_stateless_era_answer_never_carries_a_session_id() {
     let layer = SessionGuardLayer::issue();
     let store = layer.store().clone();
-    let minting_handler = tower::service_fn(|_: Request<PeekedBody<Full<Bytes>>>| async {
+    let minting_handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
         let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
         response.headers_mut().insert(
             "mcp-session-id",
@@ -751,7 +751,7 @@ async fn stateless_era_traffic_passes_untouched() {
 #[tokio::test]
 async fn handler_state_survives_between_requests() {
     // A handler of our own that counts its calls in the session state.
-    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
         let body = match request.extensions().get::<Session>() {
             Some(session) => {
                 let calls: u32 = session.get("calls").unwrap_or(0) + 1;

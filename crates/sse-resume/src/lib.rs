@@ -76,7 +76,7 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response};
 //! use http_body_util::{BodyExt, Full};
-//! use mcp_guard_core::PeekedBody;
+//! use mcp_guard_core::GuardBody;
 //! use mcp_session::SessionGuardLayer;
 //! use mcp_sse_resume::SseResumeLayer;
 //! use tower::{ServiceBuilder, ServiceExt};
@@ -85,7 +85,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // A handler that answers initialize in JSON and everything else with SSE,
 //! // setting ids of its own that the layer replaces.
-//! let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+//! let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
 //!     let body = request.into_body().collect().await.unwrap().to_bytes();
 //!     let response = if body.windows(10).any(|w| w == b"initialize") {
 //!         Response::builder().header("content-type", "application/json").body(Full::from(

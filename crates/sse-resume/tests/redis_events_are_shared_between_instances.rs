@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::MemorySessionStore;
 use mcp_session::{Mode, SessionGuardLayer};
@@ -210,7 +210,7 @@ type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, I
 /// sse-resume (this instance's Redis event store) → a handler that answers
 /// initialize in JSON and anything else with five SSE events.
 fn server(sessions: MemorySessionStore, events: RedisEventStore) -> Svc {
-    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
         let body = request.into_body().collect().await.unwrap().to_bytes();
         let response = if body.windows(10).any(|w| w == b"initialize") {
             Response::builder()

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::PeekedBody;
+use mcp_guard_core::GuardBody;
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::MemorySessionStore;
 use mcp_session::{Mode, SessionGuardLayer};
@@ -52,7 +52,7 @@ type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, I
 /// session (in memory, so only the event store can fail) → sse-resume (Redis)
 /// → a handler answering initialize in JSON and anything else with 5 events.
 fn server(events: RedisEventStore) -> Svc {
-    let handler = tower::service_fn(|request: Request<PeekedBody<Full<Bytes>>>| async move {
+    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
         let body = request.into_body().collect().await.unwrap().to_bytes();
         let response = if body.windows(10).any(|w| w == b"initialize") {
             Response::builder()

@@ -25,7 +25,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use mcp_guard::McpGuard;
 use mcp_guard::bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
-use mcp_guard::core::EnvelopePeek;
+use mcp_guard::core::EnvelopeLimits;
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ServerCapabilities,
@@ -135,7 +135,7 @@ async fn start(settings: Settings) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let url = format!("http://127.0.0.1:{}/mcp", addr.port());
-    let peek = EnvelopePeek::new()
+    let peek = EnvelopeLimits::new()
         .max_body_bytes(MAX_BODY)
         .read_timeout(BODY_READ_TIMEOUT);
     let verifier = JwtVerifier::builder(ISSUER, &url)
@@ -143,11 +143,11 @@ async fn start(settings: Settings) -> Server {
         .build()
         .unwrap();
     let bearer = BearerAuthLayer::builder(verifier, ProtectedResourceMetadata::new(&url, [ISSUER]))
-        .envelope_peek(peek.clone())
+        .envelope_limits(peek.clone())
         .build();
     // `echo`'s text is mirrored into Mcp-Param-Text in the stateless era.
     let protocol = ProtocolGuardLayer::builder()
-        .envelope_peek(peek)
+        .envelope_limits(peek)
         .tool_input_schema(
             "echo",
             json!({"type": "object", "properties": {"text": {"type": "string", "x-mcp-header": "Text"}}}),

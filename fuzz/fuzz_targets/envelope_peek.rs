@@ -7,7 +7,7 @@
 //! - what it reads agrees with `serde_json::Value` wherever both parse: the
 //!   method, id, `params.name`, `params.uri` and `_meta` protocol version of a
 //!   single message, the length of a batch;
-//! - `EnvelopePeek::peek` over the body in arbitrary chunks answers 413 exactly
+//! - `EnvelopeLimits::peek` over the body in arbitrary chunks answers 413 exactly
 //!   when the body is over the limit, and otherwise hands on the same bytes
 //!   and puts the same envelope in the extensions.
 #![no_main]
@@ -19,7 +19,7 @@ use http::{Request, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use libfuzzer_sys::fuzz_target;
-use mcp_guard_core::{EnvelopePeek, RpcEnvelope, RpcId, RpcMessage};
+use mcp_guard_core::{EnvelopeLimits, RpcEnvelope, RpcId, RpcMessage};
 use mcp_guard_fuzz::RUNTIME;
 use serde_json::Value;
 
@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
         .body(StreamBody::new(futures_util::stream::iter(frames)))
         .expect("a request");
     RUNTIME.block_on(async {
-        let peeked = EnvelopePeek::new()
+        let peeked = EnvelopeLimits::new()
             .max_body_bytes(limit)
             .peek(request)
             .await;

@@ -100,7 +100,7 @@ mod unused;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use mcp_guard_core::EnvelopePeek;
+use mcp_guard_core::EnvelopeLimits;
 
 pub use error::McpGuardConfigError;
 pub use layer::McpGuardLayer;
@@ -242,8 +242,8 @@ struct PeekSettings {
 
 impl PeekSettings {
     #[allow(dead_code)] // unused when no peeking guard's feature is on
-    fn envelope_peek(self) -> EnvelopePeek {
-        EnvelopePeek::new()
+    fn envelope_limits(self) -> EnvelopeLimits {
+        EnvelopeLimits::new()
             .max_body_bytes(self.max_body_bytes)
             .read_timeout(self.read_timeout)
     }
@@ -472,7 +472,7 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     ///
     /// It configures the layers the preset builds. A protocol guard, bearer
     /// auth or session layer you pass in yourself reads the body with its own
-    /// `envelope_peek` settings: give it the same `EnvelopePeek`.
+    /// `envelope_peek` settings: give it the same `EnvelopeLimits`.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.peek.max_body_bytes = bytes;
         self
@@ -828,7 +828,7 @@ where
             .map(endpoint::Endpoint::new)
             .transpose()?;
         #[allow(unused_variables)] // used by the guards whose features are on
-        let peek = self.peek.envelope_peek();
+        let peek = self.peek.envelope_limits();
 
         #[cfg(feature = "origin-guard")]
         let allowlist = match (self.allowlist, &self.reach) {
@@ -850,7 +850,7 @@ where
         #[cfg(feature = "protocol-guard")]
         let protocol_guard = self.protocol_guard.resolve(|| {
             mcp_protocol_guard::ProtocolGuardLayer::builder()
-                .envelope_peek(peek.clone())
+                .envelope_limits(peek.clone())
                 .build()
                 .map_err(|error| McpGuardConfigError::new("protocol_guard", error))
         })?;
@@ -944,7 +944,7 @@ fn preset_bearer_auth<V: mcp_bearer_auth::TokenVerifier>(
     reach: &Reach,
     auth: &AuthSettings,
     make_verifier: Option<MakeVerifier<V>>,
-    peek: EnvelopePeek,
+    peek: EnvelopeLimits,
 ) -> Result<mcp_bearer_auth::BearerAuthLayer<V>, McpGuardConfigError> {
     let audience = match (&auth.audience, reach) {
         (Some(audience), _) => audience.clone(),
@@ -972,7 +972,7 @@ fn preset_bearer_auth<V: mcp_bearer_auth::TokenVerifier>(
     let metadata = mcp_bearer_auth::ProtectedResourceMetadata::new(&audience, [issuer])
         .with_scopes_supported(auth.scopes_supported.iter().cloned());
     let mut builder =
-        mcp_bearer_auth::BearerAuthLayer::builder(verifier, metadata).envelope_peek(peek);
+        mcp_bearer_auth::BearerAuthLayer::builder(verifier, metadata).envelope_limits(peek);
     if let Some(policy) = &auth.policy {
         builder = builder.policy(policy.clone());
     }
@@ -985,7 +985,7 @@ fn preset_bearer_auth<V: mcp_bearer_auth::TokenVerifier>(
 fn preset_session<Ss: mcp_session::store::SessionStore>(
     settings: SessionSettings,
     store: Option<Ss>,
-    peek: EnvelopePeek,
+    peek: EnvelopeLimits,
 ) -> Result<mcp_session::SessionGuardLayer<Ss>, McpGuardConfigError> {
     let store = store.ok_or_else(|| {
         McpGuardConfigError::new(
@@ -994,7 +994,7 @@ fn preset_session<Ss: mcp_session::store::SessionStore>(
         )
     })?;
     let mode = settings.mode.unwrap_or(mcp_session::Mode::Issue);
-    let mut builder = mcp_session::SessionGuardLayer::builder(mode, store).envelope_peek(peek);
+    let mut builder = mcp_session::SessionGuardLayer::builder(mode, store).envelope_limits(peek);
     if let Some(timeout) = settings.idle_timeout {
         builder = builder.idle_timeout(timeout);
     }

@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_guard_core::EnvelopePeek;
+use mcp_guard_core::EnvelopeLimits;
 use tower_layer::Layer;
 
 use crate::cache::VerifiedTokens;
@@ -22,7 +22,7 @@ pub(crate) struct Settings {
     pub(crate) policy: ScopePolicy,
     pub(crate) keep_authorization: bool,
     pub(crate) max_token_bytes: usize,
-    pub(crate) peek: EnvelopePeek,
+    pub(crate) peek: EnvelopeLimits,
     pub(crate) cache: VerifiedTokens,
 }
 
@@ -67,7 +67,7 @@ impl<V: TokenVerifier> BearerAuthLayer<V> {
             policy: ScopePolicy::new(),
             keep_authorization: false,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            peek: EnvelopePeek::new(),
+            peek: EnvelopeLimits::new(),
             cache_entries: 10_000,
             cache_ttl: Duration::from_secs(5 * 60),
         }
@@ -94,7 +94,7 @@ pub struct BearerAuthLayerBuilder<V> {
     policy: ScopePolicy,
     keep_authorization: bool,
     max_token_bytes: usize,
-    peek: EnvelopePeek,
+    peek: EnvelopeLimits,
     cache_entries: u64,
     cache_ttl: Duration,
 }
@@ -129,7 +129,7 @@ impl<V: TokenVerifier> BearerAuthLayerBuilder<V> {
 
     /// The body limits for reading a POST's envelope for the scope policy
     /// (shared with the protocol guard when it ran first).
-    pub fn envelope_peek(mut self, peek: EnvelopePeek) -> Self {
+    pub fn envelope_limits(mut self, peek: EnvelopeLimits) -> Self {
         self.peek = peek;
         self
     }

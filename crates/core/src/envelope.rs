@@ -23,7 +23,7 @@ pub enum RpcId {
 
 /// The JSON-RPC envelope of a POST body, as far as the guards need it.
 ///
-/// Put in request extensions by [`EnvelopePeek`](crate::EnvelopePeek). Malformed
+/// Put in request extensions by [`EnvelopeLimits`](crate::EnvelopeLimits). Malformed
 /// JSON is not rejected here (the handler answers parse errors); it shows up as
 /// [`RpcEnvelope::Unparsable`] so that a guard can decide.
 ///

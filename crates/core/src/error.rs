@@ -128,7 +128,7 @@ impl McpError {
     }
 
     /// Answers with the id of the request whose parsed envelope is in
-    /// `extensions` (put there by [`EnvelopePeek`](crate::EnvelopePeek)), when
+    /// `extensions` (put there by [`EnvelopeLimits`](crate::EnvelopeLimits)), when
     /// it is one message with an id; otherwise the answer keeps `null`.
     ///
     /// Every guard calls this on its rejections, so a client can match the
@@ -183,7 +183,7 @@ impl McpError {
     /// response then carries a [`Rejection`] extension with this guard and
     /// the [reason](McpError::with_reason). A guard calls it where its
     /// refusals become responses, so a refusal made by a shared helper (the
-    /// [`EnvelopePeek`](crate::EnvelopePeek), a [`StoreError`](crate::StoreError))
+    /// [`EnvelopeLimits`](crate::EnvelopeLimits), a [`StoreError`](crate::StoreError))
     /// names the guard that used it.
     pub fn rejected_by(mut self, guard: &'static str) -> Self {
         self.inner.guard = Some(guard);

@@ -13,7 +13,7 @@
 //!   example); [`guard`] holds the guard names.
 //! - [`GuardBody`]: the request and response body every layer hands on, generic over the
 //!   handler's body, so early returns work with axum, hyper and tonic bodies alike.
-//! - [`RpcEnvelope`] and [`EnvelopePeek`]: the JSON-RPC envelope of a POST body,
+//! - [`RpcEnvelope`] and [`EnvelopeLimits`]: the JSON-RPC envelope of a POST body,
 //!   read once with a size limit and a read timeout, cached in request extensions.
 //! - [`Principal`]: who the bearer token says is calling.
 //! - [`StoreError`]: a session or event store that cannot answer (a `503`).
@@ -63,7 +63,7 @@ pub use display::truncated_for_display;
 pub use envelope::{RpcEnvelope, RpcId, RpcMessage};
 pub use error::{McpError, error_code};
 pub use future::PassOrAnswer;
-pub use peek::EnvelopePeek;
+pub use peek::EnvelopeLimits;
 pub use principal::Principal;
 pub use rejection::{Rejection, guard};
 pub use store_error::StoreError;

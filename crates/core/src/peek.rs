@@ -11,8 +11,8 @@ use crate::{BoxError, GuardBody, McpError, RpcEnvelope, error_code};
 /// Reads the JSON-RPC envelope of a POST body once, with a size limit and a read
 /// timeout, and caches it in the request's extensions.
 ///
-/// The first layer that needs the envelope calls [`EnvelopePeek::peek`]: the body
-/// is buffered (up to [`max_body_bytes`](EnvelopePeek::max_body_bytes), else
+/// The first layer that needs the envelope calls [`EnvelopeLimits::peek`]: the body
+/// is buffered (up to [`max_body_bytes`](EnvelopeLimits::max_body_bytes), else
 /// `413`), parsed into an [`RpcEnvelope`] that goes into the request's
 /// extensions, and handed on byte for byte in a [`GuardBody`]. A later layer that
 /// calls `peek` again finds the cached envelope and reads nothing. Requests other
@@ -20,7 +20,7 @@ use crate::{BoxError, GuardBody, McpError, RpcEnvelope, error_code};
 ///
 /// Malformed JSON is not rejected here (the envelope is
 /// [`RpcEnvelope::Unparsable`]); a body larger than the limit is (`413`), as is
-/// one that does not arrive within [`read_timeout`](EnvelopePeek::read_timeout)
+/// one that does not arrive within [`read_timeout`](EnvelopeLimits::read_timeout)
 /// (`408`) or whose transfer fails (`400`). Their [`Rejection`](crate::Rejection)
 /// reasons are `body_too_large`, `body_read_timeout` and `body_unreadable`; the
 /// guard that called `peek` names itself.
@@ -29,13 +29,13 @@ use crate::{BoxError, GuardBody, McpError, RpcEnvelope, error_code};
 /// use bytes::Bytes;
 /// use http::Request;
 /// use http_body_util::{BodyExt, Full};
-/// use mcp_guard_core::{EnvelopePeek, RpcEnvelope};
+/// use mcp_guard_core::{EnvelopeLimits, RpcEnvelope};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
 /// let request = Request::post("/mcp").body(Full::new(Bytes::from(body))).unwrap();
 ///
-/// let peek = EnvelopePeek::new().max_body_bytes(64 * 1024);
+/// let peek = EnvelopeLimits::new().max_body_bytes(64 * 1024);
 /// let request = peek.peek(request).await.unwrap();
 /// let envelope = request.extensions().get::<RpcEnvelope>().unwrap();
 /// assert_eq!(envelope.single().unwrap().method(), Some("tools/list"));
@@ -46,18 +46,18 @@ use crate::{BoxError, GuardBody, McpError, RpcEnvelope, error_code};
 /// # });
 /// ```
 #[derive(Debug, Clone)]
-pub struct EnvelopePeek {
+pub struct EnvelopeLimits {
     max_body_bytes: usize,
     read_timeout: Duration,
 }
 
-impl Default for EnvelopePeek {
+impl Default for EnvelopeLimits {
     fn default() -> Self {
-        EnvelopePeek::new()
+        EnvelopeLimits::new()
     }
 }
 
-impl EnvelopePeek {
+impl EnvelopeLimits {
     /// The default body size limit: 4 MiB.
     pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -66,7 +66,7 @@ impl EnvelopePeek {
 
     /// A peek with the default limits.
     pub fn new() -> Self {
-        EnvelopePeek {
+        EnvelopeLimits {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             read_timeout: Self::DEFAULT_READ_TIMEOUT,
         }
@@ -225,14 +225,14 @@ mod tests {
     #[tokio::test]
     async fn hands_the_exact_bytes_on() {
         let raw = "  {\"id\":1,\"method\":\"ping\" , \"x\":\"\\u00e9\"}\n";
-        let request = EnvelopePeek::new().peek(post(raw)).await.unwrap();
+        let request = EnvelopeLimits::new().peek(post(raw)).await.unwrap();
         assert!(request.extensions().get::<RpcEnvelope>().is_some());
         assert_eq!(body_of(request.into_body()).await, raw);
     }
 
     #[tokio::test]
     async fn malformed_json_passes_with_an_unparsable_envelope() {
-        let request = EnvelopePeek::new().peek(post("{oops")).await.unwrap();
+        let request = EnvelopeLimits::new().peek(post("{oops")).await.unwrap();
         assert_eq!(
             request.extensions().get::<RpcEnvelope>(),
             Some(&RpcEnvelope::Unparsable)
@@ -242,7 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn second_peek_reuses_the_cached_envelope_without_reading() {
-        let peek = EnvelopePeek::new();
+        let peek = EnvelopeLimits::new();
         let once = peek
             .peek(post(r#"{"id":1,"method":"tools/list"}"#))
             .await
@@ -262,7 +262,7 @@ mod tests {
         let request = Request::get("/mcp")
             .body(Full::new(Bytes::from_static(b"x")))
             .unwrap();
-        let request = EnvelopePeek::new().peek(request).await.unwrap();
+        let request = EnvelopeLimits::new().peek(request).await.unwrap();
         assert!(request.extensions().get::<RpcEnvelope>().is_none());
         assert!(!request.body().is_full());
     }
@@ -279,7 +279,7 @@ mod tests {
             .header(CONTENT_LENGTH, "1000")
             .body(body)
             .unwrap();
-        let error = rejection(EnvelopePeek::new().max_body_bytes(999).peek(request).await);
+        let error = rejection(EnvelopeLimits::new().max_body_bytes(999).peek(request).await);
         assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(error.message().contains("999 bytes"), "{}", error.message());
         assert_eq!(polled.load(Ordering::SeqCst), 0);
@@ -303,7 +303,7 @@ mod tests {
         });
         let request = Request::post("/mcp").body(body).unwrap();
         let error = rejection(
-            EnvelopePeek::new()
+            EnvelopeLimits::new()
                 .max_body_bytes(10 * 1024)
                 .peek(request)
                 .await,
@@ -318,7 +318,7 @@ mod tests {
     #[tokio::test]
     async fn exactly_the_limit_is_accepted() {
         let request = post("[1,2,3]");
-        let request = EnvelopePeek::new()
+        let request = EnvelopeLimits::new()
             .max_body_bytes(7)
             .peek(request)
             .await
@@ -334,7 +334,7 @@ mod tests {
             .await
             .unwrap();
         let request = Request::post("/mcp").body(body).unwrap();
-        let peek = EnvelopePeek::new().read_timeout(Duration::from_secs(5));
+        let peek = EnvelopeLimits::new().read_timeout(Duration::from_secs(5));
         let error = rejection(peek.peek(request).await);
         assert_eq!(error.status(), StatusCode::REQUEST_TIMEOUT);
         assert!(error.message().contains("5000 ms"), "{}", error.message());
@@ -349,7 +349,7 @@ mod tests {
             ))))
         }));
         let request = Request::post("/mcp").body(body).unwrap();
-        let error = rejection(EnvelopePeek::new().peek(request).await);
+        let error = rejection(EnvelopeLimits::new().peek(request).await);
         assert_eq!(error.status(), StatusCode::BAD_REQUEST);
         assert!(!error.message().contains("connection reset"));
     }

@@ -7,7 +7,7 @@ use http::header::ALLOW;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use mcp_guard_core::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, is_mcp_param};
 use mcp_guard_core::{
-    EnvelopePeek, Era, McpError, ProtocolVersion, RpcEnvelope, RpcMessage, error_code,
+    EnvelopeLimits, Era, McpError, ProtocolVersion, RpcEnvelope, RpcMessage, error_code,
     truncated_for_display,
 };
 
@@ -20,7 +20,7 @@ use crate::sentinel;
 pub(crate) struct Config {
     /// Oldest first, never empty.
     pub(crate) supported: Vec<ProtocolVersion>,
-    pub(crate) peek: EnvelopePeek,
+    pub(crate) peek: EnvelopeLimits,
     pub(crate) registry: Arc<ParamHeaderRegistry>,
     pub(crate) learn_from_tools_list: bool,
     /// Refuse `Mcp-Param-*` headers that cannot be compared with the body.
@@ -637,7 +637,7 @@ mod tests {
     fn config() -> Config {
         Config {
             supported: ProtocolVersion::ALL.to_vec(),
-            peek: EnvelopePeek::new(),
+            peek: EnvelopeLimits::new(),
             registry: Arc::new(ParamHeaderRegistry::default()),
             learn_from_tools_list: false,
             strict_param_headers: false,

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use mcp_guard_core::{EnvelopePeek, ProtocolVersion};
+use mcp_guard_core::{EnvelopeLimits, ProtocolVersion};
 use serde_json::Value;
 use tower_layer::Layer;
 
@@ -25,7 +25,7 @@ pub struct ProtocolGuardLayer {
 
 impl ProtocolGuardLayer {
     /// A guard serving every Streamable HTTP revision (2025-03-26 to
-    /// 2026-07-28) with the default body limits of [`EnvelopePeek`].
+    /// 2026-07-28) with the default body limits of [`EnvelopeLimits`].
     pub fn new() -> Self {
         match ProtocolGuardLayer::builder().build() {
             Ok(layer) => layer,
@@ -62,7 +62,7 @@ impl<S> Layer<S> for ProtocolGuardLayer {
 #[must_use = "call .build() to get the layer"]
 pub struct ProtocolGuardLayerBuilder {
     supported: Vec<ProtocolVersion>,
-    peek: EnvelopePeek,
+    peek: EnvelopeLimits,
     tool_schemas: Vec<(String, Value)>,
     learn_from_tools_list: bool,
     max_learned_tools: usize,
@@ -76,7 +76,7 @@ impl Default for ProtocolGuardLayerBuilder {
                 .into_iter()
                 .filter(|version| *version >= ProtocolVersion::V2025_03_26)
                 .collect(),
-            peek: EnvelopePeek::new(),
+            peek: EnvelopeLimits::new(),
             tool_schemas: Vec::new(),
             learn_from_tools_list: true,
             max_learned_tools: DEFAULT_MAX_LEARNED_TOOLS,
@@ -99,7 +99,7 @@ impl ProtocolGuardLayerBuilder {
     }
 
     /// The body size limit and read timeout of the one read of a POST body.
-    pub fn envelope_peek(mut self, peek: EnvelopePeek) -> Self {
+    pub fn envelope_limits(mut self, peek: EnvelopeLimits) -> Self {
         self.peek = peek;
         self
     }

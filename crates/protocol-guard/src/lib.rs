@@ -6,7 +6,7 @@
 //! The layer decides each request's [`ProtocolVersion`](mcp_guard_core::ProtocolVersion)
 //! and [`Era`](mcp_guard_core::Era) once and puts them in the request's
 //! extensions for the layers after it. It reads a POST body once, through
-//! [`EnvelopePeek`](mcp_guard_core::EnvelopePeek) (size limit `413`, read
+//! [`EnvelopeLimits`](mcp_guard_core::EnvelopeLimits) (size limit `413`, read
 //! timeout `408`); the envelope is cached in the extensions, so no later layer
 //! parses the body again, and the handler gets the bytes unchanged.
 //!

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{EnvelopePeek, Era, GuardBody, RpcEnvelope};
+use mcp_guard_core::{EnvelopeLimits, Era, GuardBody, RpcEnvelope};
 use mcp_protocol_guard::ProtocolGuardLayer;
 use tower::{Layer, ServiceExt};
 
@@ -104,7 +104,7 @@ async fn three_readers_one_read_and_the_exact_bytes_at_the_handler() {
             let handler = handler;
             let reads = reads.clone();
             async move {
-                let request = EnvelopePeek::new().peek(request).await.unwrap();
+                let request = EnvelopeLimits::new().peek(request).await.unwrap();
                 reads.fetch_add(usize::from(request.body().is_full()), Ordering::SeqCst);
                 handler.oneshot(request).await
             }
@@ -114,7 +114,7 @@ async fn three_readers_one_read_and_the_exact_bytes_at_the_handler() {
         let second_reader = second_reader.clone();
         let reads = reads.clone();
         async move {
-            let request = EnvelopePeek::new().peek(request).await.unwrap();
+            let request = EnvelopeLimits::new().peek(request).await.unwrap();
             reads.fetch_add(usize::from(request.body().is_full()), Ordering::SeqCst);
             second_reader.oneshot(request).await
         }
@@ -147,7 +147,7 @@ async fn three_readers_one_read_and_the_exact_bytes_at_the_handler() {
 #[tokio::test]
 async fn an_oversized_body_is_refused_with_413_before_the_handler() {
     let guard = ProtocolGuardLayer::builder()
-        .envelope_peek(EnvelopePeek::new().max_body_bytes(64))
+        .envelope_limits(EnvelopeLimits::new().max_body_bytes(64))
         .build()
         .unwrap();
     let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
@@ -179,7 +179,7 @@ async fn an_oversized_body_is_refused_with_413_before_the_handler() {
 #[tokio::test]
 async fn a_stalled_body_is_refused_with_408_after_the_read_timeout() {
     let guard = ProtocolGuardLayer::builder()
-        .envelope_peek(EnvelopePeek::new().read_timeout(Duration::from_millis(50)))
+        .envelope_limits(EnvelopeLimits::new().read_timeout(Duration::from_millis(50)))
         .build()
         .unwrap();
     let handler = tower::service_fn(|_: Request<GuardBody<StalledBody>>| async {

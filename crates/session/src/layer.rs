@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use mcp_guard_core::EnvelopePeek;
+use mcp_guard_core::EnvelopeLimits;
 use tower_layer::Layer;
 
 use crate::id::DEFAULT_MAX_SESSION_ID_LEN;
@@ -64,7 +64,7 @@ pub(crate) struct Settings {
     pub(crate) max_id_len: usize,
     pub(crate) touch_interval: Duration,
     pub(crate) retry_after: Duration,
-    pub(crate) peek: EnvelopePeek,
+    pub(crate) peek: EnvelopeLimits,
     pub(crate) max_initialize_response_bytes: usize,
     pub(crate) initialize_response_timeout: Duration,
     pub(crate) pin_protocol_version: bool,
@@ -130,7 +130,7 @@ impl<St: SessionStore> SessionGuardLayer<St> {
                 max_id_len: DEFAULT_MAX_SESSION_ID_LEN,
                 touch_interval: Duration::from_secs(30),
                 retry_after: Duration::from_secs(5),
-                peek: EnvelopePeek::new(),
+                peek: EnvelopeLimits::new(),
                 max_initialize_response_bytes: 1024 * 1024,
                 initialize_response_timeout: Duration::from_secs(30),
                 pin_protocol_version: false,
@@ -263,7 +263,7 @@ impl<St: SessionStore> SessionGuardLayerBuilder<St> {
 
     /// The body limits for reading a POST's envelope (shared with the protocol
     /// guard when it ran first: the envelope is read once).
-    pub fn envelope_peek(mut self, peek: EnvelopePeek) -> Self {
+    pub fn envelope_limits(mut self, peek: EnvelopeLimits) -> Self {
         self.settings.peek = peek;
         self
     }

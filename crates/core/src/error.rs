@@ -83,6 +83,32 @@ struct Inner {
     headers: HeaderMap,
     guard: Option<&'static str>,
     reason: Option<&'static str>,
+    severity: Severity,
+}
+
+/// How loudly a refusal is logged by [`McpError::log_refusal`]: an expected
+/// refusal is the client's business, an operator problem is the operator's.
+///
+/// ```
+/// use http::StatusCode;
+/// use mcp_guard_core::{McpError, Severity, error_code};
+///
+/// let error = McpError::new(StatusCode::UNAUTHORIZED, error_code::SERVER_ERROR, "send a token");
+/// assert_eq!(error.severity(), Severity::Expected);
+/// assert_eq!(error.with_severity(Severity::Routine).severity(), Severity::Routine);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Severity {
+    /// What every well-behaved client meets (the first `401` of every OAuth
+    /// client, which has no token yet): logged at `debug`.
+    Routine,
+    /// A client's mistake, a probe, an expired session: expected, nothing for
+    /// the operator to do; logged at `info`. The default.
+    #[default]
+    Expected,
+    /// Something an operator must act on (a store down, an issuer
+    /// unreachable, a misconfiguration): logged at `warn`.
+    Operator,
 }
 
 #[derive(Serialize)]
@@ -114,6 +140,7 @@ impl McpError {
                 headers: HeaderMap::new(),
                 guard: None,
                 reason: None,
+                severity: Severity::Expected,
             }),
         }
     }
@@ -190,6 +217,70 @@ impl McpError {
         self
     }
 
+    /// Sets how loudly [`log_refusal`](McpError::log_refusal) logs this
+    /// refusal (default [`Severity::Expected`], `info`).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.inner.severity = severity;
+        self
+    }
+
+    /// How loudly this refusal is logged.
+    pub fn severity(&self) -> Severity {
+        self.inner.severity
+    }
+
+    /// Logs this refusal of a `method` request, the one way every guard logs
+    /// its refusals: at the level its [`Severity`] says, with the guard's
+    /// name in the message (`"origin guard rejected a request"`), and the
+    /// status, JSON-RPC code, method, [`Rejection`] reason and message as
+    /// fields. The message is what the client is told, so it holds no secret.
+    ///
+    /// Name the guard first ([`rejected_by`](McpError::rejected_by)).
+    pub fn log_refusal(&self, method: &http::Method) {
+        let rejection = self.rejection();
+        let guard = rejection.map_or("an unnamed guard", |rejection| guard_label(rejection.guard));
+        let reason = rejection.map_or(Rejection::UNSPECIFIED, |rejection| rejection.reason);
+        let (status, code, message) = (self.status().as_u16(), self.code(), self.message());
+        match self.inner.severity {
+            Severity::Routine => {
+                tracing::debug!(status, code, %method, reason, message, "{guard} rejected a request")
+            }
+            Severity::Expected => {
+                tracing::info!(status, code, %method, reason, message, "{guard} rejected a request")
+            }
+            Severity::Operator => {
+                tracing::warn!(status, code, %method, reason, message, "{guard} rejected a request")
+            }
+        }
+    }
+
+    /// [Logs](McpError::log_refusal) this refusal of a `method` request and
+    /// turns it into the response (see [`into_response`](McpError::into_response)).
+    ///
+    /// ```
+    /// use http::{Method, StatusCode};
+    /// use mcp_guard_core::{McpError, Rejection, error_code, guard};
+    ///
+    /// let response = McpError::new(StatusCode::FORBIDDEN, error_code::SERVER_ERROR, "Host \"evil.example\" is not allowed")
+    ///     .with_reason("host_not_allowed")
+    ///     .rejected_by(guard::ORIGIN_GUARD)
+    ///     .into_logged_response::<http_body_util::Empty<bytes::Bytes>>(&Method::POST);
+    /// assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    /// assert_eq!(response.extensions().get::<Rejection>().unwrap().reason, "host_not_allowed");
+    /// ```
+    pub fn into_logged_response<B>(self, method: &http::Method) -> Response<GuardBody<B>> {
+        self.log_refusal(method);
+        self.into_response()
+    }
+
+    /// [Logs](McpError::log_refusal) this refusal of a `method` request and
+    /// turns it into an answer for [`GuardFuture`](crate::GuardFuture) and
+    /// [`Verdict`](crate::Verdict) (the body as plain bytes).
+    pub fn into_logged_answer(self, method: &http::Method) -> Response<Bytes> {
+        self.log_refusal(method);
+        self.into_response_with(|bytes| bytes)
+    }
+
     /// The guard and reason the response will carry, once a guard is named
     /// (the reason is [`Rejection::UNSPECIFIED`] when none was given).
     pub fn rejection(&self) -> Option<Rejection> {
@@ -253,6 +344,23 @@ impl McpError {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.extend(self.inner.headers);
         response
+    }
+}
+
+/// How a log line names a guard: its [`guard`](crate::guard) name in words.
+fn guard_label(guard: &'static str) -> &'static str {
+    use crate::guard::*;
+    match guard {
+        ORIGIN_GUARD => "origin guard",
+        CORS => "CORS",
+        ENVELOPE_PEEK => "envelope peek",
+        PROTOCOL_GUARD => "protocol guard",
+        BEARER_AUTH => "bearer auth",
+        RATE_LIMIT => "rate limit",
+        SESSION => "session layer",
+        SSE_RESUME => "SSE resume",
+        RESPONSE_TIMEOUT => "response timeout",
+        other => other,
     }
 }
 

@@ -1,10 +1,16 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
+use http::request::Parts;
 use http::{Method, Request, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{LengthLimitError, Limited};
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
 
 use crate::{BoxError, GuardBody, McpError, RpcEnvelope, error_code};
 
@@ -92,36 +98,70 @@ impl EnvelopeLimits {
         B: Body<Data = Bytes>,
         B::Error: Into<BoxError>,
     {
-        if request.method() != Method::POST || request.extensions().get::<RpcEnvelope>().is_some() {
-            return Ok(request.map(GuardBody::new));
+        match self.start_peek(request) {
+            PeekStart::Ready(result) => result,
+            PeekStart::Reading(read) => read.await,
         }
-        if let Some(declared) = declared_length(&request)
-            && declared > self.max_body_bytes as u64
-        {
-            return Err(self.too_large());
-        }
-        let (mut parts, body) = request.into_parts();
-        let bytes = self.read_bounded(body).await?;
-        parts.extensions.insert(RpcEnvelope::parse(&bytes));
-        Ok(Request::from_parts(parts, GuardBody::full(bytes)))
     }
 
-    async fn read_bounded<B>(&self, body: B) -> Result<Bytes, McpError>
+    /// [`peek`](EnvelopeLimits::peek) as a nameable future, for a layer
+    /// whose response future must not box: what can be decided without
+    /// reading is decided now ([`PeekStart::Ready`]: a request that is not a
+    /// POST or was read already passes unread, a declared `Content-Length`
+    /// over the limit is refused); otherwise the body read is a
+    /// [`PeekFuture`].
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::Request;
+    /// use http_body_util::Full;
+    /// use mcp_guard_core::{EnvelopeLimits, PeekStart, RpcEnvelope};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let limits = EnvelopeLimits::new();
+    /// let get = Request::get("/mcp").body(Full::new(Bytes::new())).unwrap();
+    /// assert!(matches!(limits.start_peek(get), PeekStart::Ready(Ok(_))));
+    ///
+    /// let post = Request::post("/mcp").body(Full::new(Bytes::from_static(b"{\"id\":1,\"method\":\"ping\"}"))).unwrap();
+    /// let PeekStart::Reading(read) = limits.start_peek(post) else { unreachable!() };
+    /// let request = read.await.unwrap();
+    /// assert!(request.extensions().get::<RpcEnvelope>().is_some());
+    /// # });
+    /// ```
+    pub fn start_peek<B>(&self, request: Request<B>) -> PeekStart<B>
     where
         B: Body<Data = Bytes>,
         B::Error: Into<BoxError>,
     {
-        let read = Limited::new(body, self.max_body_bytes).collect();
-        match tokio::time::timeout(self.read_timeout, read).await {
-            Ok(Ok(collected)) => Ok(collected.to_bytes()),
-            Ok(Err(error)) if error.is::<LengthLimitError>() => Err(self.too_large()),
-            Ok(Err(_)) => Err(McpError::new(
+        if request.method() != Method::POST || request.extensions().get::<RpcEnvelope>().is_some() {
+            return PeekStart::Ready(Ok(request.map(GuardBody::new)));
+        }
+        if let Some(declared) = declared_length(&request)
+            && declared > self.max_body_bytes as u64
+        {
+            return PeekStart::Ready(Err(self.too_large()));
+        }
+        let (parts, body) = request.into_parts();
+        PeekFuture {
+            state: ReadState::Waiting { body: Some(body) },
+            parts: Some(parts),
+            limits: self.clone(),
+        }
+        .into()
+    }
+
+    /// The refusal of a body whose read failed.
+    fn read_failed(&self, error: Option<BoxError>) -> McpError {
+        // `Limited` reports the size limit as a `LengthLimitError`.
+        match error {
+            Some(error) if error.is::<LengthLimitError>() => self.too_large(),
+            Some(_) => McpError::new(
                 StatusCode::BAD_REQUEST,
                 error_code::INVALID_REQUEST,
                 "the request body could not be read to its end; send it again",
             )
-            .with_reason("body_unreadable")),
-            Err(_elapsed) => Err(McpError::new(
+            .with_reason("body_unreadable"),
+            None => McpError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 error_code::INVALID_REQUEST,
                 format!(
@@ -129,7 +169,7 @@ impl EnvelopeLimits {
                     self.read_timeout.as_millis()
                 ),
             )
-            .with_reason("body_read_timeout")),
+            .with_reason("body_read_timeout"),
         }
     }
 
@@ -144,6 +184,158 @@ impl EnvelopeLimits {
         )
         .with_reason("body_too_large")
     }
+}
+
+/// How [`EnvelopeLimits::start_peek`] begins: decided without reading, or
+/// reading the body.
+#[derive(Debug)]
+pub enum PeekStart<B> {
+    /// Decided without reading: the request (passed on unread, body wrapped
+    /// in [`GuardBody::new`]), or the refusal of a declared length over the
+    /// limit.
+    Ready(Result<Request<GuardBody<B>>, McpError>),
+    /// The body is to be read: await this.
+    Reading(PeekFuture<B>),
+}
+
+impl<B> From<PeekFuture<B>> for PeekStart<B> {
+    fn from(read: PeekFuture<B>) -> Self {
+        PeekStart::Reading(read)
+    }
+}
+
+pin_project! {
+    /// The bounded read of a POST body (see [`EnvelopeLimits::start_peek`]):
+    /// resolves to the request with its [`RpcEnvelope`] in the extensions and
+    /// its bytes in a [`GuardBody::full`], or to the refusal (`413`, `408`,
+    /// `400`; the reasons of [`EnvelopeLimits`]). Nothing is boxed. The read
+    /// timeout starts when the future is first polled.
+    pub struct PeekFuture<B> {
+        #[pin]
+        state: ReadState<B>,
+        parts: Option<Parts>,
+        limits: EnvelopeLimits,
+    }
+}
+
+pin_project! {
+    #[project = ReadStateProj]
+    enum ReadState<B> {
+        // Not polled yet: the timer starts on the first poll.
+        Waiting { body: Option<B> },
+        // The body, cut off past the size limit, against the deadline.
+        Reading {
+            #[pin] body: Limited<B>,
+            #[pin] deadline: Sleep,
+            chunks: Vec<Bytes>,
+        },
+    }
+}
+
+impl<B> std::fmt::Debug for PeekFuture<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeekFuture")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B> Future for PeekFuture<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Request<GuardBody<B>>, McpError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                ReadStateProj::Waiting { body } => {
+                    let Some(body) = body.take() else {
+                        return Poll::Ready(Err(polled_after_completion()));
+                    };
+                    this.state.set(ReadState::Reading {
+                        body: Limited::new(body, this.limits.max_body_bytes),
+                        deadline: tokio::time::sleep(this.limits.read_timeout),
+                        chunks: Vec::new(),
+                    });
+                }
+                ReadStateProj::Reading {
+                    body,
+                    deadline,
+                    chunks,
+                } => {
+                    // The body first, as `tokio::time::timeout` does: a body
+                    // complete by the deadline is accepted.
+                    let read = match poll_to_end(body, chunks, cx) {
+                        Poll::Ready(read) => read,
+                        Poll::Pending => {
+                            ready!(deadline.poll(cx));
+                            return Poll::Ready(Err(this.limits.read_failed(None)));
+                        }
+                    };
+                    if let Err(error) = read {
+                        return Poll::Ready(Err(this.limits.read_failed(Some(error))));
+                    }
+                    let Some(mut parts) = this.parts.take() else {
+                        return Poll::Ready(Err(polled_after_completion()));
+                    };
+                    let bytes = concatenated(std::mem::take(chunks));
+                    parts.extensions.insert(RpcEnvelope::parse(&bytes));
+                    return Poll::Ready(Ok(Request::from_parts(parts, GuardBody::full(bytes))));
+                }
+            }
+        }
+    }
+}
+
+/// Reads `body`'s data frames into `chunks` until its end (trailers are
+/// dropped: a JSON-RPC POST has none that matter).
+fn poll_to_end<B>(
+    mut body: Pin<&mut B>,
+    chunks: &mut Vec<Bytes>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), B::Error>>
+where
+    B: Body<Data = Bytes>,
+{
+    loop {
+        match ready!(body.as_mut().poll_frame(cx)) {
+            None => return Poll::Ready(Ok(())),
+            Some(Err(error)) => return Poll::Ready(Err(error)),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data()
+                    && !data.is_empty()
+                {
+                    chunks.push(data);
+                }
+            }
+        }
+    }
+}
+
+/// The chunks as one `Bytes`, without a copy when there is one chunk.
+fn concatenated(mut chunks: Vec<Bytes>) -> Bytes {
+    if chunks.len() == 1 {
+        return chunks.pop().unwrap_or_default();
+    }
+    let mut whole = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
+    for chunk in chunks {
+        whole.extend_from_slice(&chunk);
+    }
+    whole.freeze()
+}
+
+/// Polled again after it resolved: a caller's bug, answered as a server
+/// error rather than a panic.
+fn polled_after_completion() -> McpError {
+    McpError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        error_code::INTERNAL_ERROR,
+        "the request body was already read",
+    )
+    .with_reason("body_already_read")
 }
 
 /// The `Content-Length` the client declared, when it is a plain number.
@@ -164,7 +356,7 @@ mod tests {
     use std::task::{Context, Poll};
 
     use http_body::Frame;
-    use http_body_util::Full;
+    use http_body_util::{BodyExt, Full};
     use std::convert::Infallible;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -279,7 +471,12 @@ mod tests {
             .header(CONTENT_LENGTH, "1000")
             .body(body)
             .unwrap();
-        let error = rejection(EnvelopeLimits::new().max_body_bytes(999).peek(request).await);
+        let error = rejection(
+            EnvelopeLimits::new()
+                .max_body_bytes(999)
+                .peek(request)
+                .await,
+        );
         assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(error.message().contains("999 bytes"), "{}", error.message());
         assert_eq!(polled.load(Ordering::SeqCst), 0);

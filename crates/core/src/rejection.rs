@@ -82,12 +82,15 @@ pub mod guard {
     pub const ORIGIN_GUARD: &str = "origin-guard";
     /// `mcp-cors-preset`: refused CORS preflights.
     pub const CORS: &str = "cors";
+    /// `EnvelopePeekLayer`: the one read of a POST body in a stack (its
+    /// size and read time); a guard that reads the body itself names itself.
+    pub const ENVELOPE_PEEK: &str = "envelope-peek";
     /// `mcp-protocol-guard`: Accept, Content-Type, protocol version, routing
     /// headers, the body's size and shape.
     pub const PROTOCOL_GUARD: &str = "protocol-guard";
     /// `mcp-bearer-auth`: the access token and its scopes.
     pub const BEARER_AUTH: &str = "bearer-auth";
-    /// The root crate's per-principal rate limit.
+    /// `mcp-rate-limit`: the per-principal request limit.
     pub const RATE_LIMIT: &str = "rate-limit";
     /// `mcp-session`: the session lifecycle.
     pub const SESSION: &str = "session";

@@ -1,7 +1,38 @@
-//! Reading the `data` of a complete `text/event-stream` body.
+//! Server-sent events: which responses are event streams, and the `data` of
+//! a complete `text/event-stream` body.
 //!
-//! For layers that look at a short, finished SSE response (an `initialize`
-//! answer, a `tools/list` result). Streams that go on are a different job.
+//! [`event_data`] is for layers that look at a short, finished SSE response
+//! (an `initialize` answer, a `tools/list` result). Streams that go on are a
+//! different job.
+
+use http::Response;
+use http::header::CONTENT_TYPE;
+
+/// Whether `response` is a successful event stream: a `2xx` whose
+/// `Content-Type` is `text/event-stream` (any case, parameters allowed).
+///
+/// ```
+/// use http::Response;
+/// use mcp_guard_core::sse::is_event_stream;
+///
+/// let stream = Response::builder().header("content-type", "Text/Event-Stream; charset=utf-8").body(()).unwrap();
+/// assert!(is_event_stream(&stream));
+/// let json = Response::builder().header("content-type", "application/json").body(()).unwrap();
+/// assert!(!is_event_stream(&json));
+/// ```
+pub fn is_event_stream<B>(response: &Response<B>) -> bool {
+    response.status().is_success()
+        && response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("text/event-stream")
+            })
+}
 
 /// The `data` of each event of a complete SSE text: lines end in LF, CRLF or
 /// CR; multi-line `data` is joined with LF; comments and other fields are
@@ -62,7 +93,28 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
-    use super::event_data;
+    use super::{event_data, is_event_stream};
+    use http::{Response, StatusCode};
+
+    fn response(status: u16, content_type: Option<&str>) -> Response<()> {
+        let mut response = Response::builder().status(StatusCode::from_u16(status).unwrap());
+        if let Some(content_type) = content_type {
+            response = response.header("content-type", content_type);
+        }
+        response.body(()).unwrap()
+    }
+
+    #[test]
+    fn only_successful_event_streams_are_event_streams() {
+        assert!(is_event_stream(&response(200, Some("text/event-stream"))));
+        assert!(is_event_stream(&response(
+            202,
+            Some("  TEXT/EVENT-STREAM;charset=utf-8")
+        )));
+        assert!(!is_event_stream(&response(500, Some("text/event-stream"))));
+        assert!(!is_event_stream(&response(200, Some("application/json"))));
+        assert!(!is_event_stream(&response(200, None)));
+    }
 
     #[test]
     fn every_line_ending_and_a_final_event_without_blank_line() {

@@ -1,0 +1,60 @@
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use super::EnvelopeCheck;
+use crate::{BoxError, EnvelopeLimits, GuardBody, GuardFuture, PeekStart, guard};
+
+/// Reads the JSON-RPC envelope of a POST body once into the request
+/// extensions. Made by [`EnvelopePeekLayer`](super::EnvelopePeekLayer).
+#[derive(Debug, Clone)]
+pub struct EnvelopePeek<S> {
+    pub(super) inner: S,
+    pub(super) limits: EnvelopeLimits,
+}
+
+impl<S> EnvelopePeek<S> {
+    /// A reference to the wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Consumes the peek, returning the wrapped service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for EnvelopePeek<S>
+where
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone,
+    ReqBody: Body<Data = Bytes>,
+    ReqBody::Error: Into<BoxError>,
+{
+    type Response = Response<GuardBody<ResBody>>;
+    type Error = S::Error;
+    type Future = GuardFuture<S, GuardBody<ReqBody>, EnvelopeCheck<ReqBody>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        match self.limits.start_peek(request) {
+            PeekStart::Ready(Ok(request)) => GuardFuture::pass(self.inner.call(request)),
+            PeekStart::Ready(Err(error)) => {
+                GuardFuture::refuse(error.rejected_by(guard::ENVELOPE_PEEK), &Method::POST)
+            }
+            PeekStart::Reading(read) => {
+                // The polled-ready service waits in the future for the body;
+                // a fresh clone stays behind.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                GuardFuture::check(EnvelopeCheck::new(read), inner)
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+use std::sync::Arc;
+
+use crate::{Owner, ProtocolVersion};
+
+/// What the session layer tells the layers inside it about a live session:
+/// its id, the protocol version negotiated at `initialize` (typed, end to
+/// end) and its [`Owner`]. Inserted into the request extensions of every
+/// request of a live legacy-era session, its `DELETE` included, so an inner
+/// layer (sse-resume) reads it without depending on the session crate.
+///
+/// Cloning is a reference count.
+///
+/// ```
+/// use mcp_guard_core::{Owner, ProtocolVersion, SessionContext};
+///
+/// let context = SessionContext::new("a1b2", ProtocolVersion::V2025_06_18, Owner::anonymous());
+/// let mut extensions = http::Extensions::new();
+/// extensions.insert(context);
+///
+/// // Inside, another layer reads it:
+/// let context = extensions.get::<SessionContext>().unwrap();
+/// assert_eq!(context.id(), "a1b2");
+/// assert_eq!(context.protocol_version(), ProtocolVersion::V2025_06_18);
+/// assert!(context.owner().is_anonymous());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionContext {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Inner {
+    id: Box<str>,
+    protocol_version: ProtocolVersion,
+    owner: Owner,
+}
+
+impl SessionContext {
+    /// The context of the live session `id`, which negotiated
+    /// `protocol_version` and belongs to `owner`.
+    pub fn new(id: impl Into<Box<str>>, protocol_version: ProtocolVersion, owner: Owner) -> Self {
+        SessionContext {
+            inner: Arc::new(Inner {
+                id: id.into(),
+                protocol_version,
+                owner,
+            }),
+        }
+    }
+
+    /// The session id (what the client sends as `Mcp-Session-Id`).
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The protocol version negotiated at `initialize`.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.inner.protocol_version
+    }
+
+    /// Who owns the session.
+    pub fn owner(&self) -> &Owner {
+        &self.inner.owner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Principal;
+
+    #[test]
+    fn clones_share_one_context() {
+        let owner = Principal::new()
+            .with_issuer("i")
+            .with_subject("s")
+            .owner()
+            .clone();
+        let context = SessionContext::new(
+            String::from("id-1"),
+            ProtocolVersion::V2025_11_25,
+            owner.clone(),
+        );
+        let clone = context.clone();
+        assert!(Arc::ptr_eq(&context.inner, &clone.inner));
+        assert_eq!(clone.owner(), &owner);
+        assert_eq!(clone.owner().key(), "principal 1:i 1:s -");
+        assert_ne!(
+            context,
+            SessionContext::new("id-2", ProtocolVersion::V2025_11_25, owner)
+        );
+    }
+}

@@ -45,14 +45,7 @@ impl KeyEntry {
         }
         let key = DecodingKey::from_jwk(jwk).ok()?;
         let by_type = match &jwk.algorithm {
-            AlgorithmParameters::RSA(_) => vec![
-                Algorithm::RS256,
-                Algorithm::RS384,
-                Algorithm::RS512,
-                Algorithm::PS256,
-                Algorithm::PS384,
-                Algorithm::PS512,
-            ],
+            AlgorithmParameters::RSA(_) => RSA_ALGORITHMS.to_vec(),
             AlgorithmParameters::EllipticCurve(params) => match params.curve {
                 EllipticCurve::P256 => vec![Algorithm::ES256],
                 EllipticCurve::P384 => vec![Algorithm::ES384],
@@ -134,19 +127,24 @@ pub struct JwtVerifier {
     validations: Arc<[(Algorithm, Validation)]>,
 }
 
-/// Every algorithm jsonwebtoken verifies (`none` is not one of them).
-const ALGORITHMS: [Algorithm; 12] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
+/// The algorithms an RSA key verifies.
+const RSA_ALGORITHMS: [Algorithm; 6] = [
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
     Algorithm::PS256,
     Algorithm::PS384,
     Algorithm::PS512,
+];
+
+/// With [`RSA_ALGORITHMS`], every algorithm jsonwebtoken verifies (`none`
+/// is not one of them).
+const OTHER_ALGORITHMS: [Algorithm; 6] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
     Algorithm::EdDSA,
 ];
 
@@ -168,8 +166,9 @@ fn validation(alg: Algorithm, issuer: &str, leeway: Duration) -> Validation {
 }
 
 fn validations(issuer: &str, leeway: Duration) -> Arc<[(Algorithm, Validation)]> {
-    ALGORITHMS
+    RSA_ALGORITHMS
         .iter()
+        .chain(&OTHER_ALGORITHMS)
         .map(|&alg| (alg, validation(alg, issuer, leeway)))
         .collect()
 }
@@ -354,12 +353,7 @@ impl JwtVerifierBuilder {
     /// (RS*/PS* for RSA, ES256/ES384 for EC, EdDSA for Ed25519).
     pub fn public_key_pem(mut self, pem: &[u8], algorithm: Algorithm) -> Self {
         let key = match algorithm {
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
+            rsa if RSA_ALGORITHMS.contains(&rsa) => DecodingKey::from_rsa_pem(pem),
             Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
             Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
             other => {
@@ -459,9 +453,9 @@ impl JwtVerifierBuilder {
     }
 
     /// Checks the settings and builds the verifier.
-    pub fn build(self) -> Result<JwtVerifier, JwtVerifierConfigError> {
-        if let Some(error) = self.errors.into_iter().next() {
-            return Err(JwtVerifierConfigError(error));
+    pub fn build(mut self) -> Result<JwtVerifier, JwtVerifierConfigError> {
+        if let Some(error) = self.errors.first() {
+            return Err(JwtVerifierConfigError(error.clone()));
         }
         let resource = canonical_resource_uri(&self.resource).ok_or_else(|| {
             JwtVerifierConfigError(format!(
@@ -472,39 +466,40 @@ impl JwtVerifierBuilder {
         if self.issuer.is_empty() {
             return Err(JwtVerifierConfigError("issuer: must not be empty".into()));
         }
-        #[cfg(feature = "jwks")]
-        if let Some(location) = self.jwks {
-            if !self.keys.is_empty() {
-                return Err(JwtVerifierConfigError(
-                    "keys: use either static keys or a JWKS, not both".into(),
-                ));
-            }
-            return Ok(JwtVerifier {
-                keys: Keys::Jwks(Arc::new(JwksCache::new(
-                    location,
-                    self.jwks_min_refresh,
-                    self.jwks_fetch_timeout,
-                ))),
-                validations: validations(&self.issuer, self.leeway),
-                issuer: self.issuer,
-                resource,
-                leeway: self.leeway,
-                require_access_token_type: self.require_access_token_type,
-            });
-        }
-        if self.keys.is_empty() {
-            return Err(JwtVerifierConfigError(
-                "keys: configure at least one key or a JWKS".into(),
-            ));
-        }
+        let keys = self.take_keys()?;
         Ok(JwtVerifier {
-            keys: Keys::Static(self.keys.into()),
+            keys,
             validations: validations(&self.issuer, self.leeway),
             issuer: self.issuer,
             resource,
             leeway: self.leeway,
             require_access_token_type: self.require_access_token_type,
         })
+    }
+
+    /// Where the verifier gets its keys: the static ones, or the JWKS (one
+    /// or the other, at least one).
+    fn take_keys(&mut self) -> Result<Keys, JwtVerifierConfigError> {
+        let keys = std::mem::take(&mut self.keys);
+        #[cfg(feature = "jwks")]
+        if let Some(location) = self.jwks.take() {
+            if !keys.is_empty() {
+                return Err(JwtVerifierConfigError(
+                    "keys: use either static keys or a JWKS, not both".into(),
+                ));
+            }
+            return Ok(Keys::Jwks(Arc::new(JwksCache::new(
+                location,
+                self.jwks_min_refresh,
+                self.jwks_fetch_timeout,
+            ))));
+        }
+        if keys.is_empty() {
+            return Err(JwtVerifierConfigError(
+                "keys: configure at least one key or a JWKS".into(),
+            ));
+        }
+        Ok(Keys::Static(keys.into()))
     }
 }
 

@@ -112,7 +112,9 @@ mod verifier;
 
 pub use future::ResponseFuture;
 #[cfg(feature = "introspection")]
-pub use introspection::IntrospectionVerifier;
+pub use introspection::{
+    IntrospectionVerifier, IntrospectionVerifierBuilder, IntrospectionVerifierConfigError,
+};
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
 pub use jwks::DEFAULT_JWKS_FETCH_TIMEOUT;

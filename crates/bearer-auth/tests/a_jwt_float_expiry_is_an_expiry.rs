@@ -6,43 +6,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
 
+mod support;
+
 use std::convert::Infallible;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use jsonwebtoken::{EncodingKey, Header};
 use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, TokenVerifier, VerifyError,
 };
 use mcp_guard_core::GuardBody;
 use serde_json::{Value, json};
+use support::{ISSUER, RESOURCE, TOOLS_LIST, hs256, now_f64 as now, with};
 use tower::{Layer, ServiceExt};
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
-const ISSUER: &str = "https://auth.example.com";
-const RESOURCE: &str = "https://mcp.example.com/mcp";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
 
 /// A token for this server, `exp` (and whatever else `overrides` says) as given.
 fn token(overrides: Value) -> String {
-    let mut claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": "mcp"});
-    for (name, value) in overrides.as_object().unwrap() {
-        claims[name] = value.clone();
-    }
-    jsonwebtoken::encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": "mcp"});
+    hs256(SECRET, &with(claims, overrides))
 }
 
 fn verifier(leeway: Duration) -> JwtVerifier {
@@ -62,9 +47,7 @@ async fn call(layer: &BearerAuthLayer<JwtVerifier>, token: &str) -> (StatusCode,
     let request = Request::post("/mcp")
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from_static(
-            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
-        )))
+        .body(Full::from(TOOLS_LIST))
         .unwrap();
     let response = layer.clone().layer(handler).oneshot(request).await.unwrap();
     let status = response.status();

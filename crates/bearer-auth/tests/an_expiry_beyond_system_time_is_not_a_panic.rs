@@ -6,29 +6,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::convert::Infallible;
 
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
-use jsonwebtoken::{EncodingKey, Header};
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, TokenVerifier};
 use serde_json::json;
+use support::{ISSUER, RESOURCE, hs256};
 use tower::{Layer, ServiceExt};
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
-const ISSUER: &str = "https://auth.example.com";
-const RESOURCE: &str = "https://mcp.example.com/mcp";
 
 fn far_future_token() -> String {
     let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": "mcp",
                         "exp": 9_999_999_999_999_944_800_u64});
-    jsonwebtoken::encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    hs256(SECRET, &claims)
 }
 
 fn verifier() -> JwtVerifier {

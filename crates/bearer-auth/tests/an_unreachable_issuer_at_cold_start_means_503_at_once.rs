@@ -8,26 +8,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
 
+mod support;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use axum::Router;
-use axum::routing::get;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
 use mcp_guard_core::GuardBody;
 use serde_json::{Value, json};
+use support::{AuthServer, RESOURCE, RSA_1, jwk, now, serve, sign};
 use tower::Layer;
 
-const RSA_1: &[u8] = include_bytes!("keys/rsa-1.pem");
-const RESOURCE: &str = "https://mcp.example.com/mcp";
 /// Requests in one wave, all needing a key at the same time.
 const WAVE: usize = 8;
 /// Long enough that no test outlives it: within it the issuer is not asked again.
@@ -63,42 +61,8 @@ fn unused_port() -> SocketAddr {
 
 /// The authorization server, once it is back: RFC 8414 metadata and a JWKS
 /// holding the key the tokens are signed with, every request counted.
-async fn start_auth_server_on(addr: SocketAddr, issuer: &str) -> Arc<AtomicUsize> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .expect("the refused port is still free");
-    let mut jwk =
-        Jwk::from_encoding_key(&EncodingKey::from_rsa_pem(RSA_1).unwrap(), Algorithm::RS256)
-            .unwrap();
-    jwk.common.key_id = Some("rsa-1".to_owned());
-    let jwks = serde_json::to_value(JwkSet { keys: vec![jwk] }).unwrap();
-    let metadata = json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks")});
-    let hits = Arc::new(AtomicUsize::new(0));
-    let (on_metadata, on_jwks) = (hits.clone(), hits.clone());
-    let app = Router::new()
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(move || async move {
-                on_metadata.fetch_add(1, Ordering::SeqCst);
-                axum::Json(metadata)
-            }),
-        )
-        .route(
-            "/jwks",
-            get(move || async move {
-                on_jwks.fetch_add(1, Ordering::SeqCst);
-                axum::Json(jwks)
-            }),
-        );
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    hits
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+async fn start_auth_server_on(addr: SocketAddr) -> AuthServer {
+    AuthServer::start_on(addr, vec![jwk(RSA_1, Algorithm::RS256, "rsa-1")]).await
 }
 
 /// A well-formed token of `issuer`, signed with a key the verifier has not seen yet.
@@ -107,8 +71,7 @@ fn token(issuer: &str) -> String {
         "exp": now() + 3600, "iat": now(), "scope": "mcp"});
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("rsa-1".to_owned());
-    let key = EncodingKey::from_rsa_pem(RSA_1).unwrap();
-    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    sign(&header, RSA_1, &claims)
 }
 
 /// The MCP endpoint over HTTP: bearer auth in front of a handler that says "ok".
@@ -118,11 +81,7 @@ async fn start_mcp(verifier: JwtVerifier, issuer: &str) -> String {
     let handler = tower::service_fn(|_: Request<GuardBody<axum::body::Body>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let app = Router::new().fallback_service(layer.layer(handler));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+    format!("{}/mcp", serve(layer.layer(handler)).await)
 }
 
 #[derive(Debug)]
@@ -251,10 +210,10 @@ async fn a_refused_issuer_is_asked_again_only_after_retry_after() {
     all_unavailable(&wave(&url, &token).await, interval, "refused");
 
     // The issuer is back, but the last attempt failed moments ago.
-    let hits = start_auth_server_on(addr, &issuer).await;
+    let auth = start_auth_server_on(addr).await;
     let retry_after = all_unavailable(&wave(&url, &token).await, interval, "back, too soon");
     assert_eq!(
-        hits.load(Ordering::SeqCst),
+        auth.requests(),
         0,
         "within the refresh interval the issuer is not asked again"
     );
@@ -264,7 +223,7 @@ async fn a_refused_issuer_is_asked_again_only_after_retry_after() {
     let reply = call(&url, &token).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     assert_eq!(
-        hits.load(Ordering::SeqCst),
+        auth.requests(),
         2,
         "one attempt: the metadata, then the JWKS"
     );

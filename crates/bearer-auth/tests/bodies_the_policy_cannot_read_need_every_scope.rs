@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,29 +17,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
-use jsonwebtoken::{EncodingKey, Header};
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, ScopePolicy};
 use serde_json::{Value, json};
+use support::{ISSUER, RESOURCE, hs256, now};
 use tower::{Layer, ServiceExt};
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
-const ISSUER: &str = "https://auth.example.com";
-const RESOURCE: &str = "https://mcp.example.com/mcp";
 
 fn token(scope: &str) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3600;
-    let claims =
-        json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": scope, "exp": exp});
-    jsonwebtoken::encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": scope,
+                        "exp": now() + 3600});
+    hs256(SECRET, &claims)
 }
 
 /// Status and body of a POST of `body` with a token holding `scope`, and

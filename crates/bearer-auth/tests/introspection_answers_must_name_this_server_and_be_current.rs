@@ -7,118 +7,32 @@
 #![cfg(feature = "introspection")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
 
-use std::collections::HashMap;
-use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod support;
 
-use axum::routing::post;
-use axum::{Form, Router};
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use mcp_bearer_auth::{BearerAuthLayer, IntrospectionVerifier, ProtectedResourceMetadata};
-use mcp_guard_core::{GuardBody, Principal};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use http::StatusCode;
+use mcp_bearer_auth::{
+    BearerAuthLayer, IntrospectionVerifier, IntrospectionVerifierBuilder, ProtectedResourceMetadata,
+};
 use serde_json::{Value, json};
-use tower::{Layer, ServiceExt};
-
-const RESOURCE: &str = "https://mcp.example.com/mcp";
-const ISSUER: &str = "https://auth.example.com";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
+use support::{
+    ISSUER, IntrospectionEndpoint, RESOURCE, now_f64 as now, subject_through as call, with,
+};
 
 /// An active answer for this server, changed by `overrides` (`null` removes a member).
 fn active(overrides: Value) -> Value {
-    let mut answer = json!({"active": true, "sub": "carol", "client_id": "cli", "scope": "mcp",
-                            "iss": ISSUER, "aud": RESOURCE, "exp": now().floor() as u64 + 3600});
-    for (name, value) in overrides.as_object().unwrap() {
-        if value.is_null() {
-            answer.as_object_mut().unwrap().remove(name);
-        } else {
-            answer[name] = value.clone();
-        }
-    }
-    answer
+    let answer = json!({"active": true, "sub": "carol", "client_id": "cli", "scope": "mcp",
+                        "iss": ISSUER, "aud": RESOURCE, "exp": now().floor() as u64 + 3600});
+    with(answer, overrides)
 }
 
-/// The introspection endpoint: answers each token with what `answers` holds
-/// for it (`{"active": false}` for any other), and counts the calls.
-struct Endpoint {
-    url: String,
-    answers: Arc<Mutex<HashMap<String, Value>>>,
-    calls: Arc<AtomicUsize>,
-}
-
-impl Endpoint {
-    fn answer(&self, token: &str, answer: Value) {
-        self.answers
-            .lock()
-            .unwrap()
-            .insert(token.to_owned(), answer);
-    }
-
-    fn verifier(&self) -> IntrospectionVerifier {
-        IntrospectionVerifier::new(&self.url, "mcp-server", "s3cret", RESOURCE)
-    }
-}
-
-async fn start_endpoint() -> Endpoint {
-    let answers = Arc::new(Mutex::new(HashMap::<String, Value>::new()));
-    let calls = Arc::new(AtomicUsize::new(0));
-    let (known, counted) = (answers.clone(), calls.clone());
-    let app = Router::new().route(
-        "/introspect",
-        post(move |Form(form): Form<HashMap<String, String>>| {
-            let (known, counted) = (known.clone(), counted.clone());
-            async move {
-                counted.fetch_add(1, Ordering::SeqCst);
-                let token = form.get("token").cloned().unwrap_or_default();
-                let answer = known.lock().unwrap().get(&token).cloned();
-                axum::Json(answer.unwrap_or_else(|| json!({"active": false})))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/introspect", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Endpoint {
-        url,
-        answers,
-        calls,
-    }
-}
-
-/// The status and the body (the subject on success, the error otherwise).
-async fn call(layer: &BearerAuthLayer<IntrospectionVerifier>, token: &str) -> (StatusCode, String) {
-    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
-        let subject = request
-            .extensions()
-            .get::<Principal>()
-            .and_then(Principal::subject)
-            .unwrap_or("")
-            .to_owned();
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(subject))))
-    });
-    let request = Request::post("/mcp")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Full::from(
-            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
-        ))
-        .unwrap();
-    let response = layer.clone().layer(handler).oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-fn layer(verifier: IntrospectionVerifier) -> BearerAuthLayer<IntrospectionVerifier> {
-    BearerAuthLayer::new(verifier, ProtectedResourceMetadata::new(RESOURCE, [ISSUER]))
+fn layer(verifier: IntrospectionVerifierBuilder) -> BearerAuthLayer<IntrospectionVerifier> {
+    BearerAuthLayer::new(
+        verifier.build().unwrap(),
+        ProtectedResourceMetadata::new(RESOURCE, [ISSUER]),
+    )
 }
 
 /// Asserts a 401 whose message contains `reason`.
@@ -136,7 +50,7 @@ fn assert_refused(case: &str, (status, body): (StatusCode, String), reason: &str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_answer_without_an_audience_is_refused_unless_that_is_allowed() {
-    let endpoint = start_endpoint().await;
+    let endpoint = IntrospectionEndpoint::start().await;
     endpoint.answer("no-aud", active(json!({"aud": null})));
     endpoint.answer(
         "other-aud",
@@ -170,7 +84,7 @@ async fn an_active_answer_without_an_audience_is_refused_unless_that_is_allowed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_issuer_must_be_the_one_the_answer_names() {
-    let endpoint = start_endpoint().await;
+    let endpoint = IntrospectionEndpoint::start().await;
     endpoint.answer("ours", active(json!({})));
     endpoint.answer("evil", active(json!({"iss": "https://evil.example"})));
     endpoint.answer("no-iss", active(json!({"iss": null})));
@@ -193,7 +107,7 @@ async fn a_configured_issuer_must_be_the_one_the_answer_names() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_not_yet_valid_or_expired_is_refused_even_when_active() {
-    let endpoint = start_endpoint().await;
+    let endpoint = IntrospectionEndpoint::start().await;
     let in_an_hour = now().floor() as u64 + 3600;
     endpoint.answer("future-nbf", active(json!({"nbf": in_an_hour})));
     endpoint.answer("future-float-nbf", active(json!({"nbf": now() + 3600.5})));
@@ -238,7 +152,7 @@ async fn an_answer_not_yet_valid_or_expired_is_refused_even_when_active() {
 /// past it (it held it up to the positive cache's TTL, the exp unread).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_float_exp_ends_the_cached_answer_on_time() {
-    let endpoint = start_endpoint().await;
+    let endpoint = IntrospectionEndpoint::start().await;
     let exp = now() + 2.0;
     endpoint.answer("short-lived", active(json!({"exp": exp})));
     let layer = layer(
@@ -261,5 +175,69 @@ async fn a_float_exp_ends_the_cached_answer_on_time() {
         endpoint.calls.load(Ordering::SeqCst),
         2,
         "the cached answer ended at exp, so the endpoint was asked again"
+    );
+}
+
+/// A setting that cannot work is refused when the verifier is built, the
+/// error naming the setting, rather than failing every request later.
+#[test]
+fn settings_that_cannot_work_are_refused_when_built() {
+    let build = |endpoint: &str, client_id: &str, secret: &str, resource: &str| {
+        IntrospectionVerifier::builder(endpoint, client_id, secret, resource).build()
+    };
+    let endpoint = "https://auth.example.com/introspect";
+    let cases = [
+        (
+            "ftp endpoint",
+            build(
+                "ftp://auth.example.com/introspect",
+                "mcp-server",
+                "s3cret",
+                RESOURCE,
+            ),
+            "endpoint:",
+        ),
+        (
+            "relative endpoint",
+            build("/introspect", "mcp-server", "s3cret", RESOURCE),
+            "endpoint:",
+        ),
+        (
+            "empty client id",
+            build(endpoint, "", "s3cret", RESOURCE),
+            "client_id:",
+        ),
+        (
+            "empty client secret",
+            build(endpoint, "mcp-server", "", RESOURCE),
+            "client_secret:",
+        ),
+        (
+            "resource not a URI",
+            build(endpoint, "mcp-server", "s3cret", "not a uri"),
+            "resource:",
+        ),
+        (
+            "empty issuer",
+            IntrospectionVerifier::builder(endpoint, "mcp-server", "s3cret", RESOURCE)
+                .issuer("")
+                .build(),
+            "issuer:",
+        ),
+    ];
+    for (case, built, setting) in cases {
+        let error = built.unwrap_err().to_string();
+        assert!(error.starts_with(setting), "{case}: {error}");
+    }
+    let verifier = build(
+        "http://127.0.0.1:9/introspect",
+        "mcp-server",
+        "s3cret",
+        RESOURCE,
+    )
+    .expect("a loopback http endpoint is fine");
+    assert!(
+        !format!("{verifier:?}").contains("s3cret"),
+        "Debug output never shows the client secret"
     );
 }

@@ -2,10 +2,9 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 
+mod support;
+
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -13,50 +12,19 @@ use http_body_util::Full;
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
 use mcp_guard_core::GuardBody;
 use serde_json::json;
+use support::{RESOURCE, TOOLS_LIST, capture_logs, hs256, now};
 use tower::{Layer, ServiceExt};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
-const RESOURCE: &str = "https://mcp.example.com/mcp";
-
-/// Everything the subscriber writes, kept for the test to read.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn token(exp_offset: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let claims = json!({"iss": "https://auth.example.com", "aud": RESOURCE, "sub": "erin", "client_id": "cli", "exp": now + exp_offset});
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    let claims = json!({"iss": "https://auth.example.com", "aud": RESOURCE, "sub": "erin", "client_id": "cli", "exp": now() as i64 + exp_offset});
+    hs256(SECRET, &claims)
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn rejections_and_successes_log_no_token() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs();
 
     let verifier = JwtVerifier::builder("https://auth.example.com", RESOURCE)
         .hs256_secret(SECRET)
@@ -77,14 +45,12 @@ async fn rejections_and_successes_log_no_token() {
     ] {
         let request = Request::post("/mcp")
             .header("authorization", format!("Bearer {token}"))
-            .body(Full::from(
-                r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
-            ))
+            .body(Full::from(TOOLS_LIST))
             .unwrap();
         let response = layer.clone().layer(handler).oneshot(request).await.unwrap();
         assert_eq!(response.status(), expected);
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("bearer auth rejected a request"),
         "the rejection is logged: {logs}"

@@ -6,48 +6,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
 
-use std::convert::Infallible;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod support;
 
-use axum::Router;
-use axum::routing::get;
+use std::convert::Infallible;
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use jsonwebtoken::jwk::{Jwk, JwkSet, KeyOperations, PublicKeyUse};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse};
+use jsonwebtoken::{Algorithm, Header};
 use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, JwtVerifierBuilder, ProtectedResourceMetadata,
 };
 use mcp_guard_core::GuardBody;
 use serde_json::json;
+use support::{AuthServer, EC, RESOURCE, RSA_1, RSA_2, TOOLS_LIST, now, sign};
 use tower::{Layer, ServiceExt};
-
-const RSA_1: &[u8] = include_bytes!("keys/rsa-1.pem");
-const RSA_2: &[u8] = include_bytes!("keys/rsa-2.pem");
-const EC: &[u8] = include_bytes!("keys/ec.pem");
-const RESOURCE: &str = "https://mcp.example.com/mcp";
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn encoding_key(pem: &[u8], alg: Algorithm) -> EncodingKey {
-    match alg {
-        Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
-        _ => EncodingKey::from_rsa_pem(pem),
-    }
-    .unwrap()
-}
 
 /// The public JWK of `pem`, named `kid`, declared for `usage` (no `alg`, as
 /// many JWKS publish them: only `use` says what the key is for).
 fn jwk(pem: &[u8], alg: Algorithm, kid: &str, usage: Option<PublicKeyUse>) -> Jwk {
-    let mut jwk = Jwk::from_encoding_key(&encoding_key(pem, alg), alg).unwrap();
-    jwk.common.key_id = Some(kid.to_owned());
+    let mut jwk = support::jwk(pem, alg, kid);
     jwk.common.key_algorithm = None;
     jwk.common.public_key_use = usage;
     jwk
@@ -55,18 +35,7 @@ fn jwk(pem: &[u8], alg: Algorithm, kid: &str, usage: Option<PublicKeyUse>) -> Jw
 
 /// Serves `keys` as a JWKS; returns the issuer (its base URL).
 async fn start_jwks(keys: Vec<Jwk>) -> String {
-    let set = serde_json::to_value(JwkSet { keys }).unwrap();
-    let app = Router::new().route(
-        "/jwks",
-        get(move || {
-            let set = set.clone();
-            async move { axum::Json(set) }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    issuer
+    AuthServer::start(keys).await.issuer
 }
 
 fn builder(issuer: &str) -> JwtVerifierBuilder {
@@ -83,7 +52,7 @@ fn token(issuer: &str, pem: &[u8], alg: Algorithm, kid: Option<&str>, typ: Optio
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_owned);
     header.typ = typ.map(str::to_owned);
-    jsonwebtoken::encode(&header, &claims, &encoding_key(pem, alg)).unwrap()
+    sign(&header, pem, &claims)
 }
 
 /// The status and body of a `tools/list` with `token`, through the layer.
@@ -99,9 +68,7 @@ async fn call(verifier: &JwtVerifier, token: &str) -> (StatusCode, String) {
     ));
     let request = Request::post("/mcp")
         .header("authorization", format!("Bearer {token}"))
-        .body(Full::new(Bytes::from_static(
-            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
-        )))
+        .body(Full::from(TOOLS_LIST))
         .unwrap();
     let response = service.oneshot(request).await.unwrap();
     let status = response.status();

@@ -6,153 +6,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
 
+mod support;
+
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use axum::Router;
-use axum::routing::get;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::Algorithm;
 use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, ScopePolicy, TokenVerifier,
     VerifyError,
 };
 use mcp_guard_core::{GuardBody, Principal};
 use serde_json::{Value, json};
+use support::{AuthServer, EC, ED, RESOURCE, RSA_1, RSA_1_PUBLIC, RSA_2, jwk, now, serve};
 use tower::Layer;
 
-const RSA_1: &[u8] = include_bytes!("keys/rsa-1.pem");
-const RSA_2: &[u8] = include_bytes!("keys/rsa-2.pem");
-const RSA_1_PUBLIC: &[u8] = include_bytes!("keys/rsa-1.pub.pem");
-const EC: &[u8] = include_bytes!("keys/ec.pem");
-const ED: &[u8] = include_bytes!("keys/ed.pem");
-const ED_PUBLIC: &[u8] = include_bytes!("keys/ed.pub.pem");
-
-/// The authorization server: metadata, and a JWKS that can rotate or go down.
-struct AuthServer {
-    issuer: String,
-    jwks: Arc<std::sync::Mutex<JwkSet>>,
-    fetches: Arc<AtomicUsize>,
-    down: Arc<AtomicBool>,
-    /// The JWKS response's `Cache-Control: max-age`, in seconds.
-    max_age: Arc<AtomicUsize>,
-}
-
-fn jwk(pem: &[u8], alg: Algorithm, kid: &str) -> Jwk {
-    if alg == Algorithm::EdDSA {
-        return ed25519_jwk(kid);
-    }
-    let key = match alg {
-        Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
-        Algorithm::EdDSA => EncodingKey::from_ed_pem(pem),
-        _ => EncodingKey::from_rsa_pem(pem),
-    }
-    .unwrap();
-    let mut jwk = Jwk::from_encoding_key(&key, alg).unwrap();
-    jwk.common.key_id = Some(kid.to_owned());
-    jwk
-}
-
-/// jsonwebtoken cannot derive an OKP JWK, so build it from the public key:
-/// the last 32 bytes of the Ed25519 SubjectPublicKeyInfo.
-fn ed25519_jwk(kid: &str) -> Jwk {
-    use base64::Engine;
-    let pem = std::str::from_utf8(ED_PUBLIC).unwrap();
-    let body: String = pem
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap();
-    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&der[der.len() - 32..]);
-    serde_json::from_value(
-        json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}),
-    )
-    .unwrap()
-}
-
 async fn start_auth_server() -> AuthServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let jwks = Arc::new(std::sync::Mutex::new(JwkSet {
-        keys: vec![
-            jwk(RSA_1, Algorithm::RS256, "rsa-1"),
-            jwk(EC, Algorithm::ES256, "ec"),
-            jwk(ED, Algorithm::EdDSA, "ed"),
-        ],
-    }));
-    let fetches = Arc::new(AtomicUsize::new(0));
-    let down = Arc::new(AtomicBool::new(false));
-    let max_age = Arc::new(AtomicUsize::new(600));
-    let metadata = json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks"), "authorization_endpoint": format!("{issuer}/authorize"), "token_endpoint": format!("{issuer}/token")});
-    let (set, count, outage, age) = (jwks.clone(), fetches.clone(), down.clone(), max_age.clone());
-    let app = Router::new()
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(move || async move { axum::Json(metadata) }),
-        )
-        .route(
-            "/jwks",
-            get(move || {
-                let (set, count, outage, age) =
-                    (set.clone(), count.clone(), outage.clone(), age.clone());
-                async move {
-                    count.fetch_add(1, Ordering::SeqCst);
-                    if outage.load(Ordering::SeqCst) {
-                        return Err(StatusCode::SERVICE_UNAVAILABLE);
-                    }
-                    let body = serde_json::to_value(&*set.lock().unwrap()).unwrap();
-                    let cache_control = format!("max-age={}", age.load(Ordering::SeqCst));
-                    Ok(([("cache-control", cache_control)], axum::Json(body)))
-                }
-            }),
-        );
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    AuthServer {
-        issuer,
-        jwks,
-        fetches,
-        down,
-        max_age,
-    }
-}
-
-const RESOURCE: &str = "https://mcp.example.com/mcp";
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Signs claims (defaults: this issuer, this audience, valid for an hour).
-fn token(server: &AuthServer, pem: &[u8], alg: Algorithm, kid: &str, overrides: Value) -> String {
-    let mut claims = json!({"iss": server.issuer, "aud": RESOURCE, "sub": "alice", "client_id": "inspector",
-        "exp": now() + 3600, "iat": now(), "scope": "mcp files:read"});
-    for (name, value) in overrides.as_object().unwrap() {
-        if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
-        } else {
-            claims[name] = value.clone();
-        }
-    }
-    let mut header = Header::new(alg);
-    header.kid = Some(kid.to_owned());
-    let key = match alg {
-        Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
-        Algorithm::EdDSA => EncodingKey::from_ed_pem(pem),
-        Algorithm::HS256 => EncodingKey::from_secret(pem),
-        _ => EncodingKey::from_rsa_pem(pem),
-    }
-    .unwrap();
-    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    AuthServer::start_with_every_key_type().await
 }
 
 /// Changes one character in the middle of the signature.
@@ -208,10 +83,7 @@ async fn start_mcp(server: &AuthServer, policy: ScopePolicy) -> Mcp {
         });
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(seen.to_string()))))
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new().fallback_service(layer.layer(handler));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = serve(layer.layer(handler)).await;
     Mcp {
         url,
         verifications: calls,
@@ -293,7 +165,7 @@ async fn valid_tokens_of_every_key_type_pass_and_the_token_stays_here() {
         (EC, Algorithm::ES256, "ec"),
         (ED, Algorithm::EdDSA, "ed"),
     ] {
-        let bearer = format!("Bearer {}", token(&auth, pem, alg, kid, json!({})));
+        let bearer = format!("Bearer {}", auth.token(pem, alg, kid, json!({})));
         let reply = call(&mcp, &[&bearer], "/mcp", list()).await;
         assert_eq!(reply.status, StatusCode::OK, "{alg:?}: {:?}", reply.body);
         assert_eq!(reply.body["subject"], "alice");
@@ -314,7 +186,7 @@ async fn valid_tokens_of_every_key_type_pass_and_the_token_stays_here() {
 async fn invalid_tokens_get_401_invalid_token_with_a_challenge() {
     let auth = start_auth_server().await;
     let mcp = start_mcp(&auth, ScopePolicy::new()).await;
-    let rsa = |overrides: Value| token(&auth, RSA_1, Algorithm::RS256, "rsa-1", overrides);
+    let rsa = |overrides: Value| auth.token(RSA_1, Algorithm::RS256, "rsa-1", overrides);
     let cases = [
         ("expired", rsa(json!({"exp": now() - 3600})), "expired"),
         (
@@ -340,7 +212,7 @@ async fn invalid_tokens_get_401_invalid_token_with_a_challenge() {
         ),
         (
             "HS256 signed with the RSA public key",
-            token(&auth, RSA_1_PUBLIC, Algorithm::HS256, "rsa-1", json!({})),
+            auth.token(RSA_1_PUBLIC, Algorithm::HS256, "rsa-1", json!({})),
             "algorithm",
         ),
         ("tampered", tamper(&rsa(json!({}))), "signature"),
@@ -388,10 +260,7 @@ async fn invalid_tokens_get_401_invalid_token_with_a_challenge() {
 async fn malformed_credentials_get_400_invalid_request() {
     let auth = start_auth_server().await;
     let mcp = start_mcp(&auth, ScopePolicy::new()).await;
-    let good = format!(
-        "Bearer {}",
-        token(&auth, RSA_1, Algorithm::RS256, "rsa-1", json!({}))
-    );
+    let good = auth.bearer(json!({}));
     let in_query = call(
         &mcp,
         &[],
@@ -434,10 +303,7 @@ async fn malformed_credentials_get_400_invalid_request() {
 async fn a_rotated_key_is_fetched_once_and_forged_kids_cause_no_stampede() {
     let auth = start_auth_server().await;
     let mcp = start_mcp(&auth, ScopePolicy::new()).await;
-    let first = format!(
-        "Bearer {}",
-        token(&auth, RSA_1, Algorithm::RS256, "rsa-1", json!({}))
-    );
+    let first = auth.bearer(json!({}));
     assert_eq!(
         call(&mcp, &[&first], "/mcp", list()).await.status,
         StatusCode::OK
@@ -451,7 +317,7 @@ async fn a_rotated_key_is_fetched_once_and_forged_kids_cause_no_stampede() {
         .push(jwk(RSA_2, Algorithm::RS256, "rsa-2"));
     let rotated = format!(
         "Bearer {}",
-        token(&auth, RSA_2, Algorithm::RS256, "rsa-2", json!({}))
+        auth.token(RSA_2, Algorithm::RS256, "rsa-2", json!({}))
     );
     // Eight concurrent requests with the new kid: one fetch in flight.
     let headers = [rotated.as_str()];
@@ -468,7 +334,7 @@ async fn a_rotated_key_is_fetched_once_and_forged_kids_cause_no_stampede() {
     for forged in ["nope-1", "nope-2", "nope-3"] {
         let bearer = format!(
             "Bearer {}",
-            token(&auth, RSA_2, Algorithm::RS256, forged, json!({}))
+            auth.token(RSA_2, Algorithm::RS256, forged, json!({}))
         );
         let reply = call(&mcp, &[&bearer], "/mcp", list()).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
@@ -484,25 +350,13 @@ async fn a_rotated_key_is_fetched_once_and_forged_kids_cause_no_stampede() {
 async fn when_the_jwks_is_down_cached_keys_work_and_no_key_means_503() {
     let auth = start_auth_server().await;
     let mcp = start_mcp(&auth, ScopePolicy::new()).await;
-    let bearer = format!(
-        "Bearer {}",
-        token(&auth, RSA_1, Algorithm::RS256, "rsa-1", json!({}))
-    );
+    let bearer = auth.bearer(json!({}));
     assert_eq!(
         call(&mcp, &[&bearer], "/mcp", list()).await.status,
         StatusCode::OK
     );
     auth.down.store(true, Ordering::SeqCst);
-    let other = format!(
-        "Bearer {}",
-        token(
-            &auth,
-            RSA_1,
-            Algorithm::RS256,
-            "rsa-1",
-            json!({"sub": "bob"})
-        )
-    );
+    let other = auth.bearer(json!({"sub": "bob"}));
     let reply = call(&mcp, &[&other], "/mcp", list()).await;
     assert_eq!(
         reply.status,
@@ -537,26 +391,8 @@ async fn scopes_step_up_per_tool_and_public_tools_need_no_token() {
         .public_tool("server_time")
         .implies("files:write", ["files:read"]);
     let mcp = start_mcp(&auth, policy).await;
-    let reader = format!(
-        "Bearer {}",
-        token(
-            &auth,
-            RSA_1,
-            Algorithm::RS256,
-            "rsa-1",
-            json!({"scope": "mcp files:read"})
-        )
-    );
-    let writer = format!(
-        "Bearer {}",
-        token(
-            &auth,
-            RSA_1,
-            Algorithm::RS256,
-            "rsa-1",
-            json!({"scope": null, "scp": ["mcp", "files:write"]})
-        )
-    );
+    let reader = auth.bearer(json!({"scope": "mcp files:read"}));
+    let writer = auth.bearer(json!({"scope": null, "scp": ["mcp", "files:write"]}));
 
     assert_eq!(
         call(&mcp, &[&reader], "/mcp", tools_call("read_file"))
@@ -623,18 +459,7 @@ async fn the_jwks_cache_control_max_age_is_honoured() {
     let auth = start_auth_server().await;
     auth.max_age.store(1, Ordering::SeqCst);
     let mcp = start_mcp(&auth, ScopePolicy::new()).await;
-    let sub = |name: &str| {
-        format!(
-            "Bearer {}",
-            token(
-                &auth,
-                RSA_1,
-                Algorithm::RS256,
-                "rsa-1",
-                json!({ "sub": name })
-            )
-        )
-    };
+    let sub = |name: &str| auth.bearer(json!({ "sub": name }));
     assert_eq!(
         call(&mcp, &[&sub("a")], "/mcp", list()).await.status,
         StatusCode::OK
@@ -664,10 +489,7 @@ async fn the_jwks_cache_control_max_age_is_honoured() {
 async fn a_repeated_token_is_verified_once() {
     let auth = start_auth_server().await;
     let mcp = start_mcp(&auth, ScopePolicy::new()).await;
-    let bearer = format!(
-        "Bearer {}",
-        token(&auth, RSA_1, Algorithm::RS256, "rsa-1", json!({}))
-    );
+    let bearer = auth.bearer(json!({}));
     for _ in 0..5 {
         assert_eq!(
             call(&mcp, &[&bearer], "/mcp", list()).await.status,

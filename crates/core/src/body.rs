@@ -65,6 +65,29 @@ impl<B> GuardBody<B> {
         }
     }
 
+    /// Changes the inner body's type with `wrap` (a layer that wraps the
+    /// handler's body in its own, say); bytes a layer holds stay as they are.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_body_util::{Full, Limited};
+    /// use mcp_guard_core::GuardBody;
+    ///
+    /// let passed = GuardBody::new(Full::new(Bytes::from_static(b"x")));
+    /// let limited: GuardBody<Limited<Full<Bytes>>> = passed.map_inner(|body| Limited::new(body, 16));
+    /// assert!(!limited.is_full());
+    /// let held: GuardBody<Full<Bytes>> = GuardBody::full(Bytes::from_static(b"{}"));
+    /// assert!(held.map_inner(|body| Limited::new(body, 16)).is_full());
+    /// ```
+    pub fn map_inner<C>(self, wrap: impl FnOnce(B) -> C) -> GuardBody<C> {
+        match self.kind {
+            Kind::Inner { body } => GuardBody::new(wrap(body)),
+            Kind::Full { body } => GuardBody {
+                kind: Kind::Full { body },
+            },
+        }
+    }
+
     /// Whether a layer holds these bytes itself (a buffered request body, a
     /// rejection) rather than passing the inner body on.
     pub fn is_full(&self) -> bool {

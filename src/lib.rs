@@ -110,7 +110,7 @@ pub mod preset;
 pub use preset::{McpGuard, McpGuardConfigError, McpGuardLayer, McpGuardService};
 
 #[cfg(feature = "rate-limit")]
-pub mod rate_limit;
+pub use mcp_rate_limit as rate_limit;
 
 #[cfg(feature = "config")]
 pub mod config;

@@ -1,3 +1,3 @@
-/// Response future of [`RateLimit`](super::RateLimit): the handler's
+/// Response future of [`RateLimit`](crate::RateLimit): the handler's
 /// response, or the 429.
 pub type ResponseFuture<F, B> = mcp_guard_core::PassOrAnswer<F, B>;

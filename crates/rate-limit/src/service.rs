@@ -10,23 +10,34 @@ use http::{HeaderValue, Request, Response, StatusCode, header::RETRY_AFTER};
 use mcp_guard_core::{GuardBody, McpError, Principal, error_code, guard};
 use tower_service::Service;
 
-use super::ResponseFuture;
+use crate::ResponseFuture;
+
+/// The buckets, one per caller key.
+pub(crate) type Limiter = DefaultKeyedRateLimiter<Arc<str>>;
 
 /// Forgets idle principals' buckets every this many requests, so the limiter's
 /// memory follows the active callers rather than every caller ever seen.
 const SWEEP_EVERY: u32 = 4096;
 
-/// The per-principal rate limit. See the [module docs](super).
+/// The per-principal rate limit. See the [crate docs](crate).
 #[derive(Clone)]
 pub struct RateLimit<S> {
-    pub(crate) inner: S,
-    pub(crate) limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    inner: S,
+    /// `None`: switched off, every request passes.
+    limiter: Option<Arc<Limiter>>,
+}
+
+impl<S> RateLimit<S> {
+    pub(crate) fn new(inner: S, limiter: Option<Arc<Limiter>>) -> Self {
+        RateLimit { inner, limiter }
+    }
 }
 
 impl<S: fmt::Debug> fmt::Debug for RateLimit<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimit")
             .field("inner", &self.inner)
+            .field("enabled", &self.limiter.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -44,9 +55,14 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if let Some(key) = request.extensions().get::<Principal>().map(bucket_key) {
-            sweep_now_and_then(&self.limiter);
-            if let Err(not_until) = self.limiter.check_key(&key) {
+        if let Some(limiter) = &self.limiter
+            && let Some(principal) = request.extensions().get::<Principal>()
+        {
+            // The caller's bucket (`Principal::caller_key`, computed once
+            // when the principal was built): a refcount bump, no formatting.
+            let key = principal.caller_key();
+            sweep_now_and_then(limiter);
+            if let Err(not_until) = limiter.check_key(key) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 tracing::info!(principal = %key, ?wait, "rate limit: request refused");
                 return ResponseFuture::answer(
@@ -60,20 +76,7 @@ where
     }
 }
 
-/// Who the bucket belongs to: the subject within its issuer, or the client
-/// when the token names no subject (client-credentials tokens). Tokens that
-/// name neither share one bucket per issuer: a token cannot escape the limit
-/// by leaving its names out.
-fn bucket_key(principal: &Principal) -> String {
-    let issuer = principal.issuer().unwrap_or("");
-    match (principal.subject(), principal.client_id()) {
-        (Some(subject), _) => format!("{issuer} sub {subject}"),
-        (None, Some(client)) => format!("{issuer} client {client}"),
-        (None, None) => format!("{issuer} unnamed"),
-    }
-}
-
-fn sweep_now_and_then(limiter: &DefaultKeyedRateLimiter<String>) {
+fn sweep_now_and_then(limiter: &Limiter) {
     static REQUESTS: AtomicU32 = AtomicU32::new(0);
     if REQUESTS
         .fetch_add(1, Ordering::Relaxed)

@@ -55,6 +55,9 @@ pub mod headers;
 mod owner;
 mod peek;
 mod principal;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod rejection;
 mod session_context;
 pub mod sse;

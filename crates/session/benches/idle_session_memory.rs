@@ -10,11 +10,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A measurement that fails loudly.
 
-use std::time::Duration;
+mod support;
 
-use mcp_guard_core::Principal;
 use mcp_session::store::{Created, MemorySessionStore, SessionStore, SessionStoreLimits};
-use mcp_session::{Binding, SessionId, SessionRecord};
+use support::record;
 
 const SESSIONS: usize = 100_000;
 
@@ -27,20 +26,6 @@ fn resident_bytes() -> usize {
         .expect("VmRSS");
     let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib * 1024
-}
-
-fn record(index: usize) -> SessionRecord {
-    let principal = Principal::new()
-        .with_issuer("https://auth.example.com")
-        .with_subject(format!("user-{index:08}"))
-        .with_client_id("mcp-inspector");
-    SessionRecord::new(
-        SessionId::generate().unwrap(),
-        Binding::of(&principal),
-        Some("2025-11-25".to_owned()),
-        Duration::from_secs(30 * 60),
-        Duration::from_secs(24 * 60 * 60),
-    )
 }
 
 fn main() {

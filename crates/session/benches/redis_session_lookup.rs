@@ -8,31 +8,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // A benchmark that fails loudly.
 
-use std::hint::black_box;
-use std::time::Duration;
+mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mcp_guard_core::Principal;
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::{Created, SessionStore, SessionStoreLimits};
-use mcp_session::{Binding, RedisSessionStore, SessionId, SessionRecord, now_millis};
+use mcp_session::{RedisSessionStore, SessionId, now_millis};
+use std::hint::black_box;
+use support::record;
 
 /// Live sessions in Redis while the lookups run.
 const SESSIONS: usize = 10_000;
-
-fn record(index: usize) -> SessionRecord {
-    let principal = Principal::new()
-        .with_issuer("https://auth.example.com")
-        .with_subject(format!("user-{index:08}"))
-        .with_client_id("mcp-inspector");
-    SessionRecord::new(
-        SessionId::generate().unwrap(),
-        Binding::of(&principal),
-        Some("2025-11-25".to_owned()),
-        Duration::from_secs(30 * 60),
-        Duration::from_secs(24 * 60 * 60),
-    )
-}
 
 fn benches(c: &mut Criterion) {
     let redis = RedisServer::start();

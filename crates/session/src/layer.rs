@@ -7,7 +7,7 @@ use mcp_guard_core::EnvelopeLimits;
 use tower_layer::Layer;
 
 use crate::id::DEFAULT_MAX_SESSION_ID_LEN;
-use crate::service::SessionGuard;
+use crate::service::{SessionGuard, Shared};
 use crate::store::{MemorySessionStore, SessionStore, SessionStoreLimits};
 
 /// Who mints session ids.
@@ -77,16 +77,16 @@ pub(crate) struct Settings {
 /// handler, bound to the caller, in a [`SessionStore`].
 ///
 /// See the [crate documentation](crate) for the rules.
+/// [`disabled`](Self::disabled) makes a layer of the same type that guards nothing.
 pub struct SessionGuardLayer<St = MemorySessionStore> {
-    pub(crate) store: Arc<St>,
-    pub(crate) settings: Arc<Settings>,
+    /// The store and settings; `None` when the guard is switched off.
+    guard: Option<Shared<St>>,
 }
 
 impl<St> Clone for SessionGuardLayer<St> {
     fn clone(&self) -> Self {
         SessionGuardLayer {
-            store: self.store.clone(),
-            settings: self.settings.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
@@ -94,8 +94,44 @@ impl<St> Clone for SessionGuardLayer<St> {
 impl<St> fmt::Debug for SessionGuardLayer<St> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionGuardLayer")
-            .field("settings", &self.settings)
+            .field(
+                "settings",
+                &self.guard.as_ref().map(|guard| &guard.settings),
+            )
             .finish_non_exhaustive()
+    }
+}
+
+impl<St> SessionGuardLayer<St> {
+    /// A layer that guards nothing: its service hands every request and
+    /// response through untouched (only wrapped in [`GuardBody`](mcp_guard_core::GuardBody)),
+    /// reads no body, looks nothing up, mints no session, puts nothing in
+    /// the extensions and logs nothing. Its service has the same type as an
+    /// enabled layer's, so a stack can switch the guard off by configuration
+    /// without changing its type. It needs no store.
+    ///
+    /// ```
+    /// use mcp_session::{SessionGuardLayer, store::MemorySessionStore};
+    ///
+    /// let on = SessionGuardLayer::issue();
+    /// let off = SessionGuardLayer::<MemorySessionStore>::disabled();
+    /// assert!(on.is_enabled() && !off.is_enabled());
+    /// let layers: [SessionGuardLayer; 2] = [on, off]; // one type
+    /// # drop(layers);
+    /// ```
+    pub fn disabled() -> Self {
+        SessionGuardLayer { guard: None }
+    }
+
+    /// Whether the layer guards anything (`false` only for [`disabled`](Self::disabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.guard.is_some()
+    }
+
+    /// The store (e.g. to count live sessions); `None` when the layer is
+    /// [`disabled`](Self::disabled).
+    pub fn store(&self) -> Option<&St> {
+        self.guard.as_ref().map(|guard| &*guard.store)
     }
 }
 
@@ -138,11 +174,6 @@ impl<St: SessionStore> SessionGuardLayer<St> {
             },
         }
     }
-
-    /// The store (e.g. to count live sessions).
-    pub fn store(&self) -> &St {
-        &self.store
-    }
 }
 
 impl<S, St> Layer<S> for SessionGuardLayer<St> {
@@ -151,8 +182,7 @@ impl<S, St> Layer<S> for SessionGuardLayer<St> {
     fn layer(&self, inner: S) -> Self::Service {
         SessionGuard {
             inner,
-            store: self.store.clone(),
-            settings: self.settings.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
@@ -295,17 +325,15 @@ impl<St: SessionStore> SessionGuardLayerBuilder<St> {
                 "must be at least 16 (minted ids are 32)",
             ));
         }
-        Ok(SessionGuardLayer {
-            store: Arc::new(self.store),
-            settings: Arc::new(self.settings),
-        })
+        Ok(self.build_or_default())
     }
 
     fn build_or_default(self) -> SessionGuardLayer<St> {
-        let store = Arc::new(self.store);
         SessionGuardLayer {
-            store,
-            settings: Arc::new(self.settings),
+            guard: Some(Shared {
+                store: Arc::new(self.store),
+                settings: Arc::new(self.settings),
+            }),
         }
     }
 }

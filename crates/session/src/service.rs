@@ -31,16 +31,15 @@ use crate::{Binding, Session, SessionId, SessionRecord};
 /// request of a live session, and the body byte for byte in a [`GuardBody`].
 pub struct SessionGuard<S, St> {
     pub(crate) inner: S,
-    pub(crate) store: Arc<St>,
-    pub(crate) settings: Arc<Settings>,
+    /// `None` when the guard is switched off: everything passes through.
+    pub(crate) guard: Option<Shared<St>>,
 }
 
 impl<S: Clone, St> Clone for SessionGuard<S, St> {
     fn clone(&self) -> Self {
         SessionGuard {
             inner: self.inner.clone(),
-            store: self.store.clone(),
-            settings: self.settings.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
@@ -72,6 +71,9 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let Some(guard) = &self.guard else {
+            return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
+        };
         let lifecycle_method = matches!(
             *request.method(),
             Method::POST | Method::GET | Method::DELETE
@@ -93,10 +95,7 @@ where
         let lifecycle = Lifecycle {
             // The polled-ready instance goes along; a fresh clone stays behind.
             inner: std::mem::replace(&mut self.inner, clone),
-            shared: Shared {
-                store: self.store.clone(),
-                settings: self.settings.clone(),
-            },
+            shared: guard.clone(),
             bodies: PhantomData,
         };
         ResponseFuture::boxed(Box::pin(lifecycle.handle(request)))
@@ -111,9 +110,18 @@ struct Lifecycle<S, St, ReqBody, ResBody> {
 
 /// What the lifecycle needs besides the handler; `Sync`, so it may be borrowed
 /// across store calls.
-struct Shared<St> {
-    store: Arc<St>,
-    settings: Arc<Settings>,
+pub(crate) struct Shared<St> {
+    pub(crate) store: Arc<St>,
+    pub(crate) settings: Arc<Settings>,
+}
+
+impl<St> Clone for Shared<St> {
+    fn clone(&self) -> Self {
+        Shared {
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+        }
+    }
 }
 
 type Answer<B, E> = Result<Response<GuardBody<B>>, E>;

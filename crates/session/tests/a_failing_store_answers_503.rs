@@ -5,19 +5,19 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 
-use std::convert::Infallible;
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use mcp_guard_core::GuardBody;
+use http::{Method, StatusCode};
+use http_body_util::BodyExt;
 use mcp_session::store::{
     Created, MemorySessionStore, SessionStore, SessionStoreLimits, StoreError,
 };
 use mcp_session::{Mode, SessionGuardLayer, SessionId, SessionRecord, StateChanges};
+use support::{INITIALIZE, PING, initialize_handler, request};
 use tower::{Layer, ServiceExt};
 
 /// The in-memory store behind a switch that makes every call fail, the way a
@@ -71,33 +71,15 @@ impl SessionStore for Outage {
     }
 }
 
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-
 #[tokio::test]
 async fn an_unavailable_store_means_503_and_service_resumes_after() {
     let outage = Outage::default();
     let layer = SessionGuardLayer::builder(Mode::Issue, outage.clone())
         .build()
         .unwrap();
-    let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
-        let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
-        Ok::<_, Infallible>(
-            Response::builder()
-                .header("content-type", "application/json")
-                .body(Full::from(body))
-                .unwrap(),
-        )
-    });
-    let service = layer.layer(handler);
+    let service = layer.layer(initialize_handler());
     let send = |id: Option<&str>, body: &'static str| {
-        let mut request = Request::post("/mcp").header("content-type", "application/json");
-        if let Some(id) = id {
-            request = request.header("mcp-session-id", id);
-        }
-        service
-            .clone()
-            .oneshot(request.body(Full::from(body)).unwrap())
+        service.clone().oneshot(request(Method::POST, id, body))
     };
 
     let id = send(None, INITIALIZE).await.unwrap().headers()["mcp-session-id"]

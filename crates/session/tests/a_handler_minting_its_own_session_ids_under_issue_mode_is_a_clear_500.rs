@@ -108,7 +108,7 @@ async fn rmcp_at_its_defaults_behind_issue_mode_gets_a_500_naming_the_setting() 
     let layer = SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new())
         .build()
         .unwrap();
-    let store = layer.store().clone();
+    let store = layer.store().unwrap().clone();
     let service = layer.layer(rmcp);
 
     for id in [1, 2] {

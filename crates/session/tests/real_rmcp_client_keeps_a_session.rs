@@ -5,51 +5,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use axum::Router;
 use mcp_protocol_guard::ProtocolGuardLayer;
 use mcp_session::store::MemorySessionStore;
 use mcp_session::{Mode, SessionGuardLayer};
-use rmcp::model::{CallToolRequestParams, ClientConfig, ServerCapabilities, ServerConfig};
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use support::stack::rmcp_server;
 use tower::ServiceBuilder;
 
-#[derive(Debug, Clone)]
-struct Clock;
-
-#[tool_router]
-impl Clock {
-    #[tool(description = "Says what time it is, roughly")]
-    fn now(&self) -> String {
-        "tea time".to_owned()
-    }
-}
-
-#[tool_handler]
-impl ServerHandler for Clock {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-}
-
 async fn serve(mode: Mode) -> (String, MemorySessionStore) {
-    let rmcp = StreamableHttpService::new(
-        || Ok(Clock),
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(mode == Mode::Track)
-            .with_sse_keep_alive(None),
-    );
+    let rmcp = rmcp_server(mode);
     let layer = SessionGuardLayer::builder(mode, MemorySessionStore::new())
         .build()
         .unwrap();
-    let store = layer.store().clone();
+    let store = layer.store().unwrap().clone();
     let service = ServiceBuilder::new()
         .layer(ProtocolGuardLayer::new())
         .layer(layer)
@@ -79,13 +55,13 @@ async fn the_rmcp_client_keeps_and_ends_a_session_in_both_modes() {
         );
 
         let result = client
-            .call_tool(CallToolRequestParams::new("now"))
+            .call_tool(CallToolRequestParams::new("list_notes"))
             .await
             .expect("tools/call with the session id");
         assert!(
             serde_json::to_string(&result.content)
                 .unwrap()
-                .contains("tea time"),
+                .contains("no notes"),
             "{mode:?}"
         );
         let tools = client

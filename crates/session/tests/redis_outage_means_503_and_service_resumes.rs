@@ -9,24 +9,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
+mod support;
+
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use mcp_guard_core::GuardBody;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::{SessionStore, SessionStoreLimits};
 use mcp_session::{Binding, Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord};
+use support::{INITIALIZE, PING, collect, initialize_handler, request};
 use tower::{Layer, ServiceExt};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 /// A failing call must return within its timeout plus scheduling slack.
 const FAILS_WITHIN: Duration = Duration::from_secs(2);
-
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
 
 async fn store(redis: &RedisServer) -> RedisSessionStore {
     RedisSessionStore::builder(redis.url())
@@ -40,45 +39,18 @@ async fn store(redis: &RedisServer) -> RedisSessionStore {
 type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
 
 fn service(store: RedisSessionStore) -> Svc {
-    let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
-        let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
-        Ok::<_, Infallible>(
-            Response::builder()
-                .header("content-type", "application/json")
-                .body(Full::from(body))
-                .unwrap(),
-        )
-    });
     let layered = SessionGuardLayer::builder(Mode::Issue, store)
         .build()
         .unwrap()
-        .layer(handler);
+        .layer(initialize_handler());
     tower::util::BoxCloneService::new(layered.and_then(collect))
 }
 
-async fn collect<B: http_body::Body>(response: Response<B>) -> Result<Response<Bytes>, Infallible> {
-    let (parts, body) = response.into_parts();
-    let bytes = body
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes())
-        .unwrap_or_default();
-    Ok(Response::from_parts(parts, bytes))
-}
-
 async fn send(service: &Svc, id: Option<&str>, body: &'static str) -> (Response<Bytes>, Duration) {
-    let mut request = Request::post("/mcp")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-11-25");
-    if let Some(id) = id {
-        request = request.header("mcp-session-id", id);
-    }
     let started = Instant::now();
     let response = tokio::time::timeout(
         Duration::from_secs(10),
-        service
-            .clone()
-            .oneshot(request.body(Full::from(body)).unwrap()),
+        service.clone().oneshot(request(Method::POST, id, body)),
     )
     .await
     .expect("the layer answers, however Redis is")

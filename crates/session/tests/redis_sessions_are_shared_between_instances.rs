@@ -5,30 +5,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
-use std::convert::Infallible;
+mod support;
+
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
-use mcp_guard_core::{GuardBody, Principal};
+use http::{Method, StatusCode};
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::{Created, SessionStore, SessionStoreLimits};
 use mcp_session::{
-    Binding, Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord, now_millis,
+    Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord, now_millis,
 };
+use support::{INITIALIZE, PING, initialize_handler, owner, request};
 use tower::{Layer, ServiceExt};
 
 const HOUR: Duration = Duration::from_secs(3600);
-
-fn alice() -> Binding {
-    Binding::of(
-        &Principal::new()
-            .with_issuer("https://issuer.test")
-            .with_subject("alice")
-            .with_client_id("app"),
-    )
-}
 
 async fn two_instances(redis: &RedisServer) -> (RedisSessionStore, RedisSessionStore) {
     let first = RedisSessionStore::builder(redis.url())
@@ -55,7 +45,7 @@ async fn records_written_by_one_instance_are_read_and_removed_by_another() {
 
     let record = SessionRecord::new(
         SessionId::generate().unwrap(),
-        alice(),
+        owner("alice"),
         Some("2025-11-25".into()),
         Duration::from_secs(60),
         HOUR,
@@ -103,7 +93,15 @@ async fn the_per_principal_cap_counts_sessions_of_every_instance() {
         max_sessions: 100,
         max_sessions_per_binding: 1,
     };
-    let make = || SessionRecord::new(SessionId::generate().unwrap(), alice(), None, HOUR, HOUR);
+    let make = || {
+        SessionRecord::new(
+            SessionId::generate().unwrap(),
+            owner("alice"),
+            None,
+            HOUR,
+            HOUR,
+        )
+    };
     let kept = make();
     assert_eq!(
         first.create(kept.clone(), one_each).await.unwrap(),
@@ -131,38 +129,6 @@ async fn the_per_principal_cap_counts_sessions_of_every_instance() {
     assert_eq!(elsewhere.live_sessions().await.unwrap(), 1);
 }
 
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-
-fn handler() -> impl tower::Service<
-    Request<GuardBody<Full<Bytes>>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone {
-    tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
-        let body = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
-        Ok::<_, Infallible>(
-            Response::builder()
-                .header("content-type", "application/json")
-                .body(Full::from(body))
-                .unwrap(),
-        )
-    })
-}
-
-fn request(method: Method, id: Option<&str>, body: &'static str) -> Request<Full<Bytes>> {
-    let mut request = Request::builder()
-        .method(method)
-        .uri("/mcp")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-11-25");
-    if let Some(id) = id {
-        request = request.header("mcp-session-id", id);
-    }
-    request.body(Full::from(body)).unwrap()
-}
-
 #[tokio::test]
 async fn a_session_minted_by_one_layer_is_served_and_ended_by_another() {
     let redis = RedisServer::start();
@@ -170,11 +136,11 @@ async fn a_session_minted_by_one_layer_is_served_and_ended_by_another() {
     let first = SessionGuardLayer::builder(Mode::Issue, first)
         .build()
         .unwrap()
-        .layer(handler());
+        .layer(initialize_handler());
     let second = SessionGuardLayer::builder(Mode::Issue, second)
         .build()
         .unwrap()
-        .layer(handler());
+        .layer(initialize_handler());
 
     let initialized = first
         .clone()

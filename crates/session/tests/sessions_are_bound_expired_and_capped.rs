@@ -6,192 +6,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail loudly by design.
 
+mod support;
+
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{GuardBody, Principal};
-use mcp_protocol_guard::ProtocolGuardLayer;
+use mcp_guard_core::GuardBody;
 use mcp_session::store::MemorySessionStore;
 use mcp_session::{IncompletePrincipal, Mode, Session, SessionGuardLayer};
-use rmcp::model::{ServerCapabilities, ServerConfig};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ServerHandler, tool, tool_handler, tool_router};
-use tower::util::BoxCloneService;
+use support::stack::{
+    both_modes, in_session, initialize_anonymously, initialize_as, list_tools, mode_of,
+    open_session, send, stack,
+};
+use support::{INITIALIZE, INITIALIZE_RESULT, LIST, request};
 use tower::{Layer, ServiceBuilder, ServiceExt};
-
-#[derive(Debug, Clone)]
-struct Notes;
-
-#[tool_router]
-impl Notes {
-    #[tool(description = "Lists nothing, politely")]
-    fn list_notes(&self) -> String {
-        "no notes".to_owned()
-    }
-}
-
-#[tool_handler]
-impl ServerHandler for Notes {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-}
-
-type Stack = BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
-
-/// principal stand-in → protocol guard → session layer → rmcp, collecting bodies.
-fn stack(layer: SessionGuardLayer<MemorySessionStore>) -> Stack {
-    let rmcp_owns_sessions = matches!(mode_of(&layer), Mode::Track);
-    let rmcp = StreamableHttpService::new(
-        || Ok(Notes),
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(rmcp_owns_sessions)
-            .with_sse_keep_alive(None),
-    );
-    let service = ServiceBuilder::new()
-        .map_request(principal_from_test_header)
-        .layer(ProtocolGuardLayer::new())
-        .layer(layer)
-        .service(rmcp);
-    BoxCloneService::new(service.and_then(collect))
-}
-
-async fn collect<B>(response: Response<B>) -> Result<Response<Bytes>, Infallible>
-where
-    B: http_body::Body,
-{
-    let (parts, body) = response.into_parts();
-    let bytes = body
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes())
-        .unwrap_or_default();
-    Ok(Response::from_parts(parts, bytes))
-}
-
-fn mode_of(layer: &SessionGuardLayer<MemorySessionStore>) -> Mode {
-    if format!("{layer:?}").contains("mode: Track") {
-        Mode::Track
-    } else {
-        Mode::Issue
-    }
-}
-
-/// Stands in for bearer-auth: `x-test-user: alice` becomes a Principal
-/// (`x-test-incomplete` leaves out issuer and subject, `x-test-nameless` names
-/// nobody at all); without any of them the caller is anonymous.
-fn principal_from_test_header(mut request: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
-    if let Some(user) = request
-        .headers()
-        .get("x-test-user")
-        .and_then(|value| value.to_str().ok())
-    {
-        let principal = Principal::new()
-            .with_issuer("https://issuer.test")
-            .with_subject(user)
-            .with_client_id("app");
-        request.extensions_mut().insert(principal);
-    } else if request.headers().contains_key("x-test-incomplete") {
-        request
-            .extensions_mut()
-            .insert(Principal::new().with_client_id("app"));
-    } else if request.headers().contains_key("x-test-nameless") {
-        request.extensions_mut().insert(Principal::new());
-    }
-    request
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn session_id(&self) -> Option<String> {
-        self.headers
-            .get("mcp-session-id")
-            .map(|value| value.to_str().unwrap().to_owned())
-    }
-
-    fn id(&self) -> serde_json::Value {
-        let json: serde_json::Value = serde_json::from_str(&self.body).unwrap();
-        json["id"].clone()
-    }
-
-    fn error_code(&self) -> i64 {
-        let json: serde_json::Value = serde_json::from_str(&self.body).unwrap();
-        json["error"]["code"].as_i64().unwrap()
-    }
-}
-
-async fn send(stack: &Stack, method: Method, headers: &[(&str, &str)], body: &str) -> Reply {
-    let mut request = Request::builder()
-        .method(method)
-        .uri("http://127.0.0.1/mcp")
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = stack
-        .clone()
-        .oneshot(request.body(Full::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let (parts, bytes) = response.into_parts();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#;
-const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-const LIST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
-
-/// Initializes as `user` and completes the handshake; the session id.
-async fn open_session(stack: &Stack, user: &str) -> String {
-    let reply = send(stack, Method::POST, &[("x-test-user", user)], INITIALIZE).await;
-    assert_eq!(reply.status, StatusCode::OK, "initialize: {}", reply.body);
-    let id = reply
-        .session_id()
-        .expect("a successful initialize carries Mcp-Session-Id");
-    let headers = [
-        ("x-test-user", user),
-        ("mcp-session-id", id.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
-    let reply = send(stack, Method::POST, &headers, INITIALIZED).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::ACCEPTED,
-        "initialized: {}",
-        reply.body
-    );
-    id
-}
-
-async fn list_tools(stack: &Stack, user: &str, id: &str) -> Reply {
-    let headers = [
-        ("x-test-user", user),
-        ("mcp-session-id", id),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
-    send(stack, Method::POST, &headers, LIST).await
-}
-
-fn both_modes() -> [SessionGuardLayer<MemorySessionStore>; 2] {
-    [SessionGuardLayer::issue(), SessionGuardLayer::track()]
-}
 
 #[tokio::test]
 async fn a_session_works_and_requests_without_a_valid_id_are_refused() {
@@ -228,11 +59,7 @@ async fn a_session_works_and_requests_without_a_valid_id_are_refused() {
         );
 
         for bad in ["with space", "caf\u{e9}", &"x".repeat(200)] {
-            let headers = [
-                ("x-test-user", "alice"),
-                ("mcp-session-id", bad),
-                ("mcp-protocol-version", "2025-11-25"),
-            ];
+            let headers = in_session("alice", bad);
             let mut request_headers = headers.to_vec();
             if !bad.is_ascii() {
                 request_headers.retain(|(name, _)| *name != "mcp-session-id");
@@ -299,11 +126,7 @@ async fn delete_ends_the_session_for_good() {
         let mode = mode_of(&layer);
         let stack = stack(layer);
         let id = open_session(&stack, "alice").await;
-        let headers = [
-            ("x-test-user", "alice"),
-            ("mcp-session-id", id.as_str()),
-            ("mcp-protocol-version", "2025-11-25"),
-        ];
+        let headers = in_session("alice", &id);
         let ended = send(&stack, Method::DELETE, &headers, "").await;
         assert!(
             ended.status.is_success(),
@@ -330,11 +153,7 @@ async fn termination_by_clients_can_be_disabled() {
         .unwrap();
     let stack = stack(layer);
     let id = open_session(&stack, "alice").await;
-    let headers = [
-        ("x-test-user", "alice"),
-        ("mcp-session-id", id.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
+    let headers = in_session("alice", &id);
     let refused = send(&stack, Method::DELETE, &headers, "").await;
     assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(refused.headers["allow"], "GET, POST");
@@ -349,7 +168,7 @@ async fn termination_by_clients_can_be_disabled() {
 async fn a_rejected_initialize_leaves_no_session_behind() {
     for layer in both_modes() {
         let mode = mode_of(&layer);
-        let store = layer.store().clone();
+        let store = layer.store().unwrap().clone();
         let stack = stack(layer);
         // No protocolVersion, no clientInfo: rmcp answers with a JSON-RPC error.
         let broken =
@@ -391,7 +210,7 @@ async fn an_initialize_answered_with_a_json_rpc_error_creates_nothing() {
             Ok::<_, Infallible>(response.unwrap())
         });
         let layer = SessionGuardLayer::issue();
-        let store = layer.store().clone();
+        let store = layer.store().unwrap().clone();
         let service = ServiceBuilder::new().layer(layer).service(handler);
         let request = Request::post("/mcp")
             .header("content-type", "application/json")
@@ -419,25 +238,19 @@ async fn a_flood_of_initializes_hits_the_caps() {
             .max_sessions(5, 3)
             .build()
             .unwrap();
-        let store = layer.store().clone();
+        let store = layer.store().unwrap().clone();
         let stack = stack(layer);
         for _ in 0..3 {
             open_session(&stack, "alice").await;
         }
-        let fourth = send(
-            &stack,
-            Method::POST,
-            &[("x-test-user", "alice")],
-            INITIALIZE,
-        )
-        .await;
+        let fourth = initialize_as(&stack, "alice").await;
         assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS, "{mode:?}");
         assert_eq!(fourth.headers["retry-after"], "5");
         assert!(fourth.session_id().is_none());
         open_session(&stack, "bob").await;
         open_session(&stack, "bob").await;
         for user in ["carol", "dave", "erin"] {
-            let refused = send(&stack, Method::POST, &[("x-test-user", user)], INITIALIZE).await;
+            let refused = initialize_as(&stack, user).await;
             assert_eq!(
                 refused.status,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -453,18 +266,13 @@ async fn a_flood_of_initializes_hits_the_caps() {
     }
 }
 
-/// Initializes without a principal; the reply.
-async fn initialize_anonymously(stack: &Stack) -> Reply {
-    send(stack, Method::POST, &[], INITIALIZE).await
-}
-
 /// One local user whose client reconnects without `DELETE` (inspectors, IDE
 /// plugins) opens a session per reconnect. Anonymous callers are not one
 /// principal: the per-principal cap (32 by default) does not lock them out.
 #[tokio::test]
 async fn anonymous_callers_do_not_share_the_per_principal_cap() {
     let layer = SessionGuardLayer::issue();
-    let store = layer.store().clone();
+    let store = layer.store().unwrap().clone();
     let stack = stack(layer);
     for nth in 1..=40 {
         let reply = initialize_anonymously(&stack).await;
@@ -488,17 +296,11 @@ async fn anonymous_sessions_are_bounded_by_the_overall_cap() {
             .max_sessions(6, 2)
             .build()
             .unwrap();
-        let store = layer.store().clone();
+        let store = layer.store().unwrap().clone();
         let stack = stack(layer);
         open_session(&stack, "alice").await;
         open_session(&stack, "alice").await;
-        let over = send(
-            &stack,
-            Method::POST,
-            &[("x-test-user", "alice")],
-            INITIALIZE,
-        )
-        .await;
+        let over = initialize_as(&stack, "alice").await;
         assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{mode:?}");
         assert_eq!(over.headers["retry-after"], "5", "{mode:?}");
 
@@ -627,13 +429,7 @@ async fn refusals_carry_the_request_id() {
         .unwrap();
     let stack = self::stack(capped);
     open_session(&stack, "alice").await;
-    let refused = send(
-        &stack,
-        Method::POST,
-        &[("x-test-user", "alice")],
-        INITIALIZE,
-    )
-    .await;
+    let refused = initialize_as(&stack, "alice").await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(refused.id(), serde_json::json!(0), "{}", refused.body);
 }
@@ -644,7 +440,7 @@ async fn refusals_carry_the_request_id() {
 #[tokio::test]
 async fn a_stateless_era_answer_never_carries_a_session_id() {
     let layer = SessionGuardLayer::issue();
-    let store = layer.store().clone();
+    let store = layer.store().unwrap().clone();
     let minting_handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
         let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
         response.headers_mut().insert(
@@ -706,11 +502,7 @@ async fn a_principal_without_issuer_or_subject_is_refused_or_bound_as_configured
         StatusCode::OK
     );
     // Bound to the client id: a user of the same client with a full identity is someone else.
-    let headers = [
-        ("x-test-user", "alice"),
-        ("mcp-session-id", id.as_str()),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
+    let headers = in_session("alice", &id);
     assert_eq!(
         send(&stack, Method::POST, &headers, LIST).await.status,
         StatusCode::NOT_FOUND
@@ -733,7 +525,7 @@ async fn a_principal_without_issuer_or_subject_is_refused_or_bound_as_configured
 #[tokio::test]
 async fn stateless_era_traffic_passes_untouched() {
     let layer = SessionGuardLayer::issue();
-    let store = layer.store().clone();
+    let store = layer.store().unwrap().clone();
     let stack = stack(layer);
     let body = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}}}"#;
     let headers = [
@@ -758,7 +550,7 @@ async fn handler_state_survives_between_requests() {
                 session.set("calls", &calls).unwrap();
                 format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"calls":{calls}}}}}"#)
             }
-            None => r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#.to_owned(),
+            None => INITIALIZE_RESULT.to_owned(),
         };
         let response = Response::builder()
             .header("content-type", "application/json")
@@ -768,16 +560,9 @@ async fn handler_state_survives_between_requests() {
     let service = ServiceBuilder::new()
         .layer(SessionGuardLayer::issue())
         .service(handler);
-    let call = |id: Option<String>, body: &'static str| {
-        let mut request = Request::post("/mcp").header("content-type", "application/json");
-        if let Some(id) = id {
-            request = request.header("mcp-session-id", id);
-        }
-        request.body(Full::from(body)).unwrap()
-    };
     let response = service
         .clone()
-        .oneshot(call(None, INITIALIZE))
+        .oneshot(request(Method::POST, None, INITIALIZE))
         .await
         .unwrap();
     let id = response.headers()["mcp-session-id"]
@@ -788,7 +573,7 @@ async fn handler_state_survives_between_requests() {
     for _ in 0..3 {
         let response = service
             .clone()
-            .oneshot(call(Some(id.clone()), LIST))
+            .oneshot(request(Method::POST, Some(&id), LIST))
             .await
             .unwrap();
         last = String::from_utf8(

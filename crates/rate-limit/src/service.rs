@@ -48,7 +48,7 @@ where
 {
     type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -64,12 +64,10 @@ where
             sweep_now_and_then(limiter);
             if let Err(not_until) = limiter.check_key(key) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                tracing::info!(principal = %key, ?wait, "rate limit: request refused");
-                return ResponseFuture::answer(
-                    too_many_requests(wait)
-                        .with_id_from(request.extensions())
-                        .into_response(),
-                );
+                // The refusal's own log line names no caller: say who here.
+                tracing::debug!(caller = %key, ?wait, "rate limit: caller over its quota");
+                let error = too_many_requests(wait).with_id_from(request.extensions());
+                return ResponseFuture::refuse(error, request.method());
             }
         }
         ResponseFuture::pass(self.inner.call(request))

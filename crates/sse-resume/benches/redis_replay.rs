@@ -8,29 +8,18 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)] // A benchmark that fails loudly.
 
+mod support;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcp_guard_test_support::RedisServer;
-use mcp_sse_resume::{EventStore, EventStoreLimits, RedisEventStore, Replay, SseEvent, StreamKey};
-
-/// A typical progress notification, about 150 bytes (as in the memory bench).
-fn notification(seq: u64) -> SseEvent {
-    SseEvent {
-        event: None,
-        data: format!(
-            r#"{{"jsonrpc":"2.0","method":"notifications/progress","params":{{"progressToken":"tok-1","progress":{seq},"total":100000,"message":"step {seq}"}}}}"#
-        ),
-        retry: None,
-    }
-}
+use mcp_sse_resume::{EventStore, EventStoreLimits, RedisEventStore};
+use support::{events_after, filled, notification, open, runtime};
 
 fn benches(c: &mut Criterion) {
     let redis = RedisServer::start();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let store = runtime.block_on(async {
         RedisEventStore::builder(redis.url())
             .limits(EventStoreLimits {
@@ -43,30 +32,17 @@ fn benches(c: &mut Criterion) {
             .unwrap()
     });
 
-    let big_key = runtime.block_on(async {
-        let key = StreamKey {
-            session: "bench".into(),
-            stream: store.open_stream("bench", "owner").await.unwrap(),
-        };
-        for seq in 1..=20_000 {
-            store.append(&key, notification(seq)).await.unwrap();
-        }
-        key
-    });
+    let big_key = runtime.block_on(filled(&store, "bench", 20_000));
     c.bench_function(
         "redis: replay 10000 events after a cursor (of 20000)",
         |b| {
             b.to_async(&runtime).iter(|| {
                 let (store, key) = (&store, &big_key);
                 async move {
-                    match store.read_after(key, 10_000, 10_000).await.unwrap() {
-                        Replay::Events { events, .. } => {
-                            assert_eq!(events.len(), 10_000);
-                            assert_eq!(events[0].0, 10_001);
-                            black_box(events)
-                        }
-                        other => panic!("{other:?}"),
-                    }
+                    let events = events_after(store, key, 10_000, 10_000).await;
+                    assert_eq!(events.len(), 10_000);
+                    assert_eq!(events[0].0, 10_001);
+                    black_box(events)
                 }
             })
         },
@@ -75,22 +51,12 @@ fn benches(c: &mut Criterion) {
     c.bench_function("redis: replay 100 events after a cursor (of 20000)", |b| {
         b.to_async(&runtime).iter(|| {
             let (store, key) = (&store, &big_key);
-            async move {
-                match store.read_after(key, 19_900, 100).await.unwrap() {
-                    Replay::Events { events, .. } => black_box(events),
-                    other => panic!("{other:?}"),
-                }
-            }
+            async move { black_box(events_after(store, key, 19_900, 100).await) }
         })
     });
 
     let capped = store.with_limits(EventStoreLimits::default()).unwrap();
-    let key = runtime.block_on(async {
-        StreamKey {
-            session: "append".into(),
-            stream: capped.open_stream("append", "owner").await.unwrap(),
-        }
-    });
+    let key = runtime.block_on(open(&capped, "append"));
     let mut seq = 0u64;
     c.bench_function("redis: append one event (10k-per-stream cap)", |b| {
         b.to_async(&runtime).iter(|| {

@@ -7,7 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // A measurement that fails loudly.
 
-use mcp_sse_resume::{EventStore, EventStoreLimits, MemoryEventStore, SseEvent, StreamKey};
+mod support;
+
+use mcp_sse_resume::{EventStore, EventStoreLimits, MemoryEventStore, SseEvent};
+use support::{open, runtime};
 
 const EVENTS: u64 = 100_000;
 const DATA_BYTES: usize = 150;
@@ -24,11 +27,7 @@ fn resident_bytes() -> usize {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let store = MemoryEventStore::new(EventStoreLimits {
             max_events_per_stream: EVENTS as usize,
             max_bytes_per_session: usize::MAX / 2,
@@ -37,10 +36,7 @@ fn main() {
             ..EventStoreLimits::default()
         })
         .unwrap();
-        let key = StreamKey {
-            session: "measure".into(),
-            stream: store.open_stream("measure", "owner").await.unwrap(),
-        };
+        let key = open(&store, "measure").await;
         let before = resident_bytes();
         for _ in 0..EVENTS {
             let event = SseEvent {

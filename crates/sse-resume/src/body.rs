@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::Full;
 use http_body_util::combinators::UnsyncBoxBody;
-use mcp_guard_core::BoxError;
+use mcp_guard_core::{BoxError, GuardBody};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
@@ -17,9 +16,9 @@ pub(crate) const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
 pin_project! {
     /// The response body of [`SseResume`](crate::SseResume): the handler's own
-    /// body (not an event stream, or no session to scope one to), a resumable
-    /// stream read back from the event store, a stateless-era stream with
-    /// keep-alives, or a rejection.
+    /// body (not an event stream, or no session to scope one to) or a
+    /// rejection, both as the guards' [`GuardBody`]; a resumable stream read
+    /// back from the event store; or a stateless-era stream with keep-alives.
     pub struct ResumeBody<B> {
         #[pin]
         kind: Kind<B>,
@@ -29,10 +28,9 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<B> {
-        Handler { #[pin] body: B },
+        Guard { #[pin] body: GuardBody<B> },
         FromStore { body: UnsyncBoxBody<Bytes, BoxError> },
-        KeepAlive { #[pin] body: B, sleep: Pin<Box<Sleep>>, interval: Duration },
-        Full { body: Full<Bytes> },
+        KeepAlive { #[pin] body: GuardBody<B>, sleep: Pin<Box<Sleep>>, interval: Duration },
     }
 }
 
@@ -43,15 +41,16 @@ impl<B> std::fmt::Debug for ResumeBody<B> {
 }
 
 impl<B> ResumeBody<B> {
-    /// The handler's body, passed through untouched. For stacks that keep one
-    /// type whether or not the resume layer is on.
+    /// The handler's body, passed through untouched (what a
+    /// [disabled](crate::SseResumeLayer::disabled) layer answers with).
     pub fn passthrough(body: B) -> Self {
-        Self::handler(body)
+        Self::guard(GuardBody::new(body))
     }
 
-    pub(crate) fn handler(body: B) -> Self {
+    /// The handler's body as the kit future hands it on, or a rejection.
+    pub(crate) fn guard(body: GuardBody<B>) -> Self {
         ResumeBody {
-            kind: Kind::Handler { body },
+            kind: Kind::Guard { body },
         }
     }
 
@@ -61,20 +60,12 @@ impl<B> ResumeBody<B> {
         }
     }
 
-    pub(crate) fn keep_alive(body: B, interval: Duration) -> Self {
+    pub(crate) fn keep_alive(body: GuardBody<B>, interval: Duration) -> Self {
         ResumeBody {
             kind: Kind::KeepAlive {
                 body,
                 sleep: Box::pin(tokio::time::sleep(interval)),
                 interval,
-            },
-        }
-    }
-
-    pub(crate) fn full(bytes: Bytes) -> Self {
-        ResumeBody {
-            kind: Kind::Full {
-                body: Full::new(bytes),
             },
         }
     }
@@ -93,7 +84,7 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project().kind.project() {
-            KindProj::Handler { body } => body.poll_frame(cx).map_err(Into::into),
+            KindProj::Guard { body } => body.poll_frame(cx).map_err(Into::into),
             KindProj::FromStore { body } => Pin::new(body).poll_frame(cx),
             KindProj::KeepAlive {
                 body,
@@ -114,25 +105,20 @@ where
                     Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(KEEP_ALIVE)))))
                 }
             },
-            KindProj::Full { body } => Pin::new(body)
-                .poll_frame(cx)
-                .map_err(|never| match never {}),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Handler { body } | Kind::KeepAlive { body, .. } => body.is_end_stream(),
+            Kind::Guard { body } | Kind::KeepAlive { body, .. } => body.is_end_stream(),
             Kind::FromStore { body } => body.is_end_stream(),
-            Kind::Full { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Handler { body } => body.size_hint(),
+            Kind::Guard { body } => body.size_hint(),
             Kind::FromStore { .. } | Kind::KeepAlive { .. } => SizeHint::default(),
-            Kind::Full { body } => body.size_hint(),
         }
     }
 }

@@ -30,19 +30,17 @@ pub(crate) struct Settings {
     pub(crate) max_unread_events: u64,
 }
 
-/// Applies [`SseResume`]: resumable SSE for any handler, scoped to the
-/// session, stored before sent, drained while the client is away.
-///
-/// See the [crate documentation](crate).
-pub struct SseResumeLayer<St = MemoryEventStore> {
-    store: Arc<St>,
-    settings: Arc<Settings>,
-    drains: Arc<Drains>,
+/// What an enabled layer and its services share: the store, the settings,
+/// and the streams being drained.
+pub(crate) struct Resuming<St> {
+    pub(crate) store: Arc<St>,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) drains: Arc<Drains>,
 }
 
-impl<St> Clone for SseResumeLayer<St> {
+impl<St> Clone for Resuming<St> {
     fn clone(&self) -> Self {
-        SseResumeLayer {
+        Resuming {
             store: self.store.clone(),
             settings: self.settings.clone(),
             drains: self.drains.clone(),
@@ -50,11 +48,64 @@ impl<St> Clone for SseResumeLayer<St> {
     }
 }
 
+/// Applies [`SseResume`]: resumable SSE for any handler, scoped to the
+/// session, stored before sent, drained while the client is away.
+///
+/// [`SseResumeLayer::disabled`] switches it off without changing the
+/// stack's type. See the [crate documentation](crate).
+pub struct SseResumeLayer<St = MemoryEventStore> {
+    /// `None`: switched off, every request and response passes through.
+    resuming: Option<Resuming<St>>,
+}
+
+impl<St> Clone for SseResumeLayer<St> {
+    fn clone(&self) -> Self {
+        SseResumeLayer {
+            resuming: self.resuming.clone(),
+        }
+    }
+}
+
 impl<St> fmt::Debug for SseResumeLayer<St> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SseResumeLayer")
-            .field("settings", &self.settings)
+            .field(
+                "settings",
+                &self.resuming.as_ref().map(|resuming| &resuming.settings),
+            )
             .finish_non_exhaustive()
+    }
+}
+
+impl<St> SseResumeLayer<St> {
+    /// A layer that is switched off: its [`SseResume`] has the same type as
+    /// an enabled one's, so a stack can switch the guard off by configuration
+    /// without changing its type, but it passes every request and response
+    /// through untouched (the body only wrapped as
+    /// [`ResumeBody::passthrough`](crate::ResumeBody::passthrough)): no ids,
+    /// no store, no replay, no keep-alives, no logs. It needs no store.
+    ///
+    /// ```
+    /// use mcp_sse_resume::{MemoryEventStore, SseResumeLayer};
+    ///
+    /// let layer = SseResumeLayer::<MemoryEventStore>::disabled();
+    /// assert!(!layer.is_enabled());
+    /// assert!(layer.store().is_none());
+    /// assert!(SseResumeLayer::new().is_enabled());
+    /// ```
+    pub fn disabled() -> Self {
+        SseResumeLayer { resuming: None }
+    }
+
+    /// Whether the layer does its work (`false` once [`disabled`](Self::disabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.resuming.is_some()
+    }
+
+    /// The store (e.g. for metrics); `None` when the layer is
+    /// [`disabled`](Self::disabled).
+    pub fn store(&self) -> Option<&St> {
+        self.resuming.as_ref().map(|resuming| &*resuming.store)
     }
 }
 
@@ -87,11 +138,6 @@ impl<St: EventStore> SseResumeLayer<St> {
             },
         }
     }
-
-    /// The store (e.g. for metrics).
-    pub fn store(&self) -> &St {
-        &self.store
-    }
 }
 
 impl<S, St> Layer<S> for SseResumeLayer<St> {
@@ -100,9 +146,7 @@ impl<S, St> Layer<S> for SseResumeLayer<St> {
     fn layer(&self, inner: S) -> Self::Service {
         SseResume {
             inner,
-            store: self.store.clone(),
-            settings: self.settings.clone(),
-            drains: self.drains.clone(),
+            resuming: self.resuming.clone(),
         }
     }
 }
@@ -166,9 +210,11 @@ impl<St: EventStore> SseResumeLayerBuilder<St> {
     /// Builds the layer.
     pub fn build(self) -> SseResumeLayer<St> {
         SseResumeLayer {
-            store: Arc::new(self.store),
-            settings: Arc::new(self.settings),
-            drains: Arc::new(Drains::default()),
+            resuming: Some(Resuming {
+                store: Arc::new(self.store),
+                settings: Arc::new(self.settings),
+                drains: Arc::new(Drains::default()),
+            }),
         }
     }
 }

@@ -16,8 +16,11 @@
 //!   [drain timeout](SseResumeLayerBuilder::drain_timeout), so a result that
 //!   arrives meanwhile is there on resume.
 //! - **Scoped to the session.** Events are keyed by the session's id from the
-//!   session layer's [`Session`](mcp_session::Session) (which the session layer
-//!   only hands to the principal that owns it). A `Last-Event-ID` of another
+//!   [`SessionContext`](mcp_guard_core::SessionContext) the session layer
+//!   (mcp-session) puts in the request extensions, only for the principal
+//!   that owns the session; that principal's
+//!   [`Owner::key`](mcp_guard_core::Owner::key) is the budget its events
+//!   count against. A `Last-Event-ID` of another
 //!   session, a forged one, an unknown one, or one past a stream's end gets
 //!   `400`; one whose successors were evicted gets `410 Gone`. Never another
 //!   session's events. `DELETE` purges the session's events. Each refusal
@@ -70,47 +73,42 @@
 //!
 //! # Example
 //!
+//! In a stack the session layer (mcp-session) inserts the
+//! [`SessionContext`](mcp_guard_core::SessionContext); here a `map_request`
+//! stands in for it.
+//!
 //! ```
 //! use std::convert::Infallible;
 //!
 //! use bytes::Bytes;
 //! use http::{Request, Response};
 //! use http_body_util::{BodyExt, Full};
-//! use mcp_guard_core::GuardBody;
-//! use mcp_session::SessionGuardLayer;
+//! use mcp_guard_core::{Owner, ProtocolVersion, SessionContext};
 //! use mcp_sse_resume::SseResumeLayer;
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // A handler that answers initialize in JSON and everything else with SSE,
-//! // setting ids of its own that the layer replaces.
-//! let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
-//!     let body = request.into_body().collect().await.unwrap().to_bytes();
-//!     let response = if body.windows(10).any(|w| w == b"initialize") {
-//!         Response::builder().header("content-type", "application/json").body(Full::from(
-//!             r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#,
-//!         ))
-//!     } else {
-//!         Response::builder().header("content-type", "text/event-stream").body(Full::from(
-//!             "id: handler-1\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n",
-//!         ))
-//!     };
+//! // A handler that answers with SSE, setting ids of its own that the layer replaces.
+//! let handler = tower::service_fn(|_: Request<Full<Bytes>>| async move {
+//!     let response = Response::builder().header("content-type", "text/event-stream").body(Full::from(
+//!         "id: handler-1\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n",
+//!     ));
 //!     Ok::<_, Infallible>(response.unwrap())
 //! });
 //! let service = ServiceBuilder::new()
-//!     .layer(SessionGuardLayer::issue())
+//!     // What the session layer tells the layers inside it about a live session.
+//!     .map_request(|mut request: Request<Full<Bytes>>| {
+//!         let session = SessionContext::new("a1b2c3", ProtocolVersion::V2025_06_18, Owner::anonymous());
+//!         request.extensions_mut().insert(session);
+//!         request
+//!     })
 //!     .layer(SseResumeLayer::new())
 //!     .service(handler);
 //!
-//! let initialize = Request::post("/mcp").header("content-type", "application/json").body(Full::from(
-//!     r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#,
-//! ))?;
-//! let session = service.clone().oneshot(initialize).await?.headers()["mcp-session-id"].clone();
-//!
 //! let call = Request::post("/mcp")
 //!     .header("content-type", "application/json")
-//!     .header("mcp-session-id", session)
+//!     .header("mcp-session-id", "a1b2c3")
 //!     .body(Full::from(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))?;
 //! let text = service.oneshot(call).await?.into_body().collect().await.unwrap().to_bytes();
 //! let text = String::from_utf8(text.to_vec())?;
@@ -120,6 +118,9 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! [`SseResumeLayer::disabled`] switches the layer off without changing the
+//! stack's type: everything passes through untouched.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -7,28 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 
-use std::convert::Infallible;
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use mcp_guard_core::GuardBody;
+use http::StatusCode;
 use mcp_guard_test_support::RedisServer;
-use mcp_session::store::MemorySessionStore;
-use mcp_session::{Mode, SessionGuardLayer};
-use mcp_sse_resume::{
-    EventStore, EventStoreLimits, RedisEventStore, Replay, SseEvent, SseResumeLayer, StreamKey,
-};
-use tower::{ServiceBuilder, ServiceExt};
-
-fn event(data: &str) -> SseEvent {
-    SseEvent {
-        data: data.to_owned(),
-        ..SseEvent::default()
-    }
-}
+use mcp_sse_resume::{EventStore, EventStoreLimits, RedisEventStore, Replay, StreamKey};
+use support::{CALL, INITIALIZE, datas, event, ids, post, resume, server};
+use tower::ServiceExt;
 
 async fn instance(redis: &RedisServer, limits: EventStoreLimits) -> RedisEventStore {
     RedisEventStore::builder(redis.url())
@@ -37,19 +25,6 @@ async fn instance(redis: &RedisServer, limits: EventStoreLimits) -> RedisEventSt
         .build()
         .await
         .unwrap()
-}
-
-fn datas(replay: Replay) -> (Vec<(u64, String)>, bool) {
-    match replay {
-        Replay::Events { events, closed } => (
-            events
-                .into_iter()
-                .map(|(seq, event)| (seq, event.data))
-                .collect(),
-            closed,
-        ),
-        other => panic!("expected events, got {other:?}"),
-    }
 }
 
 /// Spawns `wait_after` on `store`; the handle yields how long it waited.
@@ -201,78 +176,13 @@ async fn eviction_by_one_instance_is_reported_by_the_other() {
     );
 }
 
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#;
-const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"emit"}}"#;
-
-type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
-
-/// session (shared `MemorySessionStore`, standing in for a shared session store) →
-/// sse-resume (this instance's Redis event store) → a handler that answers
-/// initialize in JSON and anything else with five SSE events.
-fn server(sessions: MemorySessionStore, events: RedisEventStore) -> Svc {
-    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        let response = if body.windows(10).any(|w| w == b"initialize") {
-            Response::builder()
-                .header("content-type", "application/json")
-                .body(Full::from(
-                    r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#,
-                ))
-        } else {
-            let events: String = (1..=5)
-                .map(|n| format!("data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{{\"n\":{n}}}}}\n\n"))
-                .collect();
-            Response::builder()
-                .header("content-type", "text/event-stream")
-                .body(Full::from(events))
-        };
-        Ok::<_, Infallible>(response.unwrap())
-    });
-    let service = ServiceBuilder::new()
-        .layer(
-            SessionGuardLayer::builder(Mode::Issue, sessions)
-                .build()
-                .unwrap(),
-        )
-        .layer(SseResumeLayer::builder(events).build())
-        .service(handler);
-    tower::util::BoxCloneService::new(service.and_then(|response: Response<_>| async move {
-        let (parts, body) = response.into_parts();
-        let bytes = BodyExt::collect(body).await.unwrap().to_bytes();
-        Ok(Response::from_parts(parts, bytes))
-    }))
-}
-
-fn post(session: Option<&str>, body: &'static str) -> Request<Full<Bytes>> {
-    let mut request = Request::post("/mcp")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18");
-    if let Some(session) = session {
-        request = request.header("mcp-session-id", session);
-    }
-    request.body(Full::from(body)).unwrap()
-}
-
-fn ids(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix("id: "))
-        .map(str::to_owned)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_stored_through_one_instance_resumes_through_the_other() {
     let redis = RedisServer::start();
-    let sessions = MemorySessionStore::new();
-    let first = server(
-        sessions.clone(),
-        instance(&redis, EventStoreLimits::default()).await,
-    );
-    let second = server(
-        sessions,
-        instance(&redis, EventStoreLimits::default()).await,
-    );
+    // The session stand-in keeps no state: both instances know every
+    // session, as two on one shared session store would.
+    let first = server(instance(&redis, EventStoreLimits::default()).await);
+    let second = server(instance(&redis, EventStoreLimits::default()).await);
 
     let initialized = first.clone().oneshot(post(None, INITIALIZE)).await.unwrap();
     let session = initialized.headers()["mcp-session-id"]
@@ -289,15 +199,7 @@ async fn a_stream_stored_through_one_instance_resumes_through_the_other() {
     assert_eq!(seen.len(), 5, "{text}");
 
     // The client kept only the first two events; it resumes on the other instance.
-    let resume = Request::builder()
-        .method(Method::GET)
-        .uri("/mcp")
-        .header("accept", "text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .header("mcp-session-id", &session)
-        .header("last-event-id", &seen[1])
-        .body(Full::default())
-        .unwrap();
+    let resume = resume(&session, &seen[1]);
     let resumed = tokio::time::timeout(Duration::from_secs(10), second.clone().oneshot(resume))
         .await
         .expect("the closed stream ends the resumed response")

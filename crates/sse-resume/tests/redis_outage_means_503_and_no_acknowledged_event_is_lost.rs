@@ -16,27 +16,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 
-use std::convert::Infallible;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use mcp_guard_core::GuardBody;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
 use mcp_guard_test_support::RedisServer;
-use mcp_session::store::MemorySessionStore;
-use mcp_session::{Mode, SessionGuardLayer};
-use mcp_sse_resume::{
-    EventId, EventStore, RedisEventStore, Replay, SseEvent, SseResumeLayer, StreamKey,
-};
-use tower::{ServiceBuilder, ServiceExt};
+use mcp_sse_resume::{EventId, EventStore, RedisEventStore, Replay, SseEvent, StreamKey};
+use support::{CALL, INITIALIZE, Svc, ids, post, resume, server};
+use tower::ServiceExt;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 /// A failing call must return within its timeout plus scheduling slack.
 const FAILS_WITHIN: Duration = Duration::from_secs(2);
-
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#;
-const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"emit"}}"#;
 
 async fn store(redis: &RedisServer) -> RedisEventStore {
     RedisEventStore::builder(redis.url())
@@ -47,67 +41,6 @@ async fn store(redis: &RedisServer) -> RedisEventStore {
         .unwrap()
 }
 
-type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
-
-/// session (in memory, so only the event store can fail) → sse-resume (Redis)
-/// → a handler answering initialize in JSON and anything else with 5 events.
-fn server(events: RedisEventStore) -> Svc {
-    let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        let response = if body.windows(10).any(|w| w == b"initialize") {
-            Response::builder()
-                .header("content-type", "application/json")
-                .body(Full::from(
-                    r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#,
-                ))
-        } else {
-            let events: String = (1..=5)
-                .map(|n| format!("data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{{\"n\":{n}}}}}\n\n"))
-                .collect();
-            Response::builder()
-                .header("content-type", "text/event-stream")
-                .body(Full::from(events))
-        };
-        Ok::<_, Infallible>(response.unwrap())
-    });
-    let service = ServiceBuilder::new()
-        .layer(
-            SessionGuardLayer::builder(Mode::Issue, MemorySessionStore::new())
-                .build()
-                .unwrap(),
-        )
-        .layer(SseResumeLayer::builder(events).build())
-        .service(handler);
-    tower::util::BoxCloneService::new(service.and_then(|response: Response<_>| async move {
-        let (parts, body) = response.into_parts();
-        let bytes = BodyExt::collect(body).await.unwrap().to_bytes();
-        Ok(Response::from_parts(parts, bytes))
-    }))
-}
-
-fn post(session: Option<&str>, body: &'static str) -> Request<Full<Bytes>> {
-    let mut request = Request::post("/mcp")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18");
-    if let Some(session) = session {
-        request = request.header("mcp-session-id", session);
-    }
-    request.body(Full::from(body)).unwrap()
-}
-
-fn resume(session: &str, last_event_id: &str) -> Request<Full<Bytes>> {
-    Request::builder()
-        .method(Method::GET)
-        .uri("/mcp")
-        .header("accept", "text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .header("mcp-session-id", session)
-        .header("last-event-id", last_event_id)
-        .body(Full::default())
-        .unwrap()
-}
-
 async fn send(service: &Svc, request: Request<Full<Bytes>>) -> (Response<Bytes>, Duration) {
     let started = Instant::now();
     let response = tokio::time::timeout(Duration::from_secs(10), service.clone().oneshot(request))
@@ -115,13 +48,6 @@ async fn send(service: &Svc, request: Request<Full<Bytes>>) -> (Response<Bytes>,
         .expect("the layers answer, however Redis is")
         .unwrap();
     (response, started.elapsed())
-}
-
-fn ids(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix("id: "))
-        .map(str::to_owned)
-        .collect()
 }
 
 fn assert_unavailable(case: &str, response: &Response<Bytes>, took: Duration) {

@@ -6,6 +6,7 @@ use tokio::sync::watch;
 
 use super::{
     EventStore, EventStoreLimits, EventStoreLimitsConfigError, Replay, StoreError, StreamKey,
+    event_bytes, gone_message, replay_after,
 };
 use crate::{SseEvent, StreamId};
 
@@ -69,10 +70,6 @@ impl Stream {
     fn protected(&self, now: Instant) -> bool {
         !self.closed || self.attached_until.is_some_and(|until| until > now)
     }
-}
-
-fn event_bytes(event: &SseEvent) -> usize {
-    event.data.len() + event.event.as_ref().map_or(0, String::len)
 }
 
 impl MemoryEventStore {
@@ -402,17 +399,10 @@ impl EventStore for MemoryEventStore {
         let Some(stream) = inner.stream(key) else {
             return Ok(Replay::Unknown);
         };
-        let next = stream.next_seq();
-        if after >= next {
-            return Ok(Replay::Unknown);
-        }
-        if after + 1 < stream.first_seq {
-            return Ok(Replay::Evicted {
-                oldest_kept: stream.first_seq,
-            });
-        }
+        let last = stream.next_seq() - 1;
         // Sequences are contiguous: the position after the cursor is arithmetic.
-        let start = usize::try_from(after + 1 - stream.first_seq).unwrap_or(usize::MAX);
+        let start = usize::try_from((after + 1).saturating_sub(stream.first_seq))
+            .unwrap_or(usize::MAX);
         let events: Vec<(u64, SseEvent)> = stream
             .events
             .iter()
@@ -421,11 +411,14 @@ impl EventStore for MemoryEventStore {
             .enumerate()
             .map(|(offset, event)| (after + 1 + offset as u64, event.clone()))
             .collect();
-        let reached_end = after + events.len() as u64 + 1 == next;
-        Ok(Replay::Events {
-            closed: stream.closed && reached_end,
+        Ok(replay_after(
+            after,
+            last,
+            stream.first_seq,
+            stream.closed,
             events,
-        })
+            max,
+        ))
     }
 
     async fn wait_after(
@@ -466,13 +459,7 @@ impl EventStore for MemoryEventStore {
 }
 
 fn gone(key: &StreamKey) -> StoreError {
-    StoreError::new(
-        format!(
-            "stream {} of a session is gone (purged, expired or evicted)",
-            key.stream
-        ),
-        Duration::from_secs(1),
-    )
+    StoreError::new(gone_message(key), Duration::from_secs(1))
 }
 
 #[cfg(test)]

@@ -166,6 +166,47 @@ pub enum Replay {
 
 pub use mcp_guard_core::StoreError;
 
+/// The bytes an event counts for against the caps: its data and its name.
+pub(crate) fn event_bytes(event: &SseEvent) -> usize {
+    event.data.len() + event.event.as_ref().map_or(0, String::len)
+}
+
+/// Why an append found no stream to append to.
+pub(crate) fn gone_message(key: &StreamKey) -> String {
+    format!(
+        "stream {} of a session is gone (purged, expired or evicted)",
+        key.stream
+    )
+}
+
+/// What a read after `after` found, the same rule for every store: a stream
+/// whose last sequence is `last`, whose oldest kept is `first_kept`, and
+/// `events`, the kept events after the cursor (ascending), of which up to
+/// `max` are replayed.
+pub(crate) fn replay_after(
+    after: u64,
+    last: u64,
+    first_kept: u64,
+    closed: bool,
+    mut events: Vec<(u64, SseEvent)>,
+    max: usize,
+) -> Replay {
+    if after > last {
+        return Replay::Unknown;
+    }
+    if after < last && first_kept > after + 1 {
+        return Replay::Evicted {
+            oldest_kept: first_kept,
+        };
+    }
+    events.truncate(max);
+    let reached_end = after + events.len() as u64 == last;
+    Replay::Events {
+        closed: closed && reached_end,
+        events,
+    }
+}
+
 /// Keeps each session's SSE events so a client can resume a stream. Async and
 /// fallible, so a network store (Redis Streams, with blocking reads for the
 /// live tail across instances) fits beside the embedded [`MemoryEventStore`].

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     EventStore, EventStoreLimits, EventStoreLimitsConfigError, Replay, StoreError, StreamKey,
+    event_bytes, gone_message, replay_after,
 };
 use crate::{SseEvent, StreamId};
 
@@ -801,10 +802,6 @@ fn parse_entries(reply: Value) -> Option<Vec<(u64, SseEvent)>> {
     Some(events)
 }
 
-fn event_bytes(event: &SseEvent) -> usize {
-    event.data.len() + event.event.as_ref().map_or(0, String::len)
-}
-
 impl EventStore for RedisEventStore {
     async fn open_stream(&self, session: &str, owner: &str) -> Result<StreamId, StoreError> {
         let owner = URL_SAFE_NO_PAD.encode(owner);
@@ -862,12 +859,7 @@ impl EventStore for RedisEventStore {
         let seq: i64 = self
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
-        u64::try_from(seq).map_err(|_| {
-            self.failure(format!(
-                "stream {} of a session is gone (purged, expired or evicted)",
-                key.stream
-            ))
-        })
+        u64::try_from(seq).map_err(|_| self.failure(gone_message(key)))
     }
 
     async fn close_stream(&self, key: &StreamKey) -> Result<(), StoreError> {
@@ -892,18 +884,18 @@ impl EventStore for RedisEventStore {
         if after > head.last {
             return Ok(Replay::Unknown);
         }
-        let mut events = parse_entries(entries)
+        let events = parse_entries(entries)
             .ok_or_else(|| self.failure("redis: an unreadable stream entry".to_owned()))?;
-        let first = events.first().map_or(head.last + 1, |(seq, _)| *seq);
-        if after < head.last && first > after + 1 {
-            return Ok(Replay::Evicted { oldest_kept: first });
-        }
-        events.truncate(max);
-        let reached_end = after + events.len() as u64 == head.last;
-        Ok(Replay::Events {
-            closed: head.closed && reached_end,
+        // The range read starts at the oldest kept event after the cursor.
+        let first_kept = events.first().map_or(head.last + 1, |(seq, _)| *seq);
+        Ok(replay_after(
+            after,
+            head.last,
+            first_kept,
+            head.closed,
             events,
-        })
+            max,
+        ))
     }
 
     async fn wait_after(

@@ -1,12 +1,14 @@
 //! Verified tokens, remembered: a client's repeated token is not verified
-//! cryptographically on every request.
+//! cryptographically on every request. The cache is moka's synchronous one:
+//! a lookup is in memory, so the layer answers a cache hit without a future
+//! of its own.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use mcp_guard_core::Principal;
 use moka::Expiry;
-use moka::future::Cache;
+use moka::sync::Cache;
 
 /// Keyed by the SHA-256 of the token: the cache never holds a token.
 type TokenHash = [u8; 32];
@@ -63,8 +65,8 @@ impl VerifiedTokens {
         key
     }
 
-    pub(crate) async fn get(&self, token: &str) -> Option<Principal> {
-        let verified = self.cache.get(&Self::key(token)).await?;
+    pub(crate) fn get(&self, token: &str) -> Option<Principal> {
+        let verified = self.cache.get(&Self::key(token))?;
         // Belt and braces: never answer for a token past its exp.
         let expired = verified
             .principal
@@ -73,7 +75,7 @@ impl VerifiedTokens {
         (!expired).then_some(verified.principal)
     }
 
-    pub(crate) async fn insert(
+    pub(crate) fn insert(
         &self,
         token: &str,
         principal: &Principal,
@@ -97,6 +99,6 @@ impl VerifiedTokens {
             principal: principal.clone(),
             lifetime,
         };
-        self.cache.insert(Self::key(token), verified).await;
+        self.cache.insert(Self::key(token), verified);
     }
 }

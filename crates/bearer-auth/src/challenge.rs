@@ -3,7 +3,7 @@
 
 use http::header::WWW_AUTHENTICATE;
 use http::{HeaderValue, StatusCode};
-use mcp_guard_core::{McpError, error_code};
+use mcp_guard_core::{McpError, Severity, error_code};
 
 /// The `WWW-Authenticate: Bearer …` value. Parameter values are quoted; quotes
 /// and backslashes in them are escaped.
@@ -39,24 +39,27 @@ fn escape(text: &str) -> String {
 
 /// The [`Rejection`](mcp_guard_core::Rejection) reason of a `401` without a
 /// token: the first answer every OAuth client gets.
-pub(crate) const MISSING_TOKEN: &str = "missing_token";
+const MISSING_TOKEN: &str = "missing_token";
 
 /// The [`Rejection`](mcp_guard_core::Rejection) reason of a `401` for a token
 /// that is not valid.
 const INVALID_TOKEN: &str = "invalid_token";
 
-/// `401`: no token, or one that is not valid.
+/// `401`: no token, or one that is not valid. Without a token it is every
+/// OAuth client's first answer, so it logs at `debug` (routine); an invalid
+/// token logs at `info`.
 pub(crate) fn unauthorized(
     resource_metadata: &str,
     scopes: &[String],
     invalid: Option<&str>,
 ) -> McpError {
-    let (message, error, token) = match invalid {
-        Some(reason) => (format!("the access token is not valid: {reason}; obtain a new one"), Some(("invalid_token", reason)), INVALID_TOKEN),
+    let (message, error, token, severity) = match invalid {
+        Some(reason) => (format!("the access token is not valid: {reason}; obtain a new one"), Some(("invalid_token", reason)), INVALID_TOKEN, Severity::Expected),
         None => (
             "this server requires an access token: send Authorization: Bearer <token> (see the resource_metadata URL in WWW-Authenticate)".to_owned(),
             None,
             MISSING_TOKEN,
+            Severity::Routine,
         ),
     };
     McpError::new(StatusCode::UNAUTHORIZED, error_code::SERVER_ERROR, message)
@@ -65,6 +68,7 @@ pub(crate) fn unauthorized(
             bearer_challenge(resource_metadata, scopes, error),
         )
         .with_reason(token)
+        .with_severity(severity)
 }
 
 /// `403`: a valid token without the scopes this call needs (step-up). The

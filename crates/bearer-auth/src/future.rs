@@ -3,60 +3,132 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::Response;
-use mcp_guard_core::GuardBody;
+use http::{Request, Response};
+use mcp_guard_core::{GuardBody, GuardFuture, Principal, Verdict};
 use pin_project_lite::pin_project;
+use tower_service::Service;
+use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
-type AuthFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<GuardBody<B>>, E>> + Send>>;
+/// The asynchronous part of a request's check: reading the body when no
+/// envelope peek ran before, and verifying a token the cache does not know
+/// (the verifier's future cannot be named). Only the check is boxed; the
+/// inner service and its future are not.
+pub(crate) type Check<B> = Pin<Box<dyn Future<Output = Verdict<GuardBody<B>>> + Send>>;
 
 pin_project! {
     /// Response future of [`BearerAuth`](crate::BearerAuth).
-    pub struct ResponseFuture<B, E> {
+    ///
+    /// A request decided on the spot (the metadata document, malformed or
+    /// missing credentials, a public call, a token in the verified-token
+    /// cache with the envelope already read, a switched-off layer) allocates
+    /// nothing here: the future answers, or polls the inner service's
+    /// future. Only a request that must wait — its body read (the layer used
+    /// alone), or its token verified (JWKS, introspection) — boxes that
+    /// check; the inner service is called once it passes.
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<GuardBody<ReqBody>>>,
+    {
         #[pin]
-        kind: Kind<B, E>,
+        inner: GuardFuture<InPrincipalSpan<S>, GuardBody<ReqBody>, Check<ReqBody>>,
     }
 }
 
-pin_project! {
-    #[project = KindProj]
-    enum Kind<B, E> {
-        Ready { response: Option<Response<GuardBody<B>>> },
-        Authenticating { future: AuthFuture<B, E> },
-    }
-}
-
-impl<B, E> ResponseFuture<B, E> {
-    pub(crate) fn ready(response: Response<GuardBody<B>>) -> Self {
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<GuardBody<ReqBody>>>,
+{
+    /// Calls `inner` now, the call instrumented with `span`.
+    pub(crate) fn pass(
+        inner: &mut S,
+        request: Request<GuardBody<ReqBody>>,
+        span: tracing::Span,
+    ) -> Self {
         ResponseFuture {
-            kind: Kind::Ready {
-                response: Some(response),
-            },
+            inner: GuardFuture::pass(inner.call(request).instrument(span)),
         }
     }
 
-    pub(crate) fn boxed(future: AuthFuture<B, E>) -> Self {
+    /// Calls `inner` now, in the span of the request's principal.
+    pub(crate) fn pass_as_principal(inner: &mut S, request: Request<GuardBody<ReqBody>>) -> Self {
+        let span = principal_span(request.extensions().get::<Principal>());
+        ResponseFuture::pass(inner, request, span)
+    }
+
+    /// Answers now with the layer's own bytes.
+    pub(crate) fn answer(response: Response<bytes::Bytes>) -> Self {
         ResponseFuture {
-            kind: Kind::Authenticating { future },
+            inner: GuardFuture::answer(response),
+        }
+    }
+
+    /// Awaits `check`, then calls `inner` (the polled-ready service) when it
+    /// passes.
+    pub(crate) fn check(check: Check<ReqBody>, inner: S) -> Self {
+        ResponseFuture {
+            inner: GuardFuture::check(check, InPrincipalSpan { inner }),
         }
     }
 }
 
-impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+impl<S, ReqBody> fmt::Debug for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<GuardBody<ReqBody>>>,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+        f.debug_struct("ResponseFuture")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
-impl<B, E> Future for ResponseFuture<B, E> {
-    type Output = Result<Response<GuardBody<B>>, E>;
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<GuardBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Ready { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                None => panic!("ResponseFuture polled after completion"),
-            },
-            KindProj::Authenticating { future } => future.as_mut().poll(cx),
-        }
+        self.project().inner.poll(cx)
+    }
+}
+
+/// The inner service, its calls instrumented with the span of the request's
+/// principal: handler logs name the caller (never the token). The guard
+/// future calls the inner service itself once the check passes, so the span
+/// is made here, from the principal the check put in the extensions.
+pub(crate) struct InPrincipalSpan<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for InPrincipalSpan<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Instrumented<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let span = principal_span(request.extensions().get::<Principal>());
+        self.inner.call(request).instrument(span)
+    }
+}
+
+/// The span naming who calls: subject and client id. None without a
+/// principal (a public call without a token).
+fn principal_span(principal: Option<&Principal>) -> tracing::Span {
+    match principal {
+        Some(principal) => tracing::info_span!(
+            "mcp_principal",
+            subject = principal.subject().unwrap_or_default(),
+            client_id = principal.client_id().unwrap_or_default()
+        ),
+        None => tracing::Span::none(),
     }
 }

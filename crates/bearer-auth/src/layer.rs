@@ -6,6 +6,7 @@ use mcp_guard_core::EnvelopeLimits;
 use tower_layer::Layer;
 
 use crate::cache::VerifiedTokens;
+use crate::guard::Guard;
 use crate::metadata::ProtectedResourceMetadata;
 use crate::policy::ScopePolicy;
 use crate::service::BearerAuth;
@@ -29,16 +30,55 @@ pub(crate) struct Settings {
 /// Applies [`BearerAuth`]: the MCP server as an OAuth 2.1 resource server.
 ///
 /// See the [crate documentation](crate).
+///
+/// # Off
+///
+/// [`BearerAuthLayer::disabled`] makes a layer whose service has the same
+/// type as an enabled one and passes every request and response through
+/// untouched: no token needed nor checked, no metadata document served, the
+/// `Authorization` header left as it came, nothing logged. A stack can switch
+/// the guard off by configuration without changing its type.
+///
+/// ```
+/// use std::convert::Infallible;
+///
+/// use bytes::Bytes;
+/// use http::{Request, Response, StatusCode};
+/// use http_body_util::Full;
+/// use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
+/// use mcp_guard_core::GuardBody;
+/// use tower::{Layer, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let auth_configured = false;
+/// let layer = if auth_configured {
+///     let verifier = JwtVerifier::builder("https://auth.example.com", "https://mcp.example.com/mcp")
+///         .hs256_secret(b"a shared secret of at least 32 bytes!!")
+///         .build()?;
+///     BearerAuthLayer::new(verifier, ProtectedResourceMetadata::new("https://mcp.example.com/mcp", ["https://auth.example.com"]))
+/// } else {
+///     BearerAuthLayer::<JwtVerifier>::disabled()
+/// };
+/// assert!(!layer.is_enabled());
+/// let handler = tower::service_fn(|_: Request<GuardBody<Full<Bytes>>>| async {
+///     Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+/// });
+/// let anonymous = Request::post("/mcp").body(Full::from(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))?;
+/// let response = layer.layer(handler).oneshot(anonymous).await?;
+/// assert_eq!(response.status(), StatusCode::OK);
+/// # Ok(())
+/// # }
+/// ```
 pub struct BearerAuthLayer<V> {
-    verifier: Arc<V>,
-    settings: Arc<Settings>,
+    /// `None`: switched off.
+    guard: Option<Arc<Guard<V>>>,
 }
 
 impl<V> Clone for BearerAuthLayer<V> {
     fn clone(&self) -> Self {
         BearerAuthLayer {
-            verifier: self.verifier.clone(),
-            settings: self.settings.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
@@ -46,8 +86,25 @@ impl<V> Clone for BearerAuthLayer<V> {
 impl<V> fmt::Debug for BearerAuthLayer<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerAuthLayer")
-            .field("settings", &self.settings)
+            .field(
+                "settings",
+                &self.guard.as_ref().map(|guard| &guard.settings),
+            )
             .finish_non_exhaustive()
+    }
+}
+
+impl<V> BearerAuthLayer<V> {
+    /// A layer that checks nothing: see [Off](BearerAuthLayer#off). Needs no
+    /// verifier; name its type, as in `BearerAuthLayer::<JwtVerifier>::disabled()`.
+    pub fn disabled() -> Self {
+        BearerAuthLayer { guard: None }
+    }
+
+    /// Whether the layer checks tokens (`false` for
+    /// [`disabled`](Self::disabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.guard.is_some()
     }
 }
 
@@ -80,8 +137,7 @@ impl<S, V> Layer<S> for BearerAuthLayer<V> {
     fn layer(&self, inner: S) -> Self::Service {
         BearerAuth {
             inner,
-            verifier: self.verifier.clone(),
-            settings: self.settings.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
@@ -127,8 +183,10 @@ impl<V: TokenVerifier> BearerAuthLayerBuilder<V> {
         self
     }
 
-    /// The body limits for reading a POST's envelope for the scope policy
-    /// (shared with the protocol guard when it ran first).
+    /// The limits (size, read timeout) of the layer's own read of a POST's
+    /// envelope for the scope policy, used when it runs alone. Behind an
+    /// [`EnvelopePeekLayer`](mcp_guard_core::EnvelopePeekLayer) the envelope
+    /// is already in the request's extensions and this layer reads nothing.
     pub fn envelope_limits(mut self, peek: EnvelopeLimits) -> Self {
         self.peek = peek;
         self
@@ -157,8 +215,10 @@ impl<V: TokenVerifier> BearerAuthLayerBuilder<V> {
             cache: VerifiedTokens::new(self.cache_entries, self.cache_ttl),
         };
         BearerAuthLayer {
-            verifier: Arc::new(self.verifier),
-            settings: Arc::new(settings),
+            guard: Some(Arc::new(Guard {
+                verifier: self.verifier,
+                settings,
+            })),
         }
     }
 }

@@ -97,6 +97,7 @@ struct ReadmeDoctests;
 mod cache;
 mod challenge;
 mod future;
+mod guard;
 #[cfg(feature = "introspection")]
 mod introspection;
 #[cfg(feature = "jwks")]

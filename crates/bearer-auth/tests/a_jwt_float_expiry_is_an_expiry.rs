@@ -8,19 +8,14 @@
 
 mod support;
 
-use std::convert::Infallible;
 use std::time::{Duration, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http::StatusCode;
 use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, TokenVerifier, VerifyError,
 };
-use mcp_guard_core::GuardBody;
 use serde_json::{Value, json};
-use support::{ISSUER, RESOURCE, TOOLS_LIST, hs256, now_f64 as now, with};
-use tower::{Layer, ServiceExt};
+use support::{ISSUER, RESOURCE, hs256, now_f64 as now, subject_through as call, with};
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 
@@ -36,23 +31,6 @@ fn verifier(leeway: Duration) -> JwtVerifier {
         .leeway(leeway)
         .build()
         .unwrap()
-}
-
-/// The status and the body of a `tools/list` with `token`, through `layer`
-/// (its clones share one verified-token cache).
-async fn call(layer: &BearerAuthLayer<JwtVerifier>, token: &str) -> (StatusCode, String) {
-    let handler = tower::service_fn(|_request: Request<GuardBody<Full<Bytes>>>| async {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
-    });
-    let request = Request::post("/mcp")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Full::from(TOOLS_LIST))
-        .unwrap();
-    let response = layer.clone().layer(handler).oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[tokio::test]

@@ -37,7 +37,7 @@ fn main() {
         let store = MemorySessionStore::new();
         let limits = SessionStoreLimits {
             max_sessions: SESSIONS * 2,
-            max_sessions_per_binding: 4,
+            max_sessions_per_owner: 4,
         };
         // Warm up the allocator and moka's internals before the baseline.
         for index in 0..1_000 {

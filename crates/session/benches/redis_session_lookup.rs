@@ -28,7 +28,7 @@ fn benches(c: &mut Criterion) {
         .unwrap();
     let limits = SessionStoreLimits {
         max_sessions: SESSIONS * 2,
-        max_sessions_per_binding: 4,
+        max_sessions_per_owner: 4,
     };
     let (store, ids) = runtime.block_on(async {
         let store = RedisSessionStore::builder(redis.url())

@@ -1,12 +1,18 @@
 //! Reading the handler's answer to `initialize`: did it succeed, and which
-//! protocol version did it negotiate?
+//! protocol version did it negotiate? The version's text is parsed here, once:
+//! from then on it travels as a [`ProtocolVersion`].
 
+use mcp_guard_core::ProtocolVersion;
 use mcp_guard_core::sse::event_data;
 use serde_json::Value;
 
 /// `Some(version)` when the answer (JSON or SSE) carries a successful
-/// InitializeResult; `None` for a JSON-RPC error or anything else.
-pub(crate) fn negotiated_version(content_type: &str, body: &[u8]) -> Option<Option<String>> {
+/// InitializeResult (`Some(None)` if it names no version this build knows);
+/// `None` for a JSON-RPC error or anything else.
+pub(crate) fn negotiated_version(
+    content_type: &str,
+    body: &[u8],
+) -> Option<Option<ProtocolVersion>> {
     let is_event_stream = content_type
         .trim_start()
         .to_ascii_lowercase()
@@ -25,7 +31,7 @@ pub(crate) fn negotiated_version(content_type: &str, body: &[u8]) -> Option<Opti
     }
 }
 
-fn initialize_result(message: &Value) -> Option<Option<String>> {
+fn initialize_result(message: &Value) -> Option<Option<ProtocolVersion>> {
     let result = message.get("result")?.as_object()?;
     if message.get("error").is_some() || !result.contains_key("protocolVersion") {
         return None;
@@ -34,20 +40,21 @@ fn initialize_result(message: &Value) -> Option<Option<String>> {
         result
             .get("protocolVersion")
             .and_then(Value::as_str)
-            .map(str::to_owned),
+            .and_then(|text| text.parse().ok()),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::negotiated_version;
+    use mcp_guard_core::ProtocolVersion;
 
     #[test]
     fn successes_and_failures_in_both_content_types() {
         let ok = br#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}"#;
         assert_eq!(
             negotiated_version("application/json", ok),
-            Some(Some("2025-11-25".into()))
+            Some(Some(ProtocolVersion::V2025_11_25))
         );
         let sse = format!(
             "id: 0\nretry: 3000\ndata:\n\nevent: message\ndata: {}\n\n",
@@ -55,7 +62,7 @@ mod tests {
         );
         assert_eq!(
             negotiated_version("text/event-stream", sse.as_bytes()),
-            Some(Some("2025-11-25".into()))
+            Some(Some(ProtocolVersion::V2025_11_25))
         );
         let error = br#"{"jsonrpc":"2.0","id":0,"error":{"code":-32602,"message":"bad params"}}"#;
         assert_eq!(negotiated_version("application/json", error), None);

@@ -158,7 +158,7 @@ impl<St: SessionStore> SessionGuardLayer<St> {
                 max_lifetime: SessionGuardLayerBuilder::<St>::DEFAULT_MAX_LIFETIME,
                 limits: SessionStoreLimits {
                     max_sessions: SessionGuardLayerBuilder::<St>::DEFAULT_MAX_SESSIONS,
-                    max_sessions_per_binding:
+                    max_sessions_per_owner:
                         SessionGuardLayerBuilder::<St>::DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
                 },
                 client_termination: true,
@@ -241,7 +241,7 @@ impl<St: SessionStore> SessionGuardLayerBuilder<St> {
     pub fn max_sessions(mut self, overall: usize, per_principal: usize) -> Self {
         self.settings.limits = SessionStoreLimits {
             max_sessions: overall,
-            max_sessions_per_binding: per_principal,
+            max_sessions_per_owner: per_principal,
         };
         self
     }
@@ -313,7 +313,7 @@ impl<St: SessionStore> SessionGuardLayerBuilder<St> {
                 "must not be shorter than idle_timeout",
             ));
         }
-        if settings.limits.max_sessions == 0 || settings.limits.max_sessions_per_binding == 0 {
+        if settings.limits.max_sessions == 0 || settings.limits.max_sessions_per_owner == 0 {
             return Err(SessionGuardConfigError::new(
                 "max_sessions",
                 "both caps must be at least 1",

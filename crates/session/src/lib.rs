@@ -131,8 +131,7 @@ pub use layer::{
     IncompletePrincipal, Mode, SessionGuardConfigError, SessionGuardLayer, SessionGuardLayerBuilder,
 };
 pub use record::{
-    Binding, MAX_STATE_BYTES, MAX_STATE_KEYS, Session, SessionRecord, StateChanges, StateError,
-    now_millis,
+    MAX_STATE_BYTES, MAX_STATE_KEYS, Session, SessionRecord, StateChanges, StateError, now_millis,
 };
 pub use service::SessionGuard;
 #[cfg(feature = "redis")]

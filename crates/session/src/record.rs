@@ -1,7 +1,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mcp_guard_core::Principal;
+use mcp_guard_core::{Owner, ProtocolVersion, SessionContext};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -13,56 +13,6 @@ pub const MAX_STATE_KEYS: usize = 64;
 /// At most this many bytes of serialized state per session.
 pub const MAX_STATE_BYTES: usize = 64 * 1024;
 
-/// Who a session belongs to: the issuer and subject of the token that created
-/// it, plus its client id. A session created without a token is anonymous.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Binding {
-    issuer: Option<String>,
-    subject: Option<String>,
-    client_id: Option<String>,
-}
-
-impl Binding {
-    /// The binding of a session created without any principal.
-    pub fn anonymous() -> Binding {
-        Binding::default()
-    }
-
-    /// The binding of `principal`'s session, as its fields stand.
-    pub fn of(principal: &Principal) -> Binding {
-        Binding {
-            issuer: principal.issuer().map(str::to_owned),
-            subject: principal.subject().map(str::to_owned),
-            client_id: principal.client_id().map(str::to_owned),
-        }
-    }
-
-    /// Whether issuer and subject are both present (a user, not just a client).
-    pub fn identifies_a_user(&self) -> bool {
-        self.issuer.is_some() && self.subject.is_some()
-    }
-
-    /// Whether no principal at all created the session.
-    pub fn is_anonymous(&self) -> bool {
-        *self == Binding::default()
-    }
-
-    /// The token issuer.
-    pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
-    }
-
-    /// The token subject.
-    pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
-    }
-
-    /// The OAuth client id.
-    pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
-    }
-}
-
 /// Milliseconds since the Unix epoch: how records keep time, so a network
 /// store can keep them too.
 pub fn now_millis() -> u64 {
@@ -73,11 +23,17 @@ pub fn now_millis() -> u64 {
 }
 
 /// What a store keeps for one session.
+///
+/// Stored as JSON by network stores; the owner's field keeps its earlier name
+/// (`binding`) and the version is stored as its text, so records written by
+/// earlier releases stay readable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
     id: SessionId,
-    binding: Binding,
-    protocol_version: Option<String>,
+    #[serde(rename = "binding")]
+    owner: Owner,
+    #[serde(with = "version_text")]
+    protocol_version: Option<ProtocolVersion>,
     created_at: u64,
     last_seen_at: u64,
     idle_timeout_ms: u64,
@@ -90,15 +46,15 @@ impl SessionRecord {
     /// `max_lifetime` after creation, whichever comes first.
     pub fn new(
         id: SessionId,
-        binding: Binding,
-        protocol_version: Option<String>,
+        owner: Owner,
+        protocol_version: Option<ProtocolVersion>,
         idle_timeout: Duration,
         max_lifetime: Duration,
     ) -> SessionRecord {
         let now = now_millis();
         SessionRecord {
             id,
-            binding,
+            owner,
             protocol_version,
             created_at: now,
             last_seen_at: now,
@@ -114,13 +70,14 @@ impl SessionRecord {
     }
 
     /// Who the session belongs to.
-    pub fn binding(&self) -> &Binding {
-        &self.binding
+    pub fn owner(&self) -> &Owner {
+        &self.owner
     }
 
-    /// The protocol version the initialize response negotiated.
-    pub fn protocol_version(&self) -> Option<&str> {
-        self.protocol_version.as_deref()
+    /// The protocol version the initialize response negotiated (`None` when
+    /// it named none this build knows).
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.protocol_version
     }
 
     /// Creation time, ms since the epoch.
@@ -184,6 +141,32 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The negotiated version as a record stores it: its text. This is where a
+/// stored version is parsed, once, when a store reads the record back; a
+/// text this build does not know reads as `None` (no version to hold the
+/// session's requests to), not as an unreadable record.
+mod version_text {
+    use mcp_guard_core::ProtocolVersion;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        version: &Option<ProtocolVersion>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match version {
+            Some(version) => serializer.serialize_some(version.as_str()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<ProtocolVersion>, D::Error> {
+        let text = Option::<String>::deserialize(deserializer)?;
+        Ok(text.and_then(|text| text.parse().ok()))
+    }
+}
+
 /// State writes a handler made during one request: key → new value, or `None`
 /// for a removal. The layer hands them to the store when the response arrives.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -205,6 +188,9 @@ impl StateChanges {
 
 /// The session of the current request, in the request's extensions: its id,
 /// owner and times, and a small typed key-value state the handler may use.
+///
+/// Layers inside the session layer need not depend on this crate: the same
+/// request carries a [`SessionContext`] (id, negotiated version, owner).
 ///
 /// State writes are saved to the store when the handler's response (its
 /// headers) arrives; writes made later, while a stream is running, are not.
@@ -263,12 +249,13 @@ impl Session {
     }
 
     /// Who the session belongs to.
-    pub fn binding(&self) -> &Binding {
-        self.record.binding()
+    pub fn owner(&self) -> &Owner {
+        self.record.owner()
     }
 
-    /// The protocol version negotiated at initialize.
-    pub fn protocol_version(&self) -> Option<&str> {
+    /// The protocol version negotiated at initialize (`None` when it named
+    /// none this build knows).
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
         self.record.protocol_version()
     }
 
@@ -316,6 +303,18 @@ impl Session {
         }
     }
 
+    /// What inner layers learn of this session: id, negotiated version (the
+    /// one assumed when absent if the handler named none this build knows),
+    /// owner.
+    pub(crate) fn context(&self) -> SessionContext {
+        SessionContext::new(
+            self.id().as_str(),
+            self.protocol_version()
+                .unwrap_or(ProtocolVersion::ASSUMED_WHEN_ABSENT),
+            self.owner().clone(),
+        )
+    }
+
     pub(crate) fn take_changes(&self) -> StateChanges {
         StateChanges(std::mem::take(&mut self.lock().changes))
     }
@@ -324,5 +323,34 @@ impl Session {
         self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record as earlier releases stored it (the owner under `binding`, the
+    /// version as text) reads back, and is written back the same way.
+    #[test]
+    fn stored_records_keep_their_shape() {
+        let stored = r#"{"id":"abcdefghijklmnopqrstuvwxyz012345","binding":{"issuer":"https://issuer.test","subject":"alice","client_id":null},"protocol_version":"2025-11-25","created_at":1,"last_seen_at":2,"idle_timeout_ms":3,"max_lifetime_ms":4,"state":{"calls":3}}"#;
+        let record: SessionRecord = serde_json::from_str(stored).unwrap();
+        assert_eq!(record.owner().issuer(), Some("https://issuer.test"));
+        assert_eq!(record.owner().subject(), Some("alice"));
+        assert_eq!(record.owner().client_id(), None);
+        assert_eq!(
+            record.protocol_version(),
+            Some(ProtocolVersion::V2025_11_25)
+        );
+        assert_eq!(serde_json::to_string(&record).unwrap(), stored);
+
+        let unknown = stored.replace("2025-11-25", "2099-01-01");
+        let record: SessionRecord = serde_json::from_str(&unknown).unwrap();
+        assert_eq!(
+            record.protocol_version(),
+            None,
+            "unknown text reads as None"
+        );
     }
 }

@@ -1,4 +1,3 @@
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
@@ -12,17 +11,17 @@ use http_body_util::{BodyExt, Limited};
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
-    BoxError, Era, GuardBody, McpError, Principal, ProtocolVersion, RpcEnvelope, error_code, guard,
-    truncated_for_display,
+    BoxError, Era, GuardBody, McpError, Owner, Principal, ProtocolVersion, RpcEnvelope, error_code,
+    guard, truncated_for_display,
 };
 use tower_service::Service;
 
-use crate::future::ResponseFuture;
+use crate::future::{PostStep, ResponseFuture, Step};
 use crate::initialize::negotiated_version;
 use crate::layer::{IncompletePrincipal, Mode, Settings};
 use crate::record::now_millis;
 use crate::store::{Created, SessionStore, StoreError};
-use crate::{Binding, Session, SessionId, SessionRecord};
+use crate::{Session, SessionId, SessionRecord};
 
 /// Middleware that owns the legacy-era session lifecycle. Made by
 /// [`SessionGuardLayer`](crate::SessionGuardLayer).
@@ -64,7 +63,7 @@ where
 {
     type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+    type Future = ResponseFuture<S, St, ReqBody, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -72,44 +71,43 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let Some(guard) = &self.guard else {
-            return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
+            return ResponseFuture::pass(self.inner.call(request.map(GuardBody::new)));
         };
         let lifecycle_method = matches!(
             *request.method(),
             Method::POST | Method::GET | Method::DELETE
         );
         if !lifecycle_method {
-            return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
+            return ResponseFuture::pass(self.inner.call(request.map(GuardBody::new)));
         }
         if is_metadata_read(&request) {
             // Public metadata: no session, and none to be reached through it.
             let mut request = request;
             forget_session(&mut request);
-            return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
+            return ResponseFuture::pass(self.inner.call(request.map(GuardBody::new)));
         }
         if Era::of(&request) == Era::Stateless {
             // Stateless-era traffic has no sessions: neither read nor minted.
             return ResponseFuture::stateless(self.inner.call(request.map(GuardBody::new)));
         }
+        let check = Box::pin(guard.clone().check(request));
+        // The polled-ready instance goes along; a fresh clone stays behind.
         let clone = self.inner.clone();
-        let lifecycle = Lifecycle {
-            // The polled-ready instance goes along; a fresh clone stays behind.
-            inner: std::mem::replace(&mut self.inner, clone),
-            shared: guard.clone(),
-            bodies: PhantomData,
-        };
-        ResponseFuture::boxed(Box::pin(lifecycle.handle(request)))
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::check(check, inner, guard.clone())
     }
 }
 
-struct Lifecycle<S, St, ReqBody, ResBody> {
-    inner: S,
-    shared: Shared<St>,
-    bodies: PhantomData<fn(ReqBody) -> ResBody>,
+/// What runs after the handler answered a request of a live session.
+pub(crate) enum After {
+    /// Save the state the handler changed, if it did.
+    SaveState(Session),
+    /// The session's `DELETE`: remove the record once the handler agreed.
+    Remove(SessionRecord),
 }
 
-/// What the lifecycle needs besides the handler; `Sync`, so it may be borrowed
-/// across store calls.
+/// The store and settings: what the lifecycle needs besides the handler.
+/// `Sync`, so it may be borrowed across store calls; cheap to clone.
 pub(crate) struct Shared<St> {
     pub(crate) store: Arc<St>,
     pub(crate) settings: Arc<Settings>,
@@ -124,22 +122,18 @@ impl<St> Clone for Shared<St> {
     }
 }
 
-type Answer<B, E> = Result<Response<GuardBody<B>>, E>;
-
-impl<S, St, ReqBody, ResBody> Lifecycle<S, St, ReqBody, ResBody>
-where
-    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone,
-    St: SessionStore,
-    ReqBody: Body<Data = Bytes>,
-    ReqBody::Error: Into<BoxError>,
-    ResBody: Body<Data = Bytes>,
-    ResBody::Error: Into<BoxError>,
-{
-    async fn handle(self, request: Request<ReqBody>) -> Answer<ResBody, S::Error> {
+impl<St: SessionStore> Shared<St> {
+    /// Reads the envelope (unless a layer outside did) and decides: refuse,
+    /// open a session (initialize), or call the handler in a live session.
+    async fn check<B>(self, request: Request<B>) -> Step<GuardBody<B>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
         let method = request.method().clone();
-        let request = match self.shared.settings.peek.peek(request).await {
+        let request = match self.settings.peek.peek(request).await {
             Ok(request) => request,
-            Err(error) => return Ok(reject(error, &method, None)),
+            Err(error) => return refuse(error, &method, None),
         };
         let initialize = request
             .extensions()
@@ -147,28 +141,154 @@ where
             .and_then(RpcEnvelope::single)
             .is_some_and(|message| message.is_initialize());
         match initialize {
-            true => self.initialize(request).await,
-            false => self.continue_session(request).await,
+            true => self.opening(request),
+            false => self.continuing(request).await,
         }
     }
 
-    async fn initialize(
-        mut self,
-        mut request: Request<GuardBody<ReqBody>>,
-    ) -> Answer<ResBody, S::Error> {
-        // An initialize opens a new session. A session id it carries must not
-        // reach the handler (a session-aware one would run it inside that
-        // session, someone else's perhaps), and the answer must not tell
-        // whether that id is live.
+    /// An initialize opens a new session. A session id it carries must not
+    /// reach the handler (a session-aware one would run it inside that
+    /// session, someone else's perhaps), and the answer must not tell
+    /// whether that id is live.
+    fn opening<B>(&self, mut request: Request<B>) -> Step<B> {
         if request.headers_mut().remove(MCP_SESSION_ID).is_some() {
             tracing::info!(
                 "an initialize carried an Mcp-Session-Id; removed it, initialize always opens a new session"
             );
         }
-        let binding = match self.shared.creating_binding(&request) {
-            Ok(binding) => binding,
-            Err(error) => return Ok(reject(error, &Method::POST, Some(request.extensions()))),
+        match self.creating_owner(&request) {
+            Ok(owner) => Step::Initialize(request, owner),
+            Err(error) => refuse(error, &Method::POST, Some(request.extensions())),
+        }
+    }
+
+    /// A request of a live session: the caller's own, in a version it can
+    /// take. The handler (and every layer inside) finds the [`Session`] and
+    /// its [`SessionContext`](mcp_guard_core::SessionContext) in the request's extensions.
+    async fn continuing<B>(&self, mut request: Request<B>) -> Step<B> {
+        let method = request.method().clone();
+        let record = match self.presented_id_and_caller(&request) {
+            Ok((id, caller)) => self.owned_record(id, caller).await,
+            Err(error) => Err(error),
         };
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => return refuse(error, &method, Some(request.extensions())),
+        };
+        if let Some(error) =
+            version_disagreement(&request, &record, self.settings.pin_protocol_version)
+        {
+            return refuse(error, &method, Some(request.extensions()));
+        }
+        if method == Method::DELETE {
+            if let Err(error) = self.termination_allowed() {
+                return refuse(error, &method, None);
+            }
+            // The layers inside (sse-resume) still see the DELETE, so they
+            // can purge what belongs to the session.
+            insert_session(&mut request, Session::new(record.clone()));
+            return Step::Call(request, After::Remove(record));
+        }
+        let now = now_millis();
+        if now.saturating_sub(record.last_seen_at()) >= millis(self.settings.touch_interval)
+            && let Err(error) = self.store.touch(record.id(), now).await
+        {
+            tracing::warn!(session = ?record.id(), error = error.message(), "session touch failed");
+        }
+        let session = Session::new(record);
+        insert_session(&mut request, session.clone());
+        Step::Call(request, After::SaveState(session))
+    }
+
+    fn termination_allowed(&self) -> Result<(), McpError> {
+        if self.settings.client_termination {
+            return Ok(());
+        }
+        Err(McpError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            error_code::SERVER_ERROR,
+            "this server does not let clients end sessions; sessions end by expiry",
+        )
+        .with_header(ALLOW, HeaderValue::from_static("GET, POST"))
+        .with_reason("termination_not_allowed"))
+    }
+
+    /// The handler answered a request of a live session: done, unless a
+    /// store write must follow (the post-step, boxed: the store's futures
+    /// are unnamed, and it is needed only when state changed or on `DELETE`).
+    pub(crate) fn after<B, E>(
+        &self,
+        after: After,
+        response: Response<B>,
+    ) -> Result<Response<GuardBody<B>>, PostStep<B, E>>
+    where
+        B: Send + 'static,
+    {
+        match after {
+            After::SaveState(session) => {
+                let changes = session.take_changes();
+                if changes.is_empty() {
+                    return Ok(response.map(GuardBody::new));
+                }
+                let store = self.store.clone();
+                Err(Box::pin(async move {
+                    if let Err(error) = store.update_state(session.id(), changes).await {
+                        tracing::error!(session = ?session.id(), error = error.message(), "session state was not saved");
+                    }
+                    Ok(response.map(GuardBody::new))
+                }))
+            }
+            After::Remove(record) => {
+                let shared = self.clone();
+                Err(Box::pin(async move {
+                    Ok(shared.remove(record, response).await)
+                }))
+            }
+        }
+    }
+
+    /// Ends the session the `DELETE` named once the handler agreed (in issue
+    /// mode the stateless handler's answer does not matter: `204`).
+    async fn remove<B>(
+        &self,
+        record: SessionRecord,
+        response: Response<B>,
+    ) -> Response<GuardBody<B>> {
+        let issue = self.settings.mode == Mode::Issue;
+        let handler_ended_it =
+            issue || response.status().is_success() || response.status() == StatusCode::NOT_FOUND;
+        if handler_ended_it {
+            if let Err(error) = self.store.remove(record.id()).await {
+                return self
+                    .store_unavailable(&error)
+                    .rejected_by(guard::SESSION)
+                    .into_logged_response(&Method::DELETE);
+            }
+            tracing::info!(session = ?record.id(), "session ended by the client");
+        }
+        if issue {
+            let mut ended = Response::new(GuardBody::default());
+            *ended.status_mut() = StatusCode::NO_CONTENT;
+            return ended;
+        }
+        response.map(GuardBody::new)
+    }
+
+    /// The handler's answer to an initialize: a session is created after a
+    /// successful InitializeResult. Boxed (a rare path) with the inner
+    /// service, which it may call again to end a session the handler minted
+    /// but this layer cannot keep.
+    pub(crate) async fn initialize<S, ReqBody, ResBody>(
+        self,
+        mut inner: S,
+        request: Request<GuardBody<ReqBody>>,
+        owner: Owner,
+    ) -> Result<Response<GuardBody<ResBody>>, S::Error>
+    where
+        S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone,
+        ResBody: Body<Data = Bytes>,
+        ResBody::Error: Into<BoxError>,
+    {
         let rpc_id = request
             .extensions()
             .get::<RpcEnvelope>()
@@ -178,28 +298,30 @@ where
             request.headers().get(HOST).cloned(),
             request.headers().get(MCP_PROTOCOL_VERSION).cloned(),
         );
-        let response = self.inner.call(request).await?;
+        let refused = |error: McpError| {
+            error
+                .with_id(rpc_id.clone())
+                .rejected_by(guard::SESSION)
+                .into_logged_response(&Method::POST)
+        };
+        let response = inner.call(request).await?;
         if !response.status().is_success() {
             return Ok(response.map(GuardBody::new));
         }
         let (mut parts, body) = response.into_parts();
-        if self.shared.settings.mode == Mode::Issue
+        if self.settings.mode == Mode::Issue
             && let Some(minted) = parts.headers.get(MCP_SESSION_ID).cloned()
         {
             drop(body);
-            self.shared.log_handler_minted_ids();
-            if let Ok(id) = SessionId::parse(minted.as_bytes(), self.shared.settings.max_id_len) {
-                self.end_in_handler(&id, handler_request_headers).await;
+            self.log_handler_minted_ids();
+            if let Ok(id) = SessionId::parse(minted.as_bytes(), self.settings.max_id_len) {
+                end_in_handler(inner, &id, handler_request_headers).await;
             }
-            return Ok(reject(
-                handler_minted_ids().with_id(rpc_id),
-                &Method::POST,
-                None,
-            ));
+            return Ok(refused(handler_minted_ids()));
         }
-        let bytes = match self.shared.read_initialize_response(body).await {
+        let bytes = match self.read_initialize_response(body).await {
             Ok(bytes) => bytes,
-            Err(error) => return Ok(reject(error.with_id(rpc_id), &Method::POST, None)),
+            Err(error) => return Ok(refused(error)),
         };
         let content_type = parts
             .headers
@@ -210,33 +332,26 @@ where
             // A JSON-RPC error (or no InitializeResult at all): no session.
             return Ok(Response::from_parts(parts, GuardBody::full(bytes)));
         };
-        let id = match self.shared.session_id_for(&parts.headers) {
+        let id = match self.session_id_for(&parts.headers) {
             Ok(Some(id)) => id,
             // Track mode and a handler that minted no id: a sessionless server.
             Ok(None) => return Ok(Response::from_parts(parts, GuardBody::full(bytes))),
-            Err(error) => return Ok(reject(error.with_id(rpc_id), &Method::POST, None)),
+            Err(error) => return Ok(refused(error)),
         };
         let record = SessionRecord::new(
             id.clone(),
-            binding,
+            owner,
             version,
-            self.shared.settings.idle_timeout,
-            self.shared.settings.max_lifetime,
+            self.settings.idle_timeout,
+            self.settings.max_lifetime,
         );
-        let refusal = match self.shared.store.create(record, self.shared.settings.limits).await {
-            Ok(Created::Created) => None,
-            Ok(Created::TooManySessions) => Some(self.shared.busy(StatusCode::SERVICE_UNAVAILABLE, "this server has as many live sessions as it allows; retry later or end unused sessions with DELETE", None).with_reason("too_many_sessions")),
-            Ok(Created::TooManyForBinding) => Some(self.shared.busy(StatusCode::TOO_MANY_REQUESTS, "you have as many live sessions as this server allows per user; end unused sessions with DELETE, or retry later", None).with_reason("too_many_sessions_per_principal")),
-            Ok(Created::IdTaken) => Some(self.shared.busy(StatusCode::SERVICE_UNAVAILABLE, "the new session id collided with a live one; initialize again", None).with_reason("session_id_collision")),
-            Err(error) => Some(self.shared.store_unavailable(&error)),
-        };
-        if let Some(refusal) = refusal {
-            if self.shared.settings.mode == Mode::Track {
-                self.end_in_handler(&id, handler_request_headers).await;
+        if let Some(refusal) = self.create(record).await {
+            if self.settings.mode == Mode::Track {
+                end_in_handler(inner, &id, handler_request_headers).await;
             }
-            return Ok(reject(refusal.with_id(rpc_id), &Method::POST, None));
+            return Ok(refused(refusal));
         }
-        if self.shared.settings.mode == Mode::Issue
+        if self.settings.mode == Mode::Issue
             && let Ok(value) = HeaderValue::from_str(id.as_str())
         {
             parts.headers.insert(MCP_SESSION_ID, value);
@@ -245,123 +360,51 @@ where
         Ok(Response::from_parts(parts, GuardBody::full(bytes)))
     }
 
-    async fn continue_session(
-        mut self,
-        mut request: Request<GuardBody<ReqBody>>,
-    ) -> Answer<ResBody, S::Error> {
-        let method = request.method().clone();
-        let presented = self.shared.presented_id_and_caller(&request);
-        let record = match presented {
-            Ok((id, caller)) => self.shared.owned_record(id, caller).await,
-            Err(error) => Err(error),
-        };
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => return Ok(reject(error, &method, Some(request.extensions()))),
-        };
-        let pin = self.shared.settings.pin_protocol_version;
-        if let Some(error) = version_disagreement(&request, &record, pin) {
-            return Ok(reject(error, &method, Some(request.extensions())));
+    /// Stores the new session; why not, if it could not.
+    async fn create(&self, record: SessionRecord) -> Option<McpError> {
+        match self.store.create(record, self.settings.limits).await {
+            Ok(Created::Created) => None,
+            Ok(Created::TooManySessions) => Some(self.busy(StatusCode::SERVICE_UNAVAILABLE, "this server has as many live sessions as it allows; retry later or end unused sessions with DELETE", None).with_reason("too_many_sessions")),
+            Ok(Created::TooManyForOwner) => Some(self.busy(StatusCode::TOO_MANY_REQUESTS, "you have as many live sessions as this server allows per user; end unused sessions with DELETE, or retry later", None).with_reason("too_many_sessions_per_principal")),
+            Ok(Created::IdTaken) => Some(self.busy(StatusCode::SERVICE_UNAVAILABLE, "the new session id collided with a live one; initialize again", None).with_reason("session_id_collision")),
+            Err(error) => Some(self.store_unavailable(&error)),
         }
-        if method == Method::DELETE {
-            return self.terminate(request, record).await;
-        }
-        let now = now_millis();
-        if now.saturating_sub(record.last_seen_at()) >= millis(self.shared.settings.touch_interval)
-            && let Err(error) = self.shared.store.touch(record.id(), now).await
-        {
-            tracing::warn!(session = ?record.id(), error = error.message(), "session touch failed");
-        }
-        let session = Session::new(record);
-        request.extensions_mut().insert(session.clone());
-        let response = self.inner.call(request).await?;
-        let changes = session.take_changes();
-        if !changes.is_empty()
-            && let Err(error) = self.shared.store.update_state(session.id(), changes).await
-        {
-            tracing::error!(session = ?session.id(), error = error.message(), "session state was not saved");
-        }
-        Ok(response.map(GuardBody::new))
     }
+}
 
-    async fn terminate(
-        mut self,
-        request: Request<GuardBody<ReqBody>>,
-        record: SessionRecord,
-    ) -> Answer<ResBody, S::Error> {
-        if !self.shared.settings.client_termination {
-            let error = McpError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                error_code::SERVER_ERROR,
-                "this server does not let clients end sessions; sessions end by expiry",
-            )
-            .with_header(ALLOW, HeaderValue::from_static("GET, POST"))
-            .with_reason("termination_not_allowed");
-            return Ok(reject(error, &Method::DELETE, None));
-        }
-        let mut request = request;
-        request
-            .extensions_mut()
-            .insert(Session::new(record.clone()));
-        let response = match self.shared.settings.mode {
-            // The layers inside (sse-resume) still see the DELETE, so they can
-            // purge what belongs to the session; the stateless handler's own
-            // answer does not matter.
-            Mode::Issue => {
-                let _ = self.inner.call(request).await?;
-                None
-            }
-            Mode::Track => Some(self.inner.call(request).await?),
-        };
-        let handler_ended_it = response.as_ref().is_none_or(|response| {
-            response.status().is_success() || response.status() == StatusCode::NOT_FOUND
-        });
-        if handler_ended_it {
-            if let Err(error) = self.shared.store.remove(record.id()).await {
-                return Ok(reject(
-                    self.shared.store_unavailable(&error),
-                    &Method::DELETE,
-                    None,
-                ));
-            }
-            tracing::info!(session = ?record.id(), "session ended by the client");
-        }
-        Ok(match response {
-            Some(response) => response.map(GuardBody::new),
-            None => {
-                let mut ended = Response::new(GuardBody::default());
-                *ended.status_mut() = StatusCode::NO_CONTENT;
-                ended
-            }
-        })
+/// Ends a session the handler minted but this layer refused to keep.
+async fn end_in_handler<S, ReqBody>(
+    mut inner: S,
+    id: &SessionId,
+    headers: (Option<HeaderValue>, Option<HeaderValue>),
+) where
+    S: Service<Request<GuardBody<ReqBody>>>,
+{
+    let mut request = Request::new(GuardBody::full(Bytes::new()));
+    *request.method_mut() = Method::DELETE;
+    let (host, version) = headers;
+    if let Some(host) = host {
+        request.headers_mut().insert(HOST, host);
     }
+    if let Some(version) = version {
+        request.headers_mut().insert(MCP_PROTOCOL_VERSION, version);
+    }
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        request.headers_mut().insert(MCP_SESSION_ID, value);
+    }
+    if std::future::poll_fn(|cx| inner.poll_ready(cx))
+        .await
+        .is_ok()
+    {
+        let _ = inner.call(request).await;
+    }
+}
 
-    /// Ends a session the handler minted but this layer refused to keep.
-    async fn end_in_handler(
-        &mut self,
-        id: &SessionId,
-        headers: (Option<HeaderValue>, Option<HeaderValue>),
-    ) {
-        let mut request = Request::new(GuardBody::full(Bytes::new()));
-        *request.method_mut() = Method::DELETE;
-        let (host, version) = headers;
-        if let Some(host) = host {
-            request.headers_mut().insert(HOST, host);
-        }
-        if let Some(version) = version {
-            request.headers_mut().insert(MCP_PROTOCOL_VERSION, version);
-        }
-        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-            request.headers_mut().insert(MCP_SESSION_ID, value);
-        }
-        let mut inner = self.inner.clone();
-        if std::future::poll_fn(|cx| inner.poll_ready(cx))
-            .await
-            .is_ok()
-        {
-            let _ = inner.call(request).await;
-        }
-    }
+/// Puts the session in the request for the handler, and what inner layers
+/// need of it (id, negotiated version, owner) as the core's [`SessionContext`](mcp_guard_core::SessionContext).
+fn insert_session<B>(request: &mut Request<B>, session: Session) {
+    request.extensions_mut().insert(session.context());
+    request.extensions_mut().insert(session);
 }
 
 impl<St: SessionStore> Shared<St> {
@@ -370,12 +413,12 @@ impl<St: SessionStore> Shared<St> {
     fn presented_id_and_caller<B>(
         &self,
         request: &Request<B>,
-    ) -> Result<(SessionId, Binding), McpError> {
+    ) -> Result<(SessionId, Owner), McpError> {
         let id = self.presented_id(request.headers())?;
         let caller = request
             .extensions()
             .get::<Principal>()
-            .map_or_else(Binding::anonymous, Binding::of);
+            .map_or_else(Owner::anonymous, |principal| principal.owner().clone());
         Ok((id, caller))
     }
 
@@ -411,11 +454,7 @@ impl<St: SessionStore> Shared<St> {
         })
     }
 
-    async fn owned_record(
-        &self,
-        id: SessionId,
-        caller: Binding,
-    ) -> Result<SessionRecord, McpError> {
+    async fn owned_record(&self, id: SessionId, caller: Owner) -> Result<SessionRecord, McpError> {
         let record = self
             .store
             .load(&id)
@@ -424,7 +463,7 @@ impl<St: SessionStore> Shared<St> {
         let Some(record) = record.filter(|record| !record.is_expired_at(now_millis())) else {
             return Err(not_found());
         };
-        if caller != *record.binding() {
+        if caller != *record.owner() {
             // Indistinguishable from an unknown id: a leaked id tells its finder
             // nothing. A refusal like any other, so info, not warn.
             tracing::info!(session = ?id, "a session id was presented by a caller that does not own it");
@@ -434,15 +473,15 @@ impl<St: SessionStore> Shared<St> {
     }
 
     /// Who a new session belongs to, under the incomplete-principal policy.
-    fn creating_binding<B>(&self, request: &Request<B>) -> Result<Binding, McpError> {
+    fn creating_owner<B>(&self, request: &Request<B>) -> Result<Owner, McpError> {
         let Some(principal) = request.extensions().get::<Principal>() else {
-            return Ok(Binding::anonymous());
+            return Ok(Owner::anonymous());
         };
-        let binding = Binding::of(principal);
-        if binding.identifies_a_user() {
-            return Ok(binding);
+        let owner = principal.owner().clone();
+        if owner.identifies_a_user() {
+            return Ok(owner);
         }
-        if binding.is_anonymous() {
+        if owner.is_anonymous() {
             // Bound to nothing, the session would be anonymous: shared with
             // callers that sent no token, and free of the per-principal cap.
             return Err(McpError::new(
@@ -461,10 +500,10 @@ impl<St: SessionStore> Shared<St> {
             .with_reason("principal_incomplete")),
             IncompletePrincipal::BindToPresent => {
                 tracing::warn!(
-                    client_id = binding.client_id(),
+                    client_id = owner.client_id(),
                     "session bound without issuer or subject (IncompletePrincipal::BindToPresent)"
                 );
-                Ok(binding)
+                Ok(owner)
             }
         }
     }
@@ -562,7 +601,7 @@ fn version_disagreement<B>(
 ) -> Option<McpError> {
     let header = request.headers().get(MCP_PROTOCOL_VERSION)?;
     let negotiated = record.protocol_version()?;
-    if header.as_bytes() == negotiated.as_bytes() {
+    if header.as_bytes() == negotiated.as_str().as_bytes() {
         return None;
     }
     let sent = truncated_for_display(header.as_bytes());
@@ -618,23 +657,12 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The rejection, answering with the request's JSON-RPC id when its parsed
-/// envelope is in `extensions`.
-fn reject<B>(
-    error: McpError,
-    method: &Method,
-    extensions: Option<&http::Extensions>,
-) -> Response<GuardBody<B>> {
+/// The check's refusal, logged by the guard kit, answering with the
+/// request's JSON-RPC id when its parsed envelope is in `extensions`.
+fn refuse<B>(error: McpError, method: &Method, extensions: Option<&http::Extensions>) -> Step<B> {
     let error = match extensions {
         Some(extensions) => error.with_id_from(extensions),
         None => error,
-    }
-    .rejected_by(guard::SESSION);
-    tracing::info!(
-        status = error.status().as_u16(),
-        %method,
-        reason = error.message(),
-        "session layer rejected a request"
-    );
-    error.into_response()
+    };
+    Step::Answer(error.rejected_by(guard::SESSION).into_logged_answer(method))
 }

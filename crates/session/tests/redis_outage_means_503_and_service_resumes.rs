@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
+use mcp_guard_core::Owner;
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::{SessionStore, SessionStoreLimits};
-use mcp_session::{Binding, Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord};
+use mcp_session::{Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord};
 use support::{INITIALIZE, PING, collect, initialize_handler, request};
 use tower::{Layer, ServiceExt};
 
@@ -132,14 +133,14 @@ async fn a_stopped_redis_means_503_then_service_resumes_on_restart() {
     assert_eq!(error.retry_after(), Duration::from_secs(3));
     let record = SessionRecord::new(
         some_id.clone(),
-        Binding::anonymous(),
+        Owner::anonymous(),
         None,
         Duration::from_secs(60),
         Duration::from_secs(60),
     );
     let limits = SessionStoreLimits {
         max_sessions: 10,
-        max_sessions_per_binding: 10,
+        max_sessions_per_owner: 10,
     };
     assert!(store.create(record, limits).await.is_err());
     assert!(store.touch(&some_id, 0).await.is_err());

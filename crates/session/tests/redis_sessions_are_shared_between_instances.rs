@@ -10,6 +10,7 @@ mod support;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
+use mcp_guard_core::ProtocolVersion;
 use mcp_guard_test_support::RedisServer;
 use mcp_session::store::{Created, SessionStore, SessionStoreLimits};
 use mcp_session::{
@@ -40,13 +41,13 @@ async fn records_written_by_one_instance_are_read_and_removed_by_another() {
     let (first, second) = two_instances(&redis).await;
     let roomy = SessionStoreLimits {
         max_sessions: 100,
-        max_sessions_per_binding: 100,
+        max_sessions_per_owner: 100,
     };
 
     let record = SessionRecord::new(
         SessionId::generate().unwrap(),
         owner("alice"),
-        Some("2025-11-25".into()),
+        Some(ProtocolVersion::V2025_11_25),
         Duration::from_secs(60),
         HOUR,
     );
@@ -91,7 +92,7 @@ async fn the_per_principal_cap_counts_sessions_of_every_instance() {
     let (first, second) = two_instances(&redis).await;
     let one_each = SessionStoreLimits {
         max_sessions: 100,
-        max_sessions_per_binding: 1,
+        max_sessions_per_owner: 1,
     };
     let make = || {
         SessionRecord::new(
@@ -109,7 +110,7 @@ async fn the_per_principal_cap_counts_sessions_of_every_instance() {
     );
     assert_eq!(
         second.create(make(), one_each).await.unwrap(),
-        Created::TooManyForBinding,
+        Created::TooManyForOwner,
         "alice's session on the first instance counts on the second"
     );
     assert_eq!(second.live_sessions().await.unwrap(), 1);

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use mcp_guard_core::Principal;
-use mcp_session::{Binding, SessionId, SessionRecord};
+use mcp_guard_core::{Principal, ProtocolVersion};
+use mcp_session::{SessionId, SessionRecord};
 
 /// A fresh record of the `index`-th user (issuer, subject, client id), with a
 /// negotiated version and no handler state, expiring at the layer's defaults.
@@ -16,8 +16,8 @@ pub(crate) fn record(index: usize) -> SessionRecord {
     let id = SessionId::generate().unwrap();
     SessionRecord::new(
         id,
-        Binding::of(&principal),
-        Some("2025-11-25".to_owned()),
+        principal.owner().clone(),
+        Some(ProtocolVersion::V2025_11_25),
         Duration::from_secs(30 * 60),
         Duration::from_secs(24 * 60 * 60),
     )

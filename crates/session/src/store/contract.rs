@@ -15,30 +15,30 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_guard_core::Principal;
+use mcp_guard_core::{Owner, Principal, ProtocolVersion};
 
 use super::{Created, SessionStore, SessionStoreLimits};
 use crate::record::now_millis;
-use crate::{Binding, SessionId, SessionRecord, StateChanges};
+use crate::{SessionId, SessionRecord, StateChanges};
 
 const ROOMY: SessionStoreLimits = SessionStoreLimits {
     max_sessions: 1000,
-    max_sessions_per_binding: 1000,
+    max_sessions_per_owner: 1000,
 };
 
-fn record(binding: &Binding, idle: Duration, lifetime: Duration) -> SessionRecord {
+fn record(owner: &Owner, idle: Duration, lifetime: Duration) -> SessionRecord {
     let id = SessionId::generate().expect("the OS CSPRNG is available");
     SessionRecord::new(
         id,
-        binding.clone(),
-        Some("2025-11-25".into()),
+        owner.clone(),
+        Some(ProtocolVersion::V2025_11_25),
         idle,
         lifetime,
     )
 }
 
-fn user(name: &str) -> Binding {
-    Binding::of(
+fn user(name: &str) -> Owner {
+    Owner::of(
         &Principal::new()
             .with_issuer("https://issuer.example")
             .with_subject(name)
@@ -94,21 +94,15 @@ async fn ids_are_unique_among_live_sessions<S: SessionStore>(store: S) {
         store.create(first.clone(), ROOMY).await.expect("create"),
         Created::Created
     );
-    second = SessionRecord::new(
-        first.id().clone(),
-        second.binding().clone(),
-        None,
-        HOUR,
-        HOUR,
-    );
+    second = SessionRecord::new(first.id().clone(), second.owner().clone(), None, HOUR, HOUR);
     assert_eq!(
         store.create(second, ROOMY).await.expect("create"),
         Created::IdTaken
     );
     let kept = store.load(first.id()).await.expect("load").expect("live");
     assert_eq!(
-        kept.binding(),
-        first.binding(),
+        kept.owner(),
+        first.owner(),
         "a taken id keeps its first owner"
     );
 }
@@ -141,7 +135,7 @@ async fn removal_is_removal<S: SessionStore>(store: S) {
 async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
     let limits = SessionStoreLimits {
         max_sessions: 3,
-        max_sessions_per_binding: 2,
+        max_sessions_per_owner: 2,
     };
     let alice = user("alice");
     let a1 = record(&alice, HOUR, HOUR);
@@ -161,7 +155,7 @@ async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
             .create(record(&alice, HOUR, HOUR), limits)
             .await
             .expect("create"),
-        Created::TooManyForBinding
+        Created::TooManyForOwner
     );
     assert_eq!(
         store
@@ -189,12 +183,12 @@ async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
 }
 
 /// Anonymous callers are not one principal: their sessions are bounded by the
-/// overall cap alone, never by one shared per-binding bucket (a local server's
+/// overall cap alone, never by one shared per-owner bucket (a local server's
 /// single user reconnecting without `DELETE` must not lock itself out).
 async fn anonymous_sessions_count_only_against_the_overall_cap<S: SessionStore>(store: S) {
     let limits = SessionStoreLimits {
         max_sessions: 6,
-        max_sessions_per_binding: 2,
+        max_sessions_per_owner: 2,
     };
     let alice = user("alice");
     for _ in 0..2 {
@@ -211,22 +205,22 @@ async fn anonymous_sessions_count_only_against_the_overall_cap<S: SessionStore>(
             .create(record(&alice, HOUR, HOUR), limits)
             .await
             .expect("create"),
-        Created::TooManyForBinding,
+        Created::TooManyForOwner,
         "a principal still meets its own cap"
     );
     for nth in 1..=4 {
         assert_eq!(
             store
-                .create(record(&Binding::anonymous(), HOUR, HOUR), limits)
+                .create(record(&Owner::anonymous(), HOUR, HOUR), limits)
                 .await
                 .expect("create"),
             Created::Created,
-            "anonymous session {nth} of 4 (the per-binding cap is 2) fits under the overall cap"
+            "anonymous session {nth} of 4 (the per-owner cap is 2) fits under the overall cap"
         );
     }
     assert_eq!(
         store
-            .create(record(&Binding::anonymous(), HOUR, HOUR), limits)
+            .create(record(&Owner::anonymous(), HOUR, HOUR), limits)
             .await
             .expect("create"),
         Created::TooManySessions,
@@ -237,15 +231,15 @@ async fn anonymous_sessions_count_only_against_the_overall_cap<S: SessionStore>(
 async fn concurrent_creates_never_exceed_the_cap<S: SessionStore>(store: Arc<S>) {
     let limits = SessionStoreLimits {
         max_sessions: 10,
-        max_sessions_per_binding: 1000,
+        max_sessions_per_owner: 1000,
     };
     let mut results = Vec::new();
     for index in 0..50 {
         let store = store.clone();
-        let binding = user(&format!("user{index}"));
+        let owner = user(&format!("user{index}"));
         results.push(async move {
             store
-                .create(record(&binding, HOUR, HOUR), limits)
+                .create(record(&owner, HOUR, HOUR), limits)
                 .await
                 .expect("create")
         });
@@ -264,7 +258,7 @@ async fn concurrent_creates_never_exceed_the_cap<S: SessionStore>(store: Arc<S>)
 async fn idle_sessions_expire_and_stop_counting<S: SessionStore>(store: S) {
     let limits = SessionStoreLimits {
         max_sessions: 1,
-        max_sessions_per_binding: 1,
+        max_sessions_per_owner: 1,
     };
     let short = record(&user("alice"), Duration::from_millis(150), HOUR);
     assert_eq!(

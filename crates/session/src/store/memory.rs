@@ -8,7 +8,9 @@ use moka::notification::RemovalCause;
 
 use super::{Created, SessionStore, SessionStoreLimits, StoreError};
 use crate::record::now_millis;
-use crate::{Binding, SessionId, SessionRecord, StateChanges};
+use mcp_guard_core::Owner;
+
+use crate::{SessionId, SessionRecord, StateChanges};
 
 /// The embedded session store: a [moka](https://docs.rs/moka) cache whose
 /// entries expire by their own idle timeout and lifetime, with live-session
@@ -47,31 +49,31 @@ impl Entry {
 #[derive(Debug, Default)]
 struct Counts {
     total: usize,
-    per_binding: HashMap<Binding, usize>,
+    per_owner: HashMap<Owner, usize>,
 }
 
 impl Counts {
-    fn add(&mut self, binding: &Binding) {
+    fn add(&mut self, owner: &Owner) {
         self.total += 1;
-        *self.per_binding.entry(binding.clone()).or_default() += 1;
+        *self.per_owner.entry(owner.clone()).or_default() += 1;
     }
 
-    fn subtract(&mut self, binding: &Binding) {
+    fn subtract(&mut self, owner: &Owner) {
         self.total = self.total.saturating_sub(1);
-        if let Some(count) = self.per_binding.get_mut(binding) {
+        if let Some(count) = self.per_owner.get_mut(owner) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                self.per_binding.remove(binding);
+                self.per_owner.remove(owner);
             }
         }
     }
 
-    fn refuses(&self, binding: &Binding, limits: SessionStoreLimits) -> Option<Created> {
+    fn refuses(&self, owner: &Owner, limits: SessionStoreLimits) -> Option<Created> {
         if self.total >= limits.max_sessions {
             return Some(Created::TooManySessions);
         }
-        let of_binding = self.per_binding.get(binding).copied().unwrap_or(0);
-        (of_binding >= limits.for_binding(binding)).then_some(Created::TooManyForBinding)
+        let of_owner = self.per_owner.get(owner).copied().unwrap_or(0);
+        (of_owner >= limits.for_owner(owner)).then_some(Created::TooManyForOwner)
     }
 }
 
@@ -135,8 +137,8 @@ impl MemorySessionStore {
                 // mutate the record in place), so every removal but a
                 // replacement, which never happens, is a session ending.
                 if cause != RemovalCause::Replaced {
-                    let binding = entry.lock().binding().clone();
-                    lock(&on_removal).subtract(&binding);
+                    let owner = entry.lock().owner().clone();
+                    lock(&on_removal).subtract(&owner);
                 }
             })
             .build();
@@ -184,19 +186,19 @@ impl SessionStore for MemorySessionStore {
         record: SessionRecord,
         limits: SessionStoreLimits,
     ) -> Result<Created, StoreError> {
-        let binding = record.binding().clone();
-        if lock(&self.counts).refuses(&binding, limits).is_some() {
+        let owner = record.owner().clone();
+        if lock(&self.counts).refuses(&owner, limits).is_some() {
             // Expired sessions may not be swept yet: sweep, then decide.
             self.cache.run_pending_tasks().await;
         }
         {
             let mut counts = lock(&self.counts);
-            if let Some(refusal) = counts.refuses(&binding, limits) {
+            if let Some(refusal) = counts.refuses(&owner, limits) {
                 return Ok(refusal);
             }
             // Reserve the slot before inserting, so concurrent creates cannot
             // both take the last one.
-            counts.add(&binding);
+            counts.add(&owner);
         }
         let id = record.id().clone();
         let entry = self
@@ -211,7 +213,7 @@ impl SessionStore for MemorySessionStore {
         if entry.is_fresh() {
             Ok(Created::Created)
         } else {
-            lock(&self.counts).subtract(&binding);
+            lock(&self.counts).subtract(&owner);
             Ok(Created::IdTaken)
         }
     }
@@ -250,12 +252,12 @@ mod tests {
     const HOUR: Duration = Duration::from_secs(3600);
     const ONE: SessionStoreLimits = SessionStoreLimits {
         max_sessions: 1,
-        max_sessions_per_binding: 1,
+        max_sessions_per_owner: 1,
     };
 
     fn anonymous_record() -> SessionRecord {
         let id = SessionId::generate().unwrap();
-        SessionRecord::new(id, Binding::anonymous(), None, HOUR, HOUR)
+        SessionRecord::new(id, Owner::anonymous(), None, HOUR, HOUR)
     }
 
     /// Sessions the counts hold against the caps, and sessions the cache holds.

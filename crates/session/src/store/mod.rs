@@ -5,7 +5,9 @@
 
 use std::future::Future;
 
-use crate::{Binding, SessionId, SessionRecord, StateChanges};
+use mcp_guard_core::Owner;
+
+use crate::{SessionId, SessionRecord, StateChanges};
 
 mod memory;
 #[cfg(feature = "redis")]
@@ -20,29 +22,29 @@ pub use redis::{DEFAULT_KEY_PREFIX, RedisSessionStore, RedisSessionStoreBuilder}
 
 /// The caps a store enforces when it creates a session.
 ///
-/// Anonymous sessions ([`Binding::is_anonymous`]) are bounded by
+/// Anonymous sessions ([`Owner::is_anonymous`]) are bounded by
 /// [`max_sessions`](Self::max_sessions) alone: callers without a principal
-/// are not one caller, so they share no per-binding bucket (one would lock a
+/// are not one caller, so they share no per-owner bucket (one would lock a
 /// local server's only user out after that many reconnects without `DELETE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionStoreLimits {
     /// Live sessions overall.
     pub max_sessions: usize,
-    /// Live sessions of one principal's [`Binding`]; not applied to anonymous
+    /// Live sessions of one principal's [`Owner`]; not applied to anonymous
     /// sessions.
-    pub max_sessions_per_binding: usize,
+    pub max_sessions_per_owner: usize,
 }
 
 impl SessionStoreLimits {
-    /// How many live sessions `binding` may have: [`max_sessions_per_binding`](Self::max_sessions_per_binding)
+    /// How many live sessions `owner` may have: [`max_sessions_per_owner`](Self::max_sessions_per_owner)
     /// for a principal, [`max_sessions`](Self::max_sessions) for anonymous
     /// sessions. Stores check it after the overall cap, so an anonymous
     /// create is only ever refused as [`Created::TooManySessions`].
-    pub fn for_binding(&self, binding: &Binding) -> usize {
-        if binding.is_anonymous() {
+    pub fn for_owner(&self, owner: &Owner) -> usize {
+        if owner.is_anonymous() {
             self.max_sessions
         } else {
-            self.max_sessions_per_binding
+            self.max_sessions_per_owner
         }
     }
 }
@@ -56,9 +58,9 @@ pub enum Created {
     IdTaken,
     /// [`SessionStoreLimits::max_sessions`] live sessions exist; nothing was stored.
     TooManySessions,
-    /// The binding has [`SessionStoreLimits::for_binding`] live sessions (never for an
-    /// anonymous binding); nothing was stored.
-    TooManyForBinding,
+    /// The owner has [`SessionStoreLimits::for_owner`] live sessions (never for
+    /// an anonymous owner); nothing was stored.
+    TooManyForOwner,
 }
 
 pub use mcp_guard_core::StoreError;
@@ -73,7 +75,7 @@ pub use mcp_guard_core::StoreError;
 /// record back.
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new record atomically: unless its id is live, or a limit is
-    /// reached (the overall cap first, then [`SessionStoreLimits::for_binding`]).
+    /// reached (the overall cap first, then [`SessionStoreLimits::for_owner`]).
     fn create(
         &self,
         record: SessionRecord,

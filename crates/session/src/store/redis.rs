@@ -3,22 +3,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, IntoConnectionInfo, RedisError, Script};
+use mcp_guard_core::Owner;
+use mcp_guard_core::redis::{MAX_TTL_MS, RedisConfig, RedisConnection, clamp_ttl_ms};
+use redis::{IntoConnectionInfo, Script};
 
 use super::{Created, SessionStore, SessionStoreLimits, StoreError};
 use crate::record::now_millis;
 use crate::{SessionId, SessionRecord, StateChanges};
 
 /// The key prefix unless [`RedisSessionStoreBuilder::key_prefix`] says otherwise.
-pub const DEFAULT_KEY_PREFIX: &str = "mcp-guard:";
-
-/// The longest key TTL the store sets (about 2 200 years): longer lifetimes
-/// are clamped so Redis never refuses an expiry as out of range.
-const MAX_TTL_MS: u64 = 1 << 46;
+pub use mcp_guard_core::redis::DEFAULT_KEY_PREFIX;
 
 /// Session records in Redis: many server instances share the sessions, and
 /// Redis expires them by their own idle timeout and lifetime.
@@ -50,7 +46,7 @@ const MAX_TTL_MS: u64 = 1 << 46;
 /// - `P sessions` and `P binding:<binding>`: sorted sets of live session ids
 ///   scored by expiry, overall and per binding, for the [`SessionStoreLimits`] (the
 ///   anonymous binding's set is capped only by the overall cap, like
-///   [`SessionStoreLimits::for_binding`] says).
+///   [`SessionStoreLimits::for_owner`] says).
 ///
 /// Every operation is one round trip: `create`, `touch`, `update_state` and
 /// `remove` are Lua scripts (atomic: a create checks the id, drops expired
@@ -89,117 +85,55 @@ const MAX_TTL_MS: u64 = 1 << 46;
 /// ```
 #[derive(Clone)]
 pub struct RedisSessionStore {
-    connection: ConnectionManager,
-    prefix: String,
-    command_timeout: Duration,
-    retry_after: Duration,
+    redis: RedisConnection,
 }
 
 impl fmt::Debug for RedisSessionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisSessionStore")
-            .field("prefix", &self.prefix)
-            .field("command_timeout", &self.command_timeout)
-            .field("retry_after", &self.retry_after)
-            .finish_non_exhaustive()
+            .field("redis", &self.redis)
+            .finish()
     }
 }
 
 /// Configures a [`RedisSessionStore`]; from [`RedisSessionStore::builder`].
 #[must_use]
+#[derive(Debug)]
 pub struct RedisSessionStoreBuilder {
-    client: Result<Client, RedisError>,
-    prefix: String,
-    command_timeout: Duration,
-    retry_after: Duration,
-}
-
-impl fmt::Debug for RedisSessionStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisSessionStoreBuilder")
-            .field("prefix", &self.prefix)
-            .field("command_timeout", &self.command_timeout)
-            .field("retry_after", &self.retry_after)
-            .finish_non_exhaustive()
-    }
+    redis: RedisConfig,
 }
 
 impl RedisSessionStoreBuilder {
     /// Namespaces every key (default [`DEFAULT_KEY_PREFIX`], `mcp-guard:`),
     /// so several applications can share one Redis.
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
+    pub fn key_prefix(self, prefix: impl Into<String>) -> Self {
+        RedisSessionStoreBuilder {
+            redis: self.redis.key_prefix(prefix),
+        }
     }
 
     /// The longest a store call may take, connecting included (default 2 s).
     /// A call that takes longer fails with a [`StoreError`].
-    pub fn command_timeout(mut self, timeout: Duration) -> Self {
-        self.command_timeout = timeout;
-        self
+    pub fn command_timeout(self, timeout: Duration) -> Self {
+        RedisSessionStoreBuilder {
+            redis: self.redis.command_timeout(timeout),
+        }
     }
 
     /// The `Retry-After` a failed call suggests to clients (default 2 s).
-    pub fn retry_after(mut self, retry_after: Duration) -> Self {
-        self.retry_after = retry_after;
-        self
+    pub fn retry_after(self, retry_after: Duration) -> Self {
+        RedisSessionStoreBuilder {
+            redis: self.redis.retry_after(retry_after),
+        }
     }
 
     /// Connects (within the command timeout) and returns the store. Fails if
     /// the URL is invalid or Redis does not answer.
     pub async fn build(self) -> Result<RedisSessionStore, StoreError> {
-        let retry_after = self.retry_after;
-        let client = self.client.map_err(|error| {
-            StoreError::new(
-                format!("invalid Redis connection info: {error}"),
-                retry_after,
-            )
-        })?;
-        let config = manager_config(self.command_timeout);
-        let connection = bounded(
-            self.command_timeout,
-            retry_after,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await?;
         Ok(RedisSessionStore {
-            connection,
-            prefix: self.prefix,
-            command_timeout: self.command_timeout,
-            retry_after,
+            redis: self.redis.connect().await?,
         })
     }
-}
-
-/// Reconnects fast and quietly: a store call never waits on a long backoff,
-/// it fails within its timeout and the next call tries again.
-fn manager_config(command_timeout: Duration) -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(command_timeout.min(Duration::from_secs(1))))
-        .set_response_timeout(Some(command_timeout))
-        .set_number_of_retries(1)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(500))
-}
-
-/// Runs a Redis call within `timeout`, mapping every failure to a [`StoreError`].
-async fn bounded<T>(
-    timeout: Duration,
-    retry_after: Duration,
-    call: impl Future<Output = Result<T, RedisError>>,
-) -> Result<T, StoreError> {
-    match tokio::time::timeout(timeout, call).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(StoreError::new(format!("redis: {error}"), retry_after)),
-        Err(_) => Err(StoreError::new(
-            format!("redis did not answer within {timeout:?}"),
-            retry_after,
-        )),
-    }
-}
-
-fn clamp_ttl(ms: u64) -> u64 {
-    ms.clamp(1, MAX_TTL_MS)
 }
 
 /// KEYS: session hash, sessions zset, binding zset.
@@ -301,10 +235,7 @@ impl RedisSessionStore {
     /// else the `redis` crate's [`IntoConnectionInfo`] accepts.
     pub fn builder(connection: impl IntoConnectionInfo) -> RedisSessionStoreBuilder {
         RedisSessionStoreBuilder {
-            client: Client::open(connection),
-            prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            command_timeout: Duration::from_secs(2),
-            retry_after: Duration::from_secs(2),
+            redis: RedisConfig::new(connection),
         }
     }
 
@@ -318,20 +249,19 @@ impl RedisSessionStore {
     /// sessions are apart from this one's.
     pub fn with_key_prefix(&self, prefix: impl Into<String>) -> RedisSessionStore {
         RedisSessionStore {
-            prefix: prefix.into(),
-            ..self.clone()
+            redis: self.redis.with_key_prefix(prefix),
         }
     }
 
     /// The key prefix.
     pub fn key_prefix(&self) -> &str {
-        &self.prefix
+        self.redis.key_prefix()
     }
 
     /// Live sessions, as the overall cap counts them (expired ones are
     /// dropped first).
     pub async fn live_sessions(&self) -> Result<usize, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let key = self.sessions_key();
         let now = now_millis();
         let call = async move {
@@ -347,41 +277,33 @@ impl RedisSessionStore {
                 .await?;
             Ok(count)
         };
-        self.bounded(call).await
+        self.redis.bounded(call).await
     }
 
     fn session_key(&self, id: &SessionId) -> String {
-        format!("{}session:{}", self.prefix, id.as_str())
+        self.redis.key(&format!("session:{}", id.as_str()))
     }
 
     fn sessions_key(&self) -> String {
-        format!("{}sessions", self.prefix)
+        self.redis.key("sessions")
     }
 
-    fn binding_key(&self, binding: &crate::Binding) -> Result<String, StoreError> {
-        let binding = serde_json::to_string(binding).map_err(|error| {
-            StoreError::new(
-                format!("a binding does not serialize: {error}"),
-                self.retry_after,
-            )
+    /// The sorted set of `owner`'s sessions: the owner's JSON (the shape
+    /// records store it in) under `binding:`, the name earlier releases
+    /// used, so the counts of live sessions stay where they were.
+    fn owner_key(&self, owner: &Owner) -> Result<String, StoreError> {
+        let owner = serde_json::to_string(owner).map_err(|error| {
+            self.redis
+                .failure(format!("a session owner does not serialize: {error}"))
         })?;
-        Ok(format!("{}binding:{binding}", self.prefix))
-    }
-
-    async fn bounded<T>(
-        &self,
-        call: impl Future<Output = Result<T, RedisError>>,
-    ) -> Result<T, StoreError> {
-        bounded(self.command_timeout, self.retry_after, call).await
+        Ok(self.redis.key(&format!("binding:{owner}")))
     }
 
     /// A record Redis holds but this build cannot read (the id stays out of
     /// the message: ids are credentials of a sort).
     fn corrupt(&self, _id: &SessionId, what: impl fmt::Display) -> StoreError {
-        StoreError::new(
-            format!("a session record in Redis is unreadable: {what}"),
-            self.retry_after,
-        )
+        self.redis
+            .failure(format!("a session record in Redis is unreadable: {what}"))
     }
 }
 
@@ -393,7 +315,7 @@ impl SessionStore for RedisSessionStore {
     ) -> Result<Created, StoreError> {
         let now = now_millis();
         let expires_at = record.expires_at();
-        let ttl = clamp_ttl(expires_at.saturating_sub(now));
+        let ttl = clamp_ttl_ms(expires_at.saturating_sub(now));
         // The state travels as hash fields, so a state change is a field
         // write, not a read-modify-write of the whole record.
         let mut base = record.clone();
@@ -409,7 +331,7 @@ impl SessionStore for RedisSessionStore {
         let keys = [
             self.session_key(record.id()),
             self.sessions_key(),
-            self.binding_key(record.binding())?,
+            self.owner_key(record.owner())?,
         ];
         let mut invocation = scripts().create.prepare_invoke();
         invocation.key(&keys[..]);
@@ -419,7 +341,7 @@ impl SessionStore for RedisSessionStore {
             .arg(expires_at)
             .arg(ttl)
             .arg(limits.max_sessions)
-            .arg(limits.for_binding(record.binding()))
+            .arg(limits.for_owner(record.owner()))
             .arg(json)
             .arg(record.last_seen_at())
             .arg(record.created_at())
@@ -430,22 +352,24 @@ impl SessionStore for RedisSessionStore {
                 .arg(format!("{STATE_FIELD}{key}"))
                 .arg(value.to_string());
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let outcome: i64 = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
         Ok(match outcome {
             0 => Created::Created,
             1 => Created::IdTaken,
             2 => Created::TooManySessions,
-            _ => Created::TooManyForBinding,
+            _ => Created::TooManyForOwner,
         })
     }
 
     async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let key = self.session_key(id);
         let fields: HashMap<String, String> = self
+            .redis
             .bounded(async move {
                 redis::cmd("HGETALL")
                     .arg(key)
@@ -485,8 +409,9 @@ impl SessionStore for RedisSessionStore {
             .arg(at)
             .arg(now_millis())
             .arg(MAX_TTL_MS);
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let _: i64 = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
         Ok(())
@@ -506,8 +431,9 @@ impl SessionStore for RedisSessionStore {
                 None => invocation.arg(format!("-{STATE_FIELD}{key}")).arg(""),
             };
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let _: i64 = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
         Ok(())
@@ -519,8 +445,9 @@ impl SessionStore for RedisSessionStore {
             .key(self.session_key(id))
             .key(self.sessions_key())
             .arg(id.as_str());
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let removed: i64 = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
         Ok(removed == 1)

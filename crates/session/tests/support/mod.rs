@@ -14,8 +14,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{GuardBody, Principal};
-use mcp_session::Binding;
+use mcp_guard_core::{GuardBody, Owner, Principal};
 
 pub const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#;
 pub const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
@@ -78,6 +77,6 @@ pub fn principal(name: &str) -> Principal {
 }
 
 /// Who the sessions of [`principal`]`(name)` belong to.
-pub fn owner(name: &str) -> Binding {
-    Binding::of(&principal(name))
+pub fn owner(name: &str) -> Owner {
+    principal(name).owner().clone()
 }

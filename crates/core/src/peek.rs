@@ -550,4 +550,45 @@ mod tests {
         assert_eq!(error.status(), StatusCode::BAD_REQUEST);
         assert!(!error.message().contains("connection reset"));
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_read_timeout_starts_when_the_read_does() {
+        let (sender, body) = channel_body();
+        let limits = EnvelopeLimits::new().read_timeout(Duration::from_secs(5));
+        let PeekStart::Reading(read) = limits.start_peek(Request::post("/mcp").body(body).unwrap())
+        else {
+            panic!("a POST without a declared length is read");
+        };
+        // Time passes between the service's `call` and the first poll.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        sender
+            .send(Ok(Frame::data(Bytes::from_static(b"{\"id\":1}"))))
+            .await
+            .unwrap();
+        drop(sender);
+        let request = read.await.unwrap();
+        assert_eq!(body_of(request.into_body()).await, "{\"id\":1}");
+    }
+
+    #[tokio::test]
+    async fn many_chunks_are_joined_in_order() {
+        let (sender, body) = channel_body();
+        for chunk in ["{\"id\":", "", "2,\"method\"", ":\"ping\"}"] {
+            sender
+                .send(Ok(Frame::data(Bytes::from_static(chunk.as_bytes()))))
+                .await
+                .unwrap();
+        }
+        drop(sender);
+        let request = EnvelopeLimits::new()
+            .peek(Request::post("/mcp").body(body).unwrap())
+            .await
+            .unwrap();
+        let envelope = request.extensions().get::<RpcEnvelope>().unwrap();
+        assert_eq!(envelope.single().unwrap().method(), Some("ping"));
+        assert_eq!(
+            body_of(request.into_body()).await,
+            "{\"id\":2,\"method\":\"ping\"}"
+        );
+    }
 }

@@ -135,7 +135,10 @@ where
 
 /// A stateless-era event stream: keep-alive comments while the handler is
 /// silent, and no buffering by proxies.
-fn with_keep_alive<B>(response: Response<GuardBody<B>>, interval: Duration) -> Response<ResumeBody<B>> {
+fn with_keep_alive<B>(
+    response: Response<GuardBody<B>>,
+    interval: Duration,
+) -> Response<ResumeBody<B>> {
     let mut response = response.map(|body| ResumeBody::keep_alive(body, interval));
     // Proxies must not buffer a stream the client is waiting on.
     response

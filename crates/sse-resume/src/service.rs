@@ -278,7 +278,6 @@ fn unavailable<B>(
         .map(ResumeBody::guard)
 }
 
-
 #[cfg(test)]
 mod tests {
     use mcp_guard_core::{Owner, Principal};

@@ -401,8 +401,8 @@ impl EventStore for MemoryEventStore {
         };
         let last = stream.next_seq() - 1;
         // Sequences are contiguous: the position after the cursor is arithmetic.
-        let start = usize::try_from((after + 1).saturating_sub(stream.first_seq))
-            .unwrap_or(usize::MAX);
+        let start =
+            usize::try_from((after + 1).saturating_sub(stream.first_seq)).unwrap_or(usize::MAX);
         let events: Vec<(u64, SseEvent)> = stream
             .events
             .iter()

@@ -2,14 +2,14 @@
 //! server instance that points at the same Redis.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisError, Script, Value};
+use mcp_guard_core::redis::{RedisConfig, RedisConnection, ttl_ms};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, IntoConnectionInfo, Script, Value};
 use tokio::sync::Semaphore;
 
 use super::{
@@ -18,8 +18,9 @@ use super::{
 };
 use crate::{SseEvent, StreamId};
 
-/// The key prefix unless [`RedisEventStoreBuilder::key_prefix`] says otherwise.
-pub const DEFAULT_KEY_PREFIX: &str = "mcp-guard:";
+/// The key prefix unless [`RedisEventStoreBuilder::key_prefix`] says otherwise
+/// (`mcp-guard:`, the session store's too).
+pub use mcp_guard_core::redis::DEFAULT_KEY_PREFIX;
 
 /// The longest one blocking read waits before the waiter checks again whether
 /// its stream still exists (a purge on another instance wakes no one).
@@ -110,18 +111,15 @@ const IDLE_BLOCKING_CONNECTIONS: usize = 8;
 /// ```
 #[derive(Clone)]
 pub struct RedisEventStore {
-    connection: ConnectionManager,
+    /// The shared connection, key prefix, command timeout and retry hint.
+    redis: RedisConnection,
     blocking: Arc<Blocking>,
-    prefix: String,
     limits: EventStoreLimits,
-    command_timeout: Duration,
-    retry_after: Duration,
 }
 
 /// Connections for blocking reads: a few idle ones kept, at most `permits`
 /// in use at once.
 struct Blocking {
-    client: Client,
     config: AsyncConnectionConfig,
     idle: Mutex<Vec<MultiplexedConnection>>,
     permits: Semaphore,
@@ -130,10 +128,8 @@ struct Blocking {
 impl fmt::Debug for RedisEventStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisEventStore")
-            .field("prefix", &self.prefix)
+            .field("redis", &self.redis)
             .field("limits", &self.limits)
-            .field("command_timeout", &self.command_timeout)
-            .field("retry_after", &self.retry_after)
             .finish_non_exhaustive()
     }
 }
@@ -141,21 +137,16 @@ impl fmt::Debug for RedisEventStore {
 /// Configures a [`RedisEventStore`]; from [`RedisEventStore::builder`].
 #[must_use]
 pub struct RedisEventStoreBuilder {
-    client: Result<Client, RedisError>,
-    prefix: String,
+    redis: RedisConfig,
     limits: EventStoreLimits,
-    command_timeout: Duration,
-    retry_after: Duration,
     max_blocking_connections: usize,
 }
 
 impl fmt::Debug for RedisEventStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisEventStoreBuilder")
-            .field("prefix", &self.prefix)
+            .field("redis", &self.redis)
             .field("limits", &self.limits)
-            .field("command_timeout", &self.command_timeout)
-            .field("retry_after", &self.retry_after)
             .field("max_blocking_connections", &self.max_blocking_connections)
             .finish_non_exhaustive()
     }
@@ -164,7 +155,7 @@ impl fmt::Debug for RedisEventStoreBuilder {
 impl RedisEventStoreBuilder {
     /// Namespaces every key (default [`DEFAULT_KEY_PREFIX`], `mcp-guard:`).
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.redis = self.redis.key_prefix(prefix);
         self
     }
 
@@ -177,13 +168,13 @@ impl RedisEventStoreBuilder {
     /// The longest a store call may take, connecting included (default 2 s;
     /// a live-tail wait may take its own timeout on top).
     pub fn command_timeout(mut self, timeout: Duration) -> Self {
-        self.command_timeout = timeout;
+        self.redis = self.redis.command_timeout(timeout);
         self
     }
 
     /// The `Retry-After` a failed call suggests to clients (default 2 s).
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
-        self.retry_after = retry_after;
+        self.redis = self.redis.retry_after(retry_after);
         self
     }
 
@@ -200,63 +191,24 @@ impl RedisEventStoreBuilder {
     /// ([`EventStoreLimits::validate`], the error names the setting), or
     /// Redis does not answer.
     pub async fn build(self) -> Result<RedisEventStore, StoreError> {
-        let retry_after = self.retry_after;
-        let command_timeout = self.command_timeout;
         self.limits
             .validate()
-            .map_err(|error| StoreError::new(error.to_string(), retry_after))?;
-        let client = self.client.map_err(|error| {
-            StoreError::new(
-                format!("invalid Redis connection info: {error}"),
-                retry_after,
-            )
-        })?;
-        let connect_timeout = command_timeout.min(Duration::from_secs(1));
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(connect_timeout))
-            .set_response_timeout(Some(command_timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let connection = bounded(
-            command_timeout,
-            retry_after,
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await?;
+            .map_err(|error| self.redis.failure(error.to_string()))?;
+        let redis = self.redis.connect().await?;
         // Blocking reads are bounded by our own timeout (block + command
         // timeout), not the client's default response timeout.
-        let blocking_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(connect_timeout))
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(redis.connect_timeout()))
             .set_response_timeout(None);
         Ok(RedisEventStore {
-            connection,
+            redis,
             blocking: Arc::new(Blocking {
-                client,
-                config: blocking_config,
+                config,
                 idle: Mutex::new(Vec::new()),
                 permits: Semaphore::new(self.max_blocking_connections),
             }),
-            prefix: self.prefix,
             limits: self.limits,
-            command_timeout,
-            retry_after,
         })
-    }
-}
-
-async fn bounded<T>(
-    timeout: Duration,
-    retry_after: Duration,
-    call: impl Future<Output = Result<T, RedisError>>,
-) -> Result<T, StoreError> {
-    match tokio::time::timeout(timeout, call).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(StoreError::new(format!("redis: {error}"), retry_after)),
-        Err(_) => Err(StoreError::new(
-            format!("redis did not answer within {timeout:?}"),
-            retry_after,
-        )),
     }
 }
 
@@ -512,11 +464,8 @@ impl RedisEventStore {
     /// [`IntoConnectionInfo`] accepts.
     pub fn builder(connection: impl IntoConnectionInfo) -> RedisEventStoreBuilder {
         RedisEventStoreBuilder {
-            client: Client::open(connection),
-            prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            redis: RedisConfig::new(connection),
             limits: EventStoreLimits::default(),
-            command_timeout: Duration::from_secs(2),
-            retry_after: Duration::from_secs(2),
             max_blocking_connections: 256,
         }
     }
@@ -531,7 +480,7 @@ impl RedisEventStore {
     /// streams are apart from this one's.
     pub fn with_key_prefix(&self, prefix: impl Into<String>) -> RedisEventStore {
         RedisEventStore {
-            prefix: prefix.into(),
+            redis: self.redis.with_key_prefix(prefix),
             ..self.clone()
         }
     }
@@ -551,7 +500,7 @@ impl RedisEventStore {
 
     /// The key prefix.
     pub fn key_prefix(&self) -> &str {
-        &self.prefix
+        self.redis.key_prefix()
     }
 
     /// The caps this store enforces.
@@ -561,9 +510,10 @@ impl RedisEventStore {
 
     /// Bytes of event data kept overall (under this key prefix).
     pub async fn stored_bytes(&self) -> Result<u64, StoreError> {
-        let mut connection = self.connection.clone();
-        let key = format!("{}es-bytes", self.prefix);
+        let mut connection = self.redis.manager();
+        let key = self.redis.key("es-bytes");
         let bytes: Option<i64> = self
+            .redis
             .bounded(async move {
                 redis::cmd("GET")
                     .arg(key)
@@ -579,18 +529,11 @@ impl RedisEventStore {
     }
 
     fn stream_key(&self, key: &StreamKey) -> String {
-        format!(
-            "{}es:{}:{}",
-            self.prefix,
+        self.redis.key(&format!(
+            "es:{}:{}",
             Self::session_part(&key.session),
             key.stream
-        )
-    }
-
-    fn ttl_ms(&self) -> u64 {
-        u64::try_from(self.limits.ttl.as_millis())
-            .unwrap_or(u64::MAX)
-            .clamp(1, 1 << 46)
+        ))
     }
 
     /// A script call with the common arguments (prefix, session, stream, TTL).
@@ -602,22 +545,11 @@ impl RedisEventStore {
     ) -> redis::ScriptInvocation<'a> {
         let mut invocation = script.prepare_invoke();
         invocation
-            .arg(&self.prefix)
+            .arg(self.redis.key_prefix())
             .arg(Self::session_part(session))
             .arg(stream)
-            .arg(self.ttl_ms());
+            .arg(ttl_ms(self.limits.ttl));
         invocation
-    }
-
-    async fn bounded<T>(
-        &self,
-        call: impl Future<Output = Result<T, RedisError>>,
-    ) -> Result<T, StoreError> {
-        bounded(self.command_timeout, self.retry_after, call).await
-    }
-
-    fn failure(&self, message: String) -> StoreError {
-        StoreError::new(message, self.retry_after)
     }
 
     /// The stream's head (last sequence, closed), or `None` if it is gone.
@@ -627,7 +559,9 @@ impl RedisEventStore {
         key: &StreamKey,
         after: Option<(u64, usize)>,
     ) -> Result<(Option<Head>, Value), StoreError> {
-        let session_key = format!("{}es:{}", self.prefix, Self::session_part(&key.session));
+        let session_key = self
+            .redis
+            .key(&format!("es:{}", Self::session_part(&key.session)));
         let stream = key.stream.as_str();
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -646,8 +580,9 @@ impl RedisEventStore {
                 .arg("COUNT")
                 .arg(count);
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let mut replies: Vec<Value> = self
+            .redis
             .bounded(async move { pipe.query_async(&mut connection).await })
             .await?;
         let entries = if after.is_some() {
@@ -656,18 +591,22 @@ impl RedisEventStore {
             Value::Nil
         };
         let (Some(fields), Some(time)) = (replies.pop(), replies.pop()) else {
-            return Err(self.failure("redis: a short reply to a read".to_owned()));
+            return Err(self
+                .redis
+                .failure("redis: a short reply to a read".to_owned()));
         };
         let (seconds, micros): (u64, u64) = redis::from_redis_value(time)
-            .map_err(|error| self.failure(format!("redis: TIME: {error}")))?;
+            .map_err(|error| self.redis.failure(format!("redis: TIME: {error}")))?;
         let now = seconds * 1000 + micros / 1000;
         let (last, activity, closed): (Option<u64>, Option<u64>, Option<u64>) =
-            redis::from_redis_value(fields)
-                .map_err(|error| self.failure(format!("redis: a stream's fields: {error}")))?;
+            redis::from_redis_value(fields).map_err(|error| {
+                self.redis
+                    .failure(format!("redis: a stream's fields: {error}"))
+            })?;
         let (Some(last), Some(activity)) = (last, activity) else {
             return Ok((None, entries));
         };
-        if activity.saturating_add(self.ttl_ms()) <= now {
+        if activity.saturating_add(ttl_ms(self.limits.ttl)) <= now {
             return Ok((None, entries));
         }
         Ok((
@@ -709,7 +648,7 @@ impl RedisEventStore {
             .arg("STREAMS")
             .arg(stream_key)
             .arg(format!("{after}-0"));
-        let limit = block + self.command_timeout;
+        let limit = block + self.redis.command_timeout();
         if let Some(mut pooled) = self.take_idle() {
             match tokio::time::timeout(limit, command.query_async::<Value>(&mut pooled)).await {
                 Ok(Ok(reply)) => {
@@ -722,24 +661,28 @@ impl RedisEventStore {
                     tracing::debug!(%error, "a pooled blocking connection is dead; connecting a fresh one");
                 }
                 Ok(Err(error)) => {
-                    return Err(self.failure(format!("redis: {error}")));
+                    return Err(self.redis.failure(format!("redis: {error}")));
                 }
                 Err(_) => {
-                    return Err(self.failure(format!("redis did not answer within {limit:?}")));
+                    return Err(self
+                        .redis
+                        .failure(format!("redis did not answer within {limit:?}")));
                 }
             }
         }
-        let blocking = self.blocking.clone();
+        let (client, config) = (self.redis.client().clone(), &self.blocking.config);
         let mut fresh = self
+            .redis
             .bounded(async move {
-                blocking
-                    .client
-                    .get_multiplexed_async_connection_with_config(&blocking.config)
+                client
+                    .get_multiplexed_async_connection_with_config(config)
                     .await
             })
             .await?;
-        let reply: Value =
-            bounded(limit, self.retry_after, command.query_async(&mut fresh)).await?;
+        let reply: Value = self
+            .redis
+            .bounded_for(limit, command.query_async(&mut fresh))
+            .await?;
         self.give_back(fresh);
         Ok(!matches!(reply, Value::Nil))
     }
@@ -807,21 +750,26 @@ impl EventStore for RedisEventStore {
         let owner = URL_SAFE_NO_PAD.encode(owner);
         // 72 random bits: a collision is all but impossible, but retried.
         for _ in 0..4 {
-            let stream = StreamId::generate()
-                .map_err(|error| self.failure(format!("no randomness for a stream id: {error}")))?;
+            let stream = StreamId::generate().map_err(|error| {
+                self.redis
+                    .failure(format!("no randomness for a stream id: {error}"))
+            })?;
             let mut invocation = self.invocation(&scripts().open, session, stream.as_str());
             invocation
                 .arg(self.limits.max_streams_per_session.max(1))
                 .arg(&owner);
-            let mut connection = self.connection.clone();
+            let mut connection = self.redis.manager();
             let opened: i64 = self
+                .redis
                 .bounded(invocation.invoke_async(&mut connection))
                 .await?;
             if opened == 1 {
                 return Ok(stream);
             }
         }
-        Err(self.failure("four random stream ids in a row were taken".to_owned()))
+        Err(self
+            .redis
+            .failure("four random stream ids in a row were taken".to_owned()))
     }
 
     async fn attach(&self, key: &StreamKey, lease: Duration) -> Result<(), StoreError> {
@@ -831,8 +779,9 @@ impl EventStore for RedisEventStore {
                 .unwrap_or(u64::MAX)
                 .min(1 << 46),
         );
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let _: i64 = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
         Ok(())
@@ -855,17 +804,19 @@ impl EventStore for RedisEventStore {
         if let Some(retry) = event.retry {
             invocation.arg("r").arg(retry);
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let seq: i64 = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
-        u64::try_from(seq).map_err(|_| self.failure(gone_message(key)))
+        u64::try_from(seq).map_err(|_| self.redis.failure(gone_message(key)))
     }
 
     async fn close_stream(&self, key: &StreamKey) -> Result<(), StoreError> {
         let invocation = self.invocation(&scripts().close, &key.session, key.stream.as_str());
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let _: i64 = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
         Ok(())
@@ -884,8 +835,10 @@ impl EventStore for RedisEventStore {
         if after > head.last {
             return Ok(Replay::Unknown);
         }
-        let events = parse_entries(entries)
-            .ok_or_else(|| self.failure("redis: an unreadable stream entry".to_owned()))?;
+        let events = parse_entries(entries).ok_or_else(|| {
+            self.redis
+                .failure("redis: an unreadable stream entry".to_owned())
+        })?;
         // The range read starts at the oldest kept event after the cursor.
         let first_kept = events.first().map_or(head.last + 1, |(seq, _)| *seq);
         Ok(replay_after(
@@ -937,8 +890,9 @@ impl EventStore for RedisEventStore {
 
     async fn purge_session(&self, session: &str) -> Result<(), StoreError> {
         let invocation = self.invocation(&scripts().purge, session, "");
-        let mut connection = self.connection.clone();
+        let mut connection = self.redis.manager();
         let _: i64 = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
         Ok(())

@@ -3,7 +3,8 @@
 //! protocol guard → session stand-in → sse-resume on loopback, and a small
 //! in-process stack for the Redis tests.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Each test file uses its own part; helpers fail loudly.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Each test file uses its own part; helpers fail loudly.
 // Log notifications are deprecated by SEP-2577 for later revisions, but are part
 // of the 2025 revisions these streams speak: a plain stream of messages to resume.
 #![allow(deprecated)]
@@ -265,7 +266,10 @@ impl Server {
         body: Option<Value>,
     ) -> http::Response<hyper::body::Incoming> {
         let mut request = Request::builder().method(method).uri(&self.url);
-        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("accept")) {
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
+        {
             request = request.header("accept", "application/json, text/event-stream");
         }
         for (name, value) in headers {
@@ -311,10 +315,12 @@ impl Server {
 // In process, for the Redis tests: the layers on a canned handler.
 
 pub(crate) const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#;
-pub(crate) const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"emit"}}"#;
+pub(crate) const CALL: &str =
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"emit"}}"#;
 
 /// The stack with every body collected, so a test reads whole answers.
-pub(crate) type Svc = tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
+pub(crate) type Svc =
+    tower::util::BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
 
 /// (a stand-in for the session layer) → sse-resume on `events` → a handler
 /// that answers initialize in JSON and anything else with five SSE events.

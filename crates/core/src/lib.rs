@@ -15,10 +15,31 @@
 //!   handler's body, so early returns work with axum, hyper and tonic bodies alike.
 //! - [`RpcEnvelope`] and [`EnvelopeLimits`]: the JSON-RPC envelope of a POST body,
 //!   read once with a size limit and a read timeout, cached in request extensions.
-//! - [`Principal`]: who the bearer token says is calling.
+//! - [`Principal`]: who the bearer token says is calling; [`Principal::owner`] and
+//!   [`Principal::caller_key`] derive, once per principal, who owns its state
+//!   ([`Owner`]) and its rate-limit bucket.
+//! - [`SessionContext`]: what the session layer tells the layers inside it (the
+//!   session id, the negotiated [`ProtocolVersion`], the [`Owner`]).
 //! - [`StoreError`]: a session or event store that cannot answer (a `503`).
-//! - [`sse::event_data`]: the `data` of a complete SSE body, for layers that read a short answer.
+//! - [`sse::event_data`]: the `data` of a complete SSE body, for layers that read a short
+//!   answer; [`sse::is_event_stream`]: whether a response is a successful event stream.
 //! - [`well_known`]: paths every layer treats alike (the RFC 9728 metadata document).
+//!
+//! # The guard kit
+//!
+//! What every guard would otherwise write out itself:
+//!
+//! - [`GuardFuture`] and [`Verdict`]: the one response future of every guard —
+//!   answer at once, call the inner service at once, or await an asynchronous
+//!   check and then call it (tower-http's `AsyncRequireAuthorization` shape: no
+//!   box, no `Send + 'static` forced on the inner service).
+//! - [`McpError::log_refusal`] and [`Severity`]: one way to log a refusal, at the
+//!   level of an expected refusal or of an operator's problem.
+//! - [`EnvelopePeekLayer`]: the one read of a POST body in a stack, with one set
+//!   of [`EnvelopeLimits`]; [`EnvelopeLimits::start_peek`] and [`PeekFuture`]: the
+//!   same read as a nameable future, for a guard used alone.
+//! - `redis` (feature `redis`): the Redis connection plumbing the session and
+//!   event stores share.
 //!
 //! This crate holds no policy: it never decides whether a request is allowed.
 //!

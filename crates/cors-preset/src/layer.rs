@@ -13,11 +13,15 @@ use crate::service::McpCors;
 /// and a public policy for the RFC 9728 metadata document.
 ///
 /// See the [crate documentation](crate) for what is granted and why.
+///
+/// [`McpCorsLayer::disabled`] switches CORS off: a stack can switch it off by
+/// configuration without changing its type.
 #[derive(Debug, Clone)]
 pub struct McpCorsLayer {
     mcp: CorsLayer,
     metadata: CorsLayer,
-    policy: Arc<RequestHeaderPolicy>,
+    // `None` when disabled: no CORS headers, no preflight answered here.
+    policy: Option<Arc<RequestHeaderPolicy>>,
 }
 
 impl McpCorsLayer {
@@ -39,6 +43,56 @@ impl McpCorsLayer {
         McpCorsLayer::new(Allowlist::localhost())
     }
 
+    /// CORS switched off: its service has the same type as an enabled one, so
+    /// a stack can switch CORS off by configuration without changing its type.
+    /// It passes every request and response through untouched: it adds no
+    /// CORS headers and answers no preflight (an `OPTIONS` request reaches
+    /// the handler).
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    ///
+    /// use bytes::Bytes;
+    /// use http::{Request, Response, StatusCode};
+    /// use http_body_util::Full;
+    /// use mcp_cors_preset::McpCorsLayer;
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let handler = tower::service_fn(|_request: Request<Full<Bytes>>| async {
+    ///     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+    /// });
+    /// let configured_on = false; // from the operator's configuration
+    /// let layer = if configured_on { McpCorsLayer::localhost() } else { McpCorsLayer::disabled() };
+    /// assert!(!layer.is_enabled());
+    ///
+    /// let preflight = Request::options("/mcp")
+    ///     .header("origin", "http://localhost:5173")
+    ///     .header("access-control-request-method", "POST")
+    ///     .body(Full::default())?;
+    /// let response = layer.layer(handler).oneshot(preflight).await?;
+    /// // The handler answered it, without CORS headers.
+    /// assert_eq!(response.status(), StatusCode::OK);
+    /// assert!(response.headers().get("access-control-allow-origin").is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn disabled() -> Self {
+        McpCorsLayer {
+            // Never consulted: a disabled service calls the inner service
+            // directly. They only keep the service's type.
+            mcp: CorsLayer::new(),
+            metadata: CorsLayer::new(),
+            policy: None,
+        }
+    }
+
+    /// Whether CORS is applied (`false` for [`disabled`](Self::disabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.policy.is_some()
+    }
+
     /// Starts a configuration for origins `allowlist` admits.
     pub fn builder(allowlist: Allowlist) -> McpCorsLayerBuilder {
         McpCorsLayerBuilder::new(allowlist)
@@ -52,7 +106,7 @@ impl McpCorsLayer {
         McpCorsLayer {
             mcp,
             metadata,
-            policy,
+            policy: Some(policy),
         }
     }
 }

@@ -19,11 +19,16 @@ use crate::request_headers::RequestHeaderPolicy;
 /// [`Rejection`](mcp_guard_core::Rejection) extension with the guard `cors`
 /// and the reason `origin_not_allowed`, `method_not_allowed` or
 /// `header_not_allowed` (the crate logs nothing: a layer outside counts them).
+///
+/// Made by [`McpCorsLayer::disabled`](crate::McpCorsLayer::disabled), it
+/// calls the inner service with every request, `OPTIONS` included, and hands
+/// its response on as is.
 #[derive(Debug, Clone)]
 pub struct McpCors<S> {
     pub(crate) mcp: Cors<S>,
     pub(crate) metadata: Cors<S>,
-    pub(crate) policy: Arc<RequestHeaderPolicy>,
+    // `None` when the layer was disabled.
+    pub(crate) policy: Option<Arc<RequestHeaderPolicy>>,
 }
 
 impl<S> McpCors<S> {
@@ -47,6 +52,9 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let Some(policy) = &self.policy else {
+            return ResponseFuture::not_cors(self.mcp.get_mut().call(request));
+        };
         if is_metadata_document(request.uri().path()) {
             if request.method() != Method::OPTIONS {
                 // Only the MCP policy's copy of the inner service was polled
@@ -57,7 +65,7 @@ where
             return ResponseFuture::new(self.metadata.call(request));
         }
         if request.method() == Method::OPTIONS {
-            let refusal = self.policy.restrict_preflight(request.headers_mut());
+            let refusal = policy.restrict_preflight(request.headers_mut());
             return ResponseFuture::new(self.mcp.call(request)).refused(refusal);
         }
         if is_never_cors(&request) {

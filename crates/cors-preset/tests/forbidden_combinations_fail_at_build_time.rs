@@ -6,6 +6,8 @@
 use mcp_cors_preset::{McpCorsConfigError, McpCorsLayer, McpCorsSetting};
 use mcp_origin_guard::Allowlist;
 
+mod support;
+
 fn any_origin() -> Allowlist {
     Allowlist::builder()
         .allow_public_url("https://mcp.example.com")
@@ -71,22 +73,20 @@ fn a_wildcard_or_malformed_header_name_is_refused_with_its_setting() {
 
 #[tokio::test]
 async fn any_origin_without_credentials_answers_a_wildcard() {
-    use std::convert::Infallible;
-
-    use bytes::Bytes;
-    use http::{Request, Response};
+    use http::Request;
     use http_body_util::Full;
     use tower::{Layer, ServiceExt};
 
     let cors = McpCorsLayer::builder(any_origin()).build().unwrap();
-    let handler = tower::service_fn(|_: Request<Full<Bytes>>| async {
-        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
-    });
     let request = Request::post("/mcp")
         .header("origin", "https://anyone.example")
         .body(Full::default())
         .unwrap();
-    let response = cors.layer(handler).oneshot(request).await.unwrap();
+    let response = cors
+        .layer(support::handler())
+        .oneshot(request)
+        .await
+        .unwrap();
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
     assert!(
         response

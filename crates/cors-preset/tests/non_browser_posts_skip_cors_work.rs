@@ -13,12 +13,12 @@ use http_body_util::Full;
 use mcp_cors_preset::McpCorsLayer;
 use tower::{Layer, ServiceExt};
 
+mod support;
+
 fn service()
 -> impl tower::Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible>
 + Clone {
-    McpCorsLayer::localhost().layer(tower::service_fn(|_request: Request<Full<Bytes>>| async {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
-    }))
+    McpCorsLayer::localhost().layer(support::handler())
 }
 
 fn request(method: &str, origin: Option<&str>) -> Request<Full<Bytes>> {

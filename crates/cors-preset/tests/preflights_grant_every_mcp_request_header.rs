@@ -15,6 +15,9 @@ use mcp_cors_preset::McpCorsLayer;
 use mcp_origin_guard::OriginGuardLayer;
 use tower::{ServiceBuilder, ServiceExt};
 
+mod support;
+use support::{handler, header_list, preflight_request};
+
 const EVERY_MCP_HEADER: &str = "content-type,accept,authorization,mcp-session-id,mcp-protocol-version,last-event-id,mcp-method,mcp-name,mcp-param-region";
 
 struct Answer {
@@ -34,11 +37,8 @@ async fn preflight(cors: McpCorsLayer, origin: &str, requested_headers: &str) ->
         .layer(OriginGuardLayer::localhost())
         .layer(cors)
         .service(handler);
-    let request = Request::options("/mcp")
+    let request = preflight_request(origin, requested_headers)
         .header("host", "127.0.0.1:8080")
-        .header("origin", origin)
-        .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", requested_headers)
         .body(Full::default())
         .unwrap();
     let response = service.oneshot(request).await.unwrap();
@@ -47,15 +47,6 @@ async fn preflight(cors: McpCorsLayer, origin: &str, requested_headers: &str) ->
         headers: response.headers().clone(),
         handler_calls: calls.load(Ordering::SeqCst),
     }
-}
-
-fn list(headers: &HeaderMap, name: &str) -> Vec<String> {
-    headers
-        .get_all(name)
-        .iter()
-        .flat_map(|value| value.to_str().unwrap().split(','))
-        .map(|item| item.trim().to_ascii_lowercase())
-        .collect()
 }
 
 #[tokio::test]
@@ -71,14 +62,14 @@ async fn an_allowed_origin_is_granted_every_mcp_request_header() {
         answer.headers["access-control-allow-origin"],
         "http://localhost:5173"
     );
-    let granted = list(&answer.headers, "access-control-allow-headers");
+    let granted = header_list(&answer.headers, "access-control-allow-headers");
     for name in EVERY_MCP_HEADER.split(',') {
         assert!(
             granted.contains(&name.to_owned()),
             "{name} not granted: {granted:?}"
         );
     }
-    let methods = list(&answer.headers, "access-control-allow-methods");
+    let methods = header_list(&answer.headers, "access-control-allow-methods");
     for method in ["get", "post", "delete", "options"] {
         assert!(
             methods.contains(&method.to_owned()),
@@ -92,7 +83,7 @@ async fn an_allowed_origin_is_granted_every_mcp_request_header() {
             .get("access-control-allow-credentials")
             .is_none()
     );
-    let vary = list(&answer.headers, "vary");
+    let vary = header_list(&answer.headers, "vary");
     // The answer depends on the origin and on the requested headers; the
     // allowed methods are constant, so tower-http rightly omits the method.
     for name in ["origin", "access-control-request-headers"] {
@@ -116,7 +107,7 @@ async fn header_names_are_matched_case_insensitively() {
     )
     .await;
     assert_eq!(
-        list(&answer.headers, "access-control-allow-headers"),
+        header_list(&answer.headers, "access-control-allow-headers"),
         ["mcp-session-id", "mcp-protocol-version", "mcp-param-region"]
     );
 }
@@ -129,7 +120,7 @@ async fn a_non_mcp_header_is_not_granted() {
         "content-type,x-internal-admin",
     )
     .await;
-    let granted = list(&answer.headers, "access-control-allow-headers");
+    let granted = header_list(&answer.headers, "access-control-allow-headers");
     assert_eq!(granted, ["content-type"]);
 }
 
@@ -146,7 +137,7 @@ async fn extra_request_headers_are_granted_when_configured() {
     )
     .await;
     assert_eq!(
-        list(&answer.headers, "access-control-allow-headers"),
+        header_list(&answer.headers, "access-control-allow-headers"),
         ["traceparent"]
     );
 }
@@ -167,16 +158,10 @@ async fn a_disallowed_origin_is_rejected_by_the_guard_before_cors() {
 
 #[tokio::test]
 async fn without_the_guard_a_disallowed_origin_still_gets_no_grant() {
-    let handler = tower::service_fn(|_: Request<Full<Bytes>>| async {
-        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
-    });
     let service = ServiceBuilder::new()
         .layer(McpCorsLayer::localhost())
-        .service(handler);
-    let request = Request::options("/mcp")
-        .header("origin", "https://evil.example")
-        .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", EVERY_MCP_HEADER)
+        .service(handler());
+    let request = preflight_request("https://evil.example", EVERY_MCP_HEADER)
         .body(Full::default())
         .unwrap();
     let response = service.oneshot(request).await.unwrap();
@@ -196,21 +181,15 @@ async fn without_the_guard_a_disallowed_origin_still_gets_no_grant() {
 
 #[tokio::test]
 async fn a_requested_header_list_that_is_not_ascii_grants_nothing() {
-    let handler = tower::service_fn(|_: Request<Full<Bytes>>| async {
-        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
-    });
     let service = ServiceBuilder::new()
         .layer(McpCorsLayer::localhost())
-        .service(handler);
-    let request = Request::options("/mcp")
-        .header("origin", "http://localhost:5173")
-        .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            http::HeaderValue::from_bytes(b"content-type,mcp-param-\xe9t\xe9").unwrap(),
-        )
-        .body(Full::default())
-        .unwrap();
+        .service(handler());
+    let request = preflight_request(
+        "http://localhost:5173",
+        http::HeaderValue::from_bytes(b"content-type,mcp-param-\xe9t\xe9").unwrap(),
+    )
+    .body(Full::default())
+    .unwrap();
     let response = service.oneshot(request).await.unwrap();
     assert_eq!(
         response.headers()["access-control-allow-origin"],

@@ -13,13 +13,11 @@ use mcp_cors_preset::McpCorsLayer;
 use mcp_origin_guard::{Allowlist, OriginGuardLayer};
 use tower::{ServiceBuilder, ServiceExt};
 
+mod support;
+use support::header_list;
+
 fn exposed(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all("access-control-expose-headers")
-        .iter()
-        .flat_map(|value| value.to_str().unwrap().split(','))
-        .map(|item| item.trim().to_ascii_lowercase())
-        .collect()
+    header_list(headers, "access-control-expose-headers")
 }
 
 async fn post(

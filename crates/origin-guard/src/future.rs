@@ -43,6 +43,14 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
+    /// The handler's response, not watched: the guard is disabled.
+    pub(crate) fn unwatched(future: F) -> Self {
+        ResponseFuture {
+            inner: PassOrAnswer::pass(future),
+            watch: None,
+        }
+    }
+
     /// The guard's own answer.
     pub(crate) fn answer(response: Response<GuardBody<B>>) -> Self {
         ResponseFuture {

@@ -10,9 +10,13 @@ use crate::{Allowlist, OriginGuard, TrustedProxies};
 /// `Origin` the [`Allowlist`] does not admit, before they reach anything else.
 ///
 /// See the [crate documentation](crate) for what is checked and how.
+///
+/// [`OriginGuardLayer::disabled`] switches the guard off: a stack can switch
+/// it off by configuration without changing its type.
 #[derive(Debug, Clone)]
 pub struct OriginGuardLayer {
-    guard: Arc<Guard>,
+    // `None` when disabled: every request passes, nothing is checked or logged.
+    guard: Option<Arc<Guard>>,
     // Whether the hint about a handler's own Host check was logged: once per
     // layer, shared by every service it makes.
     handler_refusal_logged: Arc<AtomicBool>,
@@ -22,14 +26,62 @@ impl OriginGuardLayer {
     /// A guard admitting what `allowlist` allows; a bad Host is answered `403`.
     pub fn new(allowlist: Allowlist) -> Self {
         OriginGuardLayer {
-            guard: Arc::new(Guard {
+            guard: Some(Arc::new(Guard {
                 allowlist,
                 host_rejection: HostRejectionStatus::default(),
                 trusted_proxies: None,
                 public_metadata_from_any_origin: true,
-            }),
+            })),
             handler_refusal_logged: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The guard switched off: its service has the same type as an enabled
+    /// one, so a stack can switch the guard off by configuration without
+    /// changing its type. It passes every request and response through
+    /// untouched (the response body only wrapped in
+    /// [`GuardBody`](mcp_guard_core::GuardBody)): no checks, no logs.
+    /// The setters below change nothing on a disabled guard.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    ///
+    /// use bytes::Bytes;
+    /// use http::{Request, Response, StatusCode};
+    /// use http_body_util::Full;
+    /// use mcp_origin_guard::OriginGuardLayer;
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let handler = tower::service_fn(|_request: Request<Full<Bytes>>| async {
+    ///     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+    /// });
+    /// let configured_on = false; // from the operator's configuration
+    /// let layer = if configured_on { OriginGuardLayer::localhost() } else { OriginGuardLayer::disabled() };
+    /// // One type either way.
+    /// let _service = layer.layer(handler.clone());
+    ///
+    /// let off = OriginGuardLayer::disabled();
+    /// assert!(!off.is_enabled());
+    /// let rebinding = Request::post("/mcp")
+    ///     .header("host", "attacker.example")
+    ///     .body(Full::default())?;
+    /// assert_eq!(off.layer(handler).oneshot(rebinding).await?.status(), StatusCode::OK);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn disabled() -> Self {
+        OriginGuardLayer {
+            guard: None,
+            handler_refusal_logged: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether the guard checks requests (`false` for
+    /// [`disabled`](Self::disabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.guard.is_some()
     }
 
     /// A guard for a server on the user's own machine
@@ -42,14 +94,18 @@ impl OriginGuardLayer {
     /// default) or `421 Misdirected Request`. Malformed, missing or duplicated
     /// Host headers always get `400`.
     pub fn host_rejection_status(mut self, status: HostRejectionStatus) -> Self {
-        Arc::make_mut(&mut self.guard).host_rejection = status;
+        if let Some(guard) = &mut self.guard {
+            Arc::make_mut(guard).host_rejection = status;
+        }
         self
     }
 
     /// Believes `Forwarded: host=` / `X-Forwarded-Host` from these proxies (and
     /// only from them): the forwarded host is then checked instead of `Host`.
     pub fn trust_forwarded_host_from(mut self, proxies: TrustedProxies) -> Self {
-        Arc::make_mut(&mut self.guard).trusted_proxies = Some(proxies);
+        if let Some(guard) = &mut self.guard {
+            Arc::make_mut(guard).trusted_proxies = Some(proxies);
+        }
         self
     }
 
@@ -60,13 +116,16 @@ impl OriginGuardLayer {
     /// authenticate. `Host` is checked all the same, so this opens nothing to DNS
     /// rebinding; other methods and paths are checked as usual.
     pub fn public_metadata_from_any_origin(mut self, allow: bool) -> Self {
-        Arc::make_mut(&mut self.guard).public_metadata_from_any_origin = allow;
+        if let Some(guard) = &mut self.guard {
+            Arc::make_mut(guard).public_metadata_from_any_origin = allow;
+        }
         self
     }
 
-    /// The allowlist this guard enforces (for building a CORS policy that agrees).
-    pub fn allowlist(&self) -> &Allowlist {
-        &self.guard.allowlist
+    /// The allowlist this guard enforces (for building a CORS policy that
+    /// agrees); `None` when the guard is [`disabled`](Self::disabled).
+    pub fn allowlist(&self) -> Option<&Allowlist> {
+        self.guard.as_ref().map(|guard| &guard.allowlist)
     }
 }
 

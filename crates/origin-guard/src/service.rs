@@ -23,7 +23,8 @@ use crate::future::ResponseFuture;
 #[derive(Debug, Clone)]
 pub struct OriginGuard<S> {
     pub(crate) inner: S,
-    pub(crate) guard: Arc<Guard>,
+    // `None` when the layer was disabled.
+    pub(crate) guard: Option<Arc<Guard>>,
     pub(crate) handler_refusal_logged: Arc<AtomicBool>,
 }
 
@@ -52,14 +53,17 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        match self.guard.check(&request) {
+        let Some(guard) = &self.guard else {
+            return ResponseFuture::unwatched(self.inner.call(request));
+        };
+        match guard.check(&request) {
             Ok(()) => {
                 let host = request.headers().get(HOST).cloned();
                 ResponseFuture::pass(self.inner.call(request), host, &self.handler_refusal_logged)
             }
             Err(rejection) => {
                 let error = rejection
-                    .into_error(self.guard.host_rejection)
+                    .into_error(guard.host_rejection)
                     .rejected_by(guard::ORIGIN_GUARD);
                 // A rebinding probe or a stray browser page: expected, nothing
                 // for the operator to do.

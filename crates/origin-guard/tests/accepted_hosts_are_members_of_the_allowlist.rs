@@ -3,14 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 
-use std::convert::Infallible;
-
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, StatusCode};
 use http_body_util::Full;
 use mcp_origin_guard::{Allowlist, OriginGuardLayer};
 use proptest::prelude::*;
 use tower::{Layer, ServiceExt};
+
+mod support;
 
 /// The allowlist under test, stated twice: as patterns for the guard, and as a
 /// plain membership rule for the oracle.
@@ -43,10 +42,7 @@ fn is_member(host: &url::Host<&str>, port: Option<u16>) -> bool {
 }
 
 fn guard_accepts(runtime: &tokio::runtime::Runtime, host: &HeaderValue) -> bool {
-    let handler = tower::service_fn(|_: Request<Full<Bytes>>| async {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-    });
-    let service = OriginGuardLayer::new(allowlist()).layer(handler);
+    let service = OriginGuardLayer::new(allowlist()).layer(support::handler());
     let request = Request::post("/mcp")
         .header("host", host.clone())
         .body(Full::default())
@@ -120,10 +116,7 @@ proptest! {
         let (Ok(host), Ok(origin)) = (HeaderValue::from_bytes(&host), HeaderValue::from_bytes(&origin)) else {
             return Ok(());
         };
-        let handler = tower::service_fn(|_: Request<Full<Bytes>>| async {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-        });
-        let service = OriginGuardLayer::new(allowlist()).layer(handler);
+        let service = OriginGuardLayer::new(allowlist()).layer(support::handler());
         let request = Request::post("/mcp").header("host", host).header("origin", origin).body(Full::default()).unwrap();
         let status = runtime.block_on(service.oneshot(request)).unwrap().status();
         prop_assert!(matches!(status.as_u16(), 200 | 400 | 403), "status {status}");

@@ -3,28 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 
-use std::convert::Infallible;
-
 use bytes::Bytes;
-use http::{Request, Response, StatusCode, Uri, Version};
+use http::{Request, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full};
 use mcp_origin_guard::{Allowlist, HostRejectionStatus, OriginGuardLayer};
 use tower::{Layer, ServiceExt};
 
-type Handler = tower::util::ServiceFn<
-    fn(Request<Full<Bytes>>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
->;
-
-fn handler() -> Handler {
-    fn reply(
-        _: Request<Full<Bytes>>,
-    ) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
-        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(
-            b"reached the handler",
-        )))))
-    }
-    tower::service_fn(reply as fn(_) -> _)
-}
+mod support;
+use support::{REACHED, handler, request};
 
 struct Outcome {
     status: StatusCode,
@@ -37,7 +23,7 @@ async fn send(layer: &OriginGuardLayer, request: Request<Full<Bytes>>) -> Outcom
     let status = response.status();
     let content_type = response.headers().get("content-type").cloned();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    if bytes == "reached the handler" {
+    if bytes == REACHED {
         return Outcome {
             status,
             body: serde_json::Value::Null,
@@ -50,17 +36,6 @@ async fn send(layer: &OriginGuardLayer, request: Request<Full<Bytes>>) -> Outcom
         body: serde_json::from_slice(&bytes).unwrap(),
         reached_handler: false,
     }
-}
-
-fn request(host: Option<&str>, origin: Option<&str>) -> http::request::Builder {
-    let mut builder = Request::post("/mcp");
-    if let Some(host) = host {
-        builder = builder.header("host", host);
-    }
-    if let Some(origin) = origin {
-        builder = builder.header("origin", origin);
-    }
-    builder
 }
 
 async fn expect(

@@ -4,13 +4,12 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 
-use std::convert::Infallible;
-
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use mcp_origin_guard::{Allowlist, OriginGuardLayer};
 use tower::{Layer, ServiceExt};
+
+mod support;
 
 async fn status(
     layer: &OriginGuardLayer,
@@ -19,9 +18,6 @@ async fn status(
     host: &str,
     origin: &str,
 ) -> StatusCode {
-    let handler = tower::service_fn(|_: Request<Full<Bytes>>| async {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
-    });
     let request = Request::builder()
         .method(method)
         .uri(path)
@@ -30,7 +26,7 @@ async fn status(
         .body(Full::default())
         .unwrap();
     layer
-        .layer(handler)
+        .layer(support::handler())
         .oneshot(request)
         .await
         .unwrap()

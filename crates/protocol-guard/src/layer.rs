@@ -18,9 +18,13 @@ pub const DEFAULT_MAX_LEARNED_TOOLS: usize = 4096;
 /// the stateless era's header–body mirror checks, for both MCP eras.
 ///
 /// See the [crate documentation](crate) for the rules and statuses.
+///
+/// [`ProtocolGuardLayer::disabled`] switches the guard off: a stack can switch
+/// it off by configuration without changing its type.
 #[derive(Debug, Clone)]
 pub struct ProtocolGuardLayer {
-    config: Arc<Config>,
+    // `None` when disabled: nothing is checked, read or written.
+    config: Option<Arc<Config>>,
 }
 
 impl ProtocolGuardLayer {
@@ -32,6 +36,51 @@ impl ProtocolGuardLayer {
             // The default version set is not empty and has no bad schema.
             Err(error) => unreachable!("the default protocol guard is valid: {error}"),
         }
+    }
+
+    /// The guard switched off: its service has the same type as an enabled
+    /// one, so a stack can switch the guard off by configuration without
+    /// changing its type. It passes every request and response through
+    /// untouched, only wrapped in its body types ([`GuardBody`] around the
+    /// request body, [`GuardBody`] around [`ObservedBody::passthrough`] for the
+    /// response): no checks, no body read, no logs, no extensions written.
+    ///
+    /// [`GuardBody`]: mcp_guard_core::GuardBody
+    /// [`ObservedBody::passthrough`]: crate::ObservedBody::passthrough
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    ///
+    /// use bytes::Bytes;
+    /// use http::{Request, Response, StatusCode};
+    /// use http_body_util::Full;
+    /// use mcp_guard_core::GuardBody;
+    /// use mcp_protocol_guard::ProtocolGuardLayer;
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let handler = tower::service_fn(|_request: Request<GuardBody<Full<Bytes>>>| async {
+    ///     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+    /// });
+    /// let configured_on = false; // from the operator's configuration
+    /// let layer = if configured_on { ProtocolGuardLayer::new() } else { ProtocolGuardLayer::disabled() };
+    /// assert!(!layer.is_enabled());
+    ///
+    /// // No Content-Type, no Accept: the enabled guard answers 415.
+    /// let bare = Request::post("/mcp").body(Full::from("{}"))?;
+    /// assert_eq!(layer.layer(handler).oneshot(bare).await?.status(), StatusCode::OK);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn disabled() -> Self {
+        ProtocolGuardLayer { config: None }
+    }
+
+    /// Whether the guard checks requests (`false` for
+    /// [`disabled`](Self::disabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.config.is_some()
     }
 
     /// Starts a configuration.
@@ -152,13 +201,13 @@ impl ProtocolGuardLayerBuilder {
         }
         let registry = Arc::new(ParamHeaderRegistry::new(configured, self.max_learned_tools));
         Ok(ProtocolGuardLayer {
-            config: Arc::new(Config {
+            config: Some(Arc::new(Config {
                 supported: self.supported,
                 peek: self.peek,
                 registry,
                 learn_from_tools_list: self.learn_from_tools_list,
                 strict_param_headers: self.strict_param_headers,
-            }),
+            })),
         })
     }
 }

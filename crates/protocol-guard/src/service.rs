@@ -22,7 +22,8 @@ use crate::future::ResponseFuture;
 #[derive(Debug, Clone)]
 pub struct ProtocolGuard<S> {
     pub(crate) inner: S,
-    pub(crate) config: Arc<Config>,
+    // `None` when the layer was disabled.
+    pub(crate) config: Option<Arc<Config>>,
 }
 
 impl<S> ProtocolGuard<S> {
@@ -54,14 +55,15 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let Some(config) = &self.config else {
+            return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
+        };
         if is_metadata_read(&request) {
             // Public OAuth metadata: answered whatever MCP headers come along.
             forget_session(&mut request);
             return ResponseFuture::inner(self.inner.call(request.map(GuardBody::new)));
         }
-        let verdict = self
-            .config
-            .check_headers(request.method(), request.headers());
+        let verdict = config.check_headers(request.method(), request.headers());
         match verdict {
             Err(error) => ResponseFuture::rejected(reject(error, request.method())),
             Ok(Verdict::PassThrough) => {
@@ -76,7 +78,7 @@ where
                 // into the body read and leave a fresh clone behind.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                let config = self.config.clone();
+                let config = config.clone();
                 ResponseFuture::reading_body(Box::pin(read_check_and_call(
                     config,
                     inner,

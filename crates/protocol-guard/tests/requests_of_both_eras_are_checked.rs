@@ -14,9 +14,8 @@ use mcp_protocol_guard::ProtocolGuardLayer;
 use serde_json::json;
 use tower::{Layer, ServiceExt};
 
-const JSON: &str = "application/json";
-const BOTH: &str = "application/json, text/event-stream";
-const V_NEW: &str = "2026-07-28";
+mod support;
+use support::{BOTH, JSON, V_NEW, request_with, stateless_meta};
 
 /// (case, body, `Mcp-Method` values, `Mcp-Name` values, `None` = passes or the
 /// words the refusal names).
@@ -64,10 +63,7 @@ async fn send(
         let text = format!("{}|{:?}", version.as_str(), era);
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
     });
-    let mut request = Request::builder().method(method).uri("/mcp");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
+    let request = request_with(method, "/mcp", headers);
     let response = layer
         .layer(handler)
         .oneshot(request.body(Full::from(body.to_owned())).unwrap())
@@ -138,8 +134,7 @@ fn legacy(method: &str) -> String {
 /// A stateless-era request body with `_meta` version and the given params.
 fn stateless(method: &str, params: serde_json::Value) -> String {
     let mut params = params;
-    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": V_NEW,
-                             "io.modelcontextprotocol/clientCapabilities": {}});
+    params["_meta"] = stateless_meta();
     json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}).to_string()
 }
 

@@ -17,16 +17,16 @@ use mcp_protocol_guard::ProtocolGuardLayer;
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 
-const V_NEW: &str = "2026-07-28";
+mod support;
+use support::{V_NEW, request_with, stateless_meta};
 const SUPPORTED: [&str; 4] = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
 
 /// The suite's complete `_meta`.
 fn full_meta() -> Value {
-    json!({
-        "io.modelcontextprotocol/protocolVersion": V_NEW,
-        "io.modelcontextprotocol/clientInfo": {"name": "conformance-client", "version": "1.0.0"},
-        "io.modelcontextprotocol/clientCapabilities": {},
-    })
+    let mut meta = stateless_meta();
+    meta["io.modelcontextprotocol/clientInfo"] =
+        json!({"name": "conformance-client", "version": "1.0.0"});
+    meta
 }
 
 /// The suite's request headers (`Content-Type`, `Accept`,
@@ -62,10 +62,7 @@ async fn send(
             br#"{"passed":true}"#,
         ))))
     });
-    let mut request = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
+    let request = request_with(method, uri, headers);
     let response = layer
         .layer(handler)
         .oneshot(request.body(Full::from(body)).unwrap())

@@ -44,10 +44,17 @@ struct Data {
 /// What is derived from the names, computed on first use and kept for the
 /// principal's life (the verified-token cache hands the same principal to
 /// every request of a token, so per-request work is a reference count).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 struct Derived {
     owner: OnceLock<Owner>,
     caller_key: OnceLock<Arc<str>>,
+}
+
+/// A cache: not part of what a principal says.
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
 }
 
 /// A cache: two principals are equal whatever they computed already.

@@ -184,3 +184,23 @@ fn debug_names_the_state() {
     let future = GuardFuture::<Counting, ()>::answer(Response::new(Bytes::new()));
     assert!(format!("{future:?}").contains("Answer"));
 }
+
+/// Whether the future is `Send` depends only on the service, its future and
+/// the check: with `Send` ones it is, so it runs on a multi-thread runtime.
+#[test]
+fn the_future_is_send_when_its_parts_are() {
+    fn assert_send<T: Send>() {}
+    assert_send::<GuardFuture<Counting, ()>>();
+    assert_send::<
+        GuardFuture<Counting, (), std::pin::Pin<Box<dyn Future<Output = Verdict<()>> + Send>>>,
+    >();
+    assert_send::<
+        <mcp_guard_core::EnvelopePeek<
+            tower::util::BoxCloneSyncService<
+                Request<mcp_guard_core::GuardBody<Full<Bytes>>>,
+                Response<Full<Bytes>>,
+                Infallible,
+            >,
+        > as Service<Request<Full<Bytes>>>>::Future,
+    >();
+}

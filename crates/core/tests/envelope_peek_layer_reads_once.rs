@@ -253,5 +253,50 @@ async fn the_layer_reports_its_limits() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(format!("{:?}", layer.limits()).contains("max_body_bytes: 5"));
+    assert!(format!("{:?}", layer.limits().unwrap()).contains("max_body_bytes: 5"));
+    assert!(layer.is_enabled());
+}
+
+#[tokio::test]
+async fn a_disabled_peek_reads_nothing_and_refuses_nothing() {
+    let layer = EnvelopePeekLayer::disabled();
+    assert!(!layer.is_enabled());
+    assert!(layer.limits().is_none());
+    // A declared length an enabled peek refuses before reading passes
+    // untouched, unread, unrefused.
+    let raw = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+    let seen = Seen::default();
+    let (body, polls) = TestBody::new(&[raw], Then::End);
+    let response = layer
+        .layer(handler(seen.clone()))
+        .oneshot(
+            Request::post("/mcp")
+                .header("content-length", "999999999")
+                .body(body)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.extensions().get::<Rejection>().is_none());
+    let (method, bytes, had_envelope) = seen.lock().unwrap().take().unwrap();
+    assert!(!had_envelope, "a disabled peek wrote no envelope");
+    assert_eq!(method, None);
+    assert_eq!(bytes, raw);
+    assert_eq!(
+        polls.load(Ordering::SeqCst),
+        2,
+        "only the handler read the body"
+    );
+}
+
+/// Enabled and disabled peeks are one type: a stack switches by configuration.
+#[test]
+fn enabled_and_disabled_peeks_have_one_service_type() {
+    let seen = Seen::default();
+    let peeks: [mcp_guard_core::EnvelopePeek<_>; 2] = [
+        EnvelopePeekLayer::default().layer(handler::<Full<Bytes>>(seen.clone())),
+        EnvelopePeekLayer::disabled().layer(handler::<Full<Bytes>>(seen)),
+    ];
+    assert_eq!(peeks.len(), 2);
 }

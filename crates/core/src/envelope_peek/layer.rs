@@ -57,20 +57,49 @@ use crate::EnvelopeLimits;
 /// assert_eq!((rejection.guard, rejection.reason), (guard::ENVELOPE_PEEK, "body_too_large"));
 /// # });
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// # Off mode
+///
+/// [`EnvelopePeekLayer::disabled`] reads nothing: every request is handed on
+/// with its body untouched in [`GuardBody::new`](crate::GuardBody::new), and
+/// nothing is refused or logged. Its service has the same type as an enabled
+/// one, so a stack can switch the peek off by configuration (no guard in it
+/// needs the body, or a route whose bodies are not MCP) without changing its
+/// type.
+#[derive(Debug, Clone)]
 pub struct EnvelopePeekLayer {
-    limits: EnvelopeLimits,
+    // `None`: disabled.
+    limits: Option<EnvelopeLimits>,
+}
+
+impl Default for EnvelopePeekLayer {
+    /// A peek with the default [`EnvelopeLimits`].
+    fn default() -> Self {
+        EnvelopePeekLayer::new(EnvelopeLimits::default())
+    }
 }
 
 impl EnvelopePeekLayer {
     /// A peek that reads with `limits`.
     pub fn new(limits: EnvelopeLimits) -> Self {
-        EnvelopePeekLayer { limits }
+        EnvelopePeekLayer {
+            limits: Some(limits),
+        }
     }
 
-    /// The limits it reads with.
-    pub fn limits(&self) -> &EnvelopeLimits {
-        &self.limits
+    /// A peek that reads nothing and passes every request on (see "Off mode").
+    pub fn disabled() -> Self {
+        EnvelopePeekLayer { limits: None }
+    }
+
+    /// Whether it reads bodies (not [`disabled`](EnvelopePeekLayer::disabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.limits.is_some()
+    }
+
+    /// The limits it reads with; `None` when disabled.
+    pub fn limits(&self) -> Option<&EnvelopeLimits> {
+        self.limits.as_ref()
     }
 }
 

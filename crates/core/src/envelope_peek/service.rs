@@ -13,7 +13,8 @@ use crate::{BoxError, EnvelopeLimits, GuardBody, GuardFuture, PeekStart, guard};
 #[derive(Debug, Clone)]
 pub struct EnvelopePeek<S> {
     pub(super) inner: S,
-    pub(super) limits: EnvelopeLimits,
+    // `None`: disabled, everything passes unread.
+    pub(super) limits: Option<EnvelopeLimits>,
 }
 
 impl<S> EnvelopePeek<S> {
@@ -43,7 +44,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        match self.limits.start_peek(request) {
+        let Some(limits) = &self.limits else {
+            return GuardFuture::pass(self.inner.call(request.map(GuardBody::new)));
+        };
+        match limits.start_peek(request) {
             PeekStart::Ready(Ok(request)) => GuardFuture::pass(self.inner.call(request)),
             PeekStart::Ready(Err(error)) => {
                 GuardFuture::refuse(error.rejected_by(guard::ENVELOPE_PEEK), &Method::POST)

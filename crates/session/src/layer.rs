@@ -41,7 +41,7 @@ pub enum Mode {
 /// an issuer or a subject, so a session cannot be bound to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IncompletePrincipal {
-    /// Refuse to create the session (`403`): the default. Binding to the
+    /// Refuse to create the session (`403`): the default. Binding it to the
     /// client id alone would let every user of one client share sessions.
     #[default]
     Reject,
@@ -291,8 +291,12 @@ impl<St: SessionStore> SessionGuardLayerBuilder<St> {
         self
     }
 
-    /// The body limits for reading a POST's envelope (shared with the protocol
-    /// guard when it ran first: the envelope is read once).
+    /// The limits (size, read timeout) for reading a POST's JSON-RPC
+    /// envelope when this layer is the first to need it (default
+    /// [`EnvelopeLimits::new`]). Behind an
+    /// [`EnvelopePeekLayer`](mcp_guard_core::EnvelopePeekLayer), or any layer
+    /// that already read the envelope into the request's extensions, the
+    /// layer reads nothing and these limits do not apply.
     pub fn envelope_limits(mut self, peek: EnvelopeLimits) -> Self {
         self.settings.peek = peek;
         self

@@ -19,9 +19,10 @@
 //!
 //! Every refusal of a request whose body parsed carries its JSON-RPC `id`.
 //!
-//! **Binding.** A session records the [`Principal`](mcp_guard_core::Principal)
-//! that created it (issuer, subject, client id), as bearer-auth puts it in the
-//! request's extensions; without one, the session is anonymous. A principal
+//! **Binding.** A session records its [`Owner`](mcp_guard_core::Owner): that
+//! of the [`Principal`](mcp_guard_core::Principal) that created it (issuer,
+//! subject, client id), as bearer-auth puts it in the request's extensions;
+//! without one, the session is anonymous. A principal
 //! without issuer or subject is refused a session by default
 //! ([`IncompletePrincipal`]), rather than silently bound to its client id;
 //! one that names nobody at all is always refused, never made anonymous.
@@ -40,8 +41,35 @@
 //! remote store is not written on every request.
 //!
 //! **The handler's view.** Each request of a live session carries a
-//! [`Session`] in its extensions: id, binding, times, negotiated version, and a
+//! [`Session`] in its extensions: id, owner, times, negotiated version, and a
 //! small typed key-value state saved to the store when the response arrives.
+//! Beside it is the core's [`SessionContext`](mcp_guard_core::SessionContext)
+//! (id, negotiated [`ProtocolVersion`](mcp_guard_core::ProtocolVersion),
+//! owner): what the layers inside (sse-resume) read, so they need not depend
+//! on this crate. The `DELETE` of a session carries both too.
+//!
+//! **Reading the body.** Whether a POST is an `initialize` is in its
+//! JSON-RPC envelope. Used alone, the layer reads the envelope itself, once,
+//! bounded by its own [`EnvelopeLimits`](mcp_guard_core::EnvelopeLimits)
+//! (see [`envelope_limits`](SessionGuardLayerBuilder::envelope_limits)), and
+//! hands the bytes on unchanged. Behind an
+//! [`EnvelopePeekLayer`](mcp_guard_core::EnvelopePeekLayer) (as in the
+//! `mcp-guard` presets) it finds the envelope in the request's extensions and
+//! reads nothing.
+//!
+//! **Switched off.** [`SessionGuardLayer::disabled`] builds a layer of the
+//! same type that passes everything through: a stack can switch the guard
+//! off by configuration without changing its type.
+//!
+//! **Futures.** A request the layer does not own is passed through without
+//! an allocation. A legacy-era request awaits a boxed check (the body read
+//! and the store lookups: a store's futures are unnamed `impl Future`), then
+//! the handler (never boxed); a boxed post-step follows only when the
+//! handler changed the session's state, on `DELETE` (the record's removal),
+//! and on `initialize` (which reads the handler's answer, creates the
+//! session, and may call the handler again to end a session it minted but
+//! the layer cannot keep — that call is why the inner service must be
+//! `Clone + Send + 'static`).
 //!
 //! # Choosing a store
 //!
@@ -49,7 +77,7 @@
 //! to run, about a kilobyte per idle session, gone when the process
 //! restarts. Choose `RedisSessionStore` (feature `redis`) when more than one
 //! server instance answers the same endpoint, or sessions must outlive a
-//! restart: every instance then sees every session, its binding, its expiry
+//! restart: every instance then sees every session, its owner, its expiry
 //! and the caps, which Redis enforces atomically. It costs one round trip to
 //! Redis per request (the lookup) plus one per touch interval (the touch);
 //! when Redis is down, requests that need a session get `503` with

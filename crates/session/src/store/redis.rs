@@ -28,7 +28,9 @@ pub use mcp_guard_core::redis::DEFAULT_KEY_PREFIX;
 /// is served as well, with less, by the embedded [`MemorySessionStore`](super::MemorySessionStore).
 ///
 /// It talks to Redis through the `redis` crate's
-/// [`ConnectionManager`]: the official, well-kept Rust client; one
+/// [`ConnectionManager`](redis::aio::ConnectionManager), set up by the
+/// plumbing the event store uses too ([`mcp_guard_core::redis`]): the
+/// official, well-kept Rust client; one
 /// multiplexed connection that every request shares (no pool to size, commands
 /// pipelined on one socket), and it reconnects by itself after a Redis
 /// restart or a network cut, so the store never has to be rebuilt.
@@ -38,14 +40,15 @@ pub use mcp_guard_core::redis::DEFAULT_KEY_PREFIX;
 /// Under the [key prefix](RedisSessionStoreBuilder::key_prefix) `P`
 /// (default `mcp-guard:`):
 ///
-/// - `P session:<id>`: a hash with the record (its binding, version and
+/// - `P session:<id>`: a hash with the record (its owner, version and
 ///   times), its last-seen time, and one field per handler state key. Its TTL
 ///   is the session's expiry, `min(last seen + idle timeout, created +
 ///   lifetime)`: Redis drops an expired session by itself, and a touch
 ///   extends the TTL, never past the lifetime.
-/// - `P sessions` and `P binding:<binding>`: sorted sets of live session ids
-///   scored by expiry, overall and per binding, for the [`SessionStoreLimits`] (the
-///   anonymous binding's set is capped only by the overall cap, like
+/// - `P sessions` and `P binding:<owner as JSON>`: sorted sets of live
+///   session ids scored by expiry, overall and per owner, for the
+///   [`SessionStoreLimits`] (the anonymous owner's set is capped only by the
+///   overall cap, like
 ///   [`SessionStoreLimits::for_owner`] says).
 ///
 /// Every operation is one round trip: `create`, `touch`, `update_state` and

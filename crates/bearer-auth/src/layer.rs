@@ -23,7 +23,7 @@ pub(crate) struct Settings {
     pub(crate) policy: ScopePolicy,
     pub(crate) keep_authorization: bool,
     pub(crate) max_token_bytes: usize,
-    pub(crate) peek: EnvelopeLimits,
+    pub(crate) envelope_limits: EnvelopeLimits,
     pub(crate) cache: VerifiedTokens,
 }
 
@@ -124,7 +124,7 @@ impl<V: TokenVerifier> BearerAuthLayer<V> {
             policy: ScopePolicy::new(),
             keep_authorization: false,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            peek: EnvelopeLimits::new(),
+            envelope_limits: EnvelopeLimits::new(),
             cache_entries: 10_000,
             cache_ttl: Duration::from_secs(5 * 60),
         }
@@ -150,7 +150,7 @@ pub struct BearerAuthLayerBuilder<V> {
     policy: ScopePolicy,
     keep_authorization: bool,
     max_token_bytes: usize,
-    peek: EnvelopeLimits,
+    envelope_limits: EnvelopeLimits,
     cache_entries: u64,
     cache_ttl: Duration,
 }
@@ -187,8 +187,8 @@ impl<V: TokenVerifier> BearerAuthLayerBuilder<V> {
     /// envelope for the scope policy, used when it runs alone. Behind an
     /// [`EnvelopePeekLayer`](mcp_guard_core::EnvelopePeekLayer) the envelope
     /// is already in the request's extensions and this layer reads nothing.
-    pub fn envelope_limits(mut self, peek: EnvelopeLimits) -> Self {
-        self.peek = peek;
+    pub fn envelope_limits(mut self, limits: EnvelopeLimits) -> Self {
+        self.envelope_limits = limits;
         self
     }
 
@@ -211,7 +211,7 @@ impl<V: TokenVerifier> BearerAuthLayerBuilder<V> {
             policy: self.policy,
             keep_authorization: self.keep_authorization,
             max_token_bytes: self.max_token_bytes,
-            peek: self.peek,
+            envelope_limits: self.envelope_limits,
             cache: VerifiedTokens::new(self.cache_entries, self.cache_ttl),
         };
         BearerAuthLayer {

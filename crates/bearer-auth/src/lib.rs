@@ -36,17 +36,34 @@
 //!   request's extensions, a tracing span carries subject and client id
 //!   (never the token), and `Authorization` is removed unless kept on purpose.
 //! - **Cache**: verified tokens are remembered by the SHA-256 of the token,
-//!   bounded, never past `exp`.
+//!   bounded, never past `exp`. A token the cache knows is decided on the
+//!   spot: no future of the layer's own, nothing boxed. A token it does not
+//!   know is verified in a boxed check future (the verifier's future cannot
+//!   be named); the inner service is called by the layer's
+//!   [`ResponseFuture`] once the check passes, never boxed, and needs to be
+//!   neither `Send` nor `'static`.
+//! - **Body**: the scope policy reads a POST's JSON-RPC envelope. Behind an
+//!   [`EnvelopePeekLayer`](mcp_guard_core::EnvelopePeekLayer) (as in the
+//!   `mcp-guard` presets) the envelope is already in the request's
+//!   extensions and this layer reads nothing. Used alone, it reads the
+//!   envelope itself, bounded by its own
+//!   [`envelope_limits`](BearerAuthLayerBuilder::envelope_limits) (default
+//!   [`EnvelopeLimits::new`](mcp_guard_core::EnvelopeLimits::new)), and hands
+//!   the bytes on unchanged.
+//! - **Off**: [`BearerAuthLayer::disabled`] makes the same service type,
+//!   passing every request and response through untouched, so a stack can
+//!   switch the guard off by configuration without changing its type.
 //! - **Refusals, counted and logged**: each carries a
 //!   [`Rejection`](mcp_guard_core::Rejection) extension with the guard
 //!   `bearer-auth` and the reason `missing_token` (`401` without a token),
 //!   `invalid_token` (`401`), `insufficient_scope` (`403`),
-//!   `invalid_request` (`400`) or `verifier_unavailable` (`503`), plus the
-//!   body read's `body_too_large`, `body_read_timeout`, `body_unreadable`. A
-//!   `401` without a token is every OAuth client's first answer and logs at
-//!   `debug`; the other refusals log at `info`; an issuer, JWKS or
-//!   introspection endpoint that cannot be reached logs at `warn`/`error`.
-//!   No log line or error body ever holds the token.
+//!   `invalid_request` (`400`) or `verifier_unavailable` (`503`), plus, when
+//!   the layer reads the body itself, the body read's `body_too_large`,
+//!   `body_read_timeout`, `body_unreadable`. A `401` without a token is
+//!   every OAuth client's first answer and logs at `debug`; the other
+//!   refusals log at `info`; an issuer, JWKS or introspection endpoint that
+//!   cannot be reached logs at `warn`/`error`. No log line or error body
+//!   ever holds the token.
 //!
 //! # Example
 //!

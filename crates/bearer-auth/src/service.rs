@@ -76,7 +76,7 @@ where
         }
         // Behind an envelope peek (or for a request without a body to read)
         // the envelope is at hand: decide now.
-        let request = match guard.settings.peek.start_peek(request) {
+        let request = match guard.settings.envelope_limits.start_peek(request) {
             PeekStart::Ready(Ok(request)) => request,
             PeekStart::Ready(Err(error)) => return ResponseFuture::answer(refuse_unread(error)),
             PeekStart::Reading(read) => {

@@ -6,7 +6,7 @@
 use mcp_sse_resume::{EventStore, Replay, SseEvent, StreamKey};
 
 /// A current-thread runtime with timers and I/O (the Redis store needs both).
-pub fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -14,7 +14,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A typical progress notification, about 150 bytes.
-pub fn notification(seq: u64) -> SseEvent {
+pub(crate) fn notification(seq: u64) -> SseEvent {
     SseEvent {
         event: None,
         data: format!(
@@ -25,7 +25,7 @@ pub fn notification(seq: u64) -> SseEvent {
 }
 
 /// A new stream of `session` (owned by `owner`).
-pub async fn open<St: EventStore>(store: &St, session: &str) -> StreamKey {
+pub(crate) async fn open<St: EventStore>(store: &St, session: &str) -> StreamKey {
     StreamKey {
         session: session.into(),
         stream: store.open_stream(session, "owner").await.unwrap(),
@@ -33,7 +33,7 @@ pub async fn open<St: EventStore>(store: &St, session: &str) -> StreamKey {
 }
 
 /// A new stream holding `count` notifications.
-pub async fn filled<St: EventStore>(store: &St, session: &str, count: u64) -> StreamKey {
+pub(crate) async fn filled<St: EventStore>(store: &St, session: &str, count: u64) -> StreamKey {
     let key = open(store, session).await;
     for seq in 1..=count {
         store.append(&key, notification(seq)).await.unwrap();
@@ -42,7 +42,7 @@ pub async fn filled<St: EventStore>(store: &St, session: &str, count: u64) -> St
 }
 
 /// The events after `after`, at most `max`; a benchmark fails on anything else.
-pub async fn events_after<St: EventStore>(
+pub(crate) async fn events_after<St: EventStore>(
     store: &St,
     key: &StreamKey,
     after: u64,

@@ -536,6 +536,14 @@ impl RedisEventStore {
         ))
     }
 
+    /// Runs a script on the shared connection, within the command timeout.
+    async fn run(&self, invocation: redis::ScriptInvocation<'_>) -> Result<i64, StoreError> {
+        let mut connection = self.redis.manager();
+        self.redis
+            .bounded(invocation.invoke_async(&mut connection))
+            .await
+    }
+
     /// A script call with the common arguments (prefix, session, stream, TTL).
     fn invocation<'a>(
         &self,
@@ -758,11 +766,7 @@ impl EventStore for RedisEventStore {
             invocation
                 .arg(self.limits.max_streams_per_session.max(1))
                 .arg(&owner);
-            let mut connection = self.redis.manager();
-            let opened: i64 = self
-                .redis
-                .bounded(invocation.invoke_async(&mut connection))
-                .await?;
+            let opened = self.run(invocation).await?;
             if opened == 1 {
                 return Ok(stream);
             }
@@ -779,11 +783,7 @@ impl EventStore for RedisEventStore {
                 .unwrap_or(u64::MAX)
                 .min(1 << 46),
         );
-        let mut connection = self.redis.manager();
-        let _: i64 = self
-            .redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        self.run(invocation).await?;
         Ok(())
     }
 
@@ -804,21 +804,13 @@ impl EventStore for RedisEventStore {
         if let Some(retry) = event.retry {
             invocation.arg("r").arg(retry);
         }
-        let mut connection = self.redis.manager();
-        let seq: i64 = self
-            .redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let seq = self.run(invocation).await?;
         u64::try_from(seq).map_err(|_| self.redis.failure(gone_message(key)))
     }
 
     async fn close_stream(&self, key: &StreamKey) -> Result<(), StoreError> {
         let invocation = self.invocation(&scripts().close, &key.session, key.stream.as_str());
-        let mut connection = self.redis.manager();
-        let _: i64 = self
-            .redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        self.run(invocation).await?;
         Ok(())
     }
 
@@ -890,11 +882,7 @@ impl EventStore for RedisEventStore {
 
     async fn purge_session(&self, session: &str) -> Result<(), StoreError> {
         let invocation = self.invocation(&scripts().purge, session, "");
-        let mut connection = self.redis.manager();
-        let _: i64 = self
-            .redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        self.run(invocation).await?;
         Ok(())
     }
 }

@@ -10,9 +10,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Event, ExampleServer, read_events};
-
-const VERSION: &str = "2025-11-25";
+use support::{Event, ExampleServer, mcp_http, read_events};
 
 fn progress_of(event: &Event) -> Option<f64> {
     let message: Value = serde_json::from_str(&event.data).ok()?;
@@ -30,27 +28,12 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
     let token = server.token.clone().unwrap();
     let http = reqwest::Client::new();
     let post = |body: Value, session: Option<&str>| {
-        let mut request = http
-            .post(&server.url)
+        mcp_http::post(&http, &server.url, &body, session)
             .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
-        if let Some(session) = session {
-            request = request
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", VERSION);
-        }
-        request.send()
+            .send()
     };
 
-    let initialized = post(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
-        None,
-    )
-    .await
-    .unwrap();
+    let initialized = post(mcp_http::initialize(), None).await.unwrap();
     assert_eq!(initialized.status(), 200);
     let session = initialized.headers()["mcp-session-id"]
         .to_str()
@@ -93,13 +76,8 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
         .expect("events carry ids");
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let mut resumed = http
-        .get(&server.url)
+    let mut resumed = mcp_http::resume(&http, &server.url, &session, &last_seen)
         .bearer_auth(&token)
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .header("mcp-protocol-version", VERSION)
-        .header("last-event-id", &last_seen)
         .send()
         .await
         .unwrap();
@@ -145,13 +123,8 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
     // (A client-credentials token of another registered client: its subject
     // is that client, not dev-user.)
     let stranger = server.token_with_scope("mcp").await;
-    let foreign = http
-        .get(&server.url)
+    let foreign = mcp_http::resume(&http, &server.url, &session, &last_seen)
         .bearer_auth(&stranger)
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .header("mcp-protocol-version", VERSION)
-        .header("last-event-id", &last_seen)
         .send()
         .await
         .unwrap();

@@ -6,8 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // Test helpers fail loudly by design.
 
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+mod support;
 
 use axum::Router;
 use mcp_guard::bearer_auth::{
@@ -18,66 +17,22 @@ use mcp_guard::origin_guard::{Allowlist, OriginGuardLayer};
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
 use mcp_guard::session::SessionGuardLayer;
 use mcp_guard::sse_resume::SseResumeLayer;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ClientConfig, ContentBlock,
-    ServerCapabilities, ServerConfig,
-};
-use rmcp::service::RequestContext;
+use mcp_guard_test_support::jwt::{hs256_token, unix_now};
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
+use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use serde_json::json;
+use support::rmcp_echo::echo_service;
 use tower::ServiceBuilder;
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 const ISSUER: &str = "https://auth.test";
 
-#[derive(Clone)]
-struct Echo;
-
-impl ServerHandler for Echo {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        // The handler sees who is calling: bearer auth put the Principal there.
-        let parts = context
-            .extensions
-            .get::<http::request::Parts>()
-            .expect("rmcp hands the HTTP parts on");
-        let subject = parts
-            .extensions
-            .get::<mcp_guard::core::Principal>()
-            .and_then(|p| p.subject().map(str::to_owned));
-        let session = parts
-            .extensions
-            .get::<mcp_guard::session::Session>()
-            .map(|s| s.id().as_str().to_owned());
-        let text = json!({"tool": request.name, "subject": subject, "has_session": session.is_some(),
-                          "authorization_forwarded": parts.headers.contains_key("authorization")});
-        Ok(CallToolResult::success(vec![ContentBlock::text(text.to_string())]).into())
-    }
-}
-
 fn token(resource: &str, scope: &str) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({"iss": ISSUER, "aud": resource, "sub": "alice", "client_id": "cli", "scope": scope, "exp": now + 600});
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    let claims = json!({"iss": ISSUER, "aud": resource, "sub": "alice", "client_id": "cli", "scope": scope, "exp": unix_now() + 600});
+    hs256_token(&claims, SECRET)
 }
 
 async fn serve() -> String {
@@ -93,13 +48,7 @@ async fn serve() -> String {
     let policy = ScopePolicy::new()
         .require(["mcp"])
         .require_for_tool("admin", ["admin"]);
-    let rmcp = StreamableHttpService::new(
-        || Ok(Echo),
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(false)
-            .with_sse_keep_alive(None),
-    );
+    let rmcp = echo_service(StreamableHttpServerConfig::default());
     let service = ServiceBuilder::new()
         .layer(OriginGuardLayer::new(allowlist.clone()))
         .layer(McpCorsLayer::new(allowlist))

@@ -11,10 +11,12 @@
 #![cfg(all(feature = "default", feature = "remote"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
 
+mod support;
+
 use std::convert::Infallible;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -23,8 +25,10 @@ use mcp_guard::McpGuard;
 use mcp_guard::bearer_auth::{
     BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, ScopePolicy,
 };
-use mcp_guard::core::{GuardBody, Rejection};
+use mcp_guard::core::Rejection;
+use mcp_guard_test_support::jwt::{hs256_token, unix_now};
 use serde_json::{Value, json};
+use support::jsonrpc::handler;
 use tower::{Layer, Service, ServiceExt};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
@@ -32,50 +36,12 @@ const HOST: &str = "mcp.example.com";
 const ISSUER: &str = "https://auth.example.com";
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 
-type Body = Full<Bytes>;
-type HandlerRequest = Request<GuardBody<GuardBody<GuardBody<Full<Bytes>>>>>;
-
-/// Answers every JSON-RPC request with an empty result (initialize with one an
-/// MCP client accepts); `tools/call slow` takes two minutes.
-fn handler()
--> impl tower::Service<HandlerRequest, Response = Response<Body>, Error = Infallible, Future = impl Send>
-+ Clone
-+ Send
-+ 'static {
-    tower::service_fn(|request: HandlerRequest| async move {
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if message["params"]["name"] == "slow" {
-            tokio::time::sleep(Duration::from_secs(120)).await;
-        }
-        let result = match message["method"] == "initialize" {
-            true => {
-                json!({"protocolVersion": "2025-11-25", "capabilities": {}, "serverInfo": {"name": "t", "version": "1"}})
-            }
-            false => json!({}),
-        };
-        let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": result});
-        let mut response = Response::new(Full::new(Bytes::from(reply.to_string())));
-        response
-            .headers_mut()
-            .insert("content-type", "application/json".parse().unwrap());
-        Ok::<_, Infallible>(response)
-    })
-}
+/// How long `tools/call slow` takes: longer than any response timeout here.
+const SLOW: Duration = Duration::from_secs(120);
 
 fn token(subject: &str, scope: &str) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims =
-        json!({"iss": ISSUER, "aud": RESOURCE, "sub": subject, "scope": scope, "exp": now + 600});
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": subject, "scope": scope, "exp": unix_now() + 600});
+    hs256_token(&claims, SECRET)
 }
 
 /// The remote preset with an HS256 verifier, `mcp` for every call and
@@ -102,7 +68,7 @@ fn remote(
         .rate_limit(1, burst)
         .build()
         .unwrap()
-        .layer(handler())
+        .layer(handler(SLOW))
 }
 
 fn post(host: &str, token: Option<&str>, body: &Value) -> Request<Full<Bytes>> {
@@ -170,7 +136,7 @@ async fn origin_guard_refusals_name_the_header_they_refused() {
 
 #[tokio::test]
 async fn a_preflight_asking_for_a_header_it_cannot_have_names_cors() {
-    let service = McpGuard::local().build().unwrap().layer(handler());
+    let service = McpGuard::local().build().unwrap().layer(handler(SLOW));
     let preflight = |headers: &str| {
         Request::options("/mcp")
             .header("host", "localhost:8080")
@@ -300,7 +266,7 @@ async fn the_response_timeout_names_itself() {
         .without_sse_resume()
         .build()
         .unwrap()
-        .layer(handler());
+        .layer(handler(SLOW));
     let response = service
         .oneshot(post("localhost:8080", None, &call_tool("slow")))
         .await

@@ -17,7 +17,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use support::{ExampleServer, python_client};
+use support::{ExampleServer, mcp_http, python_client};
 
 /// Every tool of the example server, sorted: its own and the conformance
 /// suite's diagnostics.
@@ -370,23 +370,11 @@ async fn remote_preset_serves_the_dev_token_and_demands_step_up_for_admin() {
     // ...and on the wire that is a 403 step-up challenge naming the scope.
     let http = reqwest::Client::new();
     let post = |body: Value, session: Option<String>| {
-        let mut request = http
-            .post(&server.url)
+        mcp_http::post(&http, &server.url, &body, session.as_deref())
             .bearer_auth(&limited)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
-        if let Some(session) = session {
-            request = request
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", "2025-11-25");
-        }
-        request.send()
+            .send()
     };
-    let initialized = post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), None)
-        .await
-        .unwrap();
+    let initialized = post(mcp_http::initialize(), None).await.unwrap();
     let session = initialized.headers()["mcp-session-id"]
         .to_str()
         .unwrap()

@@ -14,10 +14,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
 
+mod support;
+
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Once};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,84 +29,30 @@ use mcp_guard::McpGuard;
 use mcp_guard::bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
 use mcp_guard::core::EnvelopeLimits;
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ServerCapabilities,
-    ServerConfig,
-};
-use rmcp::service::RequestContext;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, RoleServer, ServerHandler};
+use mcp_guard_test_support::jwt::{hs256_token as sign, unix_now as now};
+use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use serde_json::{Value, json};
+use support::mcp_http;
+use support::memory::with_bounded_memory;
+use support::panics::{PANICS, count_panics};
+use support::raw_http::{
+    PATIENCE, bearer_line, complete, parse_response, post_head, raw, read_bytes, read_response,
+};
+use support::rmcp_echo::echo_service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::Layer;
 
 const ISSUER: &str = "https://auth.example.com";
 const SECRET: &[u8] = b"a hostile-input secret, 32+ bytes long";
-const VERSION: &str = "2025-11-25";
 const STATELESS: &str = "2026-07-28";
 const MAX_BODY: usize = 64 * 1024;
 const BODY_READ_TIMEOUT: Duration = Duration::from_millis(400);
-/// Every wait on the server is bounded by this.
-const PATIENCE: Duration = Duration::from_secs(10);
 
 /// The tests take turns: each one's peak-RSS measurement is its own.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-/// Panics anywhere in the process (server tasks included) since it started.
-static PANICS: AtomicUsize = AtomicUsize::new(0);
-
-fn count_panics() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            PANICS.fetch_add(1, Ordering::SeqCst);
-            default(info);
-        }));
-    });
-}
 
 // ---------------------------------------------------------------- the server
-
-/// The handler: `echo {text}` answers with the text, the caller's subject and
-/// session id, so a leak across callers or sessions would show.
-#[derive(Clone)]
-struct Echo;
-
-impl ServerHandler for Echo {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let parts = context
-            .extensions
-            .get::<http::request::Parts>()
-            .expect("rmcp hands the HTTP parts on");
-        let subject = parts
-            .extensions
-            .get::<mcp_guard::core::Principal>()
-            .and_then(|principal| principal.subject().map(str::to_owned));
-        let session = parts
-            .extensions
-            .get::<mcp_guard::session::Session>()
-            .map(|session| session.id().as_str().to_owned());
-        let text = request
-            .arguments
-            .as_ref()
-            .and_then(|arguments| arguments.get("text"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let reply = json!({"text": text, "subject": subject, "session": session});
-        Ok(CallToolResult::success(vec![ContentBlock::text(reply.to_string())]).into())
-    }
-}
 
 struct Server {
     addr: SocketAddr,
@@ -127,9 +75,11 @@ impl Default for Settings {
     }
 }
 
-/// The remote preset with a static HS256 key, in front of rmcp, on a fresh
-/// loopback port. hyper's own limits stay at their defaults (100 headers,
-/// ~400 KiB of head) with a 1 s header read timeout.
+/// The remote preset with a static HS256 key, in front of rmcp's
+/// [`Echo`](support::rmcp_echo::Echo) (`echo {text}` answers with the text,
+/// the caller's subject and session id, so a leak across callers or sessions
+/// would show), on a fresh loopback port. hyper's own limits stay at their
+/// defaults (100 headers, ~400 KiB of head) with a 1 s header read timeout.
 async fn start(settings: Settings) -> Server {
     count_panics();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -165,14 +115,7 @@ async fn start(settings: Settings) -> Server {
         None => guard.without_rate_limit(),
     };
     let guard = guard.build().unwrap();
-    let rmcp = StreamableHttpService::new(
-        || Ok(Echo),
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(false)
-            .with_sse_keep_alive(None)
-            .disable_allowed_hosts(),
-    );
+    let rmcp = echo_service(StreamableHttpServerConfig::default().disable_allowed_hosts());
     let hits = Arc::new(AtomicUsize::new(0));
     let counted = {
         let hits = hits.clone();
@@ -209,22 +152,6 @@ async fn start(settings: Settings) -> Server {
 
 // ------------------------------------------------------------------- tokens
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn sign(claims: &Value, secret: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret).unwrap(),
-    )
-    .unwrap()
-}
-
 fn claims(server: &Server, subject: &str) -> Value {
     json!({"iss": ISSUER, "aud": server.url, "sub": subject, "scope": "mcp", "exp": now() + 600})
 }
@@ -233,187 +160,15 @@ fn token(server: &Server, subject: &str) -> String {
     sign(&claims(server, subject), SECRET)
 }
 
-// ------------------------------------------------------- a raw HTTP/1.1 client
-
-#[derive(Debug)]
-struct Raw {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    /// A guard's answer: the status and a JSON-RPC error object, id null or
-    /// the request's.
-    fn assert_guard_error(&self, status: u16, what: &str) -> Value {
-        assert_eq!(self.status, status, "{what}: {self:?}");
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/json"),
-            "{what}: {self:?}"
-        );
-        let body = self.json();
-        assert_eq!(body["jsonrpc"], "2.0", "{what}: {body}");
-        assert!(body["error"]["code"].is_i64(), "{what}: {body}");
-        assert!(body["error"]["message"].is_string(), "{what}: {body}");
-        assert!(body.get("id").is_some(), "{what}: {body}");
-        body
-    }
-}
-
-/// Sends `head` (request line and headers, without the final blank line) and
-/// `body` on a fresh connection; reads one response, bounded by `PATIENCE`.
-async fn raw(server: &Server, head: &[u8], body: &[u8]) -> Raw {
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let mut message = head.to_vec();
-    if !body.is_empty() {
-        message.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
-    }
-    message.extend_from_slice(b"connection: close\r\n\r\n");
-    message.extend_from_slice(body);
-    // The server may answer and close before it has read everything.
-    let _ = stream.write_all(&message).await;
-    read_response(&mut stream).await
-}
-
-async fn read_response(stream: &mut TcpStream) -> Raw {
-    let bytes = read_bytes(stream).await;
-    parse_response(&bytes)
-}
-
-/// What came back before the server closed (possibly nothing: a server that
-/// stops reading a flood may reset the connection before its answer is read).
-async fn read_bytes(stream: &mut TcpStream) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let read = tokio::time::timeout(PATIENCE, async {
-        let mut buffer = [0u8; 16 * 1024];
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => bytes.extend_from_slice(&buffer[..n]),
-            }
-            if complete(&bytes) {
-                break;
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "no complete response within {PATIENCE:?}");
-    bytes
-}
-
-fn head_end(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .map(|at| at + 4)
-}
-
-fn complete(bytes: &[u8]) -> bool {
-    let Some(end) = head_end(bytes) else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
-    match head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-    {
-        Some(length) => bytes.len() - end >= length.trim().parse::<usize>().unwrap(),
-        None => bytes.ends_with(b"0\r\n\r\n"),
-    }
-}
-
-fn parse_response(bytes: &[u8]) -> Raw {
-    let end = head_end(bytes)
-        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(bytes)));
-    let head = String::from_utf8_lossy(&bytes[..end]);
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|line| line.split(' ').nth(1))
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    let mut body = bytes[end..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
-    Raw {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line_end) = bytes.windows(2).position(|window| window == b"\r\n") {
-        let size = usize::from_str_radix(
-            String::from_utf8_lossy(&bytes[..line_end])
-                .split(';')
-                .next()
-                .unwrap()
-                .trim(),
-            16,
-        )
-        .unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = line_end + 2;
-        out.extend_from_slice(&bytes[start..(start + size).min(bytes.len())]);
-        bytes = &bytes[(start + size + 2).min(bytes.len())..];
-    }
-    out
-}
-
-/// `POST /mcp` headers of a well-formed legacy-era request, plus `extra` lines.
-fn post_head(server: &Server, extra: &[&[u8]]) -> Vec<u8> {
-    let mut head = format!(
-        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\n",
-        server.addr
-    )
-    .into_bytes();
-    for line in extra {
-        head.extend_from_slice(line);
-        head.extend_from_slice(b"\r\n");
-    }
-    head
-}
-
-fn bearer_line(token: &str) -> Vec<u8> {
-    format!("authorization: Bearer {token}").into_bytes()
-}
-
 // ----------------------------------------------------------- a proper client
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"hostile","version":"1"}}}"#;
 
 /// A legacy-era session of `subject`: initialize and initialized.
 async fn open_session(server: &Server, http: &reqwest::Client, subject: &str) -> String {
-    let response = http
-        .post(&server.url)
+    let initialize: Value = serde_json::from_str(INITIALIZE).unwrap();
+    let response = mcp_http::post(http, &server.url, &initialize, None)
         .bearer_auth(token(server, subject))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(INITIALIZE)
         .send()
         .await
         .unwrap();
@@ -423,14 +178,9 @@ async fn open_session(server: &Server, http: &reqwest::Client, subject: &str) ->
         .unwrap()
         .to_owned();
     response.bytes().await.unwrap();
-    let notified = http
-        .post(&server.url)
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let notified = mcp_http::post(http, &server.url, &initialized, Some(&session))
         .bearer_auth(token(server, subject))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", &session)
-        .header("mcp-protocol-version", VERSION)
-        .body(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
         .send()
         .await
         .unwrap();
@@ -448,14 +198,8 @@ async fn echo(
 ) -> Vec<(Option<String>, String)> {
     let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": {"name": "echo", "arguments": {"text": text}}});
-    let response = http
-        .post(&server.url)
+    let response = mcp_http::post(http, &server.url, &body, Some(session))
         .bearer_auth(token(server, subject))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", session)
-        .header("mcp-protocol-version", VERSION)
-        .body(body.to_string())
         .send()
         .await
         .unwrap();
@@ -499,49 +243,6 @@ async fn assert_still_serving(server: &Server, panics_before: usize) {
     );
 }
 
-// ------------------------------------------------------------------ memory
-
-/// Peak and current resident set sizes of this process, in KiB.
-fn rss_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} in /proc/self/status"))
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
-/// Measures how far the peak RSS rises above the current RSS while `work`
-/// runs, and asserts it stays under `bound_mib`. The peak is reset first
-/// (`/proc/self/clear_refs` 5) where the kernel allows it; otherwise the peak
-/// so far is the baseline, which only makes the check stricter.
-async fn with_bounded_memory<F: std::future::Future<Output = ()>>(
-    what: &str,
-    bound_mib: u64,
-    work: F,
-) -> u64 {
-    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let (peak_before, rss_before) = rss_kib();
-    let baseline = peak_before.max(rss_before);
-    work.await;
-    let (peak_after, rss_after) = rss_kib();
-    let grown = peak_after.saturating_sub(baseline) / 1024;
-    eprintln!(
-        "memory, {what}: baseline {} MiB (peak reset: {reset}), peak {} MiB (+{grown} MiB), now {} MiB",
-        baseline / 1024,
-        peak_after / 1024,
-        rss_after / 1024
-    );
-    assert!(
-        grown < bound_mib,
-        "{what}: the peak RSS grew by {grown} MiB, over the bound of {bound_mib} MiB"
-    );
-    grown
-}
-
 // ------------------------------------------------------------------- tests
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -553,7 +254,7 @@ async fn oversized_and_slow_bodies_are_cut_off_with_bounded_memory() {
 
     // A declared length over the limit: 413 before a byte of the body is read.
     let head = [
-        post_head(&server, &[&auth]),
+        post_head(server.addr, &[&auth]),
         b"content-length: 104857600\r\n\r\n".to_vec(),
     ]
     .concat();
@@ -630,7 +331,7 @@ async fn oversized_and_slow_bodies_are_cut_off_with_bounded_memory() {
     // timeout (400 ms) answers 408 and frees the connection.
     let started = Instant::now();
     let head = [
-        post_head(&server, &[&auth]),
+        post_head(server.addr, &[&auth]),
         b"content-length: 200\r\n\r\n".to_vec(),
     ]
     .concat();
@@ -702,7 +403,12 @@ async fn huge_and_numerous_headers_are_refused_and_the_server_keeps_answering() 
             .map(|i| format!("x-flood-{i}: {i}").into_bytes())
             .collect();
         let many: Vec<&[u8]> = many.iter().map(Vec::as_slice).collect();
-        let response = raw(&server, &post_head(&server, &many), INITIALIZE.as_bytes()).await;
+        let response = raw(
+            server.addr,
+            &post_head(server.addr, &many),
+            INITIALIZE.as_bytes(),
+        )
+        .await;
         assert_eq!(response.status, 431, "{response:?}");
 
         // A head larger than hyper buffers (~400 KiB): 431 as well, in many
@@ -710,7 +416,7 @@ async fn huge_and_numerous_headers_are_refused_and_the_server_keeps_answering() 
         // One shared copy on the client side, so the measurement is the server's.
         let huge = format!("x-huge: {}", "a".repeat(1024 * 1024)).into_bytes();
         let head: Arc<Vec<u8>> =
-            Arc::new([post_head(&server, &[&huge]), b"\r\n".to_vec()].concat());
+            Arc::new([post_head(server.addr, &[&huge]), b"\r\n".to_vec()].concat());
         drop(huge);
         let mut floods = Vec::new();
         for _ in 0..16 {
@@ -738,8 +444,8 @@ async fn huge_and_numerous_headers_are_refused_and_the_server_keeps_answering() 
         // (400 without a store lookup).
         let long_token = format!("authorization: Bearer {}", "a".repeat(64 * 1024)).into_bytes();
         let response = raw(
-            &server,
-            &post_head(&server, &[&long_token]),
+            server.addr,
+            &post_head(server.addr, &[&long_token]),
             INITIALIZE.as_bytes(),
         )
         .await;
@@ -754,9 +460,9 @@ async fn huge_and_numerous_headers_are_refused_and_the_server_keeps_answering() 
         let long_session = format!("mcp-session-id: {}", "s".repeat(32 * 1024)).into_bytes();
         let ping = br#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#;
         let response = raw(
-            &server,
+            server.addr,
             &post_head(
-                &server,
+                server.addr,
                 &[&auth, &long_session, b"mcp-protocol-version: 2025-11-25"],
             ),
             ping,
@@ -787,7 +493,7 @@ async fn deep_json_invalid_utf8_and_forbidden_batches_get_json_rpc_errors() {
             "[".repeat(20_000),
             "]".repeat(20_000)
         );
-        let response = raw(&server, &post_head(&server, &[&auth, version]), deep_method.as_bytes()).await;
+        let response = raw(server.addr, &post_head(server.addr, &[&auth, version]), deep_method.as_bytes()).await;
         let body = response.assert_guard_error(400, "a method nested 20 000 deep");
         assert_eq!(body["error"]["code"], -32700);
 
@@ -800,13 +506,12 @@ async fn deep_json_invalid_utf8_and_forbidden_batches_get_json_rpc_errors() {
             "]".repeat(30_000)
         );
         let response =
-            raw(&server, &post_head(&server, &[&auth, version]), deep_arguments.as_bytes()).await;
+            raw(server.addr, &post_head(server.addr, &[&auth, version]), deep_arguments.as_bytes()).await;
         response.assert_guard_error(400, "arguments nested 30 000 deep, no session");
 
         // Invalid UTF-8: 400 -32700.
-        let response = raw(
-            &server,
-            &post_head(&server, &[&auth, version]),
+        let response = raw(server.addr,
+            &post_head(server.addr, &[&auth, version]),
             b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\xff\xfe\"}",
         )
         .await;
@@ -815,21 +520,19 @@ async fn deep_json_invalid_utf8_and_forbidden_batches_get_json_rpc_errors() {
 
         // Batches outside 2025-03-26: 400 -32600.
         let batch = br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]"#;
-        let response = raw(&server, &post_head(&server, &[&auth, version]), batch).await;
+        let response = raw(server.addr, &post_head(server.addr, &[&auth, version]), batch).await;
         let body = response.assert_guard_error(400, "a batch in 2025-11-25");
         assert_eq!(body["error"]["code"], -32600);
-        let response = raw(
-            &server,
-            &post_head(&server, &[&auth, b"mcp-protocol-version: 2026-07-28"]),
+        let response = raw(server.addr,
+            &post_head(server.addr, &[&auth, b"mcp-protocol-version: 2026-07-28"]),
             batch,
         )
         .await;
         response.assert_guard_error(400, "a batch in the stateless era");
 
         // A duplicated member the guards read: ambiguous, 400 -32700.
-        let response = raw(
-            &server,
-            &post_head(&server, &[&auth, version]),
+        let response = raw(server.addr,
+            &post_head(server.addr, &[&auth, version]),
             br#"{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}"#,
         )
         .await;
@@ -880,32 +583,32 @@ async fn control_and_non_ascii_bytes_in_every_mcp_header_are_refused() {
             let mut cases: Vec<HeaderCase<'_>> = Vec::new();
             cases.push((
                 "mcp-session-id",
-                post_head(&server, &[&auth, legacy, &line("mcp-session-id")]),
+                post_head(server.addr, &[&auth, legacy, &line("mcp-session-id")]),
                 ping.to_vec(),
                 vec![400, 404],
             ));
             cases.push((
                 "mcp-protocol-version",
-                post_head(&server, &[&auth, &session_line, &line("mcp-protocol-version")]),
+                post_head(server.addr, &[&auth, &session_line, &line("mcp-protocol-version")]),
                 ping.to_vec(),
                 vec![400],
             ));
             let stateless = b"mcp-protocol-version: 2026-07-28".as_slice();
             cases.push((
                 "mcp-method",
-                post_head(&server, &[&auth, stateless, &line("mcp-method"), b"mcp-name: echo", b"mcp-param-text: hi"]),
+                post_head(server.addr, &[&auth, stateless, &line("mcp-method"), b"mcp-name: echo", b"mcp-param-text: hi"]),
                 stateless_body.clone().into_bytes(),
                 vec![400],
             ));
             cases.push((
                 "mcp-name",
-                post_head(&server, &[&auth, stateless, b"mcp-method: tools/call", &line("mcp-name"), b"mcp-param-text: hi"]),
+                post_head(server.addr, &[&auth, stateless, b"mcp-method: tools/call", &line("mcp-name"), b"mcp-param-text: hi"]),
                 stateless_body.clone().into_bytes(),
                 vec![400],
             ));
             cases.push((
                 "mcp-param-text",
-                post_head(&server, &[&auth, stateless, b"mcp-method: tools/call", b"mcp-name: echo", &line("mcp-param-text")]),
+                post_head(server.addr, &[&auth, stateless, b"mcp-method: tools/call", b"mcp-name: echo", &line("mcp-param-text")]),
                 stateless_body.clone().into_bytes(),
                 vec![400],
             ));
@@ -921,13 +624,13 @@ async fn control_and_non_ascii_bytes_in_every_mcp_header_are_refused() {
             ));
             cases.push((
                 "authorization",
-                post_head(&server, &[&line("authorization")]),
+                post_head(server.addr, &[&line("authorization")]),
                 ping.to_vec(),
                 vec![400, 401],
             ));
             cases.push((
                 "origin",
-                post_head(&server, &[&auth, &line("origin")]),
+                post_head(server.addr, &[&auth, &line("origin")]),
                 INITIALIZE.as_bytes().to_vec(),
                 vec![403],
             ));
@@ -946,7 +649,7 @@ async fn control_and_non_ascii_bytes_in_every_mcp_header_are_refused() {
             ));
             for (header, head, body, statuses) in cases {
                 let what = format!("{header}: {:?}", String::from_utf8_lossy(value));
-                let response = raw(&server, &head, &body).await;
+                let response = raw(server.addr, &head, &body).await;
                 if reaches_guards && header != "host" {
                     assert!(statuses.contains(&response.status), "{what}: {response:?}");
                     response.assert_guard_error(response.status, &what);
@@ -982,8 +685,8 @@ async fn a_flood_of_initializes_meets_the_caps_and_the_rate_limit_with_retry_aft
     .await;
     let server = &server;
     let initialize_as = |subject: &str| {
-        let head = post_head(server, &[&bearer_line(&token(server, subject))]);
-        async move { raw(server, &head, INITIALIZE.as_bytes()).await }
+        let head = post_head(server.addr, &[&bearer_line(&token(server, subject))]);
+        async move { raw(server.addr, &head, INITIALIZE.as_bytes()).await }
     };
     with_bounded_memory("an initialize flood", 32, async {
         let mut alice = Vec::new();
@@ -1017,11 +720,8 @@ async fn a_flood_of_initializes_meets_the_caps_and_the_rate_limit_with_retry_aft
             .find_map(|response| response.header("mcp-session-id"))
             .unwrap()
             .to_owned();
-        let deleted = reqwest::Client::new()
-            .delete(&server.url)
+        let deleted = mcp_http::in_session(reqwest::Client::new().delete(&server.url), &ended)
             .bearer_auth(token(server, "alice"))
-            .header("mcp-session-id", &ended)
-            .header("mcp-protocol-version", VERSION)
             .send()
             .await
             .unwrap();
@@ -1035,10 +735,10 @@ async fn a_flood_of_initializes_meets_the_caps_and_the_rate_limit_with_retry_aft
         max_sessions: (1_000, 1_000),
     })
     .await;
-    let head = post_head(&limited, &[&bearer_line(&token(&limited, "mallory"))]);
+    let head = post_head(limited.addr, &[&bearer_line(&token(&limited, "mallory"))]);
     let mut statuses = Vec::new();
     for _ in 0..30 {
-        let response = raw(&limited, &head, INITIALIZE.as_bytes()).await;
+        let response = raw(limited.addr, &head, INITIALIZE.as_bytes()).await;
         if response.status == 429 {
             response.assert_guard_error(429, "mallory over the rate limit");
             let retry: u64 = response.header("retry-after").unwrap().parse().unwrap();
@@ -1054,8 +754,8 @@ async fn a_flood_of_initializes_meets_the_caps_and_the_rate_limit_with_retry_aft
     );
     assert_eq!(passed + limited_count, 30, "{statuses:?}");
     let other = raw(
-        &limited,
-        &post_head(&limited, &[&bearer_line(&token(&limited, "trent"))]),
+        limited.addr,
+        &post_head(limited.addr, &[&bearer_line(&token(&limited, "trent"))]),
         INITIALIZE.as_bytes(),
     )
     .await;
@@ -1120,12 +820,8 @@ async fn a_flood_of_resumes_with_random_last_event_ids_is_refused_and_leaks_noth
     let bob_session = open_session(&server, &http, "bob").await;
     let bob_token = token(&server, "bob");
     let resume = |session: &str, token: &str, last_event_id: &str| {
-        http.get(&server.url)
+        mcp_http::resume(&http, &server.url, session, last_event_id)
             .bearer_auth(token)
-            .header("accept", "text/event-stream")
-            .header("mcp-session-id", session)
-            .header("mcp-protocol-version", VERSION)
-            .header("last-event-id", last_event_id)
             .timeout(PATIENCE)
             .send()
     };
@@ -1379,7 +1075,7 @@ async fn tokens_of_every_malformed_shape_are_refused_with_a_challenge() {
                 .map(|value| format!("authorization: {value}").into_bytes())
                 .collect();
             let lines: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-            let response = raw(&server, &post_head(&server, &lines), INITIALIZE.as_bytes()).await;
+            let response = raw(server.addr, &post_head(server.addr, &lines), INITIALIZE.as_bytes()).await;
             response.assert_guard_error(*status, what);
             let challenge = response.header("www-authenticate").unwrap_or_else(|| panic!("{what}: no challenge"));
             assert!(challenge.starts_with("Bearer "), "{what}: {challenge}");
@@ -1408,7 +1104,7 @@ async fn tokens_of_every_malformed_shape_are_refused_with_a_challenge() {
             b"\r\n".to_vec(),
         ]
         .concat();
-        raw(&server, &head, INITIALIZE.as_bytes())
+        raw(server.addr, &head, INITIALIZE.as_bytes())
             .await
             .assert_guard_error(400, "a token in the query string");
     })
@@ -1420,9 +1116,9 @@ async fn tokens_of_every_malformed_shape_are_refused_with_a_challenge() {
     );
     // The lowercase scheme with the valid token is accepted.
     let lowercase = raw(
-        &server,
+        server.addr,
         &post_head(
-            &server,
+            server.addr,
             &[format!("authorization: bearer {valid}").as_bytes()],
         ),
         INITIALIZE.as_bytes(),

@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use mcp_guard_test_support::RedisServer;
 use serde_json::{Value, json};
-use support::{Event, ExampleServer, read_events};
-
-const VERSION: &str = "2025-11-25";
+use support::{Event, ExampleServer, mcp_http, read_events};
 
 struct Client {
     http: reqwest::Client,
@@ -28,26 +26,15 @@ impl Client {
     }
 
     async fn post(&self, url: &str, body: Value, session: Option<&str>) -> reqwest::Response {
-        let mut request = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
-        if let Some(session) = session {
-            request = request
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", VERSION);
-        }
-        request.send().await.unwrap()
+        mcp_http::post(&self.http, url, &body, session)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// initialize (+ notifications/initialized): the new session's id.
     async fn open_session(&self, url: &str) -> String {
-        let response = self
-            .post(url, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), None)
-            .await;
+        let response = self.post(url, mcp_http::initialize(), None).await;
         assert_eq!(response.status(), 200, "initialize on {url}");
         let session = response.headers()["mcp-session-id"]
             .to_str()
@@ -99,12 +86,7 @@ impl Client {
     }
 
     async fn resume(&self, url: &str, session: &str, last_event_id: &str) -> reqwest::Response {
-        self.http
-            .get(url)
-            .header("accept", "text/event-stream")
-            .header("mcp-session-id", session)
-            .header("mcp-protocol-version", VERSION)
-            .header("last-event-id", last_event_id)
+        mcp_http::resume(&self.http, url, session, last_event_id)
             .send()
             .await
             .unwrap()
@@ -135,11 +117,7 @@ async fn a_session_made_on_one_instance_works_and_ends_on_the_other() {
     assert_eq!(status, 200, "{reply}");
     assert!(reply.contains("made on A, served by B"), "{reply}");
 
-    let deleted = client
-        .http
-        .delete(&b.url)
-        .header("mcp-session-id", &session)
-        .header("mcp-protocol-version", VERSION)
+    let deleted = mcp_http::in_session(client.http.delete(&b.url), &session)
         .send()
         .await
         .unwrap();
@@ -214,10 +192,7 @@ async fn a_redis_outage_gives_503s_then_recovers_without_losing_acknowledged_eve
 
     // While Redis is down: clear 503s with Retry-After and a JSON-RPC error, on
     // both instances, for new sessions, calls in a session, and resumes.
-    let initialize = client
-        .post(&b.url, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), None)
-        .await;
+    let initialize = client.post(&b.url, mcp_http::initialize(), None).await;
     assert_eq!(initialize.status(), 503);
     assert!(initialize.headers().contains_key("retry-after"));
     let body: Value = initialize.json().await.unwrap();

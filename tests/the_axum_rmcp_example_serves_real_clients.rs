@@ -18,7 +18,7 @@ use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ServiceExt, model::ClientConfig};
 use serde_json::{Value, json};
-use support::Example;
+use support::{Example, mcp_http};
 
 /// How long the example may take to print its endpoint.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -110,17 +110,8 @@ async fn healthz_answers_beside_the_guarded_endpoint() {
         assert_eq!(health.status(), 200, "/healthz with Host {host}");
         assert_eq!(health.text().await.unwrap(), "ok");
     }
-    let rebinding = http
-        .post(&example.url)
+    let rebinding = mcp_http::post(&http, &example.url, &mcp_http::initialize(), None)
         .header("host", format!("attacker.example:{port}"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"}}})
-            .to_string(),
-        )
         .send()
         .await
         .unwrap();

@@ -6,15 +6,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
 
+mod support;
+
 use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{Full, StreamBody};
 use mcp_guard::McpGuard;
 use mcp_guard::bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
+use mcp_guard_test_support::jwt::{hs256_token, unix_now};
 use serde_json::{Value, json};
+use support::jsonrpc::handler;
 use tokio::time::Instant;
 use tower::{Layer, ServiceExt};
 
@@ -23,34 +27,8 @@ const ISSUER: &str = "https://auth.example.com";
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 const MIB: usize = 1024 * 1024;
 
-type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
-
-/// Answers `initialize` with a result a client accepts and everything else
-/// with an empty result; `tools/call slow` first waits two minutes.
-async fn answer<B>(request: Request<B>) -> Result<Response<Body>, Infallible>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: std::fmt::Debug,
-{
-    let body = request.into_body().collect().await.unwrap().to_bytes();
-    let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if message["params"]["name"] == "slow" {
-        tokio::time::sleep(Duration::from_secs(120)).await;
-    }
-    let result = if message["method"] == "initialize" {
-        json!({"protocolVersion": "2025-11-25", "capabilities": {}, "serverInfo": {"name": "t", "version": "1"}})
-    } else {
-        json!({})
-    };
-    let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": result});
-    let mut response = Response::new(BodyExt::boxed_unsync(Full::new(Bytes::from(
-        reply.to_string(),
-    ))));
-    response
-        .headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    Ok(response)
-}
+/// How long `tools/call slow` takes: two minutes, past every default timeout.
+const SLOW: Duration = Duration::from_secs(120);
 
 fn post() -> http::request::Builder {
     Request::post("/mcp")
@@ -82,10 +60,7 @@ fn body_of_len(len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn the_body_limit_is_4_mib() {
-    let service = McpGuard::local()
-        .build()
-        .unwrap()
-        .layer(tower::service_fn(answer));
+    let service = McpGuard::local().build().unwrap().layer(handler(SLOW));
     let status = |len: usize| {
         let service = service.clone();
         async move {
@@ -99,10 +74,7 @@ async fn the_body_limit_is_4_mib() {
 
 #[tokio::test(start_paused = true)]
 async fn a_body_gets_30_seconds_to_arrive() {
-    let service = McpGuard::local()
-        .build()
-        .unwrap()
-        .layer(tower::service_fn(answer));
+    let service = McpGuard::local().build().unwrap().layer(handler(SLOW));
     // The first bytes, then nothing: the client never finishes its body.
     let first = futures_util::stream::once(async {
         Ok::<_, Infallible>(http_body::Frame::data(Bytes::from_static(b"{\"jsonrpc\":")))
@@ -124,7 +96,7 @@ async fn a_handler_gets_60_seconds_to_start_answering() {
         .without_sse_resume()
         .build()
         .unwrap()
-        .layer(tower::service_fn(answer));
+        .layer(handler(SLOW));
     let started = Instant::now();
     let request = post().body(full(call("slow").to_string())).unwrap();
     let response = service.oneshot(request).await.unwrap();
@@ -135,10 +107,7 @@ async fn a_handler_gets_60_seconds_to_start_answering() {
 /// The overall cap: 10 000 live sessions, then `503` with `Retry-After`.
 #[tokio::test]
 async fn ten_thousand_sessions_then_503() {
-    let service = McpGuard::local()
-        .build()
-        .unwrap()
-        .layer(tower::service_fn(answer));
+    let service = McpGuard::local().build().unwrap().layer(handler(SLOW));
     let initialize = initialize().to_string();
     for opened in 0..10_000 {
         let request = post().body(full(initialize.clone())).unwrap();
@@ -152,19 +121,9 @@ async fn ten_thousand_sessions_then_503() {
 }
 
 fn token_with_padding(padding: usize) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3600;
     let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": "mcp",
-                        "exp": exp, "pad": "p".repeat(padding)});
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+                        "exp": unix_now() + 3600, "pad": "p".repeat(padding)});
+    hs256_token(&claims, SECRET)
 }
 
 /// The remote preset with an HS256 verifier (its defaults otherwise).
@@ -187,7 +146,7 @@ fn remote() -> impl tower::Service<
         .without_sse_resume()
         .build()
         .unwrap()
-        .layer(tower::service_fn(answer))
+        .layer(handler(SLOW))
 }
 
 fn remote_post(token: &str) -> http::request::Builder {
@@ -263,10 +222,7 @@ async fn tokens_are_read_up_to_8_kib() {
 /// longer ones are refused unread with `400`.
 #[tokio::test]
 async fn session_ids_are_read_up_to_128_bytes() {
-    let service = McpGuard::local()
-        .build()
-        .unwrap()
-        .layer(tower::service_fn(answer));
+    let service = McpGuard::local().build().unwrap().layer(handler(SLOW));
     let status = |id: String| {
         let service = service.clone();
         async move {
@@ -294,7 +250,7 @@ async fn sessions_expire_after_30_minutes_idle_or_24_hours() {
         .session_store(store.clone())
         .build()
         .unwrap()
-        .layer(tower::service_fn(answer));
+        .layer(handler(SLOW));
     let request = post().body(full(initialize().to_string())).unwrap();
     let response = service.oneshot(request).await.unwrap();
     let id = response.headers()["mcp-session-id"].as_bytes().to_vec();

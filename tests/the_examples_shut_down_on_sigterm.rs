@@ -10,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::Example;
+use support::{Example, mcp_http};
 
 /// How long an example may take to print its endpoint.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,26 +42,9 @@ async fn the_main_example_ends_an_open_sse_stream_and_exits_0() {
     );
     let http = reqwest::Client::new();
     let post = |session: Option<&str>, body: serde_json::Value| {
-        let mut request = http
-            .post(&example.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
-        if let Some(session) = session {
-            request = request
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", "2025-11-25");
-        }
-        request.send()
+        mcp_http::post(&http, &example.url, &body, session).send()
     };
-    let initialized = post(
-        None,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"}}}),
-    )
-    .await
-    .unwrap();
+    let initialized = post(None, mcp_http::initialize()).await.unwrap();
     let session = initialized.headers()["mcp-session-id"]
         .to_str()
         .unwrap()
@@ -104,16 +87,7 @@ async fn the_hyper_example_exits_0_with_a_connection_open() {
         Example::start_within("hyper_server", &["--addr", "127.0.0.1:0"], START_TIMEOUT);
     // A kept-alive connection, idle after one request.
     let http = reqwest::Client::new();
-    let ping = http
-        .post(&example.url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"}}})
-            .to_string(),
-        )
+    let ping = mcp_http::post(&http, &example.url, &mcp_http::initialize(), None)
         .send()
         .await
         .unwrap();

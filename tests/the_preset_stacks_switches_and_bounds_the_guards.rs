@@ -6,10 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly
 
+mod support;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -17,7 +19,9 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use mcp_guard::McpGuard;
 use mcp_guard::bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
 use mcp_guard::origin_guard::{Allowlist, OriginGuardLayer};
+use mcp_guard_test_support::jwt::{hs256_token, unix_now};
 use serde_json::{Value, json};
+use support::jsonrpc::{read_message, reply};
 use tower::{Layer, ServiceExt};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
@@ -26,38 +30,25 @@ const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 
 type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
 
-/// What the handler receives: the body as the three envelope-reading guards
-/// (protocol guard, bearer auth, session) hand it on, whether on or off.
-type Peeked<B> = mcp_guard::core::GuardBody<B>;
-type HandlerRequest = Request<Peeked<Peeked<Peeked<Full<Bytes>>>>>;
-
-/// Answers every JSON-RPC request with an empty result (initialize with a
-/// result an MCP client accepts), counting calls; `tools/call slow` sleeps 2 s
-/// before answering, and `tools/call stream` answers at once with an SSE body
-/// that takes 600 ms to finish.
-fn handler(
+/// Answers like [`support::jsonrpc::reply`] (`tools/call slow` sleeps 2 s),
+/// counting calls, whatever body the guards hand on (whether on or off);
+/// `tools/call stream` answers at once with an SSE body that takes 600 ms to
+/// finish.
+fn handler<B>(
     calls: Arc<AtomicUsize>,
-) -> impl tower::Service<
-    HandlerRequest,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
+) -> impl tower::Service<Request<B>, Response = Response<Body>, Error = Infallible, Future = impl Send>
++ Clone
 + Send
-+ 'static {
-    tower::service_fn(move |request: HandlerRequest| {
++ 'static
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Debug,
+{
+    tower::service_fn(move |request: Request<B>| {
         calls.fetch_add(1, Ordering::SeqCst);
         async move {
-            let body = request.into_body().collect().await.unwrap().to_bytes();
-            let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let tool = message["params"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if tool == "slow" {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            if tool == "stream" {
+            let message = read_message(request.into_body()).await;
+            if message["params"]["name"] == "stream" {
                 let events = futures_util::stream::unfold(0, |sent| async move {
                     if sent == 3 {
                         return None;
@@ -78,19 +69,8 @@ fn handler(
                     .insert("content-type", "text/event-stream".parse().unwrap());
                 return Ok::<_, Infallible>(response);
             }
-            let result = if message["method"] == "initialize" {
-                json!({"protocolVersion": "2025-11-25", "capabilities": {}, "serverInfo": {"name": "t", "version": "1"}})
-            } else {
-                json!({})
-            };
-            let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": result});
-            let mut response = Response::new(BodyExt::boxed_unsync(Full::new(Bytes::from(
-                reply.to_string(),
-            ))));
-            response
-                .headers_mut()
-                .insert("content-type", "application/json".parse().unwrap());
-            Ok::<_, Infallible>(response)
+            let response = reply(&message, Duration::from_secs(2)).await;
+            Ok::<_, Infallible>(response.map(BodyExt::boxed_unsync))
         }
     })
 }
@@ -275,18 +255,8 @@ async fn the_body_limit_answers_413_with_a_json_rpc_error() {
 }
 
 fn token(subject: &str) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims =
-        json!({"iss": ISSUER, "aud": RESOURCE, "sub": subject, "scope": "mcp", "exp": now + 600});
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": subject, "scope": "mcp", "exp": unix_now() + 600});
+    hs256_token(&claims, SECRET)
 }
 
 #[tokio::test]
@@ -366,16 +336,10 @@ async fn the_rate_limit_is_per_principal_and_says_when_to_retry() {
 
     // A token that names neither subject nor client is limited too (it was
     // never counted): such tokens of one issuer share a bucket.
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let nameless = jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &json!({"iss": ISSUER, "aud": RESOURCE, "scope": "mcp", "exp": now + 600}),
-        &jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap();
+    let nameless = hs256_token(
+        &json!({"iss": ISSUER, "aud": RESOURCE, "scope": "mcp", "exp": unix_now() + 600}),
+        SECRET,
+    );
     let as_nameless = || {
         request(
             post_to("mcp.example.com")
@@ -592,7 +556,7 @@ const EC_KEY: &[u8] = include_bytes!("../crates/bearer-auth/tests/keys/ec.pem");
 /// An ES256 token from `issuer` for the resource, with header `typ`.
 fn typed_token(issuer: &str, typ: &str) -> String {
     let claims = json!({"iss": issuer, "aud": RESOURCE, "sub": "alice", "scope": "mcp",
-                        "exp": SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 600});
+                        "exp": unix_now() + 600});
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some("ec".into());
     header.typ = Some(typ.into());

@@ -1,7 +1,19 @@
-//! Starts the examples (`examples/`, built by `cargo test`) as real processes
-//! on free loopback ports, and finds the Python MCP SDK.
+//! What the root crate's integration tests share. This file starts the
+//! examples (`examples/`, built by `cargo test`) as real processes on free
+//! loopback ports and finds the Python MCP SDK; the submodules hold a raw
+//! HTTP/1.1 client, memory and panic accounting, and real handlers to stack
+//! the guards in front of. Every test binary compiles all of it and uses a
+//! part, hence `dead_code` allowed here for the whole tree.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // each test uses a part
+
+pub mod jsonrpc;
+pub mod mcp_http;
+pub mod memory;
+pub mod panics;
+pub mod raw_http;
+#[cfg(feature = "session")]
+pub mod rmcp_echo;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

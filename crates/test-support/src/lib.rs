@@ -1,5 +1,6 @@
 //! Test helpers shared by the mcp-guard crates' integration tests: a real
-//! `redis-server` started on a free loopback port. Not published.
+//! `redis-server` started on a free loopback port, and HS256 test tokens
+//! ([`jwt`]). Not published.
 //!
 //! ```no_run
 //! use mcp_guard_test_support::RedisServer;
@@ -15,6 +16,8 @@
 
 // Test support fails loudly: a helper that cannot start Redis panics with why.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+pub mod jwt;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

@@ -26,13 +26,27 @@ pub fn is_event_stream<B>(response: &Response<B>) -> bool {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| {
-                value
-                    .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("text/event-stream")
-            })
+            .is_some_and(is_event_stream_type)
 }
+
+/// Whether a `Content-Type` value names `text/event-stream` (leading
+/// whitespace skipped, any case, parameters allowed): the test of
+/// [`is_event_stream`], for a layer that holds only the header's text.
+///
+/// ```
+/// use mcp_guard_core::sse::is_event_stream_type;
+///
+/// assert!(is_event_stream_type(" text/EVENT-stream;charset=utf-8"));
+/// assert!(!is_event_stream_type("application/json"));
+/// ```
+pub fn is_event_stream_type(content_type: &str) -> bool {
+    content_type
+        .trim_start()
+        .get(..EVENT_STREAM.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(EVENT_STREAM))
+}
+
+const EVENT_STREAM: &str = "text/event-stream";
 
 /// The `data` of each event of a complete SSE text: lines end in LF, CRLF or
 /// CR; multi-line `data` is joined with LF; comments and other fields are
@@ -114,6 +128,8 @@ mod tests {
         assert!(!is_event_stream(&response(500, Some("text/event-stream"))));
         assert!(!is_event_stream(&response(200, Some("application/json"))));
         assert!(!is_event_stream(&response(200, None)));
+        assert!(!is_event_stream(&response(200, Some("text/event"))));
+        assert!(!is_event_stream(&response(200, Some("text/plain"))));
     }
 
     #[test]

@@ -308,26 +308,14 @@ async fn remote_preset_challenges_a_tokenless_client_with_valid_rfc9728_metadata
     assert_eq!(metadata["scopes_supported"], json!(["mcp", "mcp:admin"]));
 
     // RFC 8414: the issuer's metadata leads to its keys.
-    let issuer_metadata: Value = http
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server/dev-issuer",
-            server.origin()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issuer_metadata: Value = mcp_http::json_of(http.get(format!(
+        "{}/.well-known/oauth-authorization-server/dev-issuer",
+        server.origin()
+    )))
+    .await;
     assert_eq!(issuer_metadata["issuer"], issuer);
-    let jwks: Value = http
-        .get(issuer_metadata["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value =
+        mcp_http::json_of(http.get(issuer_metadata["jwks_uri"].as_str().unwrap())).await;
     assert_eq!(jwks["keys"][0]["kty"], "EC");
 }
 

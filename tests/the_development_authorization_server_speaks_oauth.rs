@@ -19,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
-use support::ExampleServer;
+use support::{ExampleServer, mcp_http};
 
 /// The redirect URI the test clients register (nothing listens there: the
 /// test reads the 302 itself).
@@ -243,27 +243,13 @@ impl Issuer {
     /// The token's claims, its signature checked with the issuer's JWKS (found
     /// through the RFC 8414 metadata) and its issuer and audience with them.
     async fn verified_claims(&self, token: &str) -> Value {
-        let metadata: Value = self
-            .http
-            .get(format!(
-                "{}/.well-known/oauth-authorization-server/dev-issuer",
-                self.server.origin()
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let jwks: jsonwebtoken::jwk::JwkSet = self
-            .http
-            .get(metadata["jwks_uri"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let metadata: Value = mcp_http::json_of(self.http.get(format!(
+            "{}/.well-known/oauth-authorization-server/dev-issuer",
+            self.server.origin()
+        )))
+        .await;
+        let jwks: jsonwebtoken::jwk::JwkSet =
+            mcp_http::json_of(self.http.get(metadata["jwks_uri"].as_str().unwrap())).await;
         let (header, _) = jwt_parts(token);
         let jwk = jwks.find(header["kid"].as_str().unwrap()).unwrap();
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
@@ -281,19 +267,11 @@ impl Issuer {
 
     /// POSTs a JSON-RPC message to /mcp with `token` (legacy era).
     async fn mcp(&self, token: &str, session: Option<&str>, message: Value) -> reqwest::Response {
-        let mut request = self
-            .http
-            .post(&self.server.url)
+        mcp_http::post(&self.http, &self.server.url, &message, session)
             .bearer_auth(token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(message.to_string());
-        if let Some(session) = session {
-            request = request
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", "2025-11-25");
-        }
-        request.send().await.unwrap()
+            .send()
+            .await
+            .unwrap()
     }
 
     /// `initialize`, then `whoami`, with `token`: the principal the MCP server saw.

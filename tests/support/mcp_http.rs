@@ -49,3 +49,9 @@ pub fn in_session(request: reqwest::RequestBuilder, session: &str) -> reqwest::R
         .header("mcp-session-id", session)
         .header("mcp-protocol-version", LEGACY_VERSION)
 }
+
+/// Sends `request` and reads its answer as JSON (a test's one-line fetch of
+/// a metadata document, a JWKS, a token response).
+pub async fn json_of<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
+}

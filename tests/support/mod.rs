@@ -195,37 +195,29 @@ impl ExampleServer {
     /// other than `dev-user`).
     pub async fn token_with_scope(&self, scope: &str) -> String {
         let http = reqwest::Client::new();
-        let client: serde_json::Value = http
-            .post(format!("{}/dev-issuer/register", self.origin()))
-            .header("content-type", "application/json")
-            .body(
-                serde_json::json!({
-                    "grant_types": ["client_credentials"],
-                    "token_endpoint_auth_method": "client_secret_post",
-                })
-                .to_string(),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let response: serde_json::Value = http
-            .post(format!("{}/dev-issuer/token", self.origin()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "grant_type=client_credentials&scope={}&client_id={}&client_secret={}",
-                scope.replace(' ', "%20"),
-                client["client_id"].as_str().unwrap(),
-                client["client_secret"].as_str().unwrap(),
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let client: serde_json::Value = mcp_http::json_of(
+            http.post(format!("{}/dev-issuer/register", self.origin()))
+                .header("content-type", "application/json")
+                .body(
+                    serde_json::json!({
+                        "grant_types": ["client_credentials"],
+                        "token_endpoint_auth_method": "client_secret_post",
+                    })
+                    .to_string(),
+                ),
+        )
+        .await;
+        let response: serde_json::Value = mcp_http::json_of(
+            http.post(format!("{}/dev-issuer/token", self.origin()))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "grant_type=client_credentials&scope={}&client_id={}&client_secret={}",
+                    scope.replace(' ', "%20"),
+                    client["client_id"].as_str().unwrap(),
+                    client["client_secret"].as_str().unwrap(),
+                )),
+        )
+        .await;
         response["access_token"].as_str().unwrap().to_owned()
     }
 

@@ -60,6 +60,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::preset::first_set;
 use crate::{McpGuard, McpGuardConfigError};
 
 /// Which preset to start from.
@@ -259,9 +260,12 @@ impl McpGuardConfig {
     pub fn builder(&self) -> Result<McpGuard, McpGuardConfigError> {
         self.refuse_unused_keys()?;
         let guard = self.preset_builder()?;
+        #[cfg(feature = "origin-guard")]
         let guard = self.apply_allowlist(guard)?;
         let guard = self.apply_limits(guard);
+        #[cfg(feature = "bearer-auth")]
         let guard = self.apply_auth(guard);
+        #[cfg(feature = "session")]
         let guard = self.apply_session(guard);
         Ok(self.apply_switches(guard))
     }
@@ -271,7 +275,6 @@ impl McpGuardConfig {
     /// believes tokens are checked.
     fn refuse_unused_keys(&self) -> Result<(), McpGuardConfigError> {
         let local = self.preset == PresetName::Local;
-        let off = |switch: Option<bool>| switch == Some(false);
         if local && self.public_url.is_some() {
             return Err(McpGuardConfigError::new(
                 "public_url",
@@ -291,7 +294,7 @@ impl McpGuardConfig {
                 "the local preset does not use it: its rate limit keys on principals only bearer auth establishes; set `preset = \"remote\"`",
             ));
         }
-        if (local || off(guards.bearer_auth))
+        if (local || is_off(guards.bearer_auth))
             && let Some(key) = self.auth.first_set()
         {
             return Err(McpGuardConfigError::new(
@@ -299,7 +302,7 @@ impl McpGuardConfig {
                 "bearer auth does not use it: the local preset has none and `[guards] bearer_auth = false` switches it off, so no token would be checked against it; set `preset = \"remote\"`, or drop the setting",
             ));
         }
-        if off(guards.session)
+        if is_off(guards.session)
             && let Some(key) = self.session.first_set()
         {
             return Err(McpGuardConfigError::new(
@@ -308,7 +311,7 @@ impl McpGuardConfig {
             ));
         }
         let limits = &self.limits;
-        if off(guards.rate_limit)
+        if is_off(guards.rate_limit)
             && (limits.rate_limit_per_second.is_some() || limits.rate_limit_burst.is_some())
         {
             return Err(McpGuardConfigError::new(
@@ -317,7 +320,7 @@ impl McpGuardConfig {
             ));
         }
         let allowlist_set = !self.allowed_hosts.is_empty() || !self.allowed_origins.is_empty();
-        if allowlist_set && off(guards.origin_guard) && off(guards.cors) {
+        if allowlist_set && is_off(guards.origin_guard) && is_off(guards.cors) {
             return Err(McpGuardConfigError::new(
                 "allowed_hosts",
                 "the origin guard and CORS do not use it: both are switched off in `[guards]`; drop the setting or a switch",
@@ -347,27 +350,23 @@ impl McpGuardConfig {
         }
     }
 
-    #[allow(unused_mut)]
-    fn apply_allowlist(&self, mut guard: McpGuard) -> Result<McpGuard, McpGuardConfigError> {
+    #[cfg(feature = "origin-guard")]
+    fn apply_allowlist(&self, guard: McpGuard) -> Result<McpGuard, McpGuardConfigError> {
         if self.allowed_hosts.is_empty() && self.allowed_origins.is_empty() {
             return Ok(guard);
         }
-        #[cfg(feature = "origin-guard")]
-        {
-            let mut builder = mcp_origin_guard::Allowlist::builder()
-                .allow_hosts(self.allowed_hosts.iter().cloned())
-                .allow_origins(self.allowed_origins.iter().cloned());
-            builder = match &self.public_url {
-                Some(url) => builder.allow_public_url(url.clone()),
-                // The local preset's own patterns: localhost on any port.
-                None => builder.allow_localhost(),
-            };
-            let allowlist = builder
-                .build()
-                .map_err(|error| McpGuardConfigError::new("allowed_hosts", error))?;
-            guard = guard.allowlist(allowlist);
-        }
-        Ok(guard)
+        let mut builder = mcp_origin_guard::Allowlist::builder()
+            .allow_hosts(self.allowed_hosts.iter().cloned())
+            .allow_origins(self.allowed_origins.iter().cloned());
+        builder = match &self.public_url {
+            Some(url) => builder.allow_public_url(url.clone()),
+            // The local preset's own patterns: localhost on any port.
+            None => builder.allow_localhost(),
+        };
+        let allowlist = builder
+            .build()
+            .map_err(|error| McpGuardConfigError::new("allowed_hosts", error))?;
+        Ok(guard.allowlist(allowlist))
     }
 
     fn apply_limits(&self, mut guard: McpGuard) -> McpGuard {
@@ -394,9 +393,8 @@ impl McpGuardConfig {
         guard
     }
 
-    #[allow(unused_mut)]
+    #[cfg(feature = "bearer-auth")]
     fn apply_auth(&self, mut guard: McpGuard) -> McpGuard {
-        #[cfg(feature = "bearer-auth")]
         if self.auth.first_set().is_some() {
             let auth = &self.auth;
             if let Some(issuer) = &auth.issuer {
@@ -438,66 +436,67 @@ impl McpGuardConfig {
         guard
     }
 
-    #[allow(unused_mut)]
+    #[cfg(feature = "session")]
     fn apply_session(&self, mut guard: McpGuard) -> McpGuard {
-        #[cfg(feature = "session")]
-        {
-            let session = &self.session;
-            if let Some(secs) = session.idle_timeout_secs {
-                guard = guard.session_idle_timeout(Duration::from_secs(secs));
-            }
-            if let Some(secs) = session.max_lifetime_secs {
-                guard = guard.session_max_lifetime(Duration::from_secs(secs));
-            }
-            if session.max_sessions.is_some() || session.max_sessions_per_principal.is_some() {
-                // The cap not set keeps its default: never "no cap".
-                type Defaults =
-                    mcp_session::SessionGuardLayerBuilder<mcp_session::store::MemorySessionStore>;
-                let overall = session
-                    .max_sessions
-                    .unwrap_or(Defaults::DEFAULT_MAX_SESSIONS);
-                let per_principal = session
-                    .max_sessions_per_principal
-                    .unwrap_or(Defaults::DEFAULT_MAX_SESSIONS_PER_PRINCIPAL);
-                guard = guard.max_sessions(overall, per_principal);
-            }
+        let session = &self.session;
+        if let Some(secs) = session.idle_timeout_secs {
+            guard = guard.session_idle_timeout(Duration::from_secs(secs));
+        }
+        if let Some(secs) = session.max_lifetime_secs {
+            guard = guard.session_max_lifetime(Duration::from_secs(secs));
+        }
+        if session.max_sessions.is_some() || session.max_sessions_per_principal.is_some() {
+            // The cap not set keeps its default: never "no cap".
+            type Defaults =
+                mcp_session::SessionGuardLayerBuilder<mcp_session::store::MemorySessionStore>;
+            let overall = session
+                .max_sessions
+                .unwrap_or(Defaults::DEFAULT_MAX_SESSIONS);
+            let per_principal = session
+                .max_sessions_per_principal
+                .unwrap_or(Defaults::DEFAULT_MAX_SESSIONS_PER_PRINCIPAL);
+            guard = guard.max_sessions(overall, per_principal);
         }
         guard
     }
 
-    #[allow(unused_mut)]
-    fn apply_switches(&self, mut guard: McpGuard) -> McpGuard {
-        let off = |switch: Option<bool>| switch == Some(false);
-        let guards = &self.guards;
+    /// The guards `[guards]` switches off.
+    fn apply_switches(&self, guard: McpGuard) -> McpGuard {
         #[cfg(feature = "origin-guard")]
-        if off(guards.origin_guard) {
-            guard = guard.without_origin_guard();
-        }
+        let guard = match is_off(self.guards.origin_guard) {
+            true => guard.without_origin_guard(),
+            false => guard,
+        };
         #[cfg(feature = "cors")]
-        if off(guards.cors) {
-            guard = guard.without_cors();
-        }
+        let guard = match is_off(self.guards.cors) {
+            true => guard.without_cors(),
+            false => guard,
+        };
         #[cfg(feature = "protocol-guard")]
-        if off(guards.protocol_guard) {
-            guard = guard.without_protocol_guard();
-        }
+        let guard = match is_off(self.guards.protocol_guard) {
+            true => guard.without_protocol_guard(),
+            false => guard,
+        };
         #[cfg(feature = "bearer-auth")]
-        if off(guards.bearer_auth) {
-            guard = guard.without_bearer_auth();
-        }
+        let guard = match is_off(self.guards.bearer_auth) {
+            true => guard.without_bearer_auth(),
+            false => guard,
+        };
         #[cfg(feature = "rate-limit")]
-        if off(guards.rate_limit) {
-            guard = guard.without_rate_limit();
-        }
+        let guard = match is_off(self.guards.rate_limit) {
+            true => guard.without_rate_limit(),
+            false => guard,
+        };
         #[cfg(feature = "session")]
-        if off(guards.session) {
-            guard = guard.without_session();
-        }
+        let guard = match is_off(self.guards.session) {
+            true => guard.without_session(),
+            false => guard,
+        };
         #[cfg(feature = "sse-resume")]
-        if off(guards.sse_resume) {
-            guard = guard.without_sse_resume();
-        }
-        let _ = (off, guards);
+        let guard = match is_off(self.guards.sse_resume) {
+            true => guard.without_sse_resume(),
+            false => guard,
+        };
         guard
     }
 }
@@ -505,7 +504,7 @@ impl McpGuardConfig {
 impl AuthConfig {
     /// The first key set in `[auth]`.
     fn first_set(&self) -> Option<&'static str> {
-        [
+        first_set([
             ("auth.issuer", self.issuer.is_some()),
             ("auth.jwks_url", self.jwks_url.is_some()),
             ("auth.audience", self.audience.is_some()),
@@ -516,16 +515,14 @@ impl AuthConfig {
                 "auth.require_access_token_type",
                 self.require_access_token_type.is_some(),
             ),
-        ]
-        .into_iter()
-        .find_map(|(key, set)| set.then_some(key))
+        ])
     }
 }
 
 impl SessionConfig {
     /// The first key set in `[session]`.
     fn first_set(&self) -> Option<&'static str> {
-        [
+        first_set([
             (
                 "session.idle_timeout_secs",
                 self.idle_timeout_secs.is_some(),
@@ -539,10 +536,13 @@ impl SessionConfig {
                 "session.max_sessions_per_principal",
                 self.max_sessions_per_principal.is_some(),
             ),
-        ]
-        .into_iter()
-        .find_map(|(key, set)| set.then_some(key))
+        ])
     }
+}
+
+/// Whether a `[guards]` switch says `false` (unset keeps the preset's choice).
+fn is_off(switch: Option<bool>) -> bool {
+    switch == Some(false)
 }
 
 fn number<T: std::str::FromStr>(

@@ -8,8 +8,8 @@
 //! internet. Each guard crate is also re-exported for use on its own.
 //!
 //! ```text
-//! response timeout → origin guard → CORS → protocol guard → bearer auth
-//!     → rate limit → session → resumable SSE → your handler
+//! response timeout → origin guard → CORS → envelope peek → protocol guard
+//!     → bearer auth → rate limit → session → resumable SSE → your handler
 //! ```
 //!
 //! | feature | crate | what it guards |
@@ -21,7 +21,7 @@
 //! | `sse-resume` (default) | [`sse_resume`] | resumable SSE: events stored before sent, `Last-Event-ID` replay scoped to the session |
 //! | `remote` | | `bearer-auth`, `jwks` and `rate-limit`: what `McpGuard::remote` adds to the default guards |
 //! | `bearer-auth` (`jwks`, `introspection`) | `bearer_auth` | the OAuth 2.1 resource server: JWT/JWKS or introspection, audience, scopes, step-up, RFC 9728 metadata |
-//! | `rate-limit` | `rate_limit` | a per-principal request rate limit (governor), after bearer auth |
+//! | `rate-limit` | `rate_limit` (crate `mcp-rate-limit`) | a per-principal request rate limit (governor), after bearer auth |
 //! | `redis` | (in `session`, `sse_resume`) | session and event stores in Redis, shared by many server instances |
 //! | `config` | `config` | the preset's settings from a TOML file and environment variables |
 //! | `full` | | all of the above |

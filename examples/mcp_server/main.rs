@@ -125,7 +125,7 @@ struct Args {
 /// see; expected ones are at `debug`, so `RUST_LOG=debug` shows those too).
 const DEFAULT_LOG_FILTER: &str = "warn,mcp_guard=info,mcp_guard_core=info,mcp_origin_guard=info,\
     mcp_cors_preset=info,mcp_protocol_guard=info,mcp_bearer_auth=info,mcp_session=info,\
-    mcp_sse_resume=info";
+    mcp_sse_resume=info,mcp_rate_limit=info";
 
 /// The exit status of a refused command line (clap's, too).
 const USAGE_ERROR: u8 = 2;

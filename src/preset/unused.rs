@@ -2,8 +2,6 @@
 //! an operator who sets an issuer on a server without bearer auth believes
 //! tokens are checked when nothing is.
 
-#[cfg(any(feature = "bearer-auth", feature = "session", feature = "origin-guard"))]
-use super::Slot;
 use super::{McpGuard, McpGuardConfigError};
 
 impl<V, Ss, Es> McpGuard<V, Ss, Es> {
@@ -18,10 +16,10 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
 
     #[cfg(feature = "bearer-auth")]
     fn unused_auth_setting(&self) -> Option<McpGuardConfigError> {
-        if matches!(self.bearer_auth, Slot::Preset) {
+        if self.bearer_auth.is_preset() {
             return None;
         }
-        let auth = &self.auth;
+        let auth = &self.bearer_auth.settings;
         let set = [
             ("issuer", auth.issuer.is_some()),
             ("jwks_url", auth.jwks_url.is_some()),
@@ -30,7 +28,7 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
             ("scopes_supported", !auth.scopes_supported.is_empty()),
             ("require_access_token_type", auth.require_access_token_type),
         ];
-        first_set(&set).map(|setting| {
+        first_set(set).map(|setting| {
             McpGuardConfigError::new(
                 setting,
                 "the preset's bearer auth does not use it: it is off (the local preset, or `without_bearer_auth`) or replaced by your own `bearer_auth` layer, so no token would be checked against it; use the remote preset, configure your own layer, or drop the setting",
@@ -45,17 +43,17 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
 
     #[cfg(feature = "session")]
     fn unused_session_setting(&self) -> Option<McpGuardConfigError> {
-        if matches!(self.session, Slot::Preset) {
+        if self.session.is_preset() {
             return None;
         }
-        let session = &self.session_settings;
+        let session = &self.session.settings;
         let set = [
             ("session_mode", session.mode.is_some()),
             ("session_idle_timeout", session.idle_timeout.is_some()),
             ("session_max_lifetime", session.max_lifetime.is_some()),
             ("max_sessions", session.max_sessions.is_some()),
         ];
-        first_set(&set).map(|setting| {
+        first_set(set).map(|setting| {
             McpGuardConfigError::new(
                 setting,
                 "the preset's session layer does not use it: it is off (`without_session`) or replaced by your own `session` layer; configure that layer, or drop the setting",
@@ -70,12 +68,13 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
 
     #[cfg(feature = "origin-guard")]
     fn unused_allowlist(&self) -> Option<McpGuardConfigError> {
+        let origin_guard = &self.common.origin_guard;
         #[cfg(feature = "cors")]
-        let cors_uses_it = matches!(self.cors, Slot::Preset);
+        let cors_uses_it = self.common.cors.is_none();
         #[cfg(not(feature = "cors"))]
         let cors_uses_it = false;
-        let used = matches!(self.origin_guard, Slot::Preset) || cors_uses_it;
-        (self.allowlist.is_some() && !used).then(|| {
+        let used = origin_guard.is_preset() || cors_uses_it;
+        (origin_guard.allowlist.is_some() && !used).then(|| {
             McpGuardConfigError::new(
                 "allowlist",
                 "the preset's origin guard and CORS do not use it: both are off or replaced by your own layers; give your layers the allowlist, or drop the setting",
@@ -89,25 +88,31 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     }
 }
 
-/// The first setting marked as set.
-#[allow(dead_code)] // unused when neither bearer auth nor sessions are on
-fn first_set(settings: &[(&'static str, bool)]) -> Option<&'static str> {
+/// The first setting marked as set (of the builder's, or of the config
+/// file's keys).
+#[cfg(any(feature = "bearer-auth", feature = "session", feature = "config"))]
+pub(crate) fn first_set<const N: usize>(
+    settings: [(&'static str, bool); N],
+) -> Option<&'static str> {
     settings
-        .iter()
-        .find_map(|(setting, set)| set.then_some(*setting))
+        .into_iter()
+        .find_map(|(setting, set)| set.then_some(setting))
 }
 
-#[cfg(test)]
+// Each test needs the guard whose settings it refuses.
+#[cfg(all(
+    test,
+    any(
+        feature = "bearer-auth",
+        feature = "session",
+        all(feature = "origin-guard", feature = "cors")
+    )
+))]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use crate::McpGuard;
 
-    fn refused_setting<V, Ss, Es>(guard: McpGuard<V, Ss, Es>) -> &'static str
-    where
-        V: crate::preset::bounds::Verifier,
-        Ss: crate::preset::bounds::SessionStore,
-        Es: crate::preset::bounds::EventStore,
-    {
+    fn refused_setting<V, Ss, Es>(guard: McpGuard<V, Ss, Es>) -> &'static str {
         match guard.build() {
             Ok(_) => panic!("a setting the preset does not use was accepted"),
             Err(error) => {

@@ -1,3 +1,4 @@
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -5,17 +6,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Response, StatusCode};
-use mcp_guard_core::{GuardBody, PassOrAnswer, Rejection, truncated_for_display};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use mcp_guard_core::{GuardBody, GuardFuture, McpError, Rejection, truncated_for_display};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
 pin_project! {
-    /// Response future of [`OriginGuard`](crate::OriginGuard): the handler's
-    /// response, or the guard's rejection.
-    #[derive(Debug)]
-    pub struct ResponseFuture<F, B> {
+    /// Response future of [`OriginGuard`](crate::OriginGuard): the guard
+    /// kit's [`GuardFuture`] (the guard's refusal, or the handler's response),
+    /// then a look at the handler's response for a refusal of its own Host
+    /// check.
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        inner: PassOrAnswer<F, B>,
+        inner: GuardFuture<S, ReqBody>,
         watch: Option<Watch>,
     }
 }
@@ -28,43 +34,62 @@ struct Watch {
     logged: Arc<AtomicBool>,
 }
 
-impl<F, B> ResponseFuture<F, B> {
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
     /// The handler's response to an admitted request, watched for a refusal
     /// of the handler's own Host check (logged once per layer, see
     /// [`OriginGuard`](crate::OriginGuard)).
-    pub(crate) fn pass(future: F, host: Option<HeaderValue>, logged: &Arc<AtomicBool>) -> Self {
+    pub(crate) fn pass(
+        future: S::Future,
+        host: Option<HeaderValue>,
+        logged: &Arc<AtomicBool>,
+    ) -> Self {
         let watch = (!logged.load(Ordering::Relaxed)).then(|| Watch {
             host,
             logged: logged.clone(),
         });
         ResponseFuture {
-            inner: PassOrAnswer::pass(future),
+            inner: GuardFuture::pass(future),
             watch,
         }
     }
 
     /// The handler's response, not watched: the guard is disabled.
-    pub(crate) fn unwatched(future: F) -> Self {
+    pub(crate) fn unwatched(future: S::Future) -> Self {
         ResponseFuture {
-            inner: PassOrAnswer::pass(future),
+            inner: GuardFuture::pass(future),
             watch: None,
         }
     }
 
-    /// The guard's own answer.
-    pub(crate) fn answer(response: Response<GuardBody<B>>) -> Self {
+    /// The guard's refusal of a `method` request, logged.
+    pub(crate) fn refuse(error: McpError, method: &Method) -> Self {
         ResponseFuture {
-            inner: PassOrAnswer::answer(response),
+            inner: GuardFuture::refuse(error, method),
             watch: None,
         }
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<S, ReqBody> fmt::Debug for ResponseFuture<S, ReqBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>>,
 {
-    type Output = Result<Response<GuardBody<B>>, E>;
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("inner", &self.inner)
+            .field("watch", &self.watch)
+            .finish()
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<GuardBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();

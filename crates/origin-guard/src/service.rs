@@ -46,34 +46,28 @@ where
 {
     type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let Some(guard) = &self.guard else {
+        let Some(config) = &self.guard else {
             return ResponseFuture::unwatched(self.inner.call(request));
         };
-        match guard.check(&request) {
+        match config.check(&request) {
             Ok(()) => {
                 let host = request.headers().get(HOST).cloned();
                 ResponseFuture::pass(self.inner.call(request), host, &self.handler_refusal_logged)
             }
             Err(rejection) => {
+                // A rebinding probe or a stray browser page: expected (logged
+                // at info), nothing for the operator to do.
                 let error = rejection
-                    .into_error(guard.host_rejection)
+                    .into_error(config.host_rejection)
                     .rejected_by(guard::ORIGIN_GUARD);
-                // A rebinding probe or a stray browser page: expected, nothing
-                // for the operator to do.
-                tracing::info!(
-                    status = error.status().as_u16(),
-                    method = %request.method(),
-                    reason = error.message(),
-                    "origin guard rejected a request"
-                );
-                ResponseFuture::answer(error.into_response())
+                ResponseFuture::refuse(error, request.method())
             }
         }
     }

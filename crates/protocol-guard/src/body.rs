@@ -35,8 +35,9 @@ struct Watch {
 }
 
 impl<B> ObservedBody<B> {
-    /// The handler's body, passed through without observing it. For stacks
-    /// that keep one type whether or not the protocol guard is on.
+    /// The handler's body, passed through without observing it: what the
+    /// guard hands on for every response but a watched `tools/list` result,
+    /// and what a [disabled](crate::ProtocolGuardLayer::disabled) guard hands on.
     pub fn passthrough(inner: B) -> Self {
         ObservedBody { inner, watch: None }
     }

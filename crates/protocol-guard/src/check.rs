@@ -20,7 +20,8 @@ use crate::sentinel;
 pub(crate) struct Config {
     /// Oldest first, never empty.
     pub(crate) supported: Vec<ProtocolVersion>,
-    pub(crate) peek: EnvelopeLimits,
+    /// The limits of the guard's own body read (when no layer outside read it).
+    pub(crate) envelope_limits: EnvelopeLimits,
     pub(crate) registry: Arc<ParamHeaderRegistry>,
     pub(crate) learn_from_tools_list: bool,
     /// Refuse `Mcp-Param-*` headers that cannot be compared with the body.
@@ -45,7 +46,7 @@ pub(crate) enum HeaderVersion {
 
 /// What the header checks decided for a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) enum HeaderVerdict {
     /// Decided without the body.
     Decided(ProtocolVersion),
     /// A POST: decided once the envelope is read. Carries the header's version.
@@ -85,7 +86,7 @@ impl Config {
         &self,
         method: &Method,
         headers: &HeaderMap,
-    ) -> Result<Verdict, McpError> {
+    ) -> Result<HeaderVerdict, McpError> {
         let header_version = self.header_version(headers);
         match *method {
             Method::POST => {
@@ -100,7 +101,7 @@ impl Config {
                         headers,
                     ));
                 }
-                Ok(Verdict::NeedsEnvelope(header_version))
+                Ok(HeaderVerdict::NeedsEnvelope(header_version))
             }
             Method::GET | Method::DELETE => {
                 let header_version = match header_version {
@@ -120,10 +121,10 @@ impl Config {
                         headers,
                     ));
                 }
-                Ok(Verdict::Decided(self.legacy_default(header_version)?))
+                Ok(HeaderVerdict::Decided(self.legacy_default(header_version)?))
             }
             // A preflight the CORS layer did not answer is the handler's.
-            Method::OPTIONS => Ok(Verdict::PassThrough),
+            Method::OPTIONS => Ok(HeaderVerdict::PassThrough),
             // Anything else (PUT, PATCH, HEAD, …) is no MCP transport method;
             // passed on, it would skip every check here and after.
             _ => Err(self.not_a_transport_method(method)),
@@ -637,7 +638,7 @@ mod tests {
     fn config() -> Config {
         Config {
             supported: ProtocolVersion::ALL.to_vec(),
-            peek: EnvelopeLimits::new(),
+            envelope_limits: EnvelopeLimits::new(),
             registry: Arc::new(ParamHeaderRegistry::default()),
             learn_from_tools_list: false,
             strict_param_headers: false,

@@ -1,84 +1,272 @@
+//! The protocol guard's response future: the guard kit's [`GuardFuture`],
+//! whose asynchronous check is the one read of a POST body and the checks
+//! that need its envelope, around an inner call that wraps the handler's body
+//! in an [`ObservedBody`].
+
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
-use http::Response;
-use mcp_guard_core::GuardBody;
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body::Body;
+use mcp_guard_core::sse::is_event_stream;
+use mcp_guard_core::{
+    BoxError, GuardBody, GuardFuture, McpError, PeekFuture, PeekStart, ProtocolVersion,
+    RpcEnvelope, Verdict, guard,
+};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
 use crate::body::ObservedBody;
-
-type GuardedResponse<B> = Response<GuardBody<ObservedBody<B>>>;
-
-/// The boxed part of a POST: the one body read, the envelope checks, then the
-/// inner call. Boxed because it awaits the body before the inner future exists.
-type BodyFuture<B, E> = Pin<Box<dyn Future<Output = Result<GuardedResponse<B>, E>> + Send>>;
+use crate::check::{Config, HeaderVersion};
+use crate::param_headers::ParamHeaderRegistry;
 
 pin_project! {
-    /// Response future of [`ProtocolGuard`](crate::ProtocolGuard).
-    pub struct ResponseFuture<F, B, E> {
+    /// Response future of [`ProtocolGuard`](crate::ProtocolGuard): the
+    /// guard's refusal, or the handler's response with its body in an
+    /// [`ObservedBody`]. Nothing is boxed: a POST's body read is a named
+    /// future, and the inner service is called when it is done.
+    pub struct ResponseFuture<S, ReqBody, ResBody>
+    where
+        S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
+    {
         #[pin]
-        kind: Kind<F, B, E>,
+        inner: GuardFuture<Observing<S>, GuardBody<ReqBody>, BodyCheck<ReqBody>>,
+        // The response body type the inner service's bound names.
+        _body: PhantomData<fn() -> ResBody>,
     }
 }
 
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, B, E> {
-        Rejected { response: Option<GuardedResponse<B>> },
-        Inner { #[pin] future: F },
-        ReadingBody { future: BodyFuture<B, E> },
-    }
-}
-
-impl<F, B, E> ResponseFuture<F, B, E> {
-    pub(crate) fn rejected(response: GuardedResponse<B>) -> Self {
-        ResponseFuture {
-            kind: Kind::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-
-    pub(crate) fn inner(future: F) -> Self {
-        ResponseFuture {
-            kind: Kind::Inner { future },
-        }
-    }
-
-    pub(crate) fn reading_body(future: BodyFuture<B, E>) -> Self {
-        ResponseFuture {
-            kind: Kind::ReadingBody { future },
-        }
-    }
-}
-
-impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F, B, E>
+impl<S, ReqBody, ResBody> ResponseFuture<S, ReqBody, ResBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
 {
-    type Output = Result<GuardedResponse<B>, E>;
+    /// The inner service's response to a request passed on at once, its body
+    /// passed through unobserved.
+    pub(crate) fn pass(future: S::Future) -> Self {
+        ResponseFuture::from(GuardFuture::pass(ObservingFuture {
+            future,
+            watch: None,
+        }))
+    }
+
+    /// The logged refusal of a `method` request.
+    pub(crate) fn refuse(error: McpError, method: &Method) -> Self {
+        ResponseFuture::from(GuardFuture::refuse(
+            error.rejected_by(guard::PROTOCOL_GUARD),
+            method,
+        ))
+    }
+
+    /// A POST: the body read and the envelope checks first, then `inner`
+    /// (the service that was polled ready).
+    pub(crate) fn check(check: BodyCheck<ReqBody>, inner: S) -> Self {
+        ResponseFuture::from(GuardFuture::check(check, Observing(inner)))
+    }
+
+    fn from(inner: GuardFuture<Observing<S>, GuardBody<ReqBody>, BodyCheck<ReqBody>>) -> Self {
+        ResponseFuture {
+            inner,
+            _body: PhantomData,
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> fmt::Debug for ResponseFuture<S, ReqBody, ResBody>
+where
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody, ResBody>
+where
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body<Data = Bytes>,
+    ReqBody::Error: Into<BoxError>,
+{
+    type Output = Result<Response<GuardBody<ObservedBody<ResBody>>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Rejected { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                None => panic!("ResponseFuture polled after completion"),
-            },
-            KindProj::Inner { future } => {
-                let response = std::task::ready!(future.poll(cx))?;
-                Poll::Ready(Ok(
-                    response.map(|body| GuardBody::new(ObservedBody::passthrough(body)))
-                ))
-            }
-            KindProj::ReadingBody { future } => future.as_mut().poll(cx),
+        self.project().inner.poll(cx)
+    }
+}
+
+/// Marks a request whose response teaches the guard `x-mcp-header`
+/// annotations (a `tools/list` request, with learning on): set by the body
+/// check, taken off by [`Observing`] before the handler sees the request.
+#[derive(Clone)]
+struct WatchToolsList(Arc<ParamHeaderRegistry>);
+
+/// The inner service, wrapping its response body in an [`ObservedBody`]: the
+/// step after the kit future's check, which alone knows which requests to
+/// observe, and tells through a [`WatchToolsList`] mark.
+#[derive(Clone)]
+pub(crate) struct Observing<S>(S);
+
+impl<S, B, ResBody> Service<Request<B>> for Observing<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Response = Response<ObservedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ObservingFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let watch = request.extensions_mut().remove::<WatchToolsList>();
+        ObservingFuture {
+            future: self.0.call(request),
+            watch: watch.map(|WatchToolsList(registry)| registry),
         }
     }
+}
+
+pin_project! {
+    /// The handler's response, its body observed when it is a successful
+    /// answer to a watched `tools/list` request.
+    pub(crate) struct ObservingFuture<F> {
+        #[pin]
+        future: F,
+        watch: Option<Arc<ParamHeaderRegistry>>,
+    }
+}
+
+impl<F, ResBody, E> Future for ObservingFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<ObservedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.future.poll(cx))?;
+        let response = match this.watch.take() {
+            Some(registry) if response.status().is_success() => {
+                let is_event_stream = is_event_stream(&response);
+                response.map(|body| ObservedBody::watching(body, registry, is_event_stream))
+            }
+            _ => response.map(ObservedBody::passthrough),
+        };
+        Poll::Ready(Ok(response))
+    }
+}
+
+pin_project! {
+    /// The protocol guard's asynchronous check of a POST: the one bounded
+    /// read of its body (nothing is read when an envelope-peek layer outside
+    /// already put the envelope in the extensions), then the checks that
+    /// need the envelope. Passes the request on with its
+    /// [`ProtocolVersion`] and [`Era`](mcp_guard_core::Era), or refuses it.
+    pub(crate) struct BodyCheck<B> {
+        #[pin]
+        read: Read<B>,
+        config: Arc<Config>,
+        header_version: HeaderVersion,
+    }
+}
+
+pin_project! {
+    #[project = ReadProj]
+    enum Read<B> {
+        // Decided without reading (already peeked, or a declared length over
+        // the limit); taken when polled.
+        Done { result: Option<Result<Request<GuardBody<B>>, McpError>> },
+        Reading { #[pin] read: PeekFuture<B> },
+    }
+}
+
+impl<B> BodyCheck<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    pub(crate) fn new(
+        config: Arc<Config>,
+        request: Request<B>,
+        header_version: HeaderVersion,
+    ) -> Self {
+        let read = match config.envelope_limits.start_peek(request) {
+            PeekStart::Ready(result) => Read::Done {
+                result: Some(result),
+            },
+            PeekStart::Reading(read) => Read::Reading { read },
+        };
+        BodyCheck {
+            read,
+            config,
+            header_version,
+        }
+    }
+}
+
+impl<B> Future for BodyCheck<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Output = Verdict<GuardBody<B>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let read = match this.read.project() {
+            ReadProj::Done { result } => match result.take() {
+                Some(result) => result,
+                None => panic!("the protocol guard's body check polled after completion"),
+            },
+            ReadProj::Reading { read } => ready!(read.poll(cx)),
+        };
+        Poll::Ready(match read {
+            Ok(request) => check_envelope(this.config, request, this.header_version),
+            Err(error) => refuse(error),
+        })
+    }
+}
+
+/// The checks that need the envelope, on a request whose body was read.
+fn check_envelope<B>(
+    config: &Arc<Config>,
+    mut request: Request<GuardBody<B>>,
+    header_version: &HeaderVersion,
+) -> Verdict<GuardBody<B>> {
+    let envelope = request
+        .extensions()
+        .get::<RpcEnvelope>()
+        .unwrap_or(&RpcEnvelope::Unparsable);
+    let version = match config.check_envelope(request.headers(), envelope, header_version) {
+        Ok(version) => version,
+        Err(error) => return refuse(error),
+    };
+    let watches_tools_list = config.learn_from_tools_list
+        && envelope
+            .single()
+            .is_some_and(|message| message.is_request() && message.method() == Some("tools/list"));
+    insert_version(&mut request, version);
+    if watches_tools_list {
+        let registry = config.registry.clone();
+        request.extensions_mut().insert(WatchToolsList(registry));
+    }
+    Verdict::Pass(request)
+}
+
+/// The logged refusal of a POST.
+fn refuse<B>(error: McpError) -> Verdict<B> {
+    Verdict::refuse(error.rejected_by(guard::PROTOCOL_GUARD), &Method::POST)
+}
+
+/// Tells the layers after this one which revision and era the request speaks.
+pub(crate) fn insert_version<B>(request: &mut Request<B>, version: ProtocolVersion) {
+    request.extensions_mut().insert(version);
+    request.extensions_mut().insert(version.era());
 }

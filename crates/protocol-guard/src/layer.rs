@@ -111,7 +111,7 @@ impl<S> Layer<S> for ProtocolGuardLayer {
 #[must_use = "call .build() to get the layer"]
 pub struct ProtocolGuardLayerBuilder {
     supported: Vec<ProtocolVersion>,
-    peek: EnvelopeLimits,
+    envelope_limits: EnvelopeLimits,
     tool_schemas: Vec<(String, Value)>,
     learn_from_tools_list: bool,
     max_learned_tools: usize,
@@ -125,7 +125,7 @@ impl Default for ProtocolGuardLayerBuilder {
                 .into_iter()
                 .filter(|version| *version >= ProtocolVersion::V2025_03_26)
                 .collect(),
-            peek: EnvelopeLimits::new(),
+            envelope_limits: EnvelopeLimits::new(),
             tool_schemas: Vec::new(),
             learn_from_tools_list: true,
             max_learned_tools: DEFAULT_MAX_LEARNED_TOOLS,
@@ -147,9 +147,12 @@ impl ProtocolGuardLayerBuilder {
         self
     }
 
-    /// The body size limit and read timeout of the one read of a POST body.
-    pub fn envelope_limits(mut self, peek: EnvelopeLimits) -> Self {
-        self.peek = peek;
+    /// The body size limit and read timeout of the guard's own read of a POST
+    /// body ([`EnvelopeLimits::new`] by default). Behind an
+    /// [`EnvelopePeekLayer`](mcp_guard_core::EnvelopePeekLayer) the guard
+    /// reads nothing, and that layer's limits apply.
+    pub fn envelope_limits(mut self, limits: EnvelopeLimits) -> Self {
+        self.envelope_limits = limits;
         self
     }
 
@@ -203,7 +206,7 @@ impl ProtocolGuardLayerBuilder {
         Ok(ProtocolGuardLayer {
             config: Some(Arc::new(Config {
                 supported: self.supported,
-                peek: self.peek,
+                envelope_limits: self.envelope_limits,
                 registry,
                 learn_from_tools_list: self.learn_from_tools_list,
                 strict_param_headers: self.strict_param_headers,

@@ -5,10 +5,16 @@
 //!
 //! The layer decides each request's [`ProtocolVersion`](mcp_guard_core::ProtocolVersion)
 //! and [`Era`](mcp_guard_core::Era) once and puts them in the request's
-//! extensions for the layers after it. It reads a POST body once, through
-//! [`EnvelopeLimits`](mcp_guard_core::EnvelopeLimits) (size limit `413`, read
-//! timeout `408`); the envelope is cached in the extensions, so no later layer
-//! parses the body again, and the handler gets the bytes unchanged.
+//! extensions for the layers after it.
+//!
+//! **The body.** Used alone, the guard reads a POST body itself, once, with
+//! its own [`EnvelopeLimits`](mcp_guard_core::EnvelopeLimits) (set with
+//! [`ProtocolGuardLayerBuilder::envelope_limits`]; size limit `413`, read
+//! timeout `408`); the envelope goes into the extensions, so no later layer
+//! parses the body again, and the handler gets the bytes unchanged. Behind an
+//! [`EnvelopePeekLayer`](mcp_guard_core::EnvelopePeekLayer) (what the
+//! `mcp-guard` presets stack) it finds the envelope in the extensions and
+//! reads nothing.
 //!
 //! | rule | rejection |
 //! |---|---|
@@ -32,15 +38,17 @@
 //! | any other method but `OPTIONS` (`PUT`, `PATCH`, `HEAD` of the endpoint, …) | `405` with `Allow` |
 //!
 //! Every rejection of a body that parsed as one message with an id carries
-//! that id, and is logged at `info` (a client's mistake, not the operator's).
+//! that id, and is logged at `info` (a client's mistake, not the operator's)
+//! by [`McpError::log_refusal`](mcp_guard_core::McpError::log_refusal).
 //! Its response carries a [`Rejection`](mcp_guard_core::Rejection) extension
 //! with the guard `protocol-guard` and the reason, by row:
 //! `unsupported_media_type` (`415`), `not_acceptable` (`406`),
 //! `unsupported_protocol_version` (`-32022`), `protocol_version_repeated`,
 //! `meta_missing` (`-32602`), `header_mismatch` (every `-32020`),
 //! `method_not_in_era` (`404`), `batch_not_allowed`, `parse_error`,
-//! `invalid_message`, `method_not_allowed` (`405`); and from the body read
-//! `body_too_large` (`413`), `body_read_timeout` (`408`), `body_unreadable`. A `GET`/`HEAD` of a public OAuth metadata document
+//! `invalid_message`, `method_not_allowed` (`405`); and from its own body read
+//! `body_too_large` (`413`), `body_read_timeout` (`408`), `body_unreadable`.
+//! A `GET`/`HEAD` of a public OAuth metadata document
 //! ([`is_metadata_read`](mcp_guard_core::well_known::is_metadata_read)) is
 //! passed on unchecked, whatever `Accept` or MCP headers it carries.
 //!

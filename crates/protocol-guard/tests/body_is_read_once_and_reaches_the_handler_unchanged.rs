@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{EnvelopeLimits, Era, GuardBody, RpcEnvelope};
+use mcp_guard_core::{EnvelopeLimits, EnvelopePeekLayer, Era, GuardBody, RpcEnvelope};
 use mcp_protocol_guard::ProtocolGuardLayer;
 use tower::{Layer, ServiceExt};
 
@@ -193,4 +193,50 @@ async fn a_stalled_body_is_refused_with_408_after_the_read_timeout() {
     .expect("the guard must not wait for a stalled body beyond its read timeout")
     .unwrap();
     assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+}
+
+/// Behind an envelope-peek layer the guard finds the envelope in the
+/// extensions and reads nothing: its own limits (64 bytes here) do not apply,
+/// the client body is read once, by the peek layer, with the peek layer's.
+#[tokio::test]
+async fn behind_an_envelope_peek_layer_the_guard_reads_nothing() {
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"search","arguments":{{"pad":"{}"}},"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#,
+        "x".repeat(1000)
+    );
+    let handed_out = Arc::new(AtomicUsize::new(0));
+    let chunks = vec![
+        Bytes::copy_from_slice(&body.as_bytes()[..500]),
+        Bytes::copy_from_slice(&body.as_bytes()[500..]),
+    ];
+    let client_body = ChunkedBody {
+        chunks,
+        handed_out: handed_out.clone(),
+    };
+    let guard = ProtocolGuardLayer::builder()
+        .envelope_limits(EnvelopeLimits::new().max_body_bytes(64))
+        .build()
+        .unwrap();
+    let handler = tower::service_fn(
+        |request: Request<GuardBody<GuardBody<ChunkedBody>>>| async move {
+            assert_eq!(request.extensions().get::<Era>(), Some(&Era::Stateless));
+            // The guard passed the peek layer's body on unread.
+            assert!(!request.body().is_full());
+            let received = request.into_body().collect().await.unwrap().to_bytes();
+            Ok::<_, Infallible>(Response::new(Full::new(received)))
+        },
+    );
+    let service = tower::ServiceBuilder::new()
+        .layer(EnvelopePeekLayer::new(EnvelopeLimits::new()))
+        .layer(guard)
+        .service(handler);
+    let response = service.oneshot(post(client_body)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let received = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(received, body.as_bytes());
+    assert_eq!(
+        handed_out.load(Ordering::SeqCst),
+        2,
+        "read once, by the peek layer"
+    );
 }

@@ -9,7 +9,6 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::json;
 use support::{Example, mcp_http};
 
 /// How long an example may take to print its endpoint.
@@ -51,14 +50,14 @@ async fn the_main_example_ends_an_open_sse_stream_and_exits_0() {
         .to_owned();
     post(
         Some(&session),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
     )
     .await
     .unwrap();
     // A call that would stream progress for 100 s.
     let mut stream = post(
         Some(&session),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
             "name": "slow_count", "arguments": {"n": 1000, "interval_ms": 100},
             "_meta": {"progressToken": "p"}}}),
     )

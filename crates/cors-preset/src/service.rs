@@ -36,6 +36,11 @@ impl<S> McpCors<S> {
     pub fn get_ref(&self) -> &S {
         self.mcp.get_ref()
     }
+
+    /// Consumes the middleware, returning the wrapped service.
+    pub fn into_inner(self) -> S {
+        self.mcp.into_inner()
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for McpCors<S>

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_cors_preset::{McpCors, McpCorsLayer};
+use mcp_guard_core::Rejection;
 use tower::{Layer, ServiceExt};
 
 mod support;
@@ -78,12 +79,7 @@ async fn a_preflight_the_enabled_preset_answers_reaches_the_handler() {
         .await
         .unwrap();
     assert_eq!(response.headers()["x-from"], "handler");
-    assert!(
-        response
-            .extensions()
-            .get::<mcp_guard_core::Rejection>()
-            .is_none()
-    );
+    assert_eq!(response.extensions().get::<Rejection>(), None);
     let seen = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(
         seen,
@@ -101,12 +97,7 @@ async fn a_refused_origin_gets_no_refusal_and_a_cross_origin_get_no_headers() {
         .unwrap();
     let response = disabled.layer(echo()).oneshot(refused).await.unwrap();
     assert_eq!(response.headers()["x-from"], "handler");
-    assert!(
-        response
-            .extensions()
-            .get::<mcp_guard_core::Rejection>()
-            .is_none()
-    );
+    assert_eq!(response.extensions().get::<Rejection>(), None);
     assert!(!has_cors_headers(response.headers()));
 
     for (method, path) in [

@@ -9,6 +9,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
+use mcp_guard_core::Rejection;
 use mcp_origin_guard::{OriginGuard, OriginGuardLayer};
 use tower::{Layer, ServiceExt};
 
@@ -102,12 +103,7 @@ async fn the_handlers_own_403_passes_unchanged_and_unlogged() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(response.headers()["x-from"], "handler");
-    assert!(
-        response
-            .extensions()
-            .get::<mcp_guard_core::Rejection>()
-            .is_none()
-    );
+    assert_eq!(response.extensions().get::<Rejection>(), None);
     assert_eq!(
         response.into_body().collect().await.unwrap().to_bytes(),
         "Forbidden"

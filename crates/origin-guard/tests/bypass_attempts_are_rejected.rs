@@ -18,6 +18,13 @@ struct Outcome {
     reached_handler: bool,
 }
 
+impl Outcome {
+    /// The refusal's JSON-RPC error message.
+    fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap()
+    }
+}
+
 async fn send(layer: &OriginGuardLayer, request: Request<Full<Bytes>>) -> Outcome {
     let response = layer.layer(handler()).oneshot(request).await.unwrap();
     let status = response.status();
@@ -56,7 +63,20 @@ async fn expect(
     assert_eq!(outcome.body["id"], serde_json::Value::Null);
     assert_eq!(outcome.body["error"]["code"], -32000);
     assert_eq!(outcome.body["error"]["data"]["header"], header);
-    assert!(outcome.body["error"]["message"].as_str().unwrap().len() > 20);
+    assert!(outcome.message().len() > 20);
+}
+
+/// Sends `request` and asserts the guard refused it with `status` and a
+/// message that says `needle`.
+async fn expect_refused(
+    layer: &OriginGuardLayer,
+    request: Request<Full<Bytes>>,
+    status: StatusCode,
+    needle: &str,
+) {
+    let outcome = send(layer, request).await;
+    assert_eq!(outcome.status, status, "{}", outcome.body);
+    assert!(outcome.message().contains(needle), "{}", outcome.message());
 }
 
 async fn expect_allowed(layer: &OriginGuardLayer, host: Option<&str>, origin: Option<&str>) {
@@ -171,14 +191,13 @@ async fn missing_and_duplicated_hosts_get_400() {
         .header("host", "localhost:8080")
         .body(Full::default())
         .unwrap();
-    let outcome = send(&layer, duplicated).await;
-    assert_eq!(outcome.status, StatusCode::BAD_REQUEST);
-    assert!(
-        outcome.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("more than one Host")
-    );
+    expect_refused(
+        &layer,
+        duplicated,
+        StatusCode::BAD_REQUEST,
+        "more than one Host",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -212,14 +231,7 @@ async fn the_uri_authority_is_checked_and_must_agree_with_host() {
         .header("host", "localhost:8080")
         .body(Full::default())
         .unwrap();
-    let outcome = send(&layer, mismatch).await;
-    assert_eq!(outcome.status, StatusCode::BAD_REQUEST);
-    assert!(
-        outcome.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("disagrees")
-    );
+    expect_refused(&layer, mismatch, StatusCode::BAD_REQUEST, "disagrees").await;
     let agreeing = Request::post(Uri::from_static("http://LOCALHOST:8080/mcp"))
         .header("host", "localhost:8080")
         .body(Full::default())
@@ -256,14 +268,13 @@ async fn bad_origins_get_403() {
         .header("origin", "http://localhost:2")
         .body(Full::default())
         .unwrap();
-    let outcome = send(&layer, duplicated).await;
-    assert_eq!(outcome.status, StatusCode::FORBIDDEN);
-    assert!(
-        outcome.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("more than one Origin")
-    );
+    expect_refused(
+        &layer,
+        duplicated,
+        StatusCode::FORBIDDEN,
+        "more than one Origin",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -299,7 +310,7 @@ async fn non_ascii_and_control_bytes_are_rejected_and_escaped() {
     )
     .await;
     assert_eq!(outcome.status, StatusCode::BAD_REQUEST);
-    let message = outcome.body["error"]["message"].as_str().unwrap();
+    let message = outcome.message();
     assert!(message.contains("localh\\xc3\\xb6st"), "{message}");
 
     let origin = http::HeaderValue::from_bytes(b"http://localhost\t:1").unwrap();
@@ -326,7 +337,7 @@ async fn long_values_are_truncated_in_the_error() {
     )
     .await;
     assert_eq!(outcome.status, StatusCode::FORBIDDEN);
-    assert!(outcome.body["error"]["message"].as_str().unwrap().len() < 400);
+    assert!(outcome.message().len() < 400);
 }
 
 #[tokio::test]
@@ -339,7 +350,7 @@ async fn rejection_messages_say_how_to_allow_the_value() {
             .unwrap(),
     )
     .await;
-    let message = outcome.body["error"]["message"].as_str().unwrap();
+    let message = outcome.message();
     assert!(
         message.contains("allow_host(\"mcp.internal:9000\")"),
         "{message}"
@@ -351,7 +362,7 @@ async fn rejection_messages_say_how_to_allow_the_value() {
             .unwrap(),
     )
     .await;
-    let message = outcome.body["error"]["message"].as_str().unwrap();
+    let message = outcome.message();
     assert!(
         message.contains("allow_origin(\"https://app.example.com\")"),
         "{message}"

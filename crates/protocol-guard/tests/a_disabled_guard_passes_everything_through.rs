@@ -10,6 +10,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
+use mcp_guard_core::Rejection;
 use mcp_guard_core::{Era, GuardBody, ProtocolVersion, RpcEnvelope};
 use mcp_protocol_guard::{ProtocolGuard, ProtocolGuardLayer};
 use tower::{Layer, ServiceExt};
@@ -80,12 +81,7 @@ async fn a_request_the_enabled_guard_refuses_reaches_the_handler_unchanged() {
     let _capture = logs.capture();
     let response = off.oneshot(request()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response
-            .extensions()
-            .get::<mcp_guard_core::Rejection>()
-            .is_none()
-    );
+    assert_eq!(response.extensions().get::<Rejection>(), None);
     assert_eq!(
         response.headers()["x-seen"],
         format!(

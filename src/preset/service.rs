@@ -197,3 +197,76 @@ where
         }
     }
 }
+
+// The local preset's guards: the default features.
+#[cfg(all(test, feature = "default"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use bytes::Bytes;
+    use http::{Request, Response};
+    use http_body_util::{BodyExt, Full};
+    use tower::{Layer, ServiceExt};
+
+    use crate::McpGuard;
+
+    /// Echoes the request body.
+    async fn echo<B: http_body::Body<Data = Bytes>>(
+        request: Request<B>,
+    ) -> Result<Response<Full<Bytes>>, std::convert::Infallible>
+    where
+        B::Error: std::fmt::Debug,
+    {
+        let body = request.into_body().collect().await.unwrap().to_bytes();
+        Ok(Response::new(Full::new(body)))
+    }
+
+    /// Outside the endpoint every guard is off, the body read included: a
+    /// body over the limit, from a host the origin guard refuses, reaches the
+    /// handler whole; the same request to the endpoint is refused.
+    #[tokio::test]
+    async fn other_paths_pass_every_guard_and_keep_their_bodies() {
+        let guard = McpGuard::local()
+            .endpoint("/mcp")
+            .max_body_bytes(16)
+            .build()
+            .unwrap();
+        let service = guard.layer(tower::service_fn(echo));
+        let upload = |path: &str| {
+            Request::post(path)
+                .header("host", "files.example")
+                .body(Full::new(Bytes::from("x".repeat(1024))))
+                .unwrap()
+        };
+        let response = service.clone().oneshot(upload("/upload")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body.len(), 1024, "the handler got the whole body");
+
+        let refused = service.oneshot(upload("/mcp")).await.unwrap();
+        assert_eq!(refused.status(), 403, "the endpoint is guarded");
+    }
+
+    /// With every guard that reads the envelope switched off, nothing reads
+    /// the body: the limit is theirs, not the stack's.
+    #[tokio::test]
+    async fn a_stack_whose_guards_read_no_envelope_reads_no_body() {
+        let guard = McpGuard::local()
+            .without_protocol_guard()
+            .without_session()
+            .without_sse_resume()
+            .max_body_bytes(16)
+            .build()
+            .unwrap();
+        assert_eq!(guard.guards(), ["response-timeout", "origin-guard", "cors"]);
+        let request = Request::post("/mcp")
+            .header("host", "localhost:8080")
+            .body(Full::new(Bytes::from("x".repeat(1024))))
+            .unwrap();
+        let response = guard.layer(tower::service_fn(echo)).oneshot(request).await;
+        let response = response.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body.len(), 1024);
+    }
+}

@@ -178,7 +178,12 @@ mod tests {
     #[cfg(feature = "session")]
     #[test]
     fn session_settings_without_the_presets_session_layer_are_refused() {
-        let off = || McpGuard::local().without_session().without_sse_resume();
+        let off = || {
+            let guard = McpGuard::local().without_session();
+            #[cfg(feature = "sse-resume")]
+            let guard = guard.without_sse_resume();
+            guard
+        };
         assert_eq!(
             refused_setting(off().session_idle_timeout(std::time::Duration::from_secs(5))),
             "session_idle_timeout"

@@ -35,6 +35,9 @@
 //! layers inside (a `401` challenge included) carries the CORS headers, so the
 //! browser can read the challenge.
 //!
+//! **Off.** [`McpCorsLayer::disabled`] switches CORS off by configuration
+//! without changing the stack's type: no CORS headers, no preflight answered.
+//!
 //! **Refused at build time.** [`McpCorsLayerBuilder::build`] returns a
 //! [`McpCorsConfigError`] for what browsers refuse: credentials with an allowlist
 //! that allows any origin, or with [any request header](McpCorsLayerBuilder::allow_any_request_header);

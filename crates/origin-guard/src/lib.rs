@@ -29,6 +29,8 @@
 //! `host_malformed`, `host_authority_mismatch`, `host_not_allowed`,
 //! `origin_duplicated`, `null_origin`, `origin_malformed`,
 //! `origin_not_allowed`, so metrics count refusals without parsing bodies.
+//! The log line is [`McpError::log_refusal`](mcp_guard_core::McpError::log_refusal)'s,
+//! as for every guard.
 //!
 //! **Behind rmcp.** rmcp's `StreamableHttpService` checks `Host` itself
 //! against a loopback-only list by default, and refuses a host this guard
@@ -39,6 +41,9 @@
 //! reverse proxy that rewrites `Host`, trust its forwarded host with
 //! [`OriginGuardLayer::trust_forwarded_host_from`] instead of switching the
 //! guard off.
+//!
+//! [`OriginGuardLayer::disabled`] switches the guard off by configuration
+//! without changing the stack's type.
 //!
 //! The layer is generic over request and response bodies: it never reads the
 //! body, and its rejections use [`GuardBody`](mcp_guard_core::GuardBody)

@@ -223,4 +223,30 @@ mod tests {
         assert!(!client.identifies_a_user());
         assert_eq!(client.key(), "principal 1:i - 3:cli");
     }
+
+    /// The budget key of the SSE-resume layer's streams is [`Owner::key`]: a
+    /// key per principal, one shared by the anonymous.
+    #[test]
+    fn each_principal_has_its_own_key_and_the_anonymous_share_one() {
+        let of = |issuer, subject, client| owner(issuer, subject, client).key().to_owned();
+        let keys = [
+            of(Some("https://a"), Some("alice"), Some("app")),
+            of(Some("https://a"), Some("alice"), None),
+            of(Some("https://a"), Some("bob"), Some("app")),
+            of(Some("https://b"), Some("alice"), Some("app")),
+            // Parts that would run together without their lengths.
+            of(Some("https://a 5:alice"), None, Some("app")),
+            of(None, None, Some("app")),
+            of(None, None, Some("")),
+        ];
+        let distinct: std::collections::HashSet<&String> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:?}");
+        assert_eq!(Owner::anonymous().key(), "anonymous");
+        assert!(!keys.contains(&"anonymous".to_owned()));
+        // The format stored event budgets are keyed by (Redis keeps them).
+        assert_eq!(
+            of(Some("https://a"), Some("alice"), Some("app")),
+            "principal 9:https://a 5:alice 3:app"
+        );
+    }
 }

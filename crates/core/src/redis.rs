@@ -53,7 +53,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, IntoConnectionInfo, RedisError};
+use ::redis::{Client, FromRedisValue, IntoConnectionInfo, RedisError, ScriptInvocation};
 
 use crate::StoreError;
 
@@ -307,6 +307,17 @@ impl RedisConnection {
         call: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, StoreError> {
         bounded(self.command_timeout, self.retry_after, call).await
+    }
+
+    /// Runs a Lua script call on a clone of the shared connection, within the
+    /// command timeout; see [`bounded`]. Both stores keep their multi-key
+    /// updates atomic in scripts, so this is their one way to run one.
+    pub async fn run_script<T: FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.manager();
+        self.bounded(invocation.invoke_async(&mut connection)).await
     }
 
     /// Runs a Redis call within `timeout` (a blocking read's own bound); see

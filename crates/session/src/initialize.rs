@@ -3,7 +3,7 @@
 //! from then on it travels as a [`ProtocolVersion`].
 
 use mcp_guard_core::ProtocolVersion;
-use mcp_guard_core::sse::event_data;
+use mcp_guard_core::sse::{event_data, is_event_stream_type};
 use serde_json::Value;
 
 /// `Some(version)` when the answer (JSON or SSE) carries a successful
@@ -13,11 +13,7 @@ pub(crate) fn negotiated_version(
     content_type: &str,
     body: &[u8],
 ) -> Option<Option<ProtocolVersion>> {
-    let is_event_stream = content_type
-        .trim_start()
-        .to_ascii_lowercase()
-        .starts_with("text/event-stream");
-    if is_event_stream {
+    if is_event_stream_type(content_type) {
         let text = String::from_utf8_lossy(body);
         return event_data(&text)
             .iter()

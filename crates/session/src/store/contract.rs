@@ -48,6 +48,33 @@ fn user(name: &str) -> Owner {
 
 const HOUR: Duration = Duration::from_secs(3600);
 
+fn store_limits(max_sessions: usize, max_sessions_per_owner: usize) -> SessionStoreLimits {
+    SessionStoreLimits {
+        max_sessions,
+        max_sessions_per_owner,
+    }
+}
+
+/// Asks the store for a new hour-long session of `owner`: the store's verdict.
+async fn create_for<S: SessionStore>(
+    store: &S,
+    owner: &Owner,
+    limits: SessionStoreLimits,
+) -> Created {
+    store
+        .create(record(owner, HOUR, HOUR), limits)
+        .await
+        .expect("create")
+}
+
+/// Touches `id` twice, 200 ms apart (after a first 200 ms wait).
+async fn touch_twice<S: SessionStore>(store: &S, id: &SessionId) {
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        store.touch(id, now_millis()).await.expect("touch");
+    }
+}
+
 /// How soon after expiry a session must stop counting against the limits.
 pub const EXPIRED_STOPS_COUNTING_WITHIN: Duration = Duration::from_secs(3);
 
@@ -133,50 +160,29 @@ async fn removal_is_removal<S: SessionStore>(store: S) {
 }
 
 async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
-    let limits = SessionStoreLimits {
-        max_sessions: 3,
-        max_sessions_per_owner: 2,
-    };
+    let limits = store_limits(3, 2);
     let alice = user("alice");
     let a1 = record(&alice, HOUR, HOUR);
     assert_eq!(
         store.create(a1.clone(), limits).await.expect("create"),
         Created::Created
     );
+    assert_eq!(create_for(&store, &alice, limits).await, Created::Created);
     assert_eq!(
-        store
-            .create(record(&alice, HOUR, HOUR), limits)
-            .await
-            .expect("create"),
-        Created::Created
-    );
-    assert_eq!(
-        store
-            .create(record(&alice, HOUR, HOUR), limits)
-            .await
-            .expect("create"),
+        create_for(&store, &alice, limits).await,
         Created::TooManyForOwner
     );
     assert_eq!(
-        store
-            .create(record(&user("bob"), HOUR, HOUR), limits)
-            .await
-            .expect("create"),
+        create_for(&store, &user("bob"), limits).await,
         Created::Created
     );
     assert_eq!(
-        store
-            .create(record(&user("carol"), HOUR, HOUR), limits)
-            .await
-            .expect("create"),
+        create_for(&store, &user("carol"), limits).await,
         Created::TooManySessions
     );
     store.remove(a1.id()).await.expect("remove");
     assert_eq!(
-        store
-            .create(record(&user("carol"), HOUR, HOUR), limits)
-            .await
-            .expect("create"),
+        create_for(&store, &user("carol"), limits).await,
         Created::Created,
         "a removed session frees its slot"
     );
@@ -186,63 +192,37 @@ async fn limits_are_enforced_and_freed<S: SessionStore>(store: S) {
 /// overall cap alone, never by one shared per-owner bucket (a local server's
 /// single user reconnecting without `DELETE` must not lock itself out).
 async fn anonymous_sessions_count_only_against_the_overall_cap<S: SessionStore>(store: S) {
-    let limits = SessionStoreLimits {
-        max_sessions: 6,
-        max_sessions_per_owner: 2,
-    };
+    let limits = store_limits(6, 2);
     let alice = user("alice");
     for _ in 0..2 {
-        assert_eq!(
-            store
-                .create(record(&alice, HOUR, HOUR), limits)
-                .await
-                .expect("create"),
-            Created::Created
-        );
+        assert_eq!(create_for(&store, &alice, limits).await, Created::Created);
     }
     assert_eq!(
-        store
-            .create(record(&alice, HOUR, HOUR), limits)
-            .await
-            .expect("create"),
+        create_for(&store, &alice, limits).await,
         Created::TooManyForOwner,
         "a principal still meets its own cap"
     );
     for nth in 1..=4 {
         assert_eq!(
-            store
-                .create(record(&Owner::anonymous(), HOUR, HOUR), limits)
-                .await
-                .expect("create"),
+            create_for(&store, &Owner::anonymous(), limits).await,
             Created::Created,
             "anonymous session {nth} of 4 (the per-owner cap is 2) fits under the overall cap"
         );
     }
     assert_eq!(
-        store
-            .create(record(&Owner::anonymous(), HOUR, HOUR), limits)
-            .await
-            .expect("create"),
+        create_for(&store, &Owner::anonymous(), limits).await,
         Created::TooManySessions,
         "the overall cap bounds anonymous sessions"
     );
 }
 
 async fn concurrent_creates_never_exceed_the_cap<S: SessionStore>(store: Arc<S>) {
-    let limits = SessionStoreLimits {
-        max_sessions: 10,
-        max_sessions_per_owner: 1000,
-    };
+    let limits = store_limits(10, 1000);
     let mut results = Vec::new();
     for index in 0..50 {
         let store = store.clone();
         let owner = user(&format!("user{index}"));
-        results.push(async move {
-            store
-                .create(record(&owner, HOUR, HOUR), limits)
-                .await
-                .expect("create")
-        });
+        results.push(async move { create_for(&*store, &owner, limits).await });
     }
     let outcomes = futures_util::future::join_all(results).await;
     let created = outcomes
@@ -256,10 +236,7 @@ async fn concurrent_creates_never_exceed_the_cap<S: SessionStore>(store: Arc<S>)
 }
 
 async fn idle_sessions_expire_and_stop_counting<S: SessionStore>(store: S) {
-    let limits = SessionStoreLimits {
-        max_sessions: 1,
-        max_sessions_per_owner: 1,
-    };
+    let limits = store_limits(1, 1);
     let short = record(&user("alice"), Duration::from_millis(150), HOUR);
     assert_eq!(
         store.create(short.clone(), limits).await.expect("create"),
@@ -275,10 +252,7 @@ async fn idle_sessions_expire_and_stop_counting<S: SessionStore>(store: S) {
     // counting against the limits.
     let deadline = tokio::time::Instant::now() + EXPIRED_STOPS_COUNTING_WITHIN;
     loop {
-        let outcome = store
-            .create(record(&user("alice"), HOUR, HOUR), limits)
-            .await
-            .expect("create");
+        let outcome = create_for(&store, &user("alice"), limits).await;
         if outcome == Created::Created {
             break;
         }
@@ -297,13 +271,7 @@ async fn touches_extend_idle_expiry_within_the_lifetime<S: SessionStore>(store: 
         Duration::from_millis(700),
     );
     store.create(touched.clone(), ROOMY).await.expect("create");
-    for _ in 0..2 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        store
-            .touch(touched.id(), now_millis())
-            .await
-            .expect("touch");
-    }
+    touch_twice(&store, touched.id()).await;
     // 400 ms in: past the first idle deadline, alive thanks to the touches.
     let alive = store
         .load(touched.id())
@@ -314,13 +282,7 @@ async fn touches_extend_idle_expiry_within_the_lifetime<S: SessionStore>(store: 
         alive.last_seen_at() > touched.last_seen_at(),
         "the touch is recorded"
     );
-    for _ in 0..2 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        store
-            .touch(touched.id(), now_millis())
-            .await
-            .expect("touch");
-    }
+    touch_twice(&store, touched.id()).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(
         store.load(touched.id()).await.expect("load").is_none(),

@@ -355,11 +355,7 @@ impl SessionStore for RedisSessionStore {
                 .arg(format!("{STATE_FIELD}{key}"))
                 .arg(value.to_string());
         }
-        let mut connection = self.redis.manager();
-        let outcome: i64 = self
-            .redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let outcome: i64 = self.redis.run_script(&invocation).await?;
         Ok(match outcome {
             0 => Created::Created,
             1 => Created::IdTaken,
@@ -412,11 +408,7 @@ impl SessionStore for RedisSessionStore {
             .arg(at)
             .arg(now_millis())
             .arg(MAX_TTL_MS);
-        let mut connection = self.redis.manager();
-        let _: i64 = self
-            .redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let _: i64 = self.redis.run_script(&invocation).await?;
         Ok(())
     }
 
@@ -434,11 +426,7 @@ impl SessionStore for RedisSessionStore {
                 None => invocation.arg(format!("-{STATE_FIELD}{key}")).arg(""),
             };
         }
-        let mut connection = self.redis.manager();
-        let _: i64 = self
-            .redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let _: i64 = self.redis.run_script(&invocation).await?;
         Ok(())
     }
 
@@ -448,11 +436,7 @@ impl SessionStore for RedisSessionStore {
             .key(self.session_key(id))
             .key(self.sessions_key())
             .arg(id.as_str());
-        let mut connection = self.redis.manager();
-        let removed: i64 = self
-            .redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+        let removed: i64 = self.redis.run_script(&invocation).await?;
         Ok(removed == 1)
     }
 }

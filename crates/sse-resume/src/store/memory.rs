@@ -6,7 +6,7 @@ use tokio::sync::watch;
 
 use super::{
     EventStore, EventStoreLimits, EventStoreLimitsConfigError, Replay, StoreError, StreamKey,
-    event_bytes, gone_message, replay_after,
+    StreamTail, event_bytes, gone_message,
 };
 use crate::{SseEvent, StreamId};
 
@@ -411,14 +411,12 @@ impl EventStore for MemoryEventStore {
             .enumerate()
             .map(|(offset, event)| (after + 1 + offset as u64, event.clone()))
             .collect();
-        Ok(replay_after(
-            after,
+        let tail = StreamTail {
             last,
-            stream.first_seq,
-            stream.closed,
-            events,
-            max,
-        ))
+            first_kept: stream.first_seq,
+            closed: stream.closed,
+        };
+        Ok(tail.replay_after(after, events, max))
     }
 
     async fn wait_after(

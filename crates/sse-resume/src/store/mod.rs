@@ -179,31 +179,44 @@ pub(crate) fn gone_message(key: &StreamKey) -> String {
     )
 }
 
-/// What a read after `after` found, the same rule for every store: a stream
-/// whose last sequence is `last`, whose oldest kept is `first_kept`, and
-/// `events`, the kept events after the cursor (ascending), of which up to
-/// `max` are replayed.
-pub(crate) fn replay_after(
-    after: u64,
-    last: u64,
-    first_kept: u64,
-    closed: bool,
-    mut events: Vec<(u64, SseEvent)>,
-    max: usize,
-) -> Replay {
-    if after > last {
-        return Replay::Unknown;
-    }
-    if after < last && first_kept > after + 1 {
-        return Replay::Evicted {
-            oldest_kept: first_kept,
-        };
-    }
-    events.truncate(max);
-    let reached_end = after + events.len() as u64 == last;
-    Replay::Events {
-        closed: closed && reached_end,
-        events,
+/// Where a stream stands when a read comes: its last sequence, its oldest
+/// kept sequence, and whether it is closed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamTail {
+    pub(crate) last: u64,
+    pub(crate) first_kept: u64,
+    pub(crate) closed: bool,
+}
+
+impl StreamTail {
+    /// What a read after `after` found, the same rule for every store:
+    /// `events` are the kept events after the cursor (ascending), of which up
+    /// to `max` are replayed.
+    pub(crate) fn replay_after(
+        self,
+        after: u64,
+        mut events: Vec<(u64, SseEvent)>,
+        max: usize,
+    ) -> Replay {
+        let Self {
+            last,
+            first_kept,
+            closed,
+        } = self;
+        if after > last {
+            return Replay::Unknown;
+        }
+        if after < last && first_kept > after + 1 {
+            return Replay::Evicted {
+                oldest_kept: first_kept,
+            };
+        }
+        events.truncate(max);
+        let reached_end = after + events.len() as u64 == last;
+        Replay::Events {
+            closed: closed && reached_end,
+            events,
+        }
     }
 }
 

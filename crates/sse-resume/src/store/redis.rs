@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     EventStore, EventStoreLimits, EventStoreLimitsConfigError, Replay, StoreError, StreamKey,
-    event_bytes, gone_message, replay_after,
+    StreamTail, event_bytes, gone_message,
 };
 use crate::{SseEvent, StreamId};
 
@@ -536,14 +536,6 @@ impl RedisEventStore {
         ))
     }
 
-    /// Runs a script on the shared connection, within the command timeout.
-    async fn run(&self, invocation: redis::ScriptInvocation<'_>) -> Result<i64, StoreError> {
-        let mut connection = self.redis.manager();
-        self.redis
-            .bounded(invocation.invoke_async(&mut connection))
-            .await
-    }
-
     /// A script call with the common arguments (prefix, session, stream, TTL).
     fn invocation<'a>(
         &self,
@@ -766,7 +758,7 @@ impl EventStore for RedisEventStore {
             invocation
                 .arg(self.limits.max_streams_per_session.max(1))
                 .arg(&owner);
-            let opened = self.run(invocation).await?;
+            let opened: i64 = self.redis.run_script(&invocation).await?;
             if opened == 1 {
                 return Ok(stream);
             }
@@ -783,7 +775,7 @@ impl EventStore for RedisEventStore {
                 .unwrap_or(u64::MAX)
                 .min(1 << 46),
         );
-        self.run(invocation).await?;
+        let _: i64 = self.redis.run_script(&invocation).await?;
         Ok(())
     }
 
@@ -804,13 +796,13 @@ impl EventStore for RedisEventStore {
         if let Some(retry) = event.retry {
             invocation.arg("r").arg(retry);
         }
-        let seq = self.run(invocation).await?;
+        let seq: i64 = self.redis.run_script(&invocation).await?;
         u64::try_from(seq).map_err(|_| self.redis.failure(gone_message(key)))
     }
 
     async fn close_stream(&self, key: &StreamKey) -> Result<(), StoreError> {
         let invocation = self.invocation(&scripts().close, &key.session, key.stream.as_str());
-        self.run(invocation).await?;
+        let _: i64 = self.redis.run_script(&invocation).await?;
         Ok(())
     }
 
@@ -833,14 +825,12 @@ impl EventStore for RedisEventStore {
         })?;
         // The range read starts at the oldest kept event after the cursor.
         let first_kept = events.first().map_or(head.last + 1, |(seq, _)| *seq);
-        Ok(replay_after(
-            after,
-            head.last,
+        let tail = StreamTail {
+            last: head.last,
             first_kept,
-            head.closed,
-            events,
-            max,
-        ))
+            closed: head.closed,
+        };
+        Ok(tail.replay_after(after, events, max))
     }
 
     async fn wait_after(
@@ -882,7 +872,7 @@ impl EventStore for RedisEventStore {
 
     async fn purge_session(&self, session: &str) -> Result<(), StoreError> {
         let invocation = self.invocation(&scripts().purge, session, "");
-        self.run(invocation).await?;
+        let _: i64 = self.redis.run_script(&invocation).await?;
         Ok(())
     }
 }

@@ -166,19 +166,27 @@ async fn closing_marks_the_end<S: EventStore>(store: S) {
     }
 }
 
+/// A reader waiting (up to 10 s) for news after `after`: joins with how
+/// long it waited.
+fn spawn_waiter<S: EventStore>(
+    store: &Arc<S>,
+    key: &StreamKey,
+    after: u64,
+) -> tokio::task::JoinHandle<Duration> {
+    let (store, key) = (store.clone(), key.clone());
+    tokio::spawn(async move {
+        let started = tokio::time::Instant::now();
+        store
+            .wait_after(&key, after, Duration::from_secs(10))
+            .await
+            .expect("wait");
+        started.elapsed()
+    })
+}
+
 async fn the_live_tail_wakes_on_append_and_close<S: EventStore>(store: Arc<S>) {
     let key = open(&*store, "s").await;
-    let waiter = {
-        let (store, key) = (store.clone(), key.clone());
-        tokio::spawn(async move {
-            let started = tokio::time::Instant::now();
-            store
-                .wait_after(&key, 0, Duration::from_secs(10))
-                .await
-                .expect("wait");
-            started.elapsed()
-        })
-    };
+    let waiter = spawn_waiter(&store, &key, 0);
     tokio::time::sleep(Duration::from_millis(50)).await;
     store.append(&key, event("live")).await.expect("append");
     let waited = waiter.await.expect("join");
@@ -187,17 +195,7 @@ async fn the_live_tail_wakes_on_append_and_close<S: EventStore>(store: Arc<S>) {
         "an append wakes a waiting reader ({waited:?})"
     );
 
-    let closer = {
-        let (store, key) = (store.clone(), key.clone());
-        tokio::spawn(async move {
-            let started = tokio::time::Instant::now();
-            store
-                .wait_after(&key, 1, Duration::from_secs(10))
-                .await
-                .expect("wait");
-            started.elapsed()
-        })
-    };
+    let closer = spawn_waiter(&store, &key, 1);
     tokio::time::sleep(Duration::from_millis(50)).await;
     store.close_stream(&key).await.expect("close");
     assert!(

@@ -14,8 +14,6 @@
 mod support;
 
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,6 +25,7 @@ use mcp_guard::bearer_auth::{
 };
 use mcp_guard::core::Rejection;
 use mcp_guard_test_support::jwt::{hs256_token, unix_now};
+use mcp_guard_test_support::logs::Logs;
 use serde_json::{Value, json};
 use support::jsonrpc::handler;
 use tower::{Layer, Service, ServiceExt};
@@ -274,49 +273,6 @@ async fn the_response_timeout_names_itself() {
     assert_refused(&response, 504, "response-timeout", "response_timeout");
 }
 
-/// Everything a `tracing_subscriber::fmt` subscriber writes, for the test to read.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    /// Captures every event of this thread (tests run on a current-thread
-    /// runtime, so every task of the test logs here) until the guard drops.
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let writer = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .without_time()
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    /// The lines at `level` (`fmt` starts each line with the padded level).
-    fn at(&self, level: &str) -> Vec<String> {
-        self.text()
-            .lines()
-            .filter(|line| line.trim_start().starts_with(level))
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_rebinding_probe_and_a_first_401_log_nothing_at_warn() {
     let logs = Logs::default();
@@ -387,7 +343,7 @@ async fn rmcp_refusing_a_host_the_guard_admitted_is_named_in_one_warning() {
     let _capture = logs.capture();
     let rmcp = StreamableHttpService::new(
         || Ok(rmcp_server::Quiet),
-        Arc::new(LocalSessionManager::default()),
+        std::sync::Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default().with_legacy_session_mode(false),
     );
     let allowlist = Allowlist::builder().allow_host(HOST).build().unwrap();

@@ -17,8 +17,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_bearer_auth::{BearerAuth, BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
 use mcp_guard_core::{GuardBody, Principal};
+use mcp_guard_test_support::logs::Logs;
 use serde_json::{Value, json};
-use support::{ISSUER, RESOURCE, TOOLS_LIST, capture_logs};
+use support::{ISSUER, RESOURCE, TOOLS_LIST};
 use tower::util::BoxCloneService;
 use tower::{Layer, ServiceExt};
 
@@ -121,7 +122,8 @@ async fn what_the_enabled_layer_refuses_or_answers_reaches_the_handler_unchanged
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_disabled_layer_logs_nothing() {
-    let (captured, _guard) = capture_logs();
+    let captured = Logs::default();
+    let _guard = captured.capture();
     let on = enabled().layer(handler());
     let off = BearerAuthLayer::<JwtVerifier>::disabled().layer(handler());
 

@@ -11,8 +11,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
 use mcp_guard_core::GuardBody;
+use mcp_guard_test_support::logs::Logs;
 use serde_json::json;
-use support::{RESOURCE, TOOLS_LIST, capture_logs, hs256, now};
+use support::{RESOURCE, TOOLS_LIST, hs256, now};
 use tower::{Layer, ServiceExt};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -24,7 +25,8 @@ fn token(exp_offset: i64) -> String {
 
 #[tokio::test(flavor = "current_thread")]
 async fn rejections_and_successes_log_no_token() {
-    let (captured, _guard) = capture_logs();
+    let captured = Logs::default();
+    let _guard = captured.capture();
 
     let verifier = JwtVerifier::builder("https://auth.example.com", RESOURCE)
         .hs256_secret(SECRET)

@@ -3,40 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use http::{Method, StatusCode};
 use mcp_guard_core::{McpError, Severity, error_code, guard};
-
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// What `run` logs, one line per event.
-fn logged(run: impl FnOnce()) -> Vec<String> {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .without_time()
-        .finish();
-    tracing::subscriber::with_default(subscriber, run);
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    text.lines().map(str::to_owned).collect()
-}
+use mcp_guard_test_support::logs::Logs;
 
 fn refusal(severity: Severity) -> McpError {
     McpError::new(
@@ -56,7 +25,7 @@ fn each_severity_logs_at_its_level() {
         (Severity::Expected, " INFO"),
         (Severity::Operator, " WARN"),
     ] {
-        let lines = logged(|| refusal(severity).log_refusal(&Method::POST));
+        let lines = Logs::of(|| refusal(severity).log_refusal(&Method::POST));
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].starts_with(level), "{severity:?}: {}", lines[0]);
     }
@@ -64,7 +33,7 @@ fn each_severity_logs_at_its_level() {
 
 #[test]
 fn the_line_names_the_guard_reason_status_method_and_message() {
-    let lines = logged(|| {
+    let lines = Logs::of(|| {
         let _response = refusal(Severity::default())
             .into_logged_response::<http_body_util::Empty<bytes::Bytes>>(&Method::DELETE);
     });
@@ -83,7 +52,7 @@ fn the_line_names_the_guard_reason_status_method_and_message() {
 
 #[test]
 fn the_answer_for_the_kit_future_is_logged_too() {
-    let lines = logged(|| {
+    let lines = Logs::of(|| {
         let answer = McpError::new(StatusCode::NOT_FOUND, error_code::SESSION_NOT_FOUND, "gone")
             .with_reason("unknown_session")
             .rejected_by(guard::SESSION)
@@ -101,7 +70,7 @@ fn the_answer_for_the_kit_future_is_logged_too() {
 
 #[test]
 fn an_unnamed_guard_still_logs_with_an_unspecified_reason() {
-    let lines = logged(|| {
+    let lines = Logs::of(|| {
         McpError::new(StatusCode::BAD_REQUEST, error_code::INVALID_REQUEST, "bad")
             .log_refusal(&Method::POST);
     });

@@ -10,11 +10,12 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_guard_core::Rejection;
+use mcp_guard_test_support::logs::Logs;
 use mcp_origin_guard::{OriginGuard, OriginGuardLayer};
 use tower::{Layer, ServiceExt};
 
 mod support;
-use support::{Logs, REACHED, handler, request};
+use support::{REACHED, handler, request};
 
 /// A rebinding request: the attacker's name in Host and Origin.
 fn rebinding() -> Request<Full<Bytes>> {

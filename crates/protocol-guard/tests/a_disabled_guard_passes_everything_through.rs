@@ -12,11 +12,12 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_guard_core::Rejection;
 use mcp_guard_core::{Era, GuardBody, ProtocolVersion, RpcEnvelope};
+use mcp_guard_test_support::logs::Logs;
 use mcp_protocol_guard::{ProtocolGuard, ProtocolGuardLayer};
 use tower::{Layer, ServiceExt};
 
 mod support;
-use support::{Logs, V_NEW, request_with};
+use support::{V_NEW, request_with};
 
 /// A `tools/list` result announcing an annotated parameter: an enabled guard
 /// would learn from it.

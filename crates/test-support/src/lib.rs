@@ -1,6 +1,6 @@
 //! Test helpers shared by the mcp-guard crates' integration tests: a real
-//! `redis-server` started on a free loopback port, and HS256 test tokens
-//! ([`jwt`]). Not published.
+//! `redis-server` started on a free loopback port, HS256 test tokens
+//! ([`jwt`]) and log capture ([`logs`]). Not published.
 //!
 //! ```no_run
 //! use mcp_guard_test_support::RedisServer;
@@ -18,6 +18,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod jwt;
+pub mod logs;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

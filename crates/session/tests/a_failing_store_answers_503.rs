@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::{Method, StatusCode};
-use http_body_util::BodyExt;
+use mcp_guard_test_support::outage;
 use mcp_session::store::{
     Created, MemorySessionStore, SessionStore, SessionStoreLimits, StoreError,
 };
 use mcp_session::{Mode, SessionGuardLayer, SessionId, SessionRecord, StateChanges};
-use support::{INITIALIZE, PING, initialize_handler, request};
+use support::{INITIALIZE, PING, collect, initialize_handler, request};
 use tower::{Layer, ServiceExt};
 
 /// The in-memory store behind a switch that makes every call fail, the way a
@@ -95,25 +95,11 @@ async fn an_unavailable_store_means_503_and_service_resumes_after() {
         ),
         ("an initialize", send(None, INITIALIZE).await.unwrap()),
     ] {
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{case}");
-        assert_eq!(
-            response.headers()["retry-after"],
-            "7",
-            "{case}: the store's own retry hint"
-        );
+        let response = collect(response).await.unwrap();
+        outage::assert_unavailable(case, &response, "session", "7");
         assert!(
             response.headers().get("mcp-session-id").is_none(),
             "{case}: no session handed out"
-        );
-        let body: serde_json::Value =
-            serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes())
-                .unwrap();
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("session store is unavailable"),
-            "{case}: {body}"
         );
     }
 

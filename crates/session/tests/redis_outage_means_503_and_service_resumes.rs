@@ -19,14 +19,11 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use mcp_guard_core::Owner;
 use mcp_guard_test_support::RedisServer;
+use mcp_guard_test_support::outage::{self, COMMAND_TIMEOUT, FAILS_WITHIN};
 use mcp_session::store::{SessionStore, SessionStoreLimits};
 use mcp_session::{Mode, RedisSessionStore, SessionGuardLayer, SessionId, SessionRecord};
 use support::{INITIALIZE, PING, collect, initialize_handler, request};
 use tower::{Layer, ServiceExt};
-
-const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
-/// A failing call must return within its timeout plus scheduling slack.
-const FAILS_WITHIN: Duration = Duration::from_secs(2);
 
 async fn store(redis: &RedisServer) -> RedisSessionStore {
     RedisSessionStore::builder(redis.url())
@@ -48,59 +45,21 @@ fn service(store: RedisSessionStore) -> Svc {
 }
 
 async fn send(service: &Svc, id: Option<&str>, body: &'static str) -> (Response<Bytes>, Duration) {
-    let started = Instant::now();
-    let response = tokio::time::timeout(
-        Duration::from_secs(10),
-        service.clone().oneshot(request(Method::POST, id, body)),
-    )
-    .await
-    .expect("the layer answers, however Redis is")
-    .unwrap();
-    (response, started.elapsed())
+    outage::timed(service, request(Method::POST, id, body)).await
 }
 
 fn assert_unavailable(case: &str, response: &Response<Bytes>, took: Duration) {
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{case}");
-    assert_eq!(
-        response.headers()["retry-after"],
-        "3",
-        "{case}: the store's retry hint"
-    );
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/json",
-        "{case}"
-    );
+    outage::assert_unavailable(case, response, "session", "3");
     assert!(
         response.headers().get("mcp-session-id").is_none(),
         "{case}: no session handed out"
     );
-    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
-    assert_eq!(body["jsonrpc"], "2.0", "{case}: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("session store is unavailable"),
-        "{case}: {body}"
-    );
-    assert!(
-        took < FAILS_WITHIN,
-        "{case}: answered in {took:?}, not stuck on Redis"
-    );
+    outage::assert_fails_fast(case, took);
 }
 
-/// Sends until the answer is no longer `503` (the connection manager
-/// reconnecting), within 10 s; returns that answer.
+/// The answer to `body` (in session `id`) once the store is back.
 async fn once_available(service: &Svc, id: Option<&str>, body: &'static str) -> Response<Bytes> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (response, _) = send(service, id, body).await;
-        if response.status() != StatusCode::SERVICE_UNAVAILABLE || Instant::now() > deadline {
-            return response;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    outage::once_available(service, || request(Method::POST, id, body)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

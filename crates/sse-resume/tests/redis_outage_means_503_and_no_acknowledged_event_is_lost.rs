@@ -24,13 +24,9 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use mcp_guard_test_support::RedisServer;
+use mcp_guard_test_support::outage::{self, COMMAND_TIMEOUT, FAILS_WITHIN};
 use mcp_sse_resume::{EventId, EventStore, RedisEventStore, Replay, SseEvent, StreamKey};
 use support::{CALL, INITIALIZE, Svc, ids, post, resume, server};
-use tower::ServiceExt;
-
-const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
-/// A failing call must return within its timeout plus scheduling slack.
-const FAILS_WITHIN: Duration = Duration::from_secs(2);
 
 async fn store(redis: &RedisServer) -> RedisEventStore {
     RedisEventStore::builder(redis.url())
@@ -42,39 +38,12 @@ async fn store(redis: &RedisServer) -> RedisEventStore {
 }
 
 async fn send(service: &Svc, request: Request<Full<Bytes>>) -> (Response<Bytes>, Duration) {
-    let started = Instant::now();
-    let response = tokio::time::timeout(Duration::from_secs(10), service.clone().oneshot(request))
-        .await
-        .expect("the layers answer, however Redis is")
-        .unwrap();
-    (response, started.elapsed())
+    outage::timed(service, request).await
 }
 
 fn assert_unavailable(case: &str, response: &Response<Bytes>, took: Duration) {
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{case}");
-    assert_eq!(
-        response.headers()["retry-after"],
-        "3",
-        "{case}: the store's retry hint"
-    );
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/json",
-        "{case}"
-    );
-    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
-    assert_eq!(body["jsonrpc"], "2.0", "{case}: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("event store is unavailable"),
-        "{case}: {body}"
-    );
-    assert!(
-        took < FAILS_WITHIN,
-        "{case}: answered in {took:?}, not stuck on Redis"
-    );
+    outage::assert_unavailable(case, response, "event", "3");
+    outage::assert_fails_fast(case, took);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,14 +104,7 @@ async fn a_crashed_redis_means_503_and_acknowledged_events_replay_after_restart(
     // Back on the same port, the append-only file reloaded; the same store,
     // not rebuilt, replays what it acknowledged before the crash.
     redis.restart();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let resumed = loop {
-        let (response, _) = send(&service, resume(&session, &seen[1])).await;
-        if response.status() != StatusCode::SERVICE_UNAVAILABLE || Instant::now() > deadline {
-            break response;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let resumed = outage::once_available(&service, || resume(&session, &seen[1])).await;
     assert_eq!(resumed.status(), StatusCode::OK);
     let text = std::str::from_utf8(resumed.body()).unwrap();
     assert_eq!(ids(text), seen[2..], "no acknowledged event lost: {text}");

@@ -1,6 +1,7 @@
 //! Test helpers shared by the mcp-guard crates' integration tests: a real
 //! `redis-server` started on a free loopback port, HS256 test tokens
-//! ([`jwt`]) and log capture ([`logs`]). Not published.
+//! ([`jwt`]), log capture ([`logs`]) and what a guard answers while its
+//! store is down ([`outage`]). Not published.
 //!
 //! ```no_run
 //! use mcp_guard_test_support::RedisServer;
@@ -19,6 +20,7 @@
 
 pub mod jwt;
 pub mod logs;
+pub mod outage;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

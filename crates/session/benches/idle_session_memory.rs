@@ -12,21 +12,11 @@
 
 mod support;
 
+use mcp_guard_test_support::memory::resident_bytes;
 use mcp_session::store::{Created, MemorySessionStore, SessionStore, SessionStoreLimits};
 use support::record;
 
 const SESSIONS: usize = 100_000;
-
-fn resident_bytes() -> usize {
-    let status =
-        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux only)");
-    let line = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .expect("VmRSS");
-    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

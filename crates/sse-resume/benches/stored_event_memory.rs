@@ -9,22 +9,12 @@
 
 mod support;
 
+use mcp_guard_test_support::memory::resident_bytes;
 use mcp_sse_resume::{EventStore, EventStoreLimits, MemoryEventStore, SseEvent};
 use support::{open, runtime};
 
 const EVENTS: u64 = 100_000;
 const DATA_BYTES: usize = 150;
-
-fn resident_bytes() -> usize {
-    let status =
-        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux only)");
-    let line = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .expect("VmRSS");
-    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
-}
 
 fn main() {
     runtime().block_on(async {

@@ -1,7 +1,8 @@
 //! Test helpers shared by the mcp-guard crates' integration tests: a real
 //! `redis-server` started on a free loopback port, HS256 test tokens
-//! ([`jwt`]), log capture ([`logs`]) and what a guard answers while its
-//! store is down ([`outage`]). Not published.
+//! ([`jwt`]), log capture ([`logs`]), what a guard answers while its store
+//! is down ([`outage`]) and the resident set size the memory benches measure
+//! ([`memory`]). Not published.
 //!
 //! ```no_run
 //! use mcp_guard_test_support::RedisServer;
@@ -20,6 +21,7 @@
 
 pub mod jwt;
 pub mod logs;
+pub mod memory;
 pub mod outage;
 
 use std::io::{Read, Write};

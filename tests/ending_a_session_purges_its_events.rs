@@ -7,11 +7,7 @@
 //!
 //! Moved from mcp-sse-resume's tests, which no longer depend on mcp-session.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-// Tests fail loudly by design.
-// Log notifications are deprecated by SEP-2577 for later revisions, but are part
-// of the 2025 revisions these streams speak.
-#![allow(deprecated)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly by design.
 
 use std::sync::Arc;
 
@@ -19,53 +15,14 @@ use axum::Router;
 use mcp_guard::protocol_guard::ProtocolGuardLayer;
 use mcp_guard::session::SessionGuardLayer;
 use mcp_guard::sse_resume::SseResumeLayer;
+use mcp_guard_test_support::emitter::Emitter;
 use reqwest::StatusCode;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, LoggingLevel,
-    LoggingMessageNotificationParam, ServerCapabilities, ServerConfig,
-};
-use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 use tower::ServiceBuilder;
 
 const VERSION: &str = "2025-11-25";
-
-/// `emit {count}` sends `count` log notifications, then its result.
-#[derive(Clone)]
-struct Emitter;
-
-impl ServerHandler for Emitter {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_logging()
-                .build(),
-        )
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let arguments = request.arguments.unwrap_or_default();
-        let count = arguments.get("count").and_then(Value::as_u64).unwrap_or(0);
-        for seq in 0..count {
-            let log =
-                LoggingMessageNotificationParam::new(LoggingLevel::Info, json!({ "seq": seq }));
-            context
-                .peer
-                .notify_logging_message(log)
-                .await
-                .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
-        }
-        Ok(CallToolResult::success(vec![ContentBlock::text(format!("emitted {count}"))]).into())
-    }
-}
 
 fn post(
     http: &reqwest::Client,
@@ -88,7 +45,7 @@ fn post(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ending_the_session_purges_its_events() {
     let rmcp = StreamableHttpService::new(
-        || Ok(Emitter),
+        || Ok(Emitter::default()),
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)

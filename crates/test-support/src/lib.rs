@@ -1,8 +1,9 @@
 //! Test helpers shared by the mcp-guard crates' integration tests: a real
 //! `redis-server` started on a free loopback port, HS256 test tokens
 //! ([`jwt`]), log capture ([`logs`]), what a guard answers while its store
-//! is down ([`outage`]) and the resident set size the memory benches measure
-//! ([`memory`]). Not published.
+//! is down ([`outage`]), the resident set size the memory benches measure
+//! ([`memory`]) and an rmcp server that streams log notifications
+//! ([`emitter`]). Not published.
 //!
 //! ```no_run
 //! use mcp_guard_test_support::RedisServer;
@@ -19,6 +20,7 @@
 // Test support fails loudly: a helper that cannot start Redis panics with why.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod emitter;
 pub mod jwt;
 pub mod logs;
 pub mod memory;

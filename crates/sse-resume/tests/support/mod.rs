@@ -13,9 +13,8 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::Router;
 use bytes::Bytes;
@@ -26,16 +25,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 use mcp_guard_core::{Era, Owner, Principal, ProtocolVersion, SessionContext};
+use mcp_guard_test_support::emitter::Emitter;
 use mcp_protocol_guard::ProtocolGuardLayer;
 use mcp_sse_resume::{EventStore, MemoryEventStore, Replay, SseEvent, SseResumeLayer};
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, LoggingLevel,
-    LoggingMessageNotificationParam, ServerCapabilities, ServerConfig,
-};
-use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
@@ -156,64 +150,6 @@ pub(crate) fn principal_from_test_header<B>(mut request: Request<B>) -> Request<
 // ---------------------------------------------------------------------------
 // An rmcp server behind the layers, over real HTTP.
 
-/// `emit {count, pause_ms, size}` sends `count` log notifications (with
-/// `size` bytes of padding each when asked, `pause_ms` apart), then its
-/// result; `hang` waits until its request is cancelled, and counts that.
-#[derive(Clone, Default)]
-pub(crate) struct Emitter {
-    cancelled: Arc<AtomicUsize>,
-}
-
-impl ServerHandler for Emitter {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_logging()
-                .build(),
-        )
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let arguments = request.arguments.unwrap_or_default();
-        if request.name == "hang" {
-            // One message starts the response stream; then wait to be cancelled.
-            let log = LoggingMessageNotificationParam::new(
-                LoggingLevel::Info,
-                json!({ "hanging": true }),
-            );
-            let _ = context.peer.notify_logging_message(log).await;
-            context.ct.cancelled().await;
-            self.cancelled.fetch_add(1, Ordering::SeqCst);
-            return Err(ErrorData::internal_error("cancelled", None));
-        }
-        let number = |name: &str| arguments.get(name).and_then(Value::as_u64).unwrap_or(0);
-        let (count, pause, size) = (number("count"), number("pause_ms"), number("size"));
-        let pad = "x".repeat(usize::try_from(size).unwrap());
-        for seq in 0..count {
-            let data = if size > 0 {
-                json!({ "seq": seq, "pad": pad })
-            } else {
-                json!({ "seq": seq })
-            };
-            let log = LoggingMessageNotificationParam::new(LoggingLevel::Info, data);
-            context
-                .peer
-                .notify_logging_message(log)
-                .await
-                .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
-            if pause > 0 {
-                tokio::time::sleep(Duration::from_millis(pause)).await;
-            }
-        }
-        Ok(CallToolResult::success(vec![ContentBlock::text(format!("emitted {count}"))]).into())
-    }
-}
-
 /// protocol guard → (a stand-in for bearer auth) → (a stand-in for the
 /// session layer) → sse-resume → an rmcp server (stateless handler: no
 /// resumability of its own), on loopback.
@@ -227,7 +163,7 @@ pub(crate) struct Server {
 impl Server {
     pub(crate) async fn start(resume: SseResumeLayer<MemoryEventStore>) -> Server {
         let emitter = Emitter::default();
-        let cancelled = emitter.cancelled.clone();
+        let cancelled = emitter.cancelled();
         let rmcp = StreamableHttpService::new(
             move || Ok(emitter.clone()),
             Arc::new(LocalSessionManager::default()),

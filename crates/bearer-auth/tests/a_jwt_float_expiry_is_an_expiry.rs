@@ -14,15 +14,16 @@ use http::StatusCode;
 use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, TokenVerifier, VerifyError,
 };
+use mcp_guard_test_support::jwt::hs256_token;
 use serde_json::{Value, json};
-use support::{ISSUER, RESOURCE, hs256, now_f64 as now, subject_through as call, with};
+use support::{ISSUER, RESOURCE, now_f64 as now, subject_through as call, with};
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 
 /// A token for this server, `exp` (and whatever else `overrides` says) as given.
 fn token(overrides: Value) -> String {
     let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": "mcp"});
-    hs256(SECRET, &with(claims, overrides))
+    hs256_token(&with(claims, overrides), SECRET)
 }
 
 fn verifier(leeway: Duration) -> JwtVerifier {

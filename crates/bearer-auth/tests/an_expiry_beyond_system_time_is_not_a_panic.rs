@@ -14,8 +14,9 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, TokenVerifier};
+use mcp_guard_test_support::jwt::hs256_token;
 use serde_json::json;
-use support::{ISSUER, RESOURCE, hs256};
+use support::{ISSUER, RESOURCE};
 use tower::{Layer, ServiceExt};
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
@@ -23,7 +24,7 @@ const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 fn far_future_token() -> String {
     let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": "mcp",
                         "exp": 9_999_999_999_999_944_800_u64});
-    hs256(SECRET, &claims)
+    hs256_token(&claims, SECRET)
 }
 
 fn verifier() -> JwtVerifier {

@@ -22,8 +22,9 @@ use http_body_util::Full;
 use jsonwebtoken::{Algorithm, Header};
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
 use mcp_guard_core::GuardBody;
+use mcp_guard_test_support::jwt::unix_now;
 use serde_json::{Value, json};
-use support::{AuthServer, RESOURCE, RSA_1, jwk, now, serve, sign};
+use support::{AuthServer, RESOURCE, RSA_1, jwk, serve, sign};
 use tower::Layer;
 
 /// Requests in one wave, all needing a key at the same time.
@@ -68,7 +69,7 @@ async fn start_auth_server_on(addr: SocketAddr) -> AuthServer {
 /// A well-formed token of `issuer`, signed with a key the verifier has not seen yet.
 fn token(issuer: &str) -> String {
     let claims = json!({"iss": issuer, "aud": RESOURCE, "sub": "alice",
-        "exp": now() + 3600, "iat": now(), "scope": "mcp"});
+        "exp": unix_now() + 3600, "iat": unix_now(), "scope": "mcp"});
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("rsa-1".to_owned());
     sign(&header, RSA_1, &claims)

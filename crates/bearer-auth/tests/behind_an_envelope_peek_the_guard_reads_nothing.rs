@@ -18,8 +18,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, ScopePolicy};
 use mcp_guard_core::{EnvelopeLimits, EnvelopePeekLayer, Principal, Rejection};
+use mcp_guard_test_support::jwt::{hs256_token, unix_now};
 use serde_json::{Value, json};
-use support::{ISSUER, RESOURCE, TOOLS_LIST, hs256, now};
+use support::{ISSUER, RESOURCE, TOOLS_LIST};
 use tower::{Layer, Service, ServiceExt};
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
@@ -27,8 +28,8 @@ const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 /// A token holding the `mcp` scope only.
 fn token() -> String {
     let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": "mcp",
-                        "exp": now() + 3600});
-    hs256(SECRET, &claims)
+                        "exp": unix_now() + 3600});
+    hs256_token(&claims, SECRET)
 }
 
 /// Every call needs `mcp`; the tool `delete` needs `admin` too. A body

@@ -18,16 +18,17 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata, ScopePolicy};
+use mcp_guard_test_support::jwt::{hs256_token, unix_now};
 use serde_json::{Value, json};
-use support::{ISSUER, RESOURCE, hs256, now};
+use support::{ISSUER, RESOURCE};
 use tower::{Layer, ServiceExt};
 
 const SECRET: &[u8] = b"a test secret that is 32+ bytes long";
 
 fn token(scope: &str) -> String {
     let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "scope": scope,
-                        "exp": now() + 3600});
-    hs256(SECRET, &claims)
+                        "exp": unix_now() + 3600});
+    hs256_token(&claims, SECRET)
 }
 
 /// Status and body of a POST of `body` with a token holding `scope`, and

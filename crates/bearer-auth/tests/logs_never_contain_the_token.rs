@@ -11,16 +11,17 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use mcp_bearer_auth::{BearerAuthLayer, JwtVerifier, ProtectedResourceMetadata};
 use mcp_guard_core::GuardBody;
+use mcp_guard_test_support::jwt::{hs256_token, unix_now};
 use mcp_guard_test_support::logs::Logs;
 use serde_json::json;
-use support::{RESOURCE, TOOLS_LIST, hs256, now};
+use support::{RESOURCE, TOOLS_LIST};
 use tower::{Layer, ServiceExt};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
 fn token(exp_offset: i64) -> String {
-    let claims = json!({"iss": "https://auth.example.com", "aud": RESOURCE, "sub": "erin", "client_id": "cli", "exp": now() as i64 + exp_offset});
-    hs256(SECRET, &claims)
+    let claims = json!({"iss": "https://auth.example.com", "aud": RESOURCE, "sub": "erin", "client_id": "cli", "exp": unix_now() as i64 + exp_offset});
+    hs256_token(&claims, SECRET)
 }
 
 #[tokio::test(flavor = "current_thread")]

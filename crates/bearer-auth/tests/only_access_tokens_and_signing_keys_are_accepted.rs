@@ -20,8 +20,9 @@ use mcp_bearer_auth::{
     BearerAuthLayer, JwtVerifier, JwtVerifierBuilder, ProtectedResourceMetadata,
 };
 use mcp_guard_core::GuardBody;
+use mcp_guard_test_support::jwt::unix_now;
 use serde_json::json;
-use support::{AuthServer, EC, RESOURCE, RSA_1, RSA_2, TOOLS_LIST, now, sign};
+use support::{AuthServer, EC, RESOURCE, RSA_1, RSA_2, TOOLS_LIST, sign};
 use tower::{Layer, ServiceExt};
 
 /// The public JWK of `pem`, named `kid`, declared for `usage` (no `alg`, as
@@ -48,7 +49,7 @@ fn builder(issuer: &str) -> JwtVerifierBuilder {
 /// the header `typ` given (`None`: no `typ`).
 fn token(issuer: &str, pem: &[u8], alg: Algorithm, kid: Option<&str>, typ: Option<&str>) -> String {
     let claims = json!({"iss": issuer, "aud": RESOURCE, "sub": "alice", "scope": "mcp",
-                        "exp": now() + 600});
+                        "exp": unix_now() + 600});
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_owned);
     header.typ = typ.map(str::to_owned);

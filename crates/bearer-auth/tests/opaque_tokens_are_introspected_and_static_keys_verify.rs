@@ -13,10 +13,11 @@ use jsonwebtoken::{Algorithm, Header};
 use mcp_bearer_auth::{
     BearerAuthLayer, IntrospectionVerifier, JwtVerifier, ProtectedResourceMetadata,
 };
+use mcp_guard_test_support::jwt::unix_now;
 use serde_json::json;
 use support::{
     EC, EC_PUBLIC, ED, ED_PUBLIC, ISSUER, IntrospectionEndpoint, RESOURCE, RSA_1, RSA_1_PUBLIC,
-    now, sign, subject_through as status_with,
+    sign, subject_through as status_with,
 };
 
 /// An introspection endpoint: `good-token` is active, anything else is not;
@@ -26,7 +27,7 @@ async fn start_introspection() -> IntrospectionEndpoint {
     endpoint.answer(
         "good-token",
         json!({"active": true, "sub": "carol", "client_id": "cli", "scope": "mcp files:read",
-               "iss": ISSUER, "aud": RESOURCE, "exp": now() + 3600}),
+               "iss": ISSUER, "aud": RESOURCE, "exp": unix_now() + 3600}),
     );
     endpoint
 }
@@ -94,7 +95,7 @@ async fn active_tokens_pass_inactive_ones_do_not_and_answers_are_cached_briefly(
 #[tokio::test]
 async fn static_keys_verify_and_bad_key_settings_fail_at_build_time() {
     let secret = b"0123456789abcdef0123456789abcdef";
-    let claims = json!({"iss": "https://auth.example.com", "aud": RESOURCE, "sub": "dave", "exp": now() + 600});
+    let claims = json!({"iss": "https://auth.example.com", "aud": RESOURCE, "sub": "dave", "exp": unix_now() + 600});
     let pem_verifier = |public: &[u8], alg: Algorithm| {
         JwtVerifier::builder("https://auth.example.com", RESOURCE)
             .public_key_pem(public, alg)

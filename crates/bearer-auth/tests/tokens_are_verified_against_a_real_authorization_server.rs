@@ -22,8 +22,9 @@ use mcp_bearer_auth::{
     VerifyError,
 };
 use mcp_guard_core::{GuardBody, Principal};
+use mcp_guard_test_support::jwt::unix_now;
 use serde_json::{Value, json};
-use support::{AuthServer, EC, ED, RESOURCE, RSA_1, RSA_1_PUBLIC, RSA_2, jwk, now, serve};
+use support::{AuthServer, EC, ED, RESOURCE, RSA_1, RSA_1_PUBLIC, RSA_2, jwk, serve};
 use tower::Layer;
 
 async fn start_auth_server() -> AuthServer {
@@ -188,10 +189,10 @@ async fn invalid_tokens_get_401_invalid_token_with_a_challenge() {
     let mcp = start_mcp(&auth, ScopePolicy::new()).await;
     let rsa = |overrides: Value| auth.token(RSA_1, Algorithm::RS256, "rsa-1", overrides);
     let cases = [
-        ("expired", rsa(json!({"exp": now() - 3600})), "expired"),
+        ("expired", rsa(json!({"exp": unix_now() - 3600})), "expired"),
         (
             "not yet valid",
-            rsa(json!({"nbf": now() + 3600})),
+            rsa(json!({"nbf": unix_now() + 3600})),
             "not valid yet",
         ),
         ("no exp", rsa(json!({"exp": null})), "exp"),

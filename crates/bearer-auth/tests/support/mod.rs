@@ -23,6 +23,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_bearer_auth::{BearerAuthLayer, TokenVerifier};
 use mcp_guard_core::{GuardBody, Principal};
+use mcp_guard_test_support::jwt::unix_now;
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 
@@ -41,11 +42,6 @@ pub const ED_PUBLIC: &[u8] = include_bytes!("../keys/ed.pub.pem");
 
 /// A `tools/list` request body.
 pub const TOOLS_LIST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-
-/// Seconds since 1970.
-pub fn now() -> u64 {
-    now_f64() as u64
-}
 
 /// Seconds since 1970, with the fraction.
 pub fn now_f64() -> f64 {
@@ -81,11 +77,6 @@ pub fn encoding_key(key: &[u8], alg: Algorithm) -> EncodingKey {
 /// `claims` signed with `header`'s algorithm and `key` (see [`encoding_key`]).
 pub fn sign(header: &Header, key: &[u8], claims: &Value) -> String {
     jsonwebtoken::encode(header, claims, &encoding_key(key, header.alg)).unwrap()
-}
-
-/// `claims` signed with HS256 and `secret`.
-pub fn hs256(secret: &[u8], claims: &Value) -> String {
-    sign(&Header::default(), secret, claims)
 }
 
 /// The public JWK of `pem`, named `kid`.
@@ -218,7 +209,7 @@ impl AuthServer {
     /// hour; `overrides` as in [`with`]) with `pem` under `kid`.
     pub fn token(&self, pem: &[u8], alg: Algorithm, kid: &str, overrides: Value) -> String {
         let claims = json!({"iss": self.issuer, "aud": RESOURCE, "sub": "alice", "client_id": "inspector",
-            "exp": now() + 3600, "iat": now(), "scope": "mcp files:read"});
+            "exp": unix_now() + 3600, "iat": unix_now(), "scope": "mcp files:read"});
         let mut header = Header::new(alg);
         header.kid = Some(kid.to_owned());
         sign(&header, pem, &with(claims, overrides))

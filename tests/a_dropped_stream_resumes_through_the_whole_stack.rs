@@ -12,16 +12,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::{Event, ExampleServer, mcp_http, read_events};
 
-fn progress_of(event: &Event) -> Option<f64> {
-    let message: Value = serde_json::from_str(&event.data).ok()?;
-    (message["method"] == "notifications/progress")
-        .then(|| message["params"]["progress"].as_f64())?
-}
-
-fn is_result(event: &Event, id: u64) -> bool {
-    serde_json::from_str::<Value>(&event.data).is_ok_and(|message| message["id"] == id)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
     let server = ExampleServer::start(&["--preset", "remote"]);
@@ -65,7 +55,7 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
             .starts_with("text/event-stream")
     );
     let before = read_events(&mut stream, Duration::from_secs(10), |events| {
-        events.iter().filter_map(progress_of).count() >= 5
+        events.iter().filter_map(Event::progress).count() >= 5
     })
     .await;
     // The connection dies: the handler keeps counting, the layer keeps storing.
@@ -87,14 +77,14 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
         "resume with Last-Event-ID {last_seen}"
     );
     let after = read_events(&mut resumed, Duration::from_secs(10), |events| {
-        events.iter().any(|event| is_result(event, 2))
+        events.iter().any(|event| event.is_response_to(2))
     })
     .await;
 
     let progress: Vec<f64> = before
         .iter()
         .chain(&after)
-        .filter_map(progress_of)
+        .filter_map(Event::progress)
         .collect();
     let expected: Vec<f64> = (1..=total).map(f64::from).collect();
     assert_eq!(
@@ -110,9 +100,14 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), count, "no event id delivered twice");
-    let result: Value =
-        serde_json::from_str(&after.iter().find(|event| is_result(event, 2)).unwrap().data)
-            .unwrap();
+    let result: Value = serde_json::from_str(
+        &after
+            .iter()
+            .find(|event| event.is_response_to(2))
+            .unwrap()
+            .data,
+    )
+    .unwrap();
     assert_eq!(
         result["result"]["content"][0]["text"],
         format!("counted to {total}")

@@ -8,16 +8,16 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
+use rmcp::RoleClient;
 use rmcp::model::{
     CallToolRequestParams, NumberOrString, ProgressNotificationParam, ProgressToken,
     ProtocolVersion, RequestMetaObject,
 };
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, NotificationContext, RunningService};
+use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use support::{ExampleServer, mcp_http, python_client};
+use support::{ExampleServer, mcp_http, python_client, rmcp_client};
 
 /// Every tool of the example server, sorted: its own and the conformance
 /// suite's diagnostics.
@@ -88,19 +88,9 @@ async fn rmcp_client(
     let transport = StreamableHttpClientTransport::from_config(config);
     let handler = ProgressClient::default();
     let progress = handler.progress.clone();
-    let client = if stateless {
-        handler
-            .serve_with_lifecycle(
-                transport,
-                ClientLifecycleMode::Discover {
-                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                },
-            )
-            .await
-    } else {
-        handler.serve(transport).await
-    }
-    .expect("the rmcp client starts through the guards");
+    let client = rmcp_client::connect(handler, transport, stateless)
+        .await
+        .expect("the rmcp client starts through the guards");
     (client, progress)
 }
 
@@ -302,17 +292,13 @@ async fn remote_preset_challenges_a_tokenless_client_with_valid_rfc9728_metadata
     );
     let metadata: Value = metadata.json().await.unwrap();
     assert_eq!(metadata["resource"], server.url);
-    let issuer = format!("{}/dev-issuer", server.origin());
+    let issuer = server.issuer();
     assert_eq!(metadata["authorization_servers"], json!([issuer]));
     assert_eq!(metadata["bearer_methods_supported"], json!(["header"]));
     assert_eq!(metadata["scopes_supported"], json!(["mcp", "mcp:admin"]));
 
     // RFC 8414: the issuer's metadata leads to its keys.
-    let issuer_metadata: Value = mcp_http::json_of(http.get(format!(
-        "{}/.well-known/oauth-authorization-server/dev-issuer",
-        server.origin()
-    )))
-    .await;
+    let issuer_metadata = server.issuer_metadata(&http).await;
     assert_eq!(issuer_metadata["issuer"], issuer);
     let jwks: Value =
         mcp_http::json_of(http.get(issuer_metadata["jwks_uri"].as_str().unwrap())).await;

@@ -93,16 +93,6 @@ impl Client {
     }
 }
 
-fn progress_of(event: &Event) -> Option<f64> {
-    let message: Value = serde_json::from_str(&event.data).ok()?;
-    (message["method"] == "notifications/progress")
-        .then(|| message["params"]["progress"].as_f64())?
-}
-
-fn is_result(event: &Event) -> bool {
-    serde_json::from_str::<Value>(&event.data).is_ok_and(|message| message["id"] == 2)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_made_on_one_instance_works_and_ends_on_the_other() {
     let redis = RedisServer::start();
@@ -138,7 +128,7 @@ async fn a_stream_cut_on_one_instance_resumes_on_the_other_with_every_event_once
     let total = 30;
     let mut stream = client.slow_count(&a.url, &session, total, 40).await;
     let before = read_events(&mut stream, Duration::from_secs(10), |events| {
-        events.iter().filter_map(progress_of).count() >= 5
+        events.iter().filter_map(Event::progress).count() >= 5
     })
     .await;
     drop(stream); // the connection to A dies; A's handler keeps counting into Redis
@@ -147,21 +137,27 @@ async fn a_stream_cut_on_one_instance_resumes_on_the_other_with_every_event_once
     let mut resumed = client.resume(&b.url, &session, &last_seen).await;
     assert_eq!(resumed.status(), 200, "resume on B");
     let after = read_events(&mut resumed, Duration::from_secs(15), |events| {
-        events.iter().any(is_result)
+        events.iter().any(|event| event.is_response_to(2))
     })
     .await;
     let progress: Vec<f64> = before
         .iter()
         .chain(&after)
-        .filter_map(progress_of)
+        .filter_map(Event::progress)
         .collect();
     assert_eq!(
         progress,
         (1..=total).map(f64::from).collect::<Vec<_>>(),
         "every event exactly once, in order"
     );
-    let result: Value =
-        serde_json::from_str(&after.iter().find(|event| is_result(event)).unwrap().data).unwrap();
+    let result: Value = serde_json::from_str(
+        &after
+            .iter()
+            .find(|event| event.is_response_to(2))
+            .unwrap()
+            .data,
+    )
+    .unwrap();
     assert_eq!(
         result["result"]["content"][0]["text"],
         format!("counted to {total}")
@@ -180,12 +176,12 @@ async fn a_redis_outage_gives_503s_then_recovers_without_losing_acknowledged_eve
 
     let mut stream = client.slow_count(&a.url, &session, 200, 20).await;
     let seen = read_events(&mut stream, Duration::from_secs(10), |events| {
-        events.iter().filter_map(progress_of).count() >= 6
+        events.iter().filter_map(Event::progress).count() >= 6
     })
     .await;
     let seen: Vec<&Event> = seen
         .iter()
-        .filter(|event| progress_of(event).is_some())
+        .filter(|event| event.progress().is_some())
         .collect();
     redis.stop();
     drop(stream);
@@ -233,14 +229,14 @@ async fn a_redis_outage_gives_503s_then_recovers_without_losing_acknowledged_eve
     let replayed = read_events(&mut resumed, Duration::from_secs(10), |events| {
         events
             .iter()
-            .filter(|event| progress_of(event).is_some())
+            .filter(|event| event.progress().is_some())
             .count()
             >= seen.len() - 2
     })
     .await;
     let replayed: Vec<(Option<String>, String)> = replayed
         .iter()
-        .filter(|event| progress_of(event).is_some())
+        .filter(|event| event.progress().is_some())
         .take(seen.len() - 2)
         .map(|event| (event.id.clone(), event.data.clone()))
         .collect();

@@ -13,12 +13,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, ProtocolVersion};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{ServiceExt, model::ClientConfig};
 use serde_json::{Value, json};
-use support::{Example, mcp_http};
+use support::{Example, mcp_http, rmcp_client};
 
 /// How long the example may take to print its endpoint.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,19 +37,11 @@ async fn the_rmcp_client_calls_its_tool_in_both_eras() {
     let example = start();
     for stateless in [false, true] {
         let transport = StreamableHttpClientTransport::from_uri(example.url.clone());
-        let client = if stateless {
-            ClientConfig::default()
-                .serve_with_lifecycle(
-                    transport,
-                    ClientLifecycleMode::Discover {
-                        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                    },
-                )
-                .await
-        } else {
-            ClientConfig::default().serve(transport).await
-        }
-        .unwrap_or_else(|error| panic!("the rmcp client starts (stateless {stateless}): {error}"));
+        let client = rmcp_client::connect(ClientConfig::default(), transport, stateless)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("the rmcp client starts (stateless {stateless}): {error}")
+            });
         let tools = client.list_tools(None).await.expect("tools/list");
         let names: Vec<_> = tools.tools.iter().map(|tool| tool.name.as_ref()).collect();
         assert_eq!(names, ["add"], "stateless {stateless}");

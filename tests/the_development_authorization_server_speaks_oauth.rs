@@ -102,7 +102,7 @@ impl Issuer {
     }
 
     fn issuer(&self) -> String {
-        format!("{}/dev-issuer", self.server.origin())
+        self.server.issuer()
     }
 
     /// The MCP endpoint's canonical URI: the only resource, every token's audience.
@@ -243,11 +243,7 @@ impl Issuer {
     /// The token's claims, its signature checked with the issuer's JWKS (found
     /// through the RFC 8414 metadata) and its issuer and audience with them.
     async fn verified_claims(&self, token: &str) -> Value {
-        let metadata: Value = mcp_http::json_of(self.http.get(format!(
-            "{}/.well-known/oauth-authorization-server/dev-issuer",
-            self.server.origin()
-        )))
-        .await;
+        let metadata = self.server.issuer_metadata(&self.http).await;
         let jwks: jsonwebtoken::jwk::JwkSet =
             mcp_http::json_of(self.http.get(metadata["jwks_uri"].as_str().unwrap())).await;
         let (header, _) = jwt_parts(token);

@@ -12,6 +12,7 @@ pub mod mcp_http;
 pub mod memory;
 pub mod panics;
 pub mod raw_http;
+pub mod rmcp_client;
 #[cfg(feature = "session")]
 pub mod rmcp_echo;
 
@@ -189,6 +190,20 @@ impl ExampleServer {
         &mut self.example
     }
 
+    /// The development issuer's identifier (`<origin>/dev-issuer`).
+    pub fn issuer(&self) -> String {
+        format!("{}/dev-issuer", self.origin())
+    }
+
+    /// The development issuer's RFC 8414 metadata, fetched with `http`.
+    pub async fn issuer_metadata(&self, http: &reqwest::Client) -> serde_json::Value {
+        mcp_http::json_of(http.get(format!(
+            "{}/.well-known/oauth-authorization-server/dev-issuer",
+            self.origin()
+        )))
+        .await
+    }
+
     /// A token from the development issuer's token endpoint with `scope`: a
     /// new confidential client registers (RFC 7591) and asks for client
     /// credentials, so the token's subject is that client's id (a principal
@@ -196,7 +211,7 @@ impl ExampleServer {
     pub async fn token_with_scope(&self, scope: &str) -> String {
         let http = reqwest::Client::new();
         let client: serde_json::Value = mcp_http::json_of(
-            http.post(format!("{}/dev-issuer/register", self.origin()))
+            http.post(format!("{}/register", self.issuer()))
                 .header("content-type", "application/json")
                 .body(
                     serde_json::json!({
@@ -208,7 +223,7 @@ impl ExampleServer {
         )
         .await;
         let response: serde_json::Value = mcp_http::json_of(
-            http.post(format!("{}/dev-issuer/token", self.origin()))
+            http.post(format!("{}/token", self.issuer()))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(format!(
                     "grant_type=client_credentials&scope={}&client_id={}&client_secret={}",
@@ -358,6 +373,22 @@ impl Drop for TempDir {
 pub struct Event {
     pub id: Option<String>,
     pub data: String,
+}
+
+impl Event {
+    /// The `progress` of a `notifications/progress` event; `None` for any
+    /// other event.
+    pub fn progress(&self) -> Option<f64> {
+        let message: serde_json::Value = serde_json::from_str(&self.data).ok()?;
+        (message["method"] == "notifications/progress")
+            .then(|| message["params"]["progress"].as_f64())?
+    }
+
+    /// Whether this event is the response to request `id`.
+    pub fn is_response_to(&self, id: u64) -> bool {
+        serde_json::from_str::<serde_json::Value>(&self.data)
+            .is_ok_and(|message| message["id"] == id)
+    }
 }
 
 /// Reads SSE events from a streaming reqwest response until `done` says stop

@@ -917,146 +917,56 @@ async fn tokens_of_every_malformed_shape_are_refused_with_a_challenge() {
     let (head_and_claims, _) = valid.rsplit_once('.').unwrap();
     let tampered = format!("{head_and_claims}.{}", "A".repeat(43));
     // (what, Authorization header values, the status, the challenge's error)
-    let cases: Vec<(&str, Vec<String>, u16, Option<&str>)> = vec![
+    type Case = (&'static str, Vec<String>, u16, Option<&'static str>);
+    let bad_request =
+        |what, header: String| -> Case { (what, vec![header], 400, Some("invalid_request")) };
+    let bad_token = |what, token: String| -> Case {
+        (
+            what,
+            vec![format!("Bearer {token}")],
+            401,
+            Some("invalid_token"),
+        )
+    };
+    let cases: Vec<Case> = vec![
         ("no header", vec![], 401, None),
-        (
-            "Bearer and nothing",
-            vec!["Bearer".into()],
-            400,
-            Some("invalid_request"),
-        ),
-        (
-            "Bearer and spaces",
-            vec!["Bearer    ".into()],
-            400,
-            Some("invalid_request"),
-        ),
-        (
-            "Basic credentials",
-            vec!["Basic YWxpY2U6cGFzcw==".into()],
-            400,
-            Some("invalid_request"),
-        ),
-        (
-            "a token with a space",
-            vec!["Bearer abc def".into()],
-            400,
-            Some("invalid_request"),
-        ),
-        (
-            "a token with a quote",
-            vec!["Bearer abc\"def".into()],
-            400,
-            Some("invalid_request"),
-        ),
-        (
-            "only padding",
-            vec!["Bearer ====".into()],
-            400,
-            Some("invalid_request"),
-        ),
+        bad_request("Bearer and nothing", "Bearer".into()),
+        bad_request("Bearer and spaces", "Bearer    ".into()),
+        bad_request("Basic credentials", "Basic YWxpY2U6cGFzcw==".into()),
+        bad_request("a token with a space", "Bearer abc def".into()),
+        bad_request("a token with a quote", "Bearer abc\"def".into()),
+        bad_request("only padding", "Bearer ====".into()),
         (
             "two Authorization headers",
             vec![format!("Bearer {valid}"), format!("Bearer {valid}")],
             400,
             Some("invalid_request"),
         ),
-        (
-            "not a JWT",
-            vec!["Bearer abc.def".into()],
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "three parts of garbage",
-            vec!["Bearer a.b.c".into()],
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "alg none",
-            vec![format!(
-                "Bearer {}",
-                unsigned(r#"{"alg":"none","typ":"JWT"}"#, &good)
-            )],
-            401,
-            Some("invalid_token"),
-        ),
-        (
+        bad_token("not a JWT", "abc.def".into()),
+        bad_token("three parts of garbage", "a.b.c".into()),
+        bad_token("alg none", unsigned(r#"{"alg":"none","typ":"JWT"}"#, &good)),
+        bad_token(
             "alg RS256 with no key",
-            vec![format!(
-                "Bearer {}",
-                unsigned(r#"{"alg":"RS256","kid":"x\"y"}"#, &good)
-            )],
-            401,
-            Some("invalid_token"),
+            unsigned(r#"{"alg":"RS256","kid":"x\"y"}"#, &good),
         ),
-        (
-            "a tampered signature",
-            vec![format!("Bearer {tampered}")],
-            401,
-            Some("invalid_token"),
-        ),
-        (
+        bad_token("a tampered signature", tampered.clone()),
+        bad_token(
             "another key",
-            vec![format!(
-                "Bearer {}",
-                sign(&good, b"not the server's secret, 32+ bytes!")
-            )],
-            401,
-            Some("invalid_token"),
+            sign(&good, b"not the server's secret, 32+ bytes!"),
         ),
-        (
-            "expired",
-            vec![format!("Bearer {}", with("exp", json!(now() - 3600)))],
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "no exp",
-            vec![format!("Bearer {}", without("exp"))],
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "not yet valid",
-            vec![format!("Bearer {}", with("nbf", json!(now() + 3600)))],
-            401,
-            Some("invalid_token"),
-        ),
-        (
-            "another issuer",
-            vec![format!(
-                "Bearer {}",
-                with("iss", json!("https://evil.example"))
-            )],
-            401,
-            Some("invalid_token"),
-        ),
-        (
+        bad_token("expired", with("exp", json!(now() - 3600))),
+        bad_token("no exp", without("exp")),
+        bad_token("not yet valid", with("nbf", json!(now() + 3600))),
+        bad_token("another issuer", with("iss", json!("https://evil.example"))),
+        bad_token(
             "another audience",
-            vec![format!(
-                "Bearer {}",
-                with("aud", json!("https://other.example/mcp"))
-            )],
-            401,
-            Some("invalid_token"),
+            with("aud", json!("https://other.example/mcp")),
         ),
-        (
+        bad_token(
             "an audience list without us",
-            vec![format!(
-                "Bearer {}",
-                with("aud", json!(["https://a.example", "https://b.example"]))
-            )],
-            401,
-            Some("invalid_token"),
+            with("aud", json!(["https://a.example", "https://b.example"])),
         ),
-        (
-            "exp as a string",
-            vec![format!("Bearer {}", with("exp", json!("tomorrow")))],
-            401,
-            Some("invalid_token"),
-        ),
+        bad_token("exp as a string", with("exp", json!("tomorrow"))),
         (
             "a 64 KiB token",
             vec![format!("Bearer {}", "a".repeat(64 * 1024))],

@@ -100,14 +100,7 @@ async fn a_client_cut_off_mid_stream_resumes_and_misses_nothing() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), count, "no event id delivered twice");
-    let result: Value = serde_json::from_str(
-        &after
-            .iter()
-            .find(|event| event.is_response_to(2))
-            .unwrap()
-            .data,
-    )
-    .unwrap();
+    let result = Event::response_to(&after, 2);
     assert_eq!(
         result["result"]["content"][0]["text"],
         format!("counted to {total}")

@@ -150,14 +150,7 @@ async fn a_stream_cut_on_one_instance_resumes_on_the_other_with_every_event_once
         (1..=total).map(f64::from).collect::<Vec<_>>(),
         "every event exactly once, in order"
     );
-    let result: Value = serde_json::from_str(
-        &after
-            .iter()
-            .find(|event| event.is_response_to(2))
-            .unwrap()
-            .data,
-    )
-    .unwrap();
+    let result = Event::response_to(&after, 2);
     assert_eq!(
         result["result"]["content"][0]["text"],
         format!("counted to {total}")

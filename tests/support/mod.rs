@@ -376,6 +376,19 @@ pub struct Event {
 }
 
 impl Event {
+    /// The JSON-RPC response to request `id` among `events`, parsed.
+    ///
+    /// # Panics
+    ///
+    /// If no event is that response.
+    pub fn response_to(events: &[Event], id: u64) -> serde_json::Value {
+        let event = events
+            .iter()
+            .find(|event| event.is_response_to(id))
+            .unwrap_or_else(|| panic!("no response to request {id} in {events:?}"));
+        serde_json::from_str(&event.data).unwrap()
+    }
+
     /// The `progress` of a `notifications/progress` event; `None` for any
     /// other event.
     pub fn progress(&self) -> Option<f64> {

@@ -76,7 +76,7 @@ where
 
 /// Asserts `response` is the answer to an unavailable `store` ("session",
 /// "event"): `503`, `Retry-After: retry_after`, a JSON-RPC error body saying
-/// "<store> store is unavailable".
+/// "`<store>` store is unavailable".
 ///
 /// # Panics
 ///

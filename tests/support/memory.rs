@@ -3,15 +3,8 @@
 
 /// Peak and current resident set sizes of this process, in KiB.
 pub fn rss_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} in /proc/self/status"))
-    };
-    (field("VmHWM:"), field("VmRSS:"))
+    use mcp_guard_test_support::memory::status_kib;
+    (status_kib("VmHWM:"), status_kib("VmRSS:"))
 }
 
 /// Measures how far the peak RSS rises above the current RSS while `work`

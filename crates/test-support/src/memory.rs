@@ -15,12 +15,21 @@
 ///
 /// Where `/proc/self/status` does not exist or has no `VmRSS` line.
 pub fn resident_bytes() -> usize {
+    usize::try_from(status_kib("VmRSS:")).expect("VmRSS fits in usize") * 1024
+}
+
+/// One `… kB` field of `/proc/self/status` (e.g. `"VmRSS:"`, `"VmHWM:"`), in
+/// KiB (Linux only).
+///
+/// # Panics
+///
+/// Where `/proc/self/status` does not exist or has no such field.
+pub fn status_kib(field: &str) -> u64 {
     let status =
         std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux only)");
-    let line = status
+    status
         .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .expect("VmRSS");
-    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
 }

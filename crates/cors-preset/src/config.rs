@@ -1,7 +1,6 @@
 //! What the preset configures, and the combinations it refuses to build.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::WWW_AUTHENTICATE;
@@ -128,11 +127,11 @@ impl McpCorsLayerBuilder {
         let extra_exposed =
             parse_names(&self.extra_exposed_headers, McpCorsSetting::ExposeHeaders)?;
 
-        let policy = Arc::new(RequestHeaderPolicy::new(
+        let policy = RequestHeaderPolicy::new(
             self.allowlist.clone(),
             extra_request,
             self.any_request_header,
-        ));
+        );
         let mcp = self.mcp_endpoint_policy(extra_exposed);
         let metadata = metadata_document_policy(self.max_age);
         Ok(McpCorsLayer::from_parts(mcp, metadata, policy))

@@ -18,10 +18,21 @@ use crate::service::McpCors;
 /// configuration without changing its type.
 #[derive(Debug, Clone)]
 pub struct McpCorsLayer {
-    mcp: CorsLayer,
-    metadata: CorsLayer,
     // `None` when disabled: no CORS headers, no preflight answered here.
-    policy: Option<Arc<RequestHeaderPolicy>>,
+    policies: Option<Arc<Policies>>,
+}
+
+/// What an enabled layer applies, shared by every copy of its service: a
+/// service clone (one per request in axum and hyper) is one reference count,
+/// not a copy of tower-http's configuration.
+#[derive(Debug)]
+pub(crate) struct Policies {
+    /// tower-http's CORS configuration for the MCP endpoint.
+    pub(crate) mcp: CorsLayer,
+    /// The public policy for the OAuth metadata documents.
+    pub(crate) metadata: CorsLayer,
+    /// Which request headers a preflight may ask for.
+    pub(crate) request_headers: RequestHeaderPolicy,
 }
 
 impl McpCorsLayer {
@@ -79,18 +90,12 @@ impl McpCorsLayer {
     /// # }
     /// ```
     pub fn disabled() -> Self {
-        McpCorsLayer {
-            // Never consulted: a disabled service calls the inner service
-            // directly. They only keep the service's type.
-            mcp: CorsLayer::new(),
-            metadata: CorsLayer::new(),
-            policy: None,
-        }
+        McpCorsLayer { policies: None }
     }
 
     /// Whether CORS is applied (`false` for [`disabled`](Self::disabled)).
     pub fn is_enabled(&self) -> bool {
-        self.policy.is_some()
+        self.policies.is_some()
     }
 
     /// Starts a configuration for origins `allowlist` admits.
@@ -101,24 +106,25 @@ impl McpCorsLayer {
     pub(crate) fn from_parts(
         mcp: CorsLayer,
         metadata: CorsLayer,
-        policy: Arc<RequestHeaderPolicy>,
+        request_headers: RequestHeaderPolicy,
     ) -> Self {
         McpCorsLayer {
-            mcp,
-            metadata,
-            policy: Some(policy),
+            policies: Some(Arc::new(Policies {
+                mcp,
+                metadata,
+                request_headers,
+            })),
         }
     }
 }
 
-impl<S: Clone> Layer<S> for McpCorsLayer {
+impl<S> Layer<S> for McpCorsLayer {
     type Service = McpCors<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         McpCors {
-            mcp: self.mcp.layer(inner.clone()),
-            metadata: self.metadata.layer(inner),
-            policy: self.policy.clone(),
+            inner,
+            policies: self.policies.clone(),
         }
     }
 }

@@ -3,11 +3,11 @@ use std::task::{Context, Poll};
 
 use http::{Method, Request, Response, header::ORIGIN};
 use mcp_guard_core::well_known::is_metadata_document;
-use tower_http::cors::Cors;
+use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::request_headers::RequestHeaderPolicy;
+use crate::layer::Policies;
 
 /// Middleware adding CORS headers for an MCP endpoint and answering its
 /// preflights. Made by [`McpCorsLayer`](crate::McpCorsLayer).
@@ -25,21 +25,20 @@ use crate::request_headers::RequestHeaderPolicy;
 /// its response on as is.
 #[derive(Debug, Clone)]
 pub struct McpCors<S> {
-    pub(crate) mcp: Cors<S>,
-    pub(crate) metadata: Cors<S>,
+    pub(crate) inner: S,
     // `None` when the layer was disabled.
-    pub(crate) policy: Option<Arc<RequestHeaderPolicy>>,
+    pub(crate) policies: Option<Arc<Policies>>,
 }
 
 impl<S> McpCors<S> {
     /// A reference to the wrapped service.
     pub fn get_ref(&self) -> &S {
-        self.mcp.get_ref()
+        &self.inner
     }
 
     /// Consumes the middleware, returning the wrapped service.
     pub fn into_inner(self) -> S {
-        self.mcp.into_inner()
+        self.inner
     }
 }
 
@@ -53,30 +52,31 @@ where
     type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.mcp.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let Some(policy) = &self.policy else {
-            return ResponseFuture::not_cors(self.mcp.get_mut().call(request));
+        let Some(policies) = &self.policies else {
+            return ResponseFuture::not_cors(self.inner.call(request));
         };
+        // tower-http's `Cors` is built around a borrow of the inner service
+        // for this one call (its future owns nothing of the service): the
+        // configuration is cloned only for a request CORS has work on, never
+        // when the service is cloned.
         if is_metadata_document(request.uri().path()) {
-            if request.method() != Method::OPTIONS {
-                // Only the MCP policy's copy of the inner service was polled
-                // ready: hand that copy to the metadata policy, which calls it.
-                // (A preflight is answered without calling the inner service.)
-                std::mem::swap(self.mcp.get_mut(), self.metadata.get_mut());
-            }
-            return ResponseFuture::new(self.metadata.call(request));
+            return ResponseFuture::new(policies.metadata.layer(&mut self.inner).call(request));
         }
         if request.method() == Method::OPTIONS {
-            let refusal = policy.restrict_preflight(request.headers_mut());
-            return ResponseFuture::new(self.mcp.call(request)).refused(refusal);
+            let refusal = policies
+                .request_headers
+                .restrict_preflight(request.headers_mut());
+            return ResponseFuture::new(policies.mcp.layer(&mut self.inner).call(request))
+                .refused(refusal);
         }
         if is_never_cors(&request) {
-            return ResponseFuture::not_cors(self.mcp.get_mut().call(request));
+            return ResponseFuture::not_cors(self.inner.call(request));
         }
-        ResponseFuture::new(self.mcp.call(request))
+        ResponseFuture::new(policies.mcp.layer(&mut self.inner).call(request))
     }
 }
 

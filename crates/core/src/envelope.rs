@@ -1,6 +1,7 @@
 //! The JSON-RPC envelope of a POST body: the few members the guards route and
 //! authorize on, parsed without building a tree of the whole document.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -111,7 +112,7 @@ impl RpcEnvelope {
 /// One JSON-RPC message of a POST body: the members the guards read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RpcMessage {
-    method: Option<String>,
+    method: Option<Cow<'static, str>>,
     id: Option<RpcId>,
     name: Option<String>,
     uri: Option<String>,
@@ -265,7 +266,7 @@ impl<'de> Visitor<'de> for MessageVisitor {
         while let Some(key) = map.next_key::<MessageKey>()? {
             match key {
                 MessageKey::Method => {
-                    set_once(&mut message.method, map.next_value::<String>()?, "method")?
+                    set_once(&mut message.method, map.next_value::<Method>()?.0, "method")?
                 }
                 MessageKey::Id => set_once(&mut message.id, map.next_value::<RpcId>()?, "id")?,
                 MessageKey::Params => set_once(&mut params, map.next_value::<Params>()?, "params")?,
@@ -302,6 +303,56 @@ impl<'de> Visitor<'de> for MessageVisitor {
             message.arguments = params.arguments.map(Arguments);
         }
         Ok(message)
+    }
+}
+
+/// `method`: one of MCP's own methods is a `&'static str` (no allocation on
+/// the per-request path), any other name is copied.
+struct Method(Cow<'static, str>);
+
+/// The methods MCP clients send (requests and notifications).
+const MCP_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/call",
+    "tools/list",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+];
+
+impl<'de> Deserialize<'de> for Method {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MethodVisitor;
+
+        impl<'de> Visitor<'de> for MethodVisitor {
+            type Value = Method;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a method name")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Method, E> {
+                Ok(Method(
+                    match MCP_METHODS.iter().find(|known| **known == name) {
+                        Some(known) => Cow::Borrowed(*known),
+                        None => Cow::Owned(name.to_owned()),
+                    },
+                ))
+            }
+        }
+
+        deserializer.deserialize_str(MethodVisitor)
     }
 }
 

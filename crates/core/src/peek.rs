@@ -209,7 +209,8 @@ pin_project! {
     /// resolves to the request with its [`RpcEnvelope`] in the extensions and
     /// its bytes in a [`GuardBody::full`], or to the refusal (`413`, `408`,
     /// `400`; the reasons of [`EnvelopeLimits`]). Nothing is boxed. The read
-    /// timeout starts when the future is first polled.
+    /// timeout starts when the body first makes it wait: a body that is
+    /// already complete (the usual small POST) never arms a timer.
     pub struct PeekFuture<B> {
         #[pin]
         state: ReadState<B>,
@@ -221,13 +222,14 @@ pin_project! {
 pin_project! {
     #[project = ReadStateProj]
     enum ReadState<B> {
-        // Not polled yet: the timer starts on the first poll.
+        // Not polled yet.
         Waiting { body: Option<B> },
-        // The body, cut off past the size limit, against the deadline.
+        // The body, cut off past the size limit, against the deadline (set
+        // when the body first returns `Pending`).
         Reading {
             #[pin] body: Limited<B>,
-            #[pin] deadline: Sleep,
-            chunks: Vec<Bytes>,
+            #[pin] deadline: Option<Sleep>,
+            chunks: Chunks,
         },
     }
 }
@@ -257,13 +259,13 @@ where
                     };
                     this.state.set(ReadState::Reading {
                         body: Limited::new(body, this.limits.max_body_bytes),
-                        deadline: tokio::time::sleep(this.limits.read_timeout),
-                        chunks: Vec::new(),
+                        deadline: None,
+                        chunks: Chunks::default(),
                     });
                 }
                 ReadStateProj::Reading {
                     body,
-                    deadline,
+                    mut deadline,
                     chunks,
                 } => {
                     // The body first, as `tokio::time::timeout` does: a body
@@ -271,7 +273,12 @@ where
                     let read = match poll_to_end(body, chunks, cx) {
                         Poll::Ready(read) => read,
                         Poll::Pending => {
-                            ready!(deadline.poll(cx));
+                            if deadline.is_none() {
+                                deadline.set(Some(tokio::time::sleep(this.limits.read_timeout)));
+                            }
+                            if let Some(deadline) = deadline.as_pin_mut() {
+                                ready!(deadline.poll(cx));
+                            }
                             return Poll::Ready(Err(this.limits.read_failed(None)));
                         }
                     };
@@ -281,7 +288,7 @@ where
                     let Some(mut parts) = this.parts.take() else {
                         return Poll::Ready(Err(polled_after_completion()));
                     };
-                    let bytes = concatenated(std::mem::take(chunks));
+                    let bytes = std::mem::take(chunks).into_bytes();
                     parts.extensions.insert(RpcEnvelope::parse(&bytes));
                     return Poll::Ready(Ok(Request::from_parts(parts, GuardBody::full(bytes))));
                 }
@@ -294,7 +301,7 @@ where
 /// dropped: a JSON-RPC POST has none that matter).
 fn poll_to_end<B>(
     mut body: Pin<&mut B>,
-    chunks: &mut Vec<Bytes>,
+    chunks: &mut Chunks,
     cx: &mut Context<'_>,
 ) -> Poll<Result<(), B::Error>>
 where
@@ -315,16 +322,40 @@ where
     }
 }
 
-/// The chunks as one `Bytes`, without a copy when there is one chunk.
-fn concatenated(mut chunks: Vec<Bytes>) -> Bytes {
-    if chunks.len() == 1 {
-        return chunks.pop().unwrap_or_default();
+/// The data frames read so far. Most bodies arrive in one frame: it is kept
+/// as is (no copy, no allocation); a second frame starts one buffer.
+#[derive(Debug, Default)]
+enum Chunks {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Chunks {
+    fn push(&mut self, data: Bytes) {
+        *self = match std::mem::take(self) {
+            Chunks::Empty => Chunks::One(data),
+            Chunks::One(first) => {
+                let mut whole = BytesMut::with_capacity(first.len() + data.len());
+                whole.extend_from_slice(&first);
+                whole.extend_from_slice(&data);
+                Chunks::Many(whole)
+            }
+            Chunks::Many(mut whole) => {
+                whole.extend_from_slice(&data);
+                Chunks::Many(whole)
+            }
+        };
     }
-    let mut whole = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
-    for chunk in chunks {
-        whole.extend_from_slice(&chunk);
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Chunks::Empty => Bytes::new(),
+            Chunks::One(bytes) => bytes,
+            Chunks::Many(whole) => whole.freeze(),
+        }
     }
-    whole.freeze()
 }
 
 /// Polled again after it resolved: a caller's bug, answered as a server

@@ -11,7 +11,7 @@ use mcp_guard_core::{
     truncated_for_display,
 };
 
-use crate::negotiation::{accepts, is_json_content_type};
+use crate::negotiation::{accepts, accepts_all, is_json_content_type};
 use crate::param_headers::{self, ParamHeaderRegistry};
 use crate::sentinel;
 
@@ -93,9 +93,9 @@ impl Config {
                 if !is_json_content_type(headers) {
                     return Err(unsupported_media_type(headers));
                 }
-                if !(accepts(headers, "application", "json")
-                    && accepts(headers, "text", "event-stream"))
-                {
+                let [json, event_stream] =
+                    accepts_all(headers, [("application", "json"), ("text", "event-stream")]);
+                if !(json && event_stream) {
                     return Err(not_acceptable(
                         "a POST must send Accept listing both application/json and text/event-stream",
                         headers,

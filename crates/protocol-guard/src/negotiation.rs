@@ -21,26 +21,62 @@ pub(crate) fn is_json_content_type(headers: &HeaderMap) -> bool {
 /// Whether `Accept` (all its values) admits the media type `kind/subtype`:
 /// listed exactly, or through `kind/*` or `*/*`, with a quality above zero.
 pub(crate) fn accepts(headers: &HeaderMap, kind: &str, subtype: &str) -> bool {
-    headers
+    accepts_all(headers, [(kind, subtype)])[0]
+}
+
+/// Whether `Accept` admits each of `types` (`(kind, subtype)` pairs), in one
+/// pass over the header: a POST needs two answers from it on every request.
+pub(crate) fn accepts_all<const N: usize>(
+    headers: &HeaderMap,
+    types: [(&str, &str); N],
+) -> [bool; N] {
+    let mut admitted = [false; N];
+    let ranges = headers
         .get_all(ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|list| list.split(','))
-        .any(|range| range_admits(range, kind, subtype))
+        .flat_map(|list| list.split(','));
+    for range in ranges {
+        let Some(range) = MediaRange::parse(range) else {
+            continue;
+        };
+        for (admits, (kind, subtype)) in admitted.iter_mut().zip(types) {
+            *admits = *admits || range.admits(kind, subtype);
+        }
+        if admitted.iter().all(|admits| *admits) {
+            break;
+        }
+    }
+    admitted
 }
 
-fn range_admits(range: &str, kind: &str, subtype: &str) -> bool {
-    let mut parts = range.split(';');
-    let Some((range_kind, range_subtype)) = parts
-        .next()
-        .and_then(|essence| essence.trim().split_once('/'))
-    else {
-        return false;
-    };
-    let kind_matches = range_kind == "*" || range_kind.eq_ignore_ascii_case(kind);
-    let subtype_matches = range_subtype == "*" || range_subtype.eq_ignore_ascii_case(subtype);
-    let wildcard_kind_only = range_kind == "*" && range_subtype != "*";
-    kind_matches && subtype_matches && !wildcard_kind_only && quality_above_zero(parts)
+/// One range of an `Accept` list: `kind/subtype` and its parameters.
+struct MediaRange<'a> {
+    kind: &'a str,
+    subtype: &'a str,
+    parameters: &'a str,
+}
+
+impl<'a> MediaRange<'a> {
+    fn parse(range: &'a str) -> Option<Self> {
+        let (essence, parameters) = range.split_once(';').unwrap_or((range, ""));
+        let (kind, subtype) = essence.trim().split_once('/')?;
+        Some(MediaRange {
+            kind,
+            subtype,
+            parameters,
+        })
+    }
+
+    fn admits(&self, kind: &str, subtype: &str) -> bool {
+        let kind_matches = self.kind == "*" || self.kind.eq_ignore_ascii_case(kind);
+        let subtype_matches = self.subtype == "*" || self.subtype.eq_ignore_ascii_case(subtype);
+        let wildcard_kind_only = self.kind == "*" && self.subtype != "*";
+        kind_matches
+            && subtype_matches
+            && !wildcard_kind_only
+            && quality_above_zero(self.parameters.split(';'))
+    }
 }
 
 /// `q=0` (or `0.0`, `0.000`) means "not acceptable"; anything else, or no `q`, is.

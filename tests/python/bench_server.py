@@ -3,6 +3,11 @@
 DNS-rebinding protection and, with --jwks-url, its bearer auth (a TokenVerifier
 checking ES256 JWTs from the example server's development issuer).
 
+The same app serves both workloads of scripts/load.sh: the legacy session
+(initialize, then `tools/call` with `Mcp-Session-Id`) and self-contained
+2026-07-28 requests (`_meta` with the protocol version, no session), which
+mcp 2.3.0's session manager hands to its single-exchange entry.
+
 usage: bench_server.py PORT [--issuer URL --jwks-url URL --audience URI]
 Prints "MCP endpoint: <url>" when ready (like examples/mcp_server/).
 """

@@ -8,7 +8,7 @@ use crate::{Owner, ProtocolVersion};
 /// request of a live legacy-era session, its `DELETE` included, so an inner
 /// layer (sse-resume) reads it without depending on the session crate.
 ///
-/// Cloning is a reference count.
+/// Cloning copies two reference counts (the id and the owner).
 ///
 /// ```
 /// use mcp_guard_core::{Owner, ProtocolVersion, SessionContext};
@@ -25,42 +25,39 @@ use crate::{Owner, ProtocolVersion};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionContext {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-struct Inner {
-    id: Box<str>,
+    // Held inline, each part shared: the session layer builds one per
+    // request from the stored record's parts without copying a string or
+    // allocating a box of its own.
+    id: Arc<str>,
     protocol_version: ProtocolVersion,
     owner: Owner,
 }
 
 impl SessionContext {
     /// The context of the live session `id`, which negotiated
-    /// `protocol_version` and belongs to `owner`.
-    pub fn new(id: impl Into<Box<str>>, protocol_version: ProtocolVersion, owner: Owner) -> Self {
+    /// `protocol_version` and belongs to `owner`. An `Arc<str>` id is shared,
+    /// not copied.
+    pub fn new(id: impl Into<Arc<str>>, protocol_version: ProtocolVersion, owner: Owner) -> Self {
         SessionContext {
-            inner: Arc::new(Inner {
-                id: id.into(),
-                protocol_version,
-                owner,
-            }),
+            id: id.into(),
+            protocol_version,
+            owner,
         }
     }
 
     /// The session id (what the client sends as `Mcp-Session-Id`).
     pub fn id(&self) -> &str {
-        &self.inner.id
+        &self.id
     }
 
     /// The protocol version negotiated at `initialize`.
     pub fn protocol_version(&self) -> ProtocolVersion {
-        self.inner.protocol_version
+        self.protocol_version
     }
 
     /// Who owns the session.
     pub fn owner(&self) -> &Owner {
-        &self.inner.owner
+        &self.owner
     }
 }
 
@@ -82,7 +79,7 @@ mod tests {
             owner.clone(),
         );
         let clone = context.clone();
-        assert!(Arc::ptr_eq(&context.inner, &clone.inner));
+        assert!(Arc::ptr_eq(&context.id, &clone.id));
         assert_eq!(clone.owner(), &owner);
         assert_eq!(clone.owner().key(), "principal 1:i 1:s -");
         assert_ne!(

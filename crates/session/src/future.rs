@@ -1,23 +1,25 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{Request, Response};
-use mcp_guard_core::GuardBody;
+use http::{Method, Request, Response};
 use mcp_guard_core::headers::MCP_SESSION_ID;
+use mcp_guard_core::{GuardBody, Owner, PeekFuture, PeekStart, StoreError};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::service::{After, Shared};
+use crate::SessionRecord;
+use crate::service::{After, Shared, refuse};
 use crate::store::SessionStore;
 
-/// The check of a legacy-era request: the envelope read and the store
-/// lookups, decided before the handler is called. Boxed because it awaits the
-/// store's futures, which a [`SessionStore`] returns unnamed (`impl Future`);
-/// it does not hold the inner service.
-pub(crate) type Check<B> = Pin<Box<dyn Future<Output = Step<B>> + Send>>;
+/// A store call the check must wait for: a lookup in a store that cannot
+/// answer at once ([`SessionStore::load_now`] says `None`: a network round
+/// trip, which dwarfs the box), or a touch (once per touch interval). Boxed
+/// because a [`SessionStore`] returns its futures unnamed (`impl Future`).
+pub(crate) type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
 
 /// What runs after the handler answered, on the rare paths that need more
 /// than the answer: a session's changed state saved, a `DELETE`'s record
@@ -33,17 +35,31 @@ pub(crate) enum Step<B> {
     Call(Request<B>, After),
     /// An `initialize`: the handler's answer decides whether a session is
     /// created (see [`Shared::initialize`]).
-    Initialize(Request<B>, mcp_guard_core::Owner),
+    Initialize(Request<B>, Owner),
+    /// Wait for the store, then decide again.
+    Wait(Request<B>, Wait),
+}
+
+/// The store call a [`Step::Wait`] waits for.
+pub(crate) enum Wait {
+    /// The lookup of the presented id.
+    Load(StoreFuture<Option<Arc<SessionRecord>>>),
+    /// The touch of this live session's record.
+    Touch(Arc<SessionRecord>, StoreFuture<()>),
 }
 
 pin_project! {
     /// Response future of [`SessionGuard`](crate::SessionGuard).
     ///
-    /// Requests the layer does not own (switched off, not a lifecycle
-    /// method, public metadata, stateless era) are passed with the guard
-    /// kit's [`GuardFuture`]. A legacy-era request first awaits its check
-    /// (boxed: see the crate's docs), then the handler (never boxed), then a
-    /// post-step only when one is needed.
+    /// A hand-written state machine, as tower-http's async authorization:
+    /// requests the layer does not own (switched off, not a lifecycle
+    /// method, public metadata, stateless era) are passed straight on. A
+    /// legacy-era request reads its body (unless a layer outside did), is
+    /// looked up in the store, and calls the handler; nothing of that is
+    /// boxed when the store answers at once (the embedded store does). Only
+    /// a store that must wait, a touch (once per touch interval), and the
+    /// rare post-steps (a changed session state saved, a `DELETE`'s record
+    /// removed, an `initialize` turned into a session) are boxed futures.
     pub struct ResponseFuture<S, St, ReqBody, ResBody>
     where
         S: Service<Request<GuardBody<ReqBody>>>,
@@ -56,9 +72,26 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<S, F, St, ReqBody, ResBody, E> {
+        // The inner service's answer, passed on.
         Pass { #[pin] future: F, stateless: bool },
-        Check { check: Check<GuardBody<ReqBody>>, inner: Option<S>, shared: Shared<St> },
+        // Reading the body, to learn whether it is an initialize.
+        Peek {
+            #[pin] read: PeekFuture<ReqBody>,
+            inner: Option<S>,
+            shared: Shared<St>,
+        },
+        // Waiting for the store.
+        Wait {
+            wait: Wait,
+            request: Option<Request<GuardBody<ReqBody>>>,
+            inner: Option<S>,
+            shared: Shared<St>,
+        },
+        // The handler, called in a live session.
         Call { #[pin] future: F, after: Option<After>, shared: Shared<St> },
+        // The layer's answer; taken when polled.
+        Answer { response: Option<Response<Bytes>> },
+        // A post-step (or an initialize).
         Post { future: PostStep<ResBody, E> },
     }
 }
@@ -88,12 +121,68 @@ where
             },
         }
     }
+}
 
-    /// Awaits `check`, then calls `inner` (polled ready) as it decides.
-    pub(crate) fn check(check: Check<GuardBody<ReqBody>>, inner: S, shared: Shared<St>) -> Self {
-        ResponseFuture {
-            state: State::Check {
-                check,
+impl<S, St, ReqBody, ResBody> ResponseFuture<S, St, ReqBody, ResBody>
+where
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    St: SessionStore,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<mcp_guard_core::BoxError>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<mcp_guard_core::BoxError>,
+{
+    /// Checks a legacy-era request, then calls `inner` (polled ready) as the
+    /// check decides. What can be decided now is: a body read already, and
+    /// a store that answers at once, call the handler before this returns.
+    pub(crate) fn check(request: Request<ReqBody>, inner: S, shared: Shared<St>) -> Self {
+        let state = match shared.settings.peek.start_peek(request) {
+            PeekStart::Ready(Ok(request)) => {
+                let step = shared.decide(request);
+                State::after(step, inner, shared)
+            }
+            PeekStart::Ready(Err(error)) => {
+                State::after(refuse(error, &Method::POST, None), inner, shared)
+            }
+            PeekStart::Reading(read) => State::Peek {
+                read,
+                inner: Some(inner),
+                shared,
+            },
+        };
+        ResponseFuture { state }
+    }
+}
+
+impl<S, St, ReqBody, ResBody> State<S, S::Future, St, ReqBody, ResBody, S::Error>
+where
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    St: SessionStore,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<mcp_guard_core::BoxError>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<mcp_guard_core::BoxError>,
+{
+    /// Where a step of the check leads: `inner` is called when the handler
+    /// is, and goes along while the store is waited for.
+    fn after(step: Step<GuardBody<ReqBody>>, mut inner: S, shared: Shared<St>) -> Self {
+        match step {
+            Step::Answer(response) => State::Answer {
+                response: Some(response),
+            },
+            Step::Call(request, after) => State::Call {
+                future: inner.call(request),
+                after: Some(after),
+                shared,
+            },
+            Step::Initialize(request, owner) => State::Post {
+                future: Box::pin(shared.initialize(inner, request, owner)),
+            },
+            Step::Wait(request, wait) => State::Wait {
+                wait,
+                request: Some(request),
                 inner: Some(inner),
                 shared,
             },
@@ -135,28 +224,35 @@ where
                     }
                     return Poll::Ready(Ok(response.map(GuardBody::new)));
                 }
-                StateProj::Check {
-                    check,
+                StateProj::Peek {
+                    read,
                     inner,
                     shared,
                 } => {
-                    let step = ready!(check.as_mut().poll(cx));
-                    let Some(mut inner) = inner.take() else {
-                        polled_after_completion()
+                    // Only a POST's body is read.
+                    let step = match ready!(read.poll(cx)) {
+                        Ok(request) => shared.decide(request),
+                        Err(error) => refuse(error, &Method::POST, None),
                     };
-                    match step {
-                        Step::Answer(response) => {
-                            return Poll::Ready(Ok(response.map(GuardBody::full)));
+                    State::after(step, taken(inner), shared.clone())
+                }
+                StateProj::Wait {
+                    wait,
+                    request,
+                    inner,
+                    shared,
+                } => {
+                    let step = match wait {
+                        Wait::Load(load) => {
+                            let loaded = ready!(load.as_mut().poll(cx));
+                            shared.loaded(taken(request), loaded)
                         }
-                        Step::Call(request, after) => State::Call {
-                            future: inner.call(request),
-                            after: Some(after),
-                            shared: shared.clone(),
-                        },
-                        Step::Initialize(request, owner) => State::Post {
-                            future: Box::pin(shared.clone().initialize(inner, request, owner)),
-                        },
-                    }
+                        Wait::Touch(record, touch) => {
+                            let touched = ready!(touch.as_mut().poll(cx));
+                            shared.touched(taken(request), record.clone(), touched)
+                        }
+                    };
+                    State::after(step, taken(inner), shared.clone())
                 }
                 StateProj::Call {
                     future,
@@ -164,13 +260,13 @@ where
                     shared,
                 } => {
                     let response = ready!(future.poll(cx))?;
-                    let Some(after) = after.take() else {
-                        polled_after_completion()
-                    };
-                    match shared.after(after, response) {
+                    match shared.after(taken(after), response) {
                         Ok(done) => return Poll::Ready(Ok(done)),
                         Err(post) => State::Post { future: post },
                     }
+                }
+                StateProj::Answer { response } => {
+                    return Poll::Ready(Ok(taken(response).map(GuardBody::full)));
                 }
                 StateProj::Post { future } => return future.as_mut().poll(cx),
             };
@@ -179,8 +275,12 @@ where
     }
 }
 
-/// Polling a completed future breaks the `Future` contract (a caller's bug,
-/// never a client's doing).
-fn polled_after_completion() -> ! {
-    panic!("session ResponseFuture polled after completion")
+/// What a state holds until the state moves on. Missing only when the
+/// future is polled after it completed, which breaks the `Future` contract
+/// (a caller's bug, never a client's doing).
+fn taken<T>(slot: &mut Option<T>) -> T {
+    match slot.take() {
+        Some(value) => value,
+        None => panic!("session ResponseFuture polled after completion"),
+    }
 }

@@ -1,4 +1,6 @@
+use std::borrow::Borrow;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,8 +23,12 @@ pub const DEFAULT_MAX_SESSION_ID_LEN: usize = 128;
 /// assert!(SessionId::parse(b"a b", 128).is_err()); // space is not visible ASCII
 /// assert!(SessionId::parse(&[b'x'; 129], 128).is_err());
 /// ```
+///
+/// Cloning is a reference count: the record, the [`Session`](crate::Session)
+/// and the core's [`SessionContext`](mcp_guard_core::SessionContext) of a
+/// request share one id.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(String);
+pub struct SessionId(Arc<str>);
 
 /// Why a value is not a session id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,11 +60,23 @@ impl SessionId {
     pub fn generate() -> Result<SessionId, getrandom::Error> {
         let mut bytes = [0u8; RANDOM_BYTES];
         getrandom::fill(&mut bytes)?;
-        Ok(SessionId(URL_SAFE_NO_PAD.encode(bytes)))
+        Ok(SessionId(URL_SAFE_NO_PAD.encode(bytes).into()))
     }
 
     /// Validates an id a client or handler sent.
     pub fn parse(value: &[u8], max_len: usize) -> Result<SessionId, InvalidSessionId> {
+        SessionId::validate(value, max_len).map(|id| SessionId(id.into()))
+    }
+
+    /// An id [`validate`](Self::validate) accepted, owned.
+    pub(crate) fn from_valid(id: &str) -> SessionId {
+        SessionId(id.into())
+    }
+
+    /// Validates an id without copying it: the session layer looks a
+    /// request's id up borrowed from its header (see
+    /// [`SessionStore::load_now`](crate::store::SessionStore::load_now)).
+    pub(crate) fn validate(value: &[u8], max_len: usize) -> Result<&str, InvalidSessionId> {
         if value.is_empty() {
             return Err(InvalidSessionId::Empty);
         }
@@ -68,12 +86,25 @@ impl SessionId {
         if !value.iter().all(|byte| (0x21..=0x7e).contains(byte)) {
             return Err(InvalidSessionId::InvalidCharacter);
         }
-        // Visible ASCII is valid UTF-8.
-        Ok(SessionId(String::from_utf8_lossy(value).into_owned()))
+        // Visible ASCII is valid UTF-8, so this never fails.
+        std::str::from_utf8(value).map_err(|_| InvalidSessionId::InvalidCharacter)
     }
 
     /// The id as sent on the wire.
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as a shared string (a reference count, no copy).
+    pub(crate) fn shared(&self) -> Arc<str> {
+        self.0.clone()
+    }
+}
+
+/// A store keyed by [`SessionId`] can be asked with the id's text (hash,
+/// equality and order are those of the text).
+impl Borrow<str> for SessionId {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }

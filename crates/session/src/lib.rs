@@ -61,15 +61,22 @@
 //! same type that passes everything through: a stack can switch the guard
 //! off by configuration without changing its type.
 //!
-//! **Futures.** A request the layer does not own is passed through without
-//! an allocation. A legacy-era request awaits a boxed check (the body read
-//! and the store lookups: a store's futures are unnamed `impl Future`), then
-//! the handler (never boxed); a boxed post-step follows only when the
-//! handler changed the session's state, on `DELETE` (the record's removal),
-//! and on `initialize` (which reads the handler's answer, creates the
-//! session, and may call the handler again to end a session it minted but
-//! the layer cannot keep — that call is why the inner service must be
-//! `Clone + Send + 'static`).
+//! **Futures.** The response future is a hand-written state machine; a
+//! request the layer does not own is passed through without an allocation.
+//! A request of a live session reads its body (unless a layer outside did),
+//! looks its id up borrowed from the header, and calls the handler: with a
+//! store that answers at once ([`SessionStore::load_now`](store::SessionStore::load_now):
+//! the embedded one does) nothing is boxed or copied, and the record is the
+//! stored one, shared. The layer's own allocations on that path are the
+//! [`Session`]'s shared state and the two extensions it inserts. Boxed
+//! futures remain where a store must be waited for (a network store's
+//! lookup, where the round trip dwarfs the box; a touch, once per
+//! [`touch_interval`](SessionGuardLayerBuilder::touch_interval)) and on the
+//! post-steps: after a handler changed the session's state, on `DELETE`
+//! (the record's removal), and on `initialize` (which reads the handler's
+//! answer, creates the session, and may call the handler again to end a
+//! session it minted but the layer cannot keep — that call is why the
+//! inner service must be `Clone + Send + 'static`).
 //!
 //! # Choosing a store
 //!

@@ -196,14 +196,35 @@ impl StateChanges {
 /// headers) arrives; writes made later, while a stream is running, are not.
 #[derive(Debug, Clone)]
 pub struct Session {
+    // One allocation per request: the stored record is shared, not copied,
+    // and the state is copied only when the handler first writes it.
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     record: Arc<SessionRecord>,
-    pending: Arc<Mutex<Pending>>,
+    pending: Mutex<Pending>,
 }
 
 #[derive(Debug, Default)]
 struct Pending {
-    state: Map<String, Value>,
+    /// The state as the handler changed it; `None` until its first change
+    /// (reads see the record's state until then).
+    state: Option<Map<String, Value>>,
     changes: Vec<(String, Option<Value>)>,
+}
+
+impl Pending {
+    /// The state as it stands, the record's until the first change.
+    fn state<'a>(&'a self, record: &'a SessionRecord) -> &'a Map<String, Value> {
+        self.state.as_ref().unwrap_or(&record.state)
+    }
+
+    /// The state to change: the record's, copied on the first change.
+    fn state_mut(&mut self, record: &SessionRecord) -> &mut Map<String, Value> {
+        self.state.get_or_insert_with(|| record.state.clone())
+    }
 }
 
 /// A state write the session refused.
@@ -232,48 +253,46 @@ impl std::fmt::Display for StateError {
 impl std::error::Error for StateError {}
 
 impl Session {
-    pub(crate) fn new(record: SessionRecord) -> Session {
-        let pending = Pending {
-            state: record.state.clone(),
-            changes: Vec::new(),
-        };
+    pub(crate) fn new(record: Arc<SessionRecord>) -> Session {
         Session {
-            record: Arc::new(record),
-            pending: Arc::new(Mutex::new(pending)),
+            inner: Arc::new(Inner {
+                record,
+                pending: Mutex::new(Pending::default()),
+            }),
         }
     }
 
     /// The session id.
     pub fn id(&self) -> &SessionId {
-        self.record.id()
+        self.inner.record.id()
     }
 
     /// Who the session belongs to.
     pub fn owner(&self) -> &Owner {
-        self.record.owner()
+        self.inner.record.owner()
     }
 
     /// The protocol version negotiated at initialize (`None` when it named
     /// none this build knows).
     pub fn protocol_version(&self) -> Option<ProtocolVersion> {
-        self.record.protocol_version()
+        self.inner.record.protocol_version()
     }
 
     /// Creation time, ms since the epoch.
     pub fn created_at(&self) -> u64 {
-        self.record.created_at()
+        self.inner.record.created_at()
     }
 
     /// Last request time, ms since the epoch.
     pub fn last_seen_at(&self) -> u64 {
-        self.record.last_seen_at()
+        self.inner.record.last_seen_at()
     }
 
     /// Reads a state value; `None` if absent or of another shape.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let pending = self.lock();
         pending
-            .state
+            .state(&self.inner.record)
             .get(key)
             .and_then(|value| T::deserialize(value).ok())
     }
@@ -282,7 +301,7 @@ impl Session {
     pub fn set<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StateError> {
         let value = serde_json::to_value(value).map_err(StateError::Serialize)?;
         let mut pending = self.lock();
-        let mut next = pending.state.clone();
+        let mut next = pending.state(&self.inner.record).clone();
         next.insert(key.to_owned(), value.clone());
         let size = serde_json::to_vec(&next)
             .map(|bytes| bytes.len())
@@ -290,7 +309,7 @@ impl Session {
         if next.len() > MAX_STATE_KEYS || size > MAX_STATE_BYTES {
             return Err(StateError::TooLarge);
         }
-        pending.state = next;
+        pending.state = Some(next);
         pending.changes.push((key.to_owned(), Some(value)));
         Ok(())
     }
@@ -298,7 +317,7 @@ impl Session {
     /// Removes a state value (saved when the response arrives).
     pub fn remove(&self, key: &str) {
         let mut pending = self.lock();
-        if pending.state.remove(key).is_some() {
+        if pending.state_mut(&self.inner.record).remove(key).is_some() {
             pending.changes.push((key.to_owned(), None));
         }
     }
@@ -308,7 +327,7 @@ impl Session {
     /// owner.
     pub(crate) fn context(&self) -> SessionContext {
         SessionContext::new(
-            self.id().as_str(),
+            self.id().shared(),
             self.protocol_version()
                 .unwrap_or(ProtocolVersion::ASSUMED_WHEN_ABSENT),
             self.owner().clone(),
@@ -320,7 +339,8 @@ impl Session {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.pending
+        self.inner
+            .pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

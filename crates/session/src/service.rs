@@ -16,7 +16,7 @@ use mcp_guard_core::{
 };
 use tower_service::Service;
 
-use crate::future::{PostStep, ResponseFuture, Step};
+use crate::future::{PostStep, ResponseFuture, Step, Wait};
 use crate::initialize::negotiated_version;
 use crate::layer::{IncompletePrincipal, Mode, Settings};
 use crate::record::now_millis;
@@ -90,11 +90,10 @@ where
             // Stateless-era traffic has no sessions: neither read nor minted.
             return ResponseFuture::stateless(self.inner.call(request.map(GuardBody::new)));
         }
-        let check = Box::pin(guard.clone().check(request));
         // The polled-ready instance goes along; a fresh clone stays behind.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::check(check, inner, guard.clone())
+        ResponseFuture::check(request, inner, guard.clone())
     }
 }
 
@@ -103,7 +102,7 @@ pub(crate) enum After {
     /// Save the state the handler changed, if it did.
     SaveState(Session),
     /// The session's `DELETE`: remove the record once the handler agreed.
-    Remove(SessionRecord),
+    Remove(Arc<SessionRecord>),
 }
 
 /// The store and settings: what the lifecycle needs besides the handler.
@@ -123,18 +122,9 @@ impl<St> Clone for Shared<St> {
 }
 
 impl<St: SessionStore> Shared<St> {
-    /// Reads the envelope (unless a layer outside did) and decides: refuse,
-    /// open a session (initialize), or call the handler in a live session.
-    async fn check<B>(self, request: Request<B>) -> Step<GuardBody<B>>
-    where
-        B: Body<Data = Bytes>,
-        B::Error: Into<BoxError>,
-    {
-        let method = request.method().clone();
-        let request = match self.settings.peek.peek(request).await {
-            Ok(request) => request,
-            Err(error) => return refuse(error, &method, None),
-        };
+    /// Decides a request whose envelope is read (by this layer or one
+    /// outside): refuse, open a session (initialize), or continue one.
+    pub(crate) fn decide<B>(&self, request: Request<B>) -> Step<B> {
         let initialize = request
             .extensions()
             .get::<RpcEnvelope>()
@@ -142,7 +132,7 @@ impl<St: SessionStore> Shared<St> {
             .is_some_and(|message| message.is_initialize());
         match initialize {
             true => self.opening(request),
-            false => self.continuing(request).await,
+            false => self.continuing(request),
         }
     }
 
@@ -162,27 +152,48 @@ impl<St: SessionStore> Shared<St> {
         }
     }
 
-    /// A request of a live session: the caller's own, in a version it can
-    /// take. The handler (and every layer inside) finds the [`Session`] and
-    /// its [`SessionContext`](mcp_guard_core::SessionContext) in the request's extensions.
-    async fn continuing<B>(&self, mut request: Request<B>) -> Step<B> {
-        let method = request.method().clone();
-        let record = match self.presented_id_and_caller(&request) {
-            Ok((id, caller)) => self.owned_record(id, caller).await,
-            Err(error) => Err(error),
+    /// A request of a live session: its id is looked up borrowed from the
+    /// header, answered at once by a store that can
+    /// ([`SessionStore::load_now`]); otherwise the lookup is awaited (boxed:
+    /// a network store's round trip dwarfs the box).
+    fn continuing<B>(&self, request: Request<B>) -> Step<B> {
+        let id = match self.presented_id(request.headers()) {
+            Ok(id) => id,
+            Err(error) => return refuse(error, request.method(), Some(request.extensions())),
         };
-        let record = match record {
+        match self.store.load_now(id) {
+            Some(loaded) => self.loaded(request, loaded),
+            None => {
+                let id = SessionId::from_valid(id);
+                let store = self.store.clone();
+                let load = Box::pin(async move { store.load(&id).await });
+                Step::Wait(request, Wait::Load(load))
+            }
+        }
+    }
+
+    /// The store's answer for the presented id. The session must be the
+    /// caller's own, in a version it can take; the handler (and every layer
+    /// inside) then finds the [`Session`] and its
+    /// [`SessionContext`](mcp_guard_core::SessionContext) in the request's
+    /// extensions.
+    pub(crate) fn loaded<B>(
+        &self,
+        mut request: Request<B>,
+        loaded: Result<Option<Arc<SessionRecord>>, StoreError>,
+    ) -> Step<B> {
+        let record = match self.owned_record(&request, loaded) {
             Ok(record) => record,
-            Err(error) => return refuse(error, &method, Some(request.extensions())),
+            Err(error) => return refuse(error, request.method(), Some(request.extensions())),
         };
         if let Some(error) =
             version_disagreement(&request, &record, self.settings.pin_protocol_version)
         {
-            return refuse(error, &method, Some(request.extensions()));
+            return refuse(error, request.method(), Some(request.extensions()));
         }
-        if method == Method::DELETE {
+        if request.method() == Method::DELETE {
             if let Err(error) = self.termination_allowed() {
-                return refuse(error, &method, None);
+                return refuse(error, &Method::DELETE, None);
             }
             // The layers inside (sse-resume) still see the DELETE, so they
             // can purge what belongs to the session.
@@ -190,14 +201,28 @@ impl<St: SessionStore> Shared<St> {
             return Step::Call(request, After::Remove(record));
         }
         let now = now_millis();
-        if now.saturating_sub(record.last_seen_at()) >= millis(self.settings.touch_interval)
-            && let Err(error) = self.store.touch(record.id(), now).await
-        {
+        if now.saturating_sub(record.last_seen_at()) >= millis(self.settings.touch_interval) {
+            // Once per touch interval per session: boxed, like the lookup
+            // of a store that must wait.
+            let store = self.store.clone();
+            let id = record.id().clone();
+            let touch = Box::pin(async move { store.touch(&id, now).await });
+            return Step::Wait(request, Wait::Touch(record, touch));
+        }
+        in_session(request, record)
+    }
+
+    /// The touch is done (a failed one is logged: the request goes on).
+    pub(crate) fn touched<B>(
+        &self,
+        request: Request<B>,
+        record: Arc<SessionRecord>,
+        touched: Result<(), StoreError>,
+    ) -> Step<B> {
+        if let Err(error) = touched {
             tracing::warn!(session = ?record.id(), error = error.message(), "session touch failed");
         }
-        let session = Session::new(record);
-        insert_session(&mut request, session.clone());
-        Step::Call(request, After::SaveState(session))
+        in_session(request, record)
     }
 
     fn termination_allowed(&self) -> Result<(), McpError> {
@@ -251,7 +276,7 @@ impl<St: SessionStore> Shared<St> {
     /// mode the stateless handler's answer does not matter: `204`).
     async fn remove<B>(
         &self,
-        record: SessionRecord,
+        record: Arc<SessionRecord>,
         response: Response<B>,
     ) -> Response<GuardBody<B>> {
         let issue = self.settings.mode == Mode::Issue;
@@ -400,6 +425,13 @@ async fn end_in_handler<S, ReqBody>(
     }
 }
 
+/// Calls the handler in the session of `record`, saving the state it changes.
+fn in_session<B>(mut request: Request<B>, record: Arc<SessionRecord>) -> Step<B> {
+    let session = Session::new(record);
+    insert_session(&mut request, session.clone());
+    Step::Call(request, After::SaveState(session))
+}
+
 /// Puts the session in the request for the handler, and what inner layers
 /// need of it (id, negotiated version, owner) as the core's [`SessionContext`](mcp_guard_core::SessionContext).
 fn insert_session<B>(request: &mut Request<B>, session: Session) {
@@ -408,21 +440,9 @@ fn insert_session<B>(request: &mut Request<B>, session: Session) {
 }
 
 impl<St: SessionStore> Shared<St> {
-    /// The session id a request presents and who presents it (read before any
-    /// store call, so the request is not held across one).
-    fn presented_id_and_caller<B>(
-        &self,
-        request: &Request<B>,
-    ) -> Result<(SessionId, Owner), McpError> {
-        let id = self.presented_id(request.headers())?;
-        let caller = request
-            .extensions()
-            .get::<Principal>()
-            .map_or_else(Owner::anonymous, |principal| principal.owner().clone());
-        Ok((id, caller))
-    }
-
-    fn presented_id(&self, headers: &http::HeaderMap) -> Result<SessionId, McpError> {
+    /// The session id a request presents, validated, borrowed from its
+    /// header.
+    fn presented_id<'h>(&self, headers: &'h http::HeaderMap) -> Result<&'h str, McpError> {
         let mut values = headers.get_all(MCP_SESSION_ID).iter();
         let (Some(value), None) = (values.next(), values.next()) else {
             let message = if headers.contains_key(MCP_SESSION_ID) {
@@ -441,7 +461,7 @@ impl<St: SessionStore> Shared<St> {
             )
             .with_reason(reason));
         };
-        SessionId::parse(value.as_bytes(), self.settings.max_id_len).map_err(|reason| {
+        SessionId::validate(value.as_bytes(), self.settings.max_id_len).map_err(|reason| {
             McpError::new(
                 StatusCode::BAD_REQUEST,
                 error_code::INVALID_REQUEST,
@@ -454,19 +474,25 @@ impl<St: SessionStore> Shared<St> {
         })
     }
 
-    async fn owned_record(&self, id: SessionId, caller: Owner) -> Result<SessionRecord, McpError> {
-        let record = self
-            .store
-            .load(&id)
-            .await
-            .map_err(|error| self.store_unavailable(&error))?;
+    /// The loaded record, if it is live and the caller's own (read from the
+    /// request's [`Principal`], anonymous without one).
+    fn owned_record<B>(
+        &self,
+        request: &Request<B>,
+        loaded: Result<Option<Arc<SessionRecord>>, StoreError>,
+    ) -> Result<Arc<SessionRecord>, McpError> {
+        let record = loaded.map_err(|error| self.store_unavailable(&error))?;
         let Some(record) = record.filter(|record| !record.is_expired_at(now_millis())) else {
             return Err(not_found());
         };
-        if caller != *record.owner() {
+        let owned = match request.extensions().get::<Principal>() {
+            Some(principal) => principal.owner() == record.owner(),
+            None => record.owner().is_anonymous(),
+        };
+        if !owned {
             // Indistinguishable from an unknown id: a leaked id tells its finder
             // nothing. A refusal like any other, so info, not warn.
-            tracing::info!(session = ?id, "a session id was presented by a caller that does not own it");
+            tracing::info!(session = ?record.id(), "a session id was presented by a caller that does not own it");
             return Err(not_found());
         }
         Ok(record)
@@ -659,7 +685,11 @@ fn millis(duration: Duration) -> u64 {
 
 /// The check's refusal, logged by the guard kit, answering with the
 /// request's JSON-RPC id when its parsed envelope is in `extensions`.
-fn refuse<B>(error: McpError, method: &Method, extensions: Option<&http::Extensions>) -> Step<B> {
+pub(crate) fn refuse<B>(
+    error: McpError,
+    method: &Method,
+    extensions: Option<&http::Extensions>,
+) -> Step<B> {
     let error = match extensions {
         Some(extensions) => error.with_id_from(extensions),
         None => error,

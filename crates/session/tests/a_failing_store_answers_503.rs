@@ -50,7 +50,7 @@ impl SessionStore for Outage {
         self.store.create(record, limits).await
     }
 
-    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         self.check()?;
         self.store.load(id).await
     }

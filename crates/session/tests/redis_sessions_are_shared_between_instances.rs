@@ -56,7 +56,7 @@ async fn records_written_by_one_instance_are_read_and_removed_by_another() {
         Created::Created
     );
     assert_eq!(
-        second.load(record.id()).await.unwrap().as_ref(),
+        second.load(record.id()).await.unwrap().as_deref(),
         Some(&record),
         "the other instance loads the same record, binding included"
     );

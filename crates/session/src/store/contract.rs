@@ -75,6 +75,20 @@ async fn touch_twice<S: SessionStore>(store: &S, id: &SessionId) {
     }
 }
 
+/// What `load` answers for `id`; when the store also answers
+/// [`load_now`](SessionStore::load_now), it must say the same.
+async fn load<S: SessionStore>(store: &S, id: &SessionId) -> Option<Arc<SessionRecord>> {
+    let loaded = store.load(id).await.expect("load");
+    if let Some(answer) = store.load_now(id.as_str()) {
+        assert_eq!(
+            answer.expect("load_now"),
+            loaded,
+            "load_now answers as load does"
+        );
+    }
+    loaded
+}
+
 /// How soon after expiry a session must stop counting against the limits.
 pub const EXPIRED_STOPS_COUNTING_WITHIN: Duration = Duration::from_secs(3);
 
@@ -101,15 +115,13 @@ async fn created_records_load_back_unchanged<S: SessionStore>(store: S) {
         store.create(created.clone(), ROOMY).await.expect("create"),
         Created::Created
     );
-    let loaded = store
-        .load(created.id())
+    let loaded = load(&store, created.id())
         .await
-        .expect("load")
         .expect("the record is live");
-    assert_eq!(loaded, created, "a loaded record equals the created one");
+    assert_eq!(*loaded, created, "a loaded record equals the created one");
     let unknown = SessionId::generate().expect("csprng");
     assert!(
-        store.load(&unknown).await.expect("load").is_none(),
+        load(&store, &unknown).await.is_none(),
         "an unknown id loads nothing"
     );
 }
@@ -126,7 +138,7 @@ async fn ids_are_unique_among_live_sessions<S: SessionStore>(store: S) {
         store.create(second, ROOMY).await.expect("create"),
         Created::IdTaken
     );
-    let kept = store.load(first.id()).await.expect("load").expect("live");
+    let kept = load(&store, first.id()).await.expect("live");
     assert_eq!(
         kept.owner(),
         first.owner(),
@@ -142,7 +154,7 @@ async fn removal_is_removal<S: SessionStore>(store: S) {
         "remove reports a live session"
     );
     assert!(
-        store.load(created.id()).await.expect("load").is_none(),
+        load(&store, created.id()).await.is_none(),
         "a removed session is gone"
     );
     assert!(
@@ -154,7 +166,7 @@ async fn removal_is_removal<S: SessionStore>(store: S) {
         .await
         .expect("touch");
     assert!(
-        store.load(created.id()).await.expect("load").is_none(),
+        load(&store, created.id()).await.is_none(),
         "a touch does not revive it"
     );
 }
@@ -244,7 +256,7 @@ async fn idle_sessions_expire_and_stop_counting<S: SessionStore>(store: S) {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        store.load(short.id()).await.expect("load").is_none(),
+        load(&store, short.id()).await.is_none(),
         "an idle session expires"
     );
     // Stores sweep expired records on their own clock (moka's timer wheel,
@@ -273,10 +285,8 @@ async fn touches_extend_idle_expiry_within_the_lifetime<S: SessionStore>(store: 
     store.create(touched.clone(), ROOMY).await.expect("create");
     touch_twice(&store, touched.id()).await;
     // 400 ms in: past the first idle deadline, alive thanks to the touches.
-    let alive = store
-        .load(touched.id())
+    let alive = load(&store, touched.id())
         .await
-        .expect("load")
         .expect("touched sessions stay");
     assert!(
         alive.last_seen_at() > touched.last_seen_at(),
@@ -285,7 +295,7 @@ async fn touches_extend_idle_expiry_within_the_lifetime<S: SessionStore>(store: 
     touch_twice(&store, touched.id()).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(
-        store.load(touched.id()).await.expect("load").is_none(),
+        load(&store, touched.id()).await.is_none(),
         "the lifetime ends a session however busy"
     );
 }
@@ -306,7 +316,7 @@ async fn state_changes_are_kept<S: SessionStore>(store: S) {
         .update_state(created.id(), StateChanges(vec![("draft".into(), None)]))
         .await
         .expect("update");
-    let loaded = store.load(created.id()).await.expect("load").expect("live");
+    let loaded = load(&store, created.id()).await.expect("live");
     assert_eq!(loaded.state().get("cursor"), Some(&serde_json::json!(43)));
     assert!(
         loaded.state().get("draft").is_none(),

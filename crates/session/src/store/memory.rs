@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
-use moka::future::Cache;
 use moka::notification::RemovalCause;
+use moka::sync::Cache;
 
 use super::{Created, SessionStore, SessionStoreLimits, StoreError};
 use crate::record::now_millis;
@@ -17,6 +17,11 @@ use crate::{SessionId, SessionRecord, StateChanges};
 /// counts kept for the [`SessionStoreLimits`]. An expired session is never loaded again,
 /// and stops counting against the limits when moka sweeps it (its timer wheel
 /// runs about once a second).
+///
+/// Every operation is answered in memory without waiting (moka's
+/// synchronous cache, short critical sections), so a lookup is answered by
+/// [`SessionStore::load_now`] and hands out the stored record itself, shared
+/// behind an `Arc`: the session layer's hot path neither awaits nor copies.
 ///
 /// Cloning shares the store.
 #[derive(Clone)]
@@ -35,11 +40,14 @@ impl std::fmt::Debug for MemorySessionStore {
 
 #[derive(Debug)]
 struct Entry {
-    record: Mutex<SessionRecord>,
+    // Shared with the requests that loaded it; a touch or a state change
+    // replaces it (copy on write: at most once per touch interval, and when
+    // a handler changed the state).
+    record: Mutex<Arc<SessionRecord>>,
 }
 
 impl Entry {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SessionRecord> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Arc<SessionRecord>> {
         self.record
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -147,7 +155,7 @@ impl MemorySessionStore {
 
     /// Live sessions, after expired ones are swept.
     pub async fn live_sessions(&self) -> usize {
-        self.cache.run_pending_tasks().await;
+        self.cache.run_pending_tasks();
         lock(&self.counts).total
     }
 
@@ -159,18 +167,23 @@ impl MemorySessionStore {
     /// would bring a removed session back, uncounted by the caps. Changing
     /// the record in place and reading the entry instead moves moka's expiry
     /// only if the entry is still there (`RecordExpiry::expire_after_read`).
-    async fn record_touch(&self, id: &SessionId, entry: Arc<Entry>, at: u64) {
-        entry.lock().touch(at);
-        let _still_live = self.cache.get(id).await;
+    fn record_touch(&self, id: &str, entry: Arc<Entry>, at: u64) {
+        Arc::make_mut(&mut entry.lock()).touch(at);
+        let _still_live = self.cache.get(id);
     }
 
-    async fn live_entry(&self, id: &SessionId) -> Option<Arc<Entry>> {
-        let entry = self.cache.get(id).await?;
+    fn live_entry(&self, id: &str) -> Option<Arc<Entry>> {
+        let entry = self.cache.get(id)?;
         if entry.lock().is_expired_at(now_millis()) {
-            self.cache.invalidate(id).await;
+            self.cache.invalidate(id);
             return None;
         }
         Some(entry)
+    }
+
+    /// The live record, shared (a reference count, not a copy).
+    fn live_record(&self, id: &str) -> Option<Arc<SessionRecord>> {
+        self.live_entry(id).map(|entry| entry.lock().clone())
     }
 }
 
@@ -189,7 +202,7 @@ impl SessionStore for MemorySessionStore {
         let owner = record.owner().clone();
         if lock(&self.counts).refuses(&owner, limits).is_some() {
             // Expired sessions may not be swept yet: sweep, then decide.
-            self.cache.run_pending_tasks().await;
+            self.cache.run_pending_tasks();
         }
         {
             let mut counts = lock(&self.counts);
@@ -201,15 +214,11 @@ impl SessionStore for MemorySessionStore {
             counts.add(&owner);
         }
         let id = record.id().clone();
-        let entry = self
-            .cache
-            .entry(id)
-            .or_insert_with(async move {
-                Arc::new(Entry {
-                    record: Mutex::new(record),
-                })
+        let entry = self.cache.entry(id).or_insert_with(move || {
+            Arc::new(Entry {
+                record: Mutex::new(Arc::new(record)),
             })
-            .await;
+        });
         if entry.is_fresh() {
             Ok(Created::Created)
         } else {
@@ -218,26 +227,30 @@ impl SessionStore for MemorySessionStore {
         }
     }
 
-    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self.live_entry(id).await.map(|entry| entry.lock().clone()))
+    async fn load(&self, id: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        Ok(self.live_record(id.as_str()))
+    }
+
+    fn load_now(&self, id: &str) -> Option<Result<Option<Arc<SessionRecord>>, StoreError>> {
+        Some(Ok(self.live_record(id)))
     }
 
     async fn touch(&self, id: &SessionId, at: u64) -> Result<(), StoreError> {
-        if let Some(entry) = self.live_entry(id).await {
-            self.record_touch(id, entry, at).await;
+        if let Some(entry) = self.live_entry(id.as_str()) {
+            self.record_touch(id.as_str(), entry, at);
         }
         Ok(())
     }
 
     async fn update_state(&self, id: &SessionId, changes: StateChanges) -> Result<(), StoreError> {
-        if let Some(entry) = self.live_entry(id).await {
-            entry.lock().apply(&changes);
+        if let Some(entry) = self.live_entry(id.as_str()) {
+            Arc::make_mut(&mut entry.lock()).apply(&changes);
         }
         Ok(())
     }
 
     async fn remove(&self, id: &SessionId) -> Result<bool, StoreError> {
-        Ok(self.cache.remove(id).await.is_some())
+        Ok(self.cache.remove(id).is_some())
     }
 }
 
@@ -262,7 +275,7 @@ mod tests {
 
     /// Sessions the counts hold against the caps, and sessions the cache holds.
     async fn counted_and_held(store: &MemorySessionStore) -> (usize, u64) {
-        store.cache.run_pending_tasks().await;
+        store.cache.run_pending_tasks();
         (lock(&store.counts).total, store.cache.entry_count())
     }
 
@@ -279,9 +292,9 @@ mod tests {
             Created::Created
         );
 
-        let loaded = store.live_entry(ended.id()).await.expect("live");
+        let loaded = store.live_entry(ended.id().as_str()).expect("live");
         assert!(store.remove(ended.id()).await.unwrap(), "the DELETE");
-        store.record_touch(ended.id(), loaded, now_millis()).await;
+        store.record_touch(ended.id().as_str(), loaded, now_millis());
 
         assert!(
             store.load(ended.id()).await.unwrap().is_none(),

@@ -4,6 +4,7 @@
 //! store must pass.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use mcp_guard_core::Owner;
 
@@ -82,11 +83,25 @@ pub trait SessionStore: Send + Sync + 'static {
         limits: SessionStoreLimits,
     ) -> impl Future<Output = Result<Created, StoreError>> + Send;
 
-    /// The live record with this id.
+    /// The live record with this id, shared: a store that keeps records in
+    /// memory hands out the one it holds rather than a copy.
     fn load(
         &self,
         id: &SessionId,
-    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Arc<SessionRecord>>, StoreError>> + Send;
+
+    /// [`load`](Self::load) answered at once, when the store can answer
+    /// without waiting (an in-process store); `None` when it must wait (a
+    /// network store: the default), and the layer awaits `load` instead.
+    ///
+    /// The session layer asks this first on every request of a live
+    /// session, with the id borrowed from the request's `Mcp-Session-Id`
+    /// (already validated as a [`SessionId`]), so a store that answers it
+    /// costs the request neither a boxed future nor a copy of the id. An
+    /// answer must be the one `load` would give; the contract checks that.
+    fn load_now(&self, _id: &str) -> Option<Result<Option<Arc<SessionRecord>>, StoreError>> {
+        None
+    }
 
     /// Records a request seen at `at` (ms since the epoch), extending the idle
     /// expiry of a live record; an unknown, expired or removed one stays gone.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_guard_core::Owner;
@@ -364,7 +365,7 @@ impl SessionStore for RedisSessionStore {
         })
     }
 
-    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         let mut connection = self.redis.manager();
         let key = self.session_key(id);
         let fields: HashMap<String, String> = self
@@ -396,7 +397,7 @@ impl SessionStore for RedisSessionStore {
         if record.is_expired_at(now_millis()) {
             return Ok(None);
         }
-        Ok(Some(record))
+        Ok(Some(Arc::new(record)))
     }
 
     async fn touch(&self, id: &SessionId, at: u64) -> Result<(), StoreError> {

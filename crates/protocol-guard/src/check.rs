@@ -1,6 +1,8 @@
 //! The decisions: which revision a request speaks, and whether its headers and
 //! body are acceptable for it.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::sync::Arc;
 
 use http::header::ALLOW;
@@ -11,7 +13,7 @@ use mcp_guard_core::{
     truncated_for_display,
 };
 
-use crate::negotiation::{accepts, accepts_all, is_json_content_type};
+use crate::negotiation::{accepts, accepts_json_and_event_stream, is_json_content_type};
 use crate::param_headers::{self, ParamHeaderRegistry};
 use crate::sentinel;
 
@@ -93,9 +95,7 @@ impl Config {
                 if !is_json_content_type(headers) {
                     return Err(unsupported_media_type(headers));
                 }
-                let [json, event_stream] =
-                    accepts_all(headers, [("application", "json"), ("text", "event-stream")]);
-                if !(json && event_stream) {
+                if !accepts_json_and_event_stream(headers) {
                     return Err(not_acceptable(
                         "a POST must send Accept listing both application/json and text/event-stream",
                         headers,
@@ -412,8 +412,8 @@ impl Config {
                     truncated_for_display(claimed.as_bytes())
                 )));
             }
-            self.check_named_nothing(headers, "a response")?;
-            return self.check_strict_params(headers, None, "a response");
+            self.check_named_nothing(headers, &"a response")?;
+            return self.check_strict_params(headers, None, &"a response");
         };
         if let Some(header_method) = read_mirror(headers, &MCP_METHOD, "Mcp-Method", mirrors)?
             && header_method != method
@@ -429,12 +429,12 @@ impl Config {
             "resources/read" => Some(("params.uri", message.uri())),
             _ => None,
         };
-        let shown_method = format!("method \"{}\"", truncated_for_display(method.as_bytes()));
+        let shown_method = Shown("method", method);
         match named {
             Some((member, body_name)) => {
                 let header_name = read_mirror(headers, &MCP_NAME, "Mcp-Name", mirrors)?;
                 if let Some(header_name) = header_name
-                    && Some(header_name.as_str()) != body_name
+                    && Some(&*header_name) != body_name
                 {
                     return Err(mismatch(format!(
                         "the Mcp-Name header \"{}\" does not match the body's {member} \"{}\"",
@@ -454,7 +454,11 @@ impl Config {
 
     /// `Mcp-Name` names a tool, prompt or resource: on `what` (a message
     /// naming none) a gateway would route on a name the body does not have.
-    fn check_named_nothing(&self, headers: &HeaderMap, what: &str) -> Result<(), McpError> {
+    fn check_named_nothing(
+        &self,
+        headers: &HeaderMap,
+        what: &dyn fmt::Display,
+    ) -> Result<(), McpError> {
         match headers.get(&MCP_NAME) {
             Some(claimed) => Err(mismatch(format!(
                 "the Mcp-Name header \"{}\" names a tool, prompt or resource, but {what} names none; send Mcp-Name only with tools/call, prompts/get or resources/read",
@@ -472,7 +476,7 @@ impl Config {
     ) -> Result<(), McpError> {
         let tool = message.name().unwrap_or_default();
         let params = self.registry.for_tool(tool);
-        let shown_tool = format!("tool \"{}\"", truncated_for_display(tool.as_bytes()));
+        let shown_tool = Shown("tool", tool);
         self.check_strict_params(headers, params.as_deref(), &shown_tool)?;
         let Some(params) = params else {
             return Ok(());
@@ -503,7 +507,7 @@ impl Config {
         &self,
         headers: &HeaderMap,
         params: Option<&[param_headers::ParamHeader]>,
-        what: &str,
+        what: &dyn fmt::Display,
     ) -> Result<(), McpError> {
         if !self.strict_param_headers {
             return Ok(());
@@ -517,6 +521,21 @@ impl Config {
     }
 }
 
+/// What a refusal names, e.g. `method "tools/list"`: written only into a
+/// refusal, never built for a request that passes.
+struct Shown<'a>(&'static str, &'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} \"{}\"",
+            self.0,
+            truncated_for_display(self.1.as_bytes())
+        )
+    }
+}
+
 /// Whether the routing headers must be sent (stateless era) or are checked
 /// only when sent (legacy era).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -526,12 +545,12 @@ enum Mirrors {
 }
 
 /// The decoded value of a routing header: required, or only if sent.
-fn read_mirror(
-    headers: &HeaderMap,
+fn read_mirror<'h>(
+    headers: &'h HeaderMap,
     name: &http::HeaderName,
     label: &str,
     mirrors: Mirrors,
-) -> Result<Option<String>, McpError> {
+) -> Result<Option<Cow<'h, str>>, McpError> {
     let value = match mirrors {
         Mirrors::Required => sentinel::read_required(headers, name).map(Some),
         Mirrors::IfSent => sentinel::read_optional(headers, name),

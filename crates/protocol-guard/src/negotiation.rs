@@ -24,6 +24,28 @@ pub(crate) fn accepts(headers: &HeaderMap, kind: &str, subtype: &str) -> bool {
     accepts_all(headers, [(kind, subtype)])[0]
 }
 
+/// Whether `Accept` admits both `application/json` and `text/event-stream`, as
+/// a POST must. The values the official SDKs send are recognised as they are,
+/// without parsing the list.
+pub(crate) fn accepts_json_and_event_stream(headers: &HeaderMap) -> bool {
+    const SDK_VALUES: [&[u8]; 3] = [
+        b"application/json, text/event-stream",
+        b"text/event-stream, application/json",
+        b"application/json,text/event-stream",
+    ];
+    let mut values = headers.get_all(ACCEPT).iter();
+    if let (Some(value), None) = (values.next(), values.next())
+        && SDK_VALUES
+            .iter()
+            .any(|known| value.as_bytes().eq_ignore_ascii_case(known))
+    {
+        return true;
+    }
+    let [json, event_stream] =
+        accepts_all(headers, [("application", "json"), ("text", "event-stream")]);
+    json && event_stream
+}
+
 /// Whether `Accept` admits each of `types` (`(kind, subtype)` pairs), in one
 /// pass over the header: a POST needs two answers from it on every request.
 pub(crate) fn accepts_all<const N: usize>(
@@ -143,6 +165,15 @@ mod tests {
     fn accept_lists_are_read_with_parameters_case_and_quality() {
         let table: &[(&[&str], bool, bool)] = &[
             (&["application/json, text/event-stream"], true, true),
+            (&["text/event-stream, application/json"], true, true),
+            (&["APPLICATION/JSON,TEXT/EVENT-STREAM"], true, true),
+            // Near the values recognised without parsing, but not them.
+            (&["application/json, text/event-streams"], true, false),
+            (
+                &["application/json, text/event-stream", "text/html"],
+                true,
+                true,
+            ),
             (
                 &["text/event-stream;q=0.9, application/json;q=1"],
                 true,
@@ -164,6 +195,11 @@ mod tests {
         ];
         for (values, json, sse) in table {
             let headers = headers(ACCEPT, values);
+            assert_eq!(
+                accepts_json_and_event_stream(&headers),
+                *json && *sse,
+                "{values:?} both"
+            );
             assert_eq!(
                 accepts(&headers, "application", "json"),
                 *json,

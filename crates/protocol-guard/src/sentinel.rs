@@ -2,6 +2,8 @@
 //! `Mcp-Param-*`): one header, plain header-safe text or the `=?base64?…?=`
 //! sentinel, decoded before it is compared with the body.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -48,10 +50,10 @@ impl HeaderProblem {
 }
 
 /// The decoded value of the single `name` header, `Ok(None)` if absent.
-pub(crate) fn read_optional(
-    headers: &HeaderMap,
+pub(crate) fn read_optional<'h>(
+    headers: &'h HeaderMap,
     name: &HeaderName,
-) -> Result<Option<String>, HeaderProblem> {
+) -> Result<Option<Cow<'h, str>>, HeaderProblem> {
     let mut values = headers.get_all(name).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -63,15 +65,16 @@ pub(crate) fn read_optional(
 }
 
 /// The decoded value of the single, required `name` header.
-pub(crate) fn read_required(
-    headers: &HeaderMap,
+pub(crate) fn read_required<'h>(
+    headers: &'h HeaderMap,
     name: &HeaderName,
-) -> Result<String, HeaderProblem> {
+) -> Result<Cow<'h, str>, HeaderProblem> {
     read_optional(headers, name)?.ok_or(HeaderProblem::Missing)
 }
 
-/// Decodes one header value: the sentinel's payload, or the plain text itself.
-pub(crate) fn decode(raw: &[u8]) -> Result<String, HeaderProblem> {
+/// Decodes one header value: the sentinel's payload, or the plain text itself
+/// (borrowed: the usual plain value costs no copy).
+pub(crate) fn decode(raw: &[u8]) -> Result<Cow<'_, str>, HeaderProblem> {
     let plain = raw
         .iter()
         .all(|&byte| byte == b'\t' || (0x20..=0x7e).contains(&byte))
@@ -81,17 +84,20 @@ pub(crate) fn decode(raw: &[u8]) -> Result<String, HeaderProblem> {
         return Err(HeaderProblem::InvalidCharacters(truncated_for_display(raw)));
     }
     // Only visible ASCII, space and tab remain: valid UTF-8.
-    let text = String::from_utf8_lossy(raw);
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return Err(HeaderProblem::InvalidCharacters(truncated_for_display(raw)));
+    };
     let Some(payload) = text
         .strip_prefix(PREFIX)
         .and_then(|rest| rest.strip_suffix(SUFFIX))
     else {
-        return Ok(text.into_owned());
+        return Ok(Cow::Borrowed(text));
     };
     BASE64
         .decode(payload)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
+        .map(Cow::Owned)
         .ok_or_else(|| HeaderProblem::MalformedSentinel(truncated_for_display(raw)))
 }
 
@@ -170,7 +176,8 @@ mod tests {
         #[test]
         fn any_text_survives_the_sentinel(text in "\\PC*") {
             let wrapped = format!("{PREFIX}{}{SUFFIX}", BASE64.encode(&text));
-            proptest::prop_assert_eq!(decode(wrapped.as_bytes()), Ok(text));
+            let decoded = decode(wrapped.as_bytes());
+            proptest::prop_assert_eq!(decoded.as_deref(), Ok(text.as_str()));
         }
 
         #[test]

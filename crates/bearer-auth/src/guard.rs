@@ -13,7 +13,7 @@ use mcp_guard_core::{Era, McpError, Principal, RpcEnvelope, Verdict, error_code,
 
 use crate::challenge::{insufficient_scope, invalid_request, unauthorized};
 use crate::layer::Settings;
-use crate::policy::Requirement;
+use crate::policy::{Needed, Requirement};
 use crate::token::bearer_token;
 use crate::verifier::{TokenVerifier, VerifyError};
 
@@ -35,7 +35,7 @@ pub(crate) enum Decision<B> {
 pub(crate) struct Unverified<B> {
     request: Request<B>,
     token: String,
-    needed: Vec<String>,
+    needed: Needed<'static>,
 }
 
 impl<V> Guard<V> {
@@ -81,7 +81,7 @@ impl<V> Guard<V> {
                 let Some(needed) = needed else {
                     return Decision::Done(Verdict::Pass(request));
                 };
-                let challenge = unauthorized(&settings.metadata_url, &needed, None);
+                let challenge = unauthorized(&settings.metadata_url, &needed.to_vec(), None);
                 return Decision::Done(refuse(challenge, &request));
             }
             Err(problem) => {
@@ -98,7 +98,7 @@ impl<V> Guard<V> {
                 Decision::Verify(Unverified {
                     request,
                     token,
-                    needed,
+                    needed: needed.into_owned(),
                 })
             }
         }
@@ -111,16 +111,13 @@ impl<V> Guard<V> {
         &self,
         mut request: Request<B>,
         principal: Principal,
-        needed: &[String],
+        needed: &Needed<'_>,
     ) -> Verdict<B> {
         let settings = &self.settings;
-        if !settings
-            .policy
-            .missing(principal.scopes(), needed)
-            .is_empty()
-        {
-            let challenge = step_up_scopes(Era::of(&request), principal.scopes(), needed);
-            let error = insufficient_scope(&settings.metadata_url, &challenge, needed);
+        if !settings.policy.allows(principal.scopes(), needed) {
+            let needed = needed.to_vec();
+            let challenge = step_up_scopes(Era::of(&request), principal.scopes(), &needed);
+            let error = insufficient_scope(&settings.metadata_url, &challenge, &needed);
             return refuse(error, &request);
         }
         if !settings.keep_authorization {
@@ -148,7 +145,8 @@ impl<V: TokenVerifier> Guard<V> {
                 self.admit(request, principal, &needed)
             }
             Err(VerifyError::Invalid(reason)) => {
-                let challenge = unauthorized(&settings.metadata_url, &needed, Some(&reason));
+                let challenge =
+                    unauthorized(&settings.metadata_url, &needed.to_vec(), Some(&reason));
                 refuse(challenge, &request)
             }
             Err(VerifyError::Unavailable {

@@ -16,11 +16,64 @@ const DISCOVERY_METHODS: [&str; 5] = [
 
 /// What a call needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Requirement {
+pub(crate) enum Requirement<'a> {
     /// No token needed (a token, if sent, is still verified).
     Public,
     /// A valid token holding these scopes (possibly none).
-    Scopes(Vec<String>),
+    Scopes(Needed<'a>),
+}
+
+/// The scopes a call needs. For one message (or none: a GET, a DELETE) they
+/// are borrowed from the policy, so deciding a request allocates nothing;
+/// only a batch or an unreadable body gathers its scopes into a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Needed<'a> {
+    /// The endpoint's scopes, the method's, and the named tool's, prompt's or
+    /// resource's (a scope may repeat across them).
+    Lists([&'a [String]; 3]),
+    /// Sorted, each once.
+    Gathered(Vec<String>),
+}
+
+impl Default for Needed<'_> {
+    /// No scope at all.
+    fn default() -> Self {
+        Needed::Lists([&[]; 3])
+    }
+}
+
+impl Needed<'_> {
+    /// Each needed scope (a scope may repeat).
+    fn iter(&self) -> impl Iterator<Item = &String> {
+        let (lists, gathered): (&[&[String]], &[String]) = match self {
+            Needed::Lists(lists) => (lists, &[]),
+            Needed::Gathered(scopes) => (&[], scopes),
+        };
+        lists.iter().copied().flatten().chain(gathered)
+    }
+
+    /// The scopes, sorted, each once: what a challenge names. Built only for
+    /// a refusal or a token still to verify.
+    pub(crate) fn to_vec(&self) -> Vec<String> {
+        match self {
+            Needed::Gathered(scopes) => scopes.clone(),
+            Needed::Lists(_) => {
+                let mut scopes: Vec<String> = self.iter().cloned().collect();
+                scopes.sort();
+                scopes.dedup();
+                scopes
+            }
+        }
+    }
+
+    /// The same scopes, owned: for a request that waits for its token's
+    /// verification.
+    pub(crate) fn into_owned(self) -> Needed<'static> {
+        match self {
+            Needed::Gathered(scopes) => Needed::Gathered(scopes),
+            lists @ Needed::Lists(_) => Needed::Gathered(lists.to_vec()),
+        }
+    }
 }
 
 /// Required scopes, JSON-RPC aware. Ownership checks stay in the handler,
@@ -47,6 +100,10 @@ pub struct ScopePolicy {
     public_tools: HashSet<String>,
     public_methods: HashSet<String>,
     implies: HashMap<String, Vec<String>>,
+    /// Each scope some other scope implies, with every scope that implies
+    /// it (transitively): derived from `implies` whenever that changes, so
+    /// that checking a request's scopes allocates nothing.
+    implied_by: HashMap<String, Vec<String>>,
 }
 
 fn owned<I, S>(scopes: I) -> Vec<String>
@@ -147,6 +204,7 @@ impl ScopePolicy {
             .entry(broader.to_owned())
             .or_default()
             .extend(owned(narrower));
+        self.implied_by = implied_by(&self.implies);
         self
     }
 
@@ -158,21 +216,34 @@ impl ScopePolicy {
     /// needs every scope the policy names: a lenient parser downstream may
     /// still read it as a call of any tool, so nothing less is safe, with or
     /// without the protocol guard in front.
-    pub(crate) fn requirement(&self, is_post: bool, envelope: Option<&RpcEnvelope>) -> Requirement {
+    pub(crate) fn requirement<'a>(
+        &'a self,
+        is_post: bool,
+        envelope: Option<&RpcEnvelope>,
+    ) -> Requirement<'a> {
         if is_post && !envelope.is_some_and(readable) {
-            return Requirement::Scopes(self.every_scope());
+            return Requirement::Scopes(Needed::Gathered(self.every_scope()));
         }
         let messages = envelope.map(RpcEnvelope::messages).unwrap_or_default();
         if !messages.is_empty() && messages.iter().all(|message| self.is_public(message)) {
             return Requirement::Public;
         }
-        let mut needed: Vec<String> = self.endpoint.clone();
-        for message in messages {
-            needed.extend(self.needed_for(message));
+        match messages {
+            [] => Requirement::Scopes(Needed::Lists([&self.endpoint, &[], &[]])),
+            [message] => {
+                let [method, named] = self.needed_for(message);
+                Requirement::Scopes(Needed::Lists([&self.endpoint, method, named]))
+            }
+            batch => {
+                let mut needed: Vec<String> = self.endpoint.clone();
+                for message in batch {
+                    needed.extend(self.needed_for(message).into_iter().flatten().cloned());
+                }
+                needed.sort();
+                needed.dedup();
+                Requirement::Scopes(Needed::Gathered(needed))
+            }
         }
-        needed.sort();
-        needed.dedup();
-        Requirement::Scopes(needed)
     }
 
     /// Every scope any call could need.
@@ -196,44 +267,60 @@ impl ScopePolicy {
         }
     }
 
-    fn needed_for(&self, message: &RpcMessage) -> Vec<String> {
+    /// What `message` needs beyond the endpoint: its method's scopes, and
+    /// its tool's, prompt's or resource's.
+    fn needed_for(&self, message: &RpcMessage) -> [&[String]; 2] {
         let Some(method) = message.method() else {
-            return Vec::new();
+            return [&[], &[]];
         };
-        let mut needed = self.methods.get(method).cloned().unwrap_or_default();
+        let for_method = self.methods.get(method).map_or(&[][..], Vec::as_slice);
         let named = match method {
             "tools/call" => message.name().and_then(|name| self.tools.get(name)),
             "prompts/get" => message.name().and_then(|name| self.prompts.get(name)),
             "resources/read" => message.uri().and_then(|uri| self.resources.get(uri)),
             _ => None,
         };
-        needed.extend(named.cloned().unwrap_or_default());
-        needed
+        [for_method, named.map_or(&[][..], Vec::as_slice)]
     }
 
-    /// The scopes `granted` covers, hierarchy included.
-    fn closure(&self, granted: &BTreeSet<String>) -> BTreeSet<String> {
-        let mut covered = granted.clone();
-        let mut frontier: Vec<String> = granted.iter().cloned().collect();
+    /// Whether `granted` covers every needed scope, hierarchy included.
+    /// Allocates nothing: a refusal builds its own list.
+    pub(crate) fn allows(&self, granted: &BTreeSet<String>, needed: &Needed<'_>) -> bool {
+        needed.iter().all(|scope| self.covers(granted, scope))
+    }
+
+    /// Whether `granted` holds `scope`, or a scope that implies it.
+    fn covers(&self, granted: &BTreeSet<String>, scope: &str) -> bool {
+        granted.contains(scope)
+            || self
+                .implied_by
+                .get(scope)
+                .is_some_and(|broader| broader.iter().any(|scope| granted.contains(scope)))
+    }
+}
+
+/// For each scope some scope implies, every scope that implies it, directly
+/// or through others (a cycle included).
+fn implied_by(implies: &HashMap<String, Vec<String>>) -> HashMap<String, Vec<String>> {
+    let mut implied_by: HashMap<String, Vec<String>> = HashMap::new();
+    for broader in implies.keys() {
+        let mut reached: HashSet<&String> = HashSet::new();
+        let mut frontier: Vec<&String> = vec![broader];
         while let Some(scope) = frontier.pop() {
-            for narrower in self.implies.get(&scope).into_iter().flatten() {
-                if covered.insert(narrower.clone()) {
-                    frontier.push(narrower.clone());
+            for narrower in implies.get(scope).into_iter().flatten() {
+                if reached.insert(narrower) {
+                    frontier.push(narrower);
                 }
             }
         }
-        covered
+        for narrower in reached {
+            implied_by
+                .entry(narrower.clone())
+                .or_default()
+                .push(broader.clone());
+        }
     }
-
-    /// The needed scopes `granted` does not cover (empty: allowed).
-    pub(crate) fn missing(&self, granted: &BTreeSet<String>, needed: &[String]) -> Vec<String> {
-        let covered = self.closure(granted);
-        needed
-            .iter()
-            .filter(|scope| !covered.contains(*scope))
-            .cloned()
-            .collect()
-    }
+    implied_by
 }
 
 /// Whether the policy can tell what each message of `envelope` calls.
@@ -242,4 +329,70 @@ fn readable(envelope: &RpcEnvelope) -> bool {
         && envelope.messages().iter().all(|message| {
             message.is_request() || message.is_notification() || message.is_response()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn granted(scopes: &[&str]) -> BTreeSet<String> {
+        scopes.iter().map(|scope| (*scope).to_owned()).collect()
+    }
+
+    fn call(tool: &str) -> RpcEnvelope {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}"}}}}"#
+        );
+        RpcEnvelope::parse(body.as_bytes())
+    }
+
+    fn needed(policy: &ScopePolicy, envelope: &RpcEnvelope) -> Needed<'static> {
+        match policy.requirement(true, Some(envelope)) {
+            Requirement::Scopes(needed) => needed.into_owned(),
+            Requirement::Public => panic!("not public"),
+        }
+    }
+
+    #[test]
+    fn a_call_needs_the_endpoint_method_and_tool_scopes_sorted_once() {
+        let policy = ScopePolicy::new()
+            .require(["mcp", "b"])
+            .require_for_method("tools/call", ["b", "a"])
+            .require_for_tool("t", ["mcp", "c"]);
+        let needed = needed(&policy, &call("t"));
+        assert_eq!(needed.to_vec(), ["a", "b", "c", "mcp"]);
+        assert!(policy.allows(&granted(&["a", "b", "c", "mcp"]), &needed));
+        assert!(!policy.allows(&granted(&["a", "b", "mcp"]), &needed));
+    }
+
+    #[test]
+    fn implied_scopes_are_covered_transitively_and_cycles_end() {
+        let policy = ScopePolicy::new()
+            .require_for_tool("read", ["files:read"])
+            .implies("admin", ["files:write"])
+            .implies("files:write", ["files:read"])
+            .implies("files:read", ["admin:audit"])
+            .implies("admin:audit", ["admin"]);
+        let read = needed(&policy, &call("read"));
+        for holder in ["files:read", "files:write", "admin", "admin:audit"] {
+            assert!(policy.allows(&granted(&[holder]), &read), "{holder}");
+        }
+        assert!(!policy.allows(&granted(&["files"]), &read));
+        assert!(!policy.allows(&granted(&[]), &read));
+        let narrow = ScopePolicy::new()
+            .require_for_tool("write", ["files:write"])
+            .implies("files:write", ["files:read"]);
+        let write = needed(&narrow, &call("write"));
+        assert!(
+            !narrow.allows(&granted(&["files:read"]), &write),
+            "a narrower scope never covers a broader one"
+        );
+    }
+
+    #[test]
+    fn no_scope_is_always_allowed() {
+        let policy = ScopePolicy::new();
+        assert!(policy.allows(&granted(&[]), &Needed::default()));
+        assert_eq!(Needed::default().to_vec(), Vec::<String>::new());
+    }
 }

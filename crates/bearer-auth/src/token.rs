@@ -70,11 +70,23 @@ pub(crate) fn bearer_token<'a>(
 /// RFC 6750 b64token: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|byte| {
-            byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    !body.is_empty() && body.bytes().all(|byte| B64TOKEN[usize::from(byte)])
 }
+
+/// The bytes of a b64token's body, as a table: a token is checked on every
+/// request, and one lookup per byte is several times faster than the
+/// character-class tests it replaces.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        byte += 1;
+    }
+    table
+};
 
 fn query_has_access_token(uri: &Uri) -> bool {
     uri.query().is_some_and(|query| {
@@ -109,6 +121,17 @@ mod tests {
         assert_eq!(token(&["bearer abc"], "/mcp"), Ok(Some("abc".into())));
         assert_eq!(token(&["BEARER abc"], "/mcp"), Ok(Some("abc".into())));
         assert_eq!(token(&[], "/mcp"), Ok(None));
+    }
+
+    #[test]
+    fn the_b64token_table_is_the_rfc_6750_grammar() {
+        for byte in 0..=u8::MAX {
+            let expected = byte.is_ascii_alphanumeric() || b"-._~+/".contains(&byte);
+            assert_eq!(B64TOKEN[usize::from(byte)], expected, "byte {byte}");
+        }
+        assert!(is_b64token("a.b-c_d~e+f/g=="));
+        assert!(!is_b64token("=="));
+        assert!(!is_b64token("a=b"));
     }
 
     #[test]

@@ -12,20 +12,65 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::SessionRecord;
+use crate::opening::Opening;
 use crate::service::{After, Shared, refuse};
 use crate::store::SessionStore;
 
-/// A store call the check must wait for: a lookup in a store that cannot
-/// answer at once ([`SessionStore::load_now`] says `None`: a network round
-/// trip, which dwarfs the box), or a touch (once per touch interval). Boxed
-/// because a [`SessionStore`] returns its futures unnamed (`impl Future`).
-pub(crate) type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
+/// A store call the response future must wait for, boxed because a
+/// [`SessionStore`] returns its futures unnamed (`impl Future`). It holds
+/// only the store and what the call needs (never the inner service or a
+/// body), and runs only where a store must be waited for: the lookup in a
+/// store that cannot answer at once ([`SessionStore::load_now`] says `None`:
+/// a network round trip dwarfs the box), a touch (once per touch interval),
+/// a changed state saved, a `DELETE`'s removal, an `initialize`'s create.
+pub(crate) type StoreFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// What runs after the handler answered, on the rare paths that need more
-/// than the answer: a session's changed state saved, a `DELETE`'s record
-/// removed, an `initialize` turned into a session.
-pub(crate) type PostStep<B, E> =
-    Pin<Box<dyn Future<Output = Result<Response<GuardBody<B>>, E>> + Send>>;
+/// What follows the handler's answer to a request of a live session.
+pub(crate) enum Answered<B> {
+    /// Nothing: this is the answer.
+    Done(Response<GuardBody<B>>),
+    /// A store write first.
+    Post(PostStep<B>),
+}
+
+/// A store write after the handler answered a request of a live session,
+/// with the answer it holds back until the write is done.
+pub(crate) enum PostStep<B> {
+    /// The state the handler changed is saved (a failure is logged).
+    Save {
+        save: StoreFuture<()>,
+        response: Option<Response<B>>,
+    },
+    /// The session a `DELETE` ended is removed.
+    Remove {
+        remove: StoreFuture<Result<bool, StoreError>>,
+        record: Arc<SessionRecord>,
+        response: Option<Response<B>>,
+    },
+}
+
+impl<B> PostStep<B> {
+    fn poll<St: SessionStore>(
+        &mut self,
+        shared: &Shared<St>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Response<GuardBody<B>>> {
+        match self {
+            PostStep::Save { save, response } => {
+                ready!(save.as_mut().poll(cx));
+                Poll::Ready(taken(response).map(GuardBody::new))
+            }
+            PostStep::Remove {
+                remove,
+                record,
+                response,
+            } => {
+                let removed = ready!(remove.as_mut().poll(cx));
+                Poll::Ready(shared.removed(record, removed, taken(response)))
+            }
+        }
+    }
+}
 
 /// What the check decided.
 pub(crate) enum Step<B> {
@@ -43,9 +88,9 @@ pub(crate) enum Step<B> {
 /// The store call a [`Step::Wait`] waits for.
 pub(crate) enum Wait {
     /// The lookup of the presented id.
-    Load(StoreFuture<Option<Arc<SessionRecord>>>),
+    Load(StoreFuture<Result<Option<Arc<SessionRecord>>, StoreError>>),
     /// The touch of this live session's record.
-    Touch(Arc<SessionRecord>, StoreFuture<()>),
+    Touch(Arc<SessionRecord>, StoreFuture<Result<(), StoreError>>),
 }
 
 pin_project! {
@@ -57,21 +102,23 @@ pin_project! {
     /// legacy-era request reads its body (unless a layer outside did), is
     /// looked up in the store, and calls the handler; nothing of that is
     /// boxed when the store answers at once (the embedded store does). Only
-    /// a store that must wait, a touch (once per touch interval), and the
-    /// rare post-steps (a changed session state saved, a `DELETE`'s record
-    /// removed, an `initialize` turned into a session) are boxed futures.
+    /// store calls that must be waited for are boxed (see the crate's
+    /// docs); the inner service, its future and the bodies never are.
     pub struct ResponseFuture<S, St, ReqBody, ResBody>
     where
         S: Service<Request<GuardBody<ReqBody>>>,
     {
         #[pin]
-        state: State<S, S::Future, St, ReqBody, ResBody, S::Error>,
+        state: State<S, S::Future, St, ReqBody, ResBody>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<S, F, St, ReqBody, ResBody, E> {
+    enum State<S, F, St, ReqBody, ResBody>
+    where
+        S: Service<Request<GuardBody<ReqBody>>>,
+    {
         // The inner service's answer, passed on.
         Pass { #[pin] future: F, stateless: bool },
         // Reading the body, to learn whether it is an initialize.
@@ -91,8 +138,10 @@ pin_project! {
         Call { #[pin] future: F, after: Option<After>, shared: Shared<St> },
         // The layer's answer; taken when polled.
         Answer { response: Option<Response<Bytes>> },
-        // A post-step (or an initialize).
-        Post { future: PostStep<ResBody, E> },
+        // A store write after the handler answered.
+        Post { step: PostStep<ResBody>, shared: Shared<St> },
+        // An initialize.
+        Opening { #[pin] opening: Opening<S, St, ReqBody, ResBody> },
     }
 }
 
@@ -125,12 +174,11 @@ where
 
 impl<S, St, ReqBody, ResBody> ResponseFuture<S, St, ReqBody, ResBody>
 where
-    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
     St: SessionStore,
-    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody: http_body::Body<Data = Bytes>,
     ReqBody::Error: Into<mcp_guard_core::BoxError>,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody: http_body::Body<Data = Bytes>,
     ResBody::Error: Into<mcp_guard_core::BoxError>,
 {
     /// Checks a legacy-era request, then calls `inner` (polled ready) as the
@@ -155,14 +203,13 @@ where
     }
 }
 
-impl<S, St, ReqBody, ResBody> State<S, S::Future, St, ReqBody, ResBody, S::Error>
+impl<S, St, ReqBody, ResBody> State<S, S::Future, St, ReqBody, ResBody>
 where
-    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
     St: SessionStore,
-    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody: http_body::Body<Data = Bytes>,
     ReqBody::Error: Into<mcp_guard_core::BoxError>,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody: http_body::Body<Data = Bytes>,
     ResBody::Error: Into<mcp_guard_core::BoxError>,
 {
     /// Where a step of the check leads: `inner` is called when the handler
@@ -177,8 +224,8 @@ where
                 after: Some(after),
                 shared,
             },
-            Step::Initialize(request, owner) => State::Post {
-                future: Box::pin(shared.initialize(inner, request, owner)),
+            Step::Initialize(request, owner) => State::Opening {
+                opening: Opening::new(inner, request, owner, shared),
             },
             Step::Wait(request, wait) => State::Wait {
                 wait,
@@ -201,12 +248,11 @@ where
 
 impl<S, St, ReqBody, ResBody> Future for ResponseFuture<S, St, ReqBody, ResBody>
 where
-    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>>,
     St: SessionStore,
-    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody: http_body::Body<Data = Bytes>,
     ReqBody::Error: Into<mcp_guard_core::BoxError>,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody: http_body::Body<Data = Bytes>,
     ResBody::Error: Into<mcp_guard_core::BoxError>,
 {
     type Output = Result<Response<GuardBody<ResBody>>, S::Error>;
@@ -261,14 +307,20 @@ where
                 } => {
                     let response = ready!(future.poll(cx))?;
                     match shared.after(taken(after), response) {
-                        Ok(done) => return Poll::Ready(Ok(done)),
-                        Err(post) => State::Post { future: post },
+                        Answered::Done(done) => return Poll::Ready(Ok(done)),
+                        Answered::Post(step) => State::Post {
+                            step,
+                            shared: shared.clone(),
+                        },
                     }
                 }
                 StateProj::Answer { response } => {
                     return Poll::Ready(Ok(taken(response).map(GuardBody::full)));
                 }
-                StateProj::Post { future } => return future.as_mut().poll(cx),
+                StateProj::Post { step, shared } => {
+                    return step.poll(shared, cx).map(Ok);
+                }
+                StateProj::Opening { opening } => return opening.poll(cx),
             };
             state.set(next);
         }
@@ -278,7 +330,7 @@ where
 /// What a state holds until the state moves on. Missing only when the
 /// future is polled after it completed, which breaks the `Future` contract
 /// (a caller's bug, never a client's doing).
-fn taken<T>(slot: &mut Option<T>) -> T {
+pub(crate) fn taken<T>(slot: &mut Option<T>) -> T {
     match slot.take() {
         Some(value) => value,
         None => panic!("session ResponseFuture polled after completion"),

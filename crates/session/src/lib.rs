@@ -61,22 +61,22 @@
 //! same type that passes everything through: a stack can switch the guard
 //! off by configuration without changing its type.
 //!
-//! **Futures.** The response future is a hand-written state machine; a
-//! request the layer does not own is passed through without an allocation.
-//! A request of a live session reads its body (unless a layer outside did),
-//! looks its id up borrowed from the header, and calls the handler: with a
-//! store that answers at once ([`SessionStore::load_now`](store::SessionStore::load_now):
-//! the embedded one does) nothing is boxed or copied, and the record is the
-//! stored one, shared. The layer's own allocations on that path are the
-//! [`Session`]'s shared state and the two extensions it inserts. Boxed
-//! futures remain where a store must be waited for (a network store's
-//! lookup, where the round trip dwarfs the box; a touch, once per
-//! [`touch_interval`](SessionGuardLayerBuilder::touch_interval)) and on the
-//! post-steps: after a handler changed the session's state, on `DELETE`
-//! (the record's removal), and on `initialize` (which reads the handler's
-//! answer, creates the session, and may call the handler again to end a
-//! session it minted but the layer cannot keep — that call is why the
-//! inner service must be `Clone + Send + 'static`).
+//! **Futures.** The response future is a hand-written state machine, and
+//! no `Send` or `'static` bound falls on the inner service or the bodies (the
+//! service must be `Clone`: a polled-ready instance goes into each request's
+//! future, as in tower-http). A request the layer does not own is passed
+//! through without an allocation. A request of a live session reads its body
+//! (unless a layer outside did), looks its id up borrowed from the header,
+//! and calls the handler: with a store that answers at once
+//! ([`SessionStore::load_now`](store::SessionStore::load_now): the embedded
+//! one does) nothing is boxed or copied, and the record is the stored one,
+//! shared. The layer's own allocations on that path are the [`Session`]'s
+//! shared state and the two extensions it inserts. A store call that must
+//! be waited for is boxed (a store returns its futures unnamed), holding
+//! only the store and what the call needs: a network store's lookup (its
+//! round trip dwarfs the box), a touch (once per
+//! [`touch_interval`](SessionGuardLayerBuilder::touch_interval)), a changed
+//! state saved, a `DELETE`'s removal, an `initialize`'s create.
 //!
 //! # Choosing a store
 //!
@@ -156,6 +156,7 @@ mod future;
 mod id;
 mod initialize;
 mod layer;
+mod opening;
 mod record;
 mod service;
 pub mod store;

@@ -4,10 +4,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, HOST, RETRY_AFTER};
+use http::header::{ALLOW, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Limited};
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
 use mcp_guard_core::{
@@ -16,8 +15,7 @@ use mcp_guard_core::{
 };
 use tower_service::Service;
 
-use crate::future::{PostStep, ResponseFuture, Step, Wait};
-use crate::initialize::negotiated_version;
+use crate::future::{Answered, PostStep, ResponseFuture, Step, Wait};
 use crate::layer::{IncompletePrincipal, Mode, Settings};
 use crate::record::now_millis;
 use crate::store::{Created, SessionStore, StoreError};
@@ -53,12 +51,11 @@ impl<S: std::fmt::Debug, St> std::fmt::Debug for SessionGuard<S, St> {
 
 impl<S, St, ReqBody, ResBody> Service<Request<ReqBody>> for SessionGuard<S, St>
 where
-    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
+    S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone,
     St: SessionStore,
-    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody: Body<Data = Bytes>,
     ReqBody::Error: Into<BoxError>,
-    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody: Body<Data = Bytes>,
     ResBody::Error: Into<BoxError>,
 {
     type Response = Response<GuardBody<ResBody>>;
@@ -239,59 +236,73 @@ impl<St: SessionStore> Shared<St> {
     }
 
     /// The handler answered a request of a live session: done, unless a
-    /// store write must follow (the post-step, boxed: the store's futures
-    /// are unnamed, and it is needed only when state changed or on `DELETE`).
-    pub(crate) fn after<B, E>(
-        &self,
-        after: After,
-        response: Response<B>,
-    ) -> Result<Response<GuardBody<B>>, PostStep<B, E>>
-    where
-        B: Send + 'static,
-    {
+    /// store write must follow (only when the handler changed the session's
+    /// state, and on a `DELETE` the handler agreed to).
+    pub(crate) fn after<B>(&self, after: After, response: Response<B>) -> Answered<B> {
         match after {
             After::SaveState(session) => {
                 let changes = session.take_changes();
                 if changes.is_empty() {
-                    return Ok(response.map(GuardBody::new));
+                    return Answered::Done(response.map(GuardBody::new));
                 }
                 let store = self.store.clone();
-                Err(Box::pin(async move {
-                    if let Err(error) = store.update_state(session.id(), changes).await {
-                        tracing::error!(session = ?session.id(), error = error.message(), "session state was not saved");
+                let id = session.id().clone();
+                let save = Box::pin(async move {
+                    if let Err(error) = store.update_state(&id, changes).await {
+                        tracing::error!(session = ?id, error = error.message(), "session state was not saved");
                     }
-                    Ok(response.map(GuardBody::new))
-                }))
+                });
+                Answered::Post(PostStep::Save {
+                    save,
+                    response: Some(response),
+                })
             }
             After::Remove(record) => {
-                let shared = self.clone();
-                Err(Box::pin(async move {
-                    Ok(shared.remove(record, response).await)
-                }))
+                if !self.handler_ended(&response) {
+                    return Answered::Done(self.ended(response));
+                }
+                let store = self.store.clone();
+                let id = record.id().clone();
+                let remove = Box::pin(async move { store.remove(&id).await });
+                Answered::Post(PostStep::Remove {
+                    remove,
+                    record,
+                    response: Some(response),
+                })
             }
         }
     }
 
-    /// Ends the session the `DELETE` named once the handler agreed (in issue
-    /// mode the stateless handler's answer does not matter: `204`).
-    async fn remove<B>(
+    /// Whether the session a `DELETE` named ends: when the handler agreed
+    /// (in issue mode the stateless handler's answer does not matter).
+    fn handler_ended<B>(&self, response: &Response<B>) -> bool {
+        self.settings.mode == Mode::Issue
+            || response.status().is_success()
+            || response.status() == StatusCode::NOT_FOUND
+    }
+
+    /// The `DELETE`'s session is removed from the store (or the store could
+    /// not answer: `503`).
+    pub(crate) fn removed<B>(
         &self,
-        record: Arc<SessionRecord>,
+        record: &SessionRecord,
+        removed: Result<bool, StoreError>,
         response: Response<B>,
     ) -> Response<GuardBody<B>> {
-        let issue = self.settings.mode == Mode::Issue;
-        let handler_ended_it =
-            issue || response.status().is_success() || response.status() == StatusCode::NOT_FOUND;
-        if handler_ended_it {
-            if let Err(error) = self.store.remove(record.id()).await {
-                return self
-                    .store_unavailable(&error)
-                    .rejected_by(guard::SESSION)
-                    .into_logged_response(&Method::DELETE);
-            }
-            tracing::info!(session = ?record.id(), "session ended by the client");
+        if let Err(error) = removed {
+            return self
+                .store_unavailable(&error)
+                .rejected_by(guard::SESSION)
+                .into_logged_response(&Method::DELETE);
         }
-        if issue {
+        tracing::info!(session = ?record.id(), "session ended by the client");
+        self.ended(response)
+    }
+
+    /// The answer to a `DELETE`: the handler's in track mode, `204` in
+    /// issue mode.
+    fn ended<B>(&self, response: Response<B>) -> Response<GuardBody<B>> {
+        if self.settings.mode == Mode::Issue {
             let mut ended = Response::new(GuardBody::default());
             *ended.status_mut() = StatusCode::NO_CONTENT;
             return ended;
@@ -299,129 +310,18 @@ impl<St: SessionStore> Shared<St> {
         response.map(GuardBody::new)
     }
 
-    /// The handler's answer to an initialize: a session is created after a
-    /// successful InitializeResult. Boxed (a rare path) with the inner
-    /// service, which it may call again to end a session the handler minted
-    /// but this layer cannot keep.
-    pub(crate) async fn initialize<S, ReqBody, ResBody>(
-        self,
-        mut inner: S,
-        request: Request<GuardBody<ReqBody>>,
-        owner: Owner,
-    ) -> Result<Response<GuardBody<ResBody>>, S::Error>
-    where
-        S: Service<Request<GuardBody<ReqBody>>, Response = Response<ResBody>> + Clone,
-        ResBody: Body<Data = Bytes>,
-        ResBody::Error: Into<BoxError>,
-    {
-        let rpc_id = request
-            .extensions()
-            .get::<RpcEnvelope>()
-            .and_then(RpcEnvelope::request_id)
-            .cloned();
-        let handler_request_headers = (
-            request.headers().get(HOST).cloned(),
-            request.headers().get(MCP_PROTOCOL_VERSION).cloned(),
-        );
-        let refused = |error: McpError| {
-            error
-                .with_id(rpc_id.clone())
-                .rejected_by(guard::SESSION)
-                .into_logged_response(&Method::POST)
-        };
-        let response = inner.call(request).await?;
-        if !response.status().is_success() {
-            return Ok(response.map(GuardBody::new));
-        }
-        let (mut parts, body) = response.into_parts();
-        if self.settings.mode == Mode::Issue
-            && let Some(minted) = parts.headers.get(MCP_SESSION_ID).cloned()
-        {
-            drop(body);
-            self.log_handler_minted_ids();
-            if let Ok(id) = SessionId::parse(minted.as_bytes(), self.settings.max_id_len) {
-                end_in_handler(inner, &id, handler_request_headers).await;
-            }
-            return Ok(refused(handler_minted_ids()));
-        }
-        let bytes = match self.read_initialize_response(body).await {
-            Ok(bytes) => bytes,
-            Err(error) => return Ok(refused(error)),
-        };
-        let content_type = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default();
-        let Some(version) = negotiated_version(content_type, &bytes) else {
-            // A JSON-RPC error (or no InitializeResult at all): no session.
-            return Ok(Response::from_parts(parts, GuardBody::full(bytes)));
-        };
-        let id = match self.session_id_for(&parts.headers) {
-            Ok(Some(id)) => id,
-            // Track mode and a handler that minted no id: a sessionless server.
-            Ok(None) => return Ok(Response::from_parts(parts, GuardBody::full(bytes))),
-            Err(error) => return Ok(refused(error)),
-        };
-        let record = SessionRecord::new(
-            id.clone(),
-            owner,
-            version,
-            self.settings.idle_timeout,
-            self.settings.max_lifetime,
-        );
-        if let Some(refusal) = self.create(record).await {
-            if self.settings.mode == Mode::Track {
-                end_in_handler(inner, &id, handler_request_headers).await;
-            }
-            return Ok(refused(refusal));
-        }
-        if self.settings.mode == Mode::Issue
-            && let Ok(value) = HeaderValue::from_str(id.as_str())
-        {
-            parts.headers.insert(MCP_SESSION_ID, value);
-        }
-        tracing::info!(session = ?id, "session created");
-        Ok(Response::from_parts(parts, GuardBody::full(bytes)))
-    }
-
-    /// Stores the new session; why not, if it could not.
-    async fn create(&self, record: SessionRecord) -> Option<McpError> {
-        match self.store.create(record, self.settings.limits).await {
+    /// Why the store did not keep the new session, if it did not.
+    pub(crate) fn creation_refused(
+        &self,
+        created: Result<Created, StoreError>,
+    ) -> Option<McpError> {
+        match created {
             Ok(Created::Created) => None,
             Ok(Created::TooManySessions) => Some(self.busy(StatusCode::SERVICE_UNAVAILABLE, "this server has as many live sessions as it allows; retry later or end unused sessions with DELETE", None).with_reason("too_many_sessions")),
             Ok(Created::TooManyForOwner) => Some(self.busy(StatusCode::TOO_MANY_REQUESTS, "you have as many live sessions as this server allows per user; end unused sessions with DELETE, or retry later", None).with_reason("too_many_sessions_per_principal")),
             Ok(Created::IdTaken) => Some(self.busy(StatusCode::SERVICE_UNAVAILABLE, "the new session id collided with a live one; initialize again", None).with_reason("session_id_collision")),
             Err(error) => Some(self.store_unavailable(&error)),
         }
-    }
-}
-
-/// Ends a session the handler minted but this layer refused to keep.
-async fn end_in_handler<S, ReqBody>(
-    mut inner: S,
-    id: &SessionId,
-    headers: (Option<HeaderValue>, Option<HeaderValue>),
-) where
-    S: Service<Request<GuardBody<ReqBody>>>,
-{
-    let mut request = Request::new(GuardBody::full(Bytes::new()));
-    *request.method_mut() = Method::DELETE;
-    let (host, version) = headers;
-    if let Some(host) = host {
-        request.headers_mut().insert(HOST, host);
-    }
-    if let Some(version) = version {
-        request.headers_mut().insert(MCP_PROTOCOL_VERSION, version);
-    }
-    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-        request.headers_mut().insert(MCP_SESSION_ID, value);
-    }
-    if std::future::poll_fn(|cx| inner.poll_ready(cx))
-        .await
-        .is_ok()
-    {
-        let _ = inner.call(request).await;
     }
 }
 
@@ -535,7 +435,7 @@ impl<St: SessionStore> Shared<St> {
     }
 
     /// The id of the new session: minted (issue) or the handler's (track).
-    fn session_id_for(
+    pub(crate) fn session_id_for(
         &self,
         response_headers: &http::HeaderMap,
     ) -> Result<Option<SessionId>, McpError> {
@@ -567,23 +467,6 @@ impl<St: SessionStore> Shared<St> {
         }
     }
 
-    async fn read_initialize_response<B>(&self, body: B) -> Result<Bytes, McpError>
-    where
-        B: Body<Data = Bytes>,
-        B::Error: Into<BoxError>,
-    {
-        let limited = Limited::new(body, self.settings.max_initialize_response_bytes).collect();
-        match tokio::time::timeout(self.settings.initialize_response_timeout, limited).await {
-            Ok(Ok(collected)) => Ok(collected.to_bytes()),
-            _ => Err(McpError::new(
-                StatusCode::BAD_GATEWAY,
-                error_code::INTERNAL_ERROR,
-                "the server's initialize response could not be read in full; initialize again",
-            )
-            .with_reason("initialize_response_unreadable")),
-        }
-    }
-
     fn busy(
         &self,
         status: StatusCode,
@@ -600,7 +483,7 @@ impl<St: SessionStore> Shared<St> {
 
     /// The handler mints ids under [`Mode::Issue`]: an error for the
     /// operator, once per layer (every initialize would repeat it).
-    fn log_handler_minted_ids(&self) {
+    pub(crate) fn log_handler_minted_ids(&self) {
         if !self
             .settings
             .handler_ids_logged
@@ -668,7 +551,7 @@ const ONE_MINTER: &str = "build rmcp's StreamableHttpServerConfig with `with_leg
 
 /// `500`: the handler answered an initialize with its own `Mcp-Session-Id`
 /// while this layer mints the ids ([`Mode::Issue`]).
-fn handler_minted_ids() -> McpError {
+pub(crate) fn handler_minted_ids() -> McpError {
     McpError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         error_code::INTERNAL_ERROR,
@@ -677,6 +560,17 @@ fn handler_minted_ids() -> McpError {
         ),
     )
     .with_reason("handler_minted_session_id")
+}
+
+/// `502`: the handler's answer to an initialize could not be read in full
+/// (too large, too slow, or broken).
+pub(crate) fn initialize_response_unreadable() -> McpError {
+    McpError::new(
+        StatusCode::BAD_GATEWAY,
+        error_code::INTERNAL_ERROR,
+        "the server's initialize response could not be read in full; initialize again",
+    )
+    .with_reason("initialize_response_unreadable")
 }
 
 fn millis(duration: Duration) -> u64 {

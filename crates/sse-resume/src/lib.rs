@@ -8,9 +8,11 @@
 //!   every event gets the layer's id, `<stream>-<seq>` ([`EventId`]): unique
 //!   across the session's streams (stream ids are random), naming its stream.
 //!   Ids the handler set are replaced; its own empty priming events dropped.
-//! - **Stored before sent.** A task drains the handler's stream into the
+//! - **Stored before sent.** The handler's stream is drained into the
 //!   [`EventStore`]; the client's body reads the store after its cursor, then
 //!   follows live. Replay and live are one cursor: no gap, no duplicate.
+//!   While the client that opened the stream is connected, its body drives
+//!   the drain in the connection's task (no task or timer per stream to wake).
 //! - **Drained while away.** When the client disconnects, the handler's stream
 //!   is still read into the store for the
 //!   [drain timeout](SseResumeLayerBuilder::drain_timeout), so a result that

@@ -1,10 +1,23 @@
 //! The two halves of a resumable stream: the drain, which reads the handler's
 //! events into the store, and the reader, which sends the client what the
 //! store holds after its cursor, then follows live.
+//!
+//! While the client that opened a stream is connected, its body polls the
+//! drain itself, in the connection's task: the handler's event is stored and
+//! read back in one poll, with no task between them to wake (each wake-up of
+//! another task can cost a system call to wake another worker thread) and no
+//! timer per event (a timer earlier than the runtime's next wake-up makes it
+//! write its eventfd). Only when that body goes before the handler's stream
+//! ends does the drain get a task of its own, to go on storing while the
+//! client is away.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,9 +27,8 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, StreamBody};
 use mcp_guard_core::BoxError;
 use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
-use crate::EventId;
 use crate::body::KEEP_ALIVE;
 use crate::parser::{SseEvent, SseParser};
 use crate::store::{EventStore, Replay, StreamKey};
@@ -29,6 +41,12 @@ pub(crate) struct Attachment {
     /// The furthest sequence an attached reader has sent.
     cursor: AtomicU64,
     advanced: Notify,
+    /// The last sequence the drain stored: what the connected body that
+    /// polls the drain waits for.
+    appended: AtomicU64,
+    /// The drain runs in a task of its own (its client's body went): it
+    /// checks on a timer whether it was abandoned.
+    detached: AtomicBool,
 }
 
 /// The streams being drained, so a resuming reader counts as attached.
@@ -90,10 +108,16 @@ impl Drop for ReaderGuard {
     }
 }
 
-/// Starts draining the handler's event stream into the store, in its own task:
-/// it goes on when the client disconnects, until the handler's stream ends or
-/// no client has read it for `drain_timeout`. Returns the first reader's guard.
-pub(crate) fn spawn_drain<St, B>(
+/// The drain of one stream, boxed once: polled by its client's body while
+/// that is connected, then by a task of its own.
+type DrainFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Starts draining the handler's event stream into the store. The drain is
+/// polled by the first reader's body ([`OwnedDrain`]) while that client is
+/// connected; it goes on in a task of its own when the client disconnects,
+/// until the handler's stream ends or no client has read it for
+/// `drain_timeout`. Returns the first reader's guard and the drain.
+pub(crate) fn start_drain<St, B>(
     store: Arc<St>,
     drains: Arc<Drains>,
     key: StreamKey,
@@ -101,7 +125,7 @@ pub(crate) fn spawn_drain<St, B>(
     max_event_bytes: usize,
     drain_timeout: Duration,
     max_unread: u64,
-) -> ReaderGuard
+) -> (ReaderGuard, OwnedDrain)
 where
     St: EventStore,
     B: Body<Data = Bytes> + Send + 'static,
@@ -109,19 +133,68 @@ where
 {
     let attachment = drains.register(&key);
     let guard = ReaderGuard::new(attachment.clone());
-    tokio::spawn(async move {
+    let drained = attachment.clone();
+    let future: DrainFuture = Box::pin(async move {
         let limits = DrainLimits {
             max_event_bytes,
             drain_timeout,
             max_unread,
         };
-        drain(&*store, &key, body, limits, &attachment).await;
+        drain(&*store, &key, body, limits, &drained).await;
         if let Err(error) = store.close_stream(&key).await {
             tracing::warn!(stream = %key.stream, error = error.message(), "could not close a drained stream");
         }
         drains.finished(&key);
     });
-    guard
+    let owned = OwnedDrain {
+        future: Some(future),
+        attachment,
+    };
+    (guard, owned)
+}
+
+/// A drain polled by its client's body, in the connection's task. Dropped
+/// before the drain ended (the client went, or polling closed the
+/// connection), it hands the drain to a task of its own: the handler's stream
+/// is still stored while the client is away.
+pub(crate) struct OwnedDrain {
+    /// `None` once the drain has ended.
+    future: Option<DrainFuture>,
+    attachment: Arc<Attachment>,
+}
+
+impl OwnedDrain {
+    /// Drives the drain as far as it goes now; `Ready` once it has ended
+    /// (the stream is closed in the store).
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(future) = &mut self.future else {
+            return Poll::Ready(());
+        };
+        ready!(future.as_mut().poll(cx));
+        self.future = None;
+        Poll::Ready(())
+    }
+
+    fn running(&self) -> bool {
+        self.future.is_some()
+    }
+}
+
+impl Drop for OwnedDrain {
+    fn drop(&mut self) {
+        let Some(future) = self.future.take() else {
+            return;
+        };
+        // From now on nothing polls it when the handler is silent: it
+        // checks for abandonment on a timer of its own.
+        self.attachment.detached.store(true, Ordering::SeqCst);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(future)),
+            Err(_) => tracing::warn!(
+                "a stream's client went outside a Tokio runtime: its handler's stream is not drained"
+            ),
+        }
+    }
 }
 
 struct DrainLimits {
@@ -149,6 +222,8 @@ async fn drain<St, B>(
     let mut parser = SseParser::new(max_event_bytes);
     let mut body = std::pin::pin!(body);
     let check_every = (drain_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    // Armed only once the drain runs alone, then re-armed when it fires.
+    let mut tick: Option<Pin<Box<Sleep>>> = None;
     let mut appended = 0u64;
     loop {
         // Checked on every turn, not only on the timer: a handler that keeps
@@ -157,10 +232,10 @@ async fn drain<St, B>(
             tracing::info!(stream = %key.stream, "no client read this stream for the drain timeout; the handler's stream is dropped");
             return;
         }
-        let next = tokio::select! {
-            frame = body.frame() => Next::from(frame),
-            () = tokio::time::sleep(check_every) => Next::Tick,
-        };
+        let next = std::future::poll_fn(|cx| {
+            poll_next(body.as_mut(), cx, attachment, &mut tick, check_every)
+        })
+        .await;
         let data = match next {
             Next::Data(data) => data,
             Next::Other => continue,
@@ -183,7 +258,10 @@ async fn drain<St, B>(
             // primes the client itself, and never replays one as data.
             wait_for_attached_reader(attachment, appended, max_unread).await;
             match store.append(key, event).await {
-                Ok(seq) => appended = seq,
+                Ok(seq) => {
+                    appended = seq;
+                    attachment.appended.fetch_max(seq, Ordering::SeqCst);
+                }
                 Err(error) => {
                     tracing::warn!(stream = %key.stream, error = error.message(), "an event could not be stored; the stream ends");
                     return;
@@ -210,6 +288,32 @@ impl<E: Into<BoxError>> From<Option<Result<Frame<Bytes>, E>>> for Next {
             Some(Ok(frame)) => frame.into_data().map_or(Next::Other, Next::Data),
         }
     }
+}
+
+/// The handler's next frame; while the drain runs alone, a tick every
+/// `every` to check whether it was abandoned. While a connected client's
+/// body polls it, no timer: that body is there.
+fn poll_next<B>(
+    body: Pin<&mut B>,
+    cx: &mut Context<'_>,
+    attachment: &Attachment,
+    tick: &mut Option<Pin<Box<Sleep>>>,
+    every: Duration,
+) -> Poll<Next>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    if let Poll::Ready(frame) = body.poll_frame(cx) {
+        return Poll::Ready(Next::from(frame));
+    }
+    if !attachment.detached.load(Ordering::SeqCst) {
+        return Poll::Pending;
+    }
+    let sleep = tick.get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
+    ready!(sleep.as_mut().poll(cx));
+    sleep.as_mut().reset(Instant::now() + every);
+    Poll::Ready(Next::Tick)
 }
 
 /// Backpressure while a client is connected: the drain stays at most
@@ -273,15 +377,24 @@ struct Reader<St> {
     done: bool,
     guard: Option<ReaderGuard>,
     attached_at: Option<Instant>,
+    /// The stream's drain, while this reader's body polls it (the client
+    /// that opened the stream); `None` for a resume, which follows the store.
+    drain: Option<OwnedDrain>,
+    /// The keep-alive timer of a reader that polls its drain: made once, at
+    /// its first wait, and re-armed only when it fires (not per event).
+    keep_alive: Option<Pin<Box<Sleep>>>,
 }
 
 /// The client-facing body: the store's events after `cursor`, then live.
+/// With `drain`, the body polls the drain itself while the client is
+/// connected.
 pub(crate) fn reader_body<St: EventStore>(
     store: Arc<St>,
     key: StreamKey,
     cursor: u64,
     options: ReaderOptions,
     guard: Option<ReaderGuard>,
+    drain: Option<OwnedDrain>,
 ) -> UnsyncBoxBody<Bytes, BoxError> {
     let preamble = preamble(&key, &options);
     let reader = Reader {
@@ -295,6 +408,8 @@ pub(crate) fn reader_body<St: EventStore>(
         done: false,
         guard,
         attached_at: None,
+        drain,
+        keep_alive: None,
     };
     let frames = futures_util::stream::unfold(reader, |mut reader| async move {
         let bytes = reader.next_chunk().await?;
@@ -307,10 +422,10 @@ pub(crate) fn reader_body<St: EventStore>(
 fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
     let mut text = String::new();
     if options.priming {
-        text.push_str(&format!("id: {}\n", EventId::new(key.stream.clone(), 0)));
+        let _ = writeln!(text, "id: {}-0", key.stream);
     }
     if let Some(retry) = options.retry {
-        text.push_str(&format!("retry: {}\n", retry.as_millis()));
+        let _ = writeln!(text, "retry: {}", retry.as_millis());
     }
     if options.priming {
         text.push_str("data: \n");
@@ -320,6 +435,14 @@ fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
     }
     text.push('\n');
     Some(Bytes::from(text))
+}
+
+/// What a reader that polls its drain waited for.
+enum Waited {
+    /// The drain stored an event after the cursor, or ended.
+    Progress,
+    /// Nothing for the keep-alive interval.
+    KeepAlive,
 }
 
 impl<St: EventStore> Reader<St> {
@@ -343,6 +466,14 @@ impl<St: EventStore> Reader<St> {
                 .map_or(usize::MAX, |limit| limit - self.sent);
             let max = self.options.batch.min(remaining).max(1);
             self.renew_attachment().await;
+            // Whatever the handler has sent by now is stored before it is read.
+            std::future::poll_fn(|cx| {
+                if let Some(drain) = &mut self.drain {
+                    let _ = drain.poll(cx);
+                }
+                Poll::Ready(())
+            })
+            .await;
             let replay = self.store.read_after(&self.key, self.cursor, max).await;
             match replay {
                 Ok(Replay::Events { events, closed }) if !events.is_empty() => {
@@ -350,6 +481,13 @@ impl<St: EventStore> Reader<St> {
                     return Some(self.format(events));
                 }
                 Ok(Replay::Events { closed: true, .. }) => return None,
+                Ok(Replay::Events { .. }) if self.polls_drain() => {
+                    let since = Instant::now();
+                    let waited = std::future::poll_fn(|cx| self.poll_drain_progress(cx, since));
+                    if let Waited::KeepAlive = waited.await {
+                        return Some(Bytes::from_static(KEEP_ALIVE));
+                    }
+                }
                 Ok(Replay::Events { .. }) => {
                     let waited = Instant::now();
                     if self
@@ -368,6 +506,41 @@ impl<St: EventStore> Reader<St> {
                 // connection; a resume gets the precise answer.
                 Ok(Replay::Evicted { .. } | Replay::Unknown) | Err(_) => return None,
             }
+        }
+    }
+
+    /// This body polls the stream's drain, which has not ended.
+    fn polls_drain(&self) -> bool {
+        self.drain.as_ref().is_some_and(OwnedDrain::running)
+    }
+
+    /// Waits, polling the drain, until it stored an event after the cursor
+    /// or ended; or until nothing came for the keep-alive interval since
+    /// `since` (the live tail's keep-alive, without the store's wait).
+    fn poll_drain_progress(&mut self, cx: &mut Context<'_>, since: Instant) -> Poll<Waited> {
+        if let Some(drain) = &mut self.drain
+            && drain.poll(cx).is_ready()
+        {
+            return Poll::Ready(Waited::Progress);
+        }
+        let appended = self
+            .drain
+            .as_ref()
+            .map_or(0, |drain| drain.attachment.appended.load(Ordering::SeqCst));
+        if appended > self.cursor {
+            return Poll::Ready(Waited::Progress);
+        }
+        let deadline = since + self.options.keep_alive;
+        let sleep = self
+            .keep_alive
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        loop {
+            ready!(sleep.as_mut().poll(cx));
+            if sleep.deadline() >= deadline {
+                return Poll::Ready(Waited::KeepAlive);
+            }
+            // It fired for an earlier wait: this one's keep-alive is later.
+            sleep.as_mut().reset(deadline);
         }
     }
 
@@ -399,17 +572,15 @@ impl<St: EventStore> Reader<St> {
     }
 
     fn format(&mut self, events: Vec<(u64, SseEvent)>) -> Bytes {
-        let mut text = String::new();
+        let mut text = String::with_capacity(events.iter().map(formatted_len).sum());
         for (seq, event) in events {
-            text.push_str(&format!(
-                "id: {}\n",
-                EventId::new(self.key.stream.clone(), seq)
-            ));
+            // `EventId`'s form, `<stream>-<seq>`, written in place.
+            let _ = writeln!(text, "id: {}-{seq}", self.key.stream);
             if let Some(name) = &event.event {
-                text.push_str(&format!("event: {name}\n"));
+                let _ = writeln!(text, "event: {name}");
             }
             if let Some(retry) = event.retry {
-                text.push_str(&format!("retry: {retry}\n"));
+                let _ = writeln!(text, "retry: {retry}");
             }
             for line in event.data.split('\n') {
                 text.push_str("data: ");
@@ -425,4 +596,11 @@ impl<St: EventStore> Reader<St> {
         }
         Bytes::from(text)
     }
+}
+
+/// About the length of an event as sent: its data and name, each data
+/// line's `data: ` prefix, and room for the id and a `retry:`.
+fn formatted_len((_, event): &(u64, SseEvent)) -> usize {
+    let lines = event.data.bytes().filter(|byte| *byte == b'\n').count() + 1;
+    event.data.len() + lines * 7 + event.event.as_ref().map_or(0, |name| name.len() + 8) + 64
 }

@@ -15,7 +15,7 @@ use crate::EventId;
 use crate::body::ResumeBody;
 use crate::future::{PurgeCheck, ResponseFuture, StoreFuture, Then};
 use crate::layer::Resuming;
-use crate::replay::{ReaderOptions, reader_body, spawn_drain};
+use crate::replay::{ReaderOptions, reader_body, start_drain};
 use crate::store::{EventStore, Replay, StoreError, StreamKey};
 
 /// Middleware that makes the handler's SSE responses resumable. Made by
@@ -153,7 +153,7 @@ impl<St: EventStore> Resumable<St> {
             stream,
         };
         let (mut parts, body) = response.into_parts();
-        let guard = spawn_drain(
+        let (guard, drain) = start_drain(
             store.clone(),
             drains.clone(),
             key.clone(),
@@ -168,6 +168,7 @@ impl<St: EventStore> Resumable<St> {
             0,
             self.reader_options(true),
             Some(guard),
+            Some(drain),
         );
         parts.headers.remove(CONTENT_LENGTH);
         Response::from_parts(parts, ResumeBody::from_store(reader))
@@ -227,6 +228,7 @@ impl<St: EventStore> Resumable<St> {
                     id.seq(),
                     self.reader_options(false),
                     guard,
+                    None,
                 );
                 let mut response = Response::new(ResumeBody::from_store(reader));
                 let headers = response.headers_mut();

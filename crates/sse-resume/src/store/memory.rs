@@ -65,6 +65,19 @@ impl Stream {
         self.first_seq + self.events.len() as u64
     }
 
+    /// The stream's tail moved: live readers waiting on it are woken. The
+    /// value is always updated (a reader that comes later checks it first),
+    /// but with no reader subscribed nobody is notified: a stream nobody
+    /// tails costs no wake-up. Readers subscribe under the store's lock, the
+    /// same lock this runs under, so none is missed.
+    fn tail_moved(&self, last: u64, closed: bool) {
+        let tailed = self.tail.receiver_count() > 0;
+        self.tail.send_if_modified(|tail| {
+            *tail = (last, closed);
+            tailed
+        });
+    }
+
     /// Its drain is running or a reader is attached: other principals'
     /// appends leave it alone.
     fn protected(&self, now: Instant) -> bool {
@@ -355,7 +368,7 @@ impl EventStore for MemoryEventStore {
         stream.events.push_back(event);
         stream.last_activity = Instant::now();
         let seq = stream.next_seq() - 1;
-        stream.tail.send_replace((seq, stream.closed));
+        stream.tail_moved(seq, stream.closed);
         let owner = stream.owner.clone();
         if let Some(session) = inner.sessions.get_mut(&key.session) {
             session.bytes += size;
@@ -384,7 +397,7 @@ impl EventStore for MemoryEventStore {
             stream.closed = true;
             stream.last_activity = Instant::now();
             let last = stream.next_seq() - 1;
-            stream.tail.send_replace((last, true));
+            stream.tail_moved(last, true);
         }
         Ok(())
     }

@@ -17,6 +17,9 @@
 //!
 //! `GUARD_OVERHEAD_PROFILE` names a scenario by a part of its name; the bench
 //! then sends that scenario's request 2 000 times after the warm-up and exits.
+//! `bare:<name>` does the same with the scenario's bare handler, so that
+//! `valgrind --tool=callgrind` of both gives the guard's instructions per
+//! request as the difference of the two totals divided by 2 200.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -425,13 +428,29 @@ fn scenarios(runtime: &tokio::runtime::Runtime) -> Vec<Scenario> {
         ),
         scenario(
             "McpGuard::local() stack",
-            local,
+            local.clone(),
             with_session(local_session_id, None),
         ),
         scenario(
             "McpGuard::remote() stack (cached token)",
+            remote.clone(),
+            with_session(remote_session_id, Some(token.clone())),
+        ),
+        scenario(
+            "McpGuard::local() stack, 2026-07-28 (no session)",
+            local,
+            stateless_call,
+        ),
+        scenario(
+            "McpGuard::remote() stack, 2026-07-28 (cached token)",
             remote,
-            with_session(remote_session_id, Some(token)),
+            move || {
+                let mut request = stateless_call();
+                request
+                    .headers_mut()
+                    .insert("authorization", format!("Bearer {token}").parse().unwrap());
+                request
+            },
         ),
     ]
 }
@@ -458,15 +477,29 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Sends one scenario's request `rounds` times (after the warm-up) and
-/// nothing else, for a profiler.
+/// nothing else, for a profiler. `bare:<name>` sends it to the scenario's
+/// bare handler instead: the same run's baseline.
 fn profile(runtime: &tokio::runtime::Runtime, name: &str, rounds: u64) {
     let scenarios = scenarios(runtime);
+    let (bare, name) = match name.strip_prefix("bare:") {
+        Some(name) => (true, name),
+        None => (false, name),
+    };
     let scenario = scenarios
         .iter()
         .find(|scenario| scenario.name.contains(name))
         .unwrap_or_else(|| panic!("no scenario named like {name:?}"));
-    let allocations = allocations_per_request(runtime, &scenario.call, rounds);
-    println!("{}: {allocations:.1} allocations per request", scenario.name);
+    let call = if bare {
+        &scenario.baseline
+    } else {
+        &scenario.call
+    };
+    let allocations = allocations_per_request(runtime, call, rounds);
+    let side = if bare { "bare handler" } else { "guarded" };
+    println!(
+        "{} ({side}): {allocations:.1} allocations per request",
+        scenario.name
+    );
 }
 
 fn guard_overhead(c: &mut Criterion) {

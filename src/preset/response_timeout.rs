@@ -45,7 +45,8 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         ResponseTimeoutFuture {
             inner: self.inner.call(request),
-            sleep: self.timeout.map(tokio::time::sleep),
+            timeout: self.timeout,
+            sleep: None,
         }
     }
 }
@@ -56,6 +57,11 @@ pin_project_lite::pin_project! {
     pub struct ResponseTimeoutFuture<F> {
         #[pin]
         inner: F,
+        // The limit, until the timer starts.
+        timeout: Option<Duration>,
+        // Started when the inner future first waits: a response that is
+        // ready at once (most JSON answers) never reads the clock or arms a
+        // timer.
         #[pin]
         sleep: Option<tokio::time::Sleep>,
     }
@@ -69,9 +75,12 @@ where
     type Output = Result<Response<R>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         if let Poll::Ready(result) = this.inner.poll(cx) {
             return Poll::Ready(result);
+        }
+        if let Some(timeout) = this.timeout.take() {
+            this.sleep.set(Some(tokio::time::sleep(timeout)));
         }
         let Some(sleep) = this.sleep.as_pin_mut() else {
             return Poll::Pending;

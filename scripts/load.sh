@@ -56,9 +56,13 @@ trap cleanup EXIT
 
 # Starts a server command in the background, waits for its "MCP endpoint:"
 # line and sets $url to it (not a $(...) subshell: the pid must be ours).
+# The log is emptied here, not by the child's redirection: the child may not
+# have run yet when the loop first reads it, and a previous run's line would
+# send this run to a dead port.
 start() {
-    local log="$out/$1.log"; shift
-    "$@" >"$log" 2>&1 &
+    local name=$1 log="$out/$1.log"; shift
+    : >"$log"
+    "$@" >>"$log" 2>&1 &
     pids+=($!)
     url=""
     for _ in $(seq 1 100); do
@@ -66,7 +70,7 @@ start() {
         [ -n "$url" ] && return 0
         sleep 0.1
     done
-    echo "load.sh: $1 did not start:" >&2
+    echo "load.sh: $name did not start:" >&2
     cat "$log" >&2
     exit 1
 }
@@ -118,6 +122,7 @@ request() {
 check() {
     local label=$1 url=$2 curl_headers=() header status
     for header in "${headers[@]}"; do curl_headers+=(-H "$header"); done
+    : >"$out/$label.check"
     status=$(curl -s -m 10 -o "$out/$label.check" -w '%{http_code}' "$url" "${curl_headers[@]}" -d "$body") || status=000
     if [[ $status != 2?? ]] || ! grep -q '"id":7,"result":{' "$out/$label.check" \
         || ! grep -q '"text":"hello"' "$out/$label.check" || grep -q '"isError":true' "$out/$label.check"; then

@@ -5,12 +5,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
 };
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use mcp_guard_core::Principal;
 use serde_json::{Map, Value};
+
+use crate::claims::{ClaimsError, Payload, Rules, names};
 
 #[cfg(feature = "jwks")]
 use crate::jwks::{JwksCache, JwksLocation};
@@ -122,9 +125,6 @@ pub struct JwtVerifier {
     resource: String,
     leeway: Duration,
     require_access_token_type: bool,
-    /// The validation rules per algorithm, made once: building them per token
-    /// cost more than an HS256 signature check.
-    validations: Arc<[(Algorithm, Validation)]>,
 }
 
 /// The algorithms an RSA key verifies.
@@ -136,42 +136,6 @@ const RSA_ALGORITHMS: [Algorithm; 6] = [
     Algorithm::PS384,
     Algorithm::PS512,
 ];
-
-/// With [`RSA_ALGORITHMS`], every algorithm jsonwebtoken verifies (`none`
-/// is not one of them).
-const OTHER_ALGORITHMS: [Algorithm; 6] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-/// The rules a token signed with `alg` must pass: that algorithm only, `exp`,
-/// `iss` and `aud` present, `nbf` honoured, `iss` exactly `issuer`. The
-/// audience is compared canonically after decoding, not here.
-fn validation(alg: Algorithm, issuer: &str, leeway: Duration) -> Validation {
-    let mut validation = Validation::new(alg);
-    validation.algorithms = vec![alg];
-    validation.leeway = leeway.as_secs();
-    validation.validate_nbf = true;
-    validation.validate_aud = false;
-    validation.set_issuer(&[issuer]);
-    validation.required_spec_claims = ["exp", "iss", "aud"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    validation
-}
-
-fn validations(issuer: &str, leeway: Duration) -> Arc<[(Algorithm, Validation)]> {
-    RSA_ALGORITHMS
-        .iter()
-        .chain(&OTHER_ALGORITHMS)
-        .map(|&alg| (alg, validation(alg, issuer, leeway)))
-        .collect()
-}
 
 /// A [`JwtVerifier`] setting that is not usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,49 +187,72 @@ impl JwtVerifier {
         }
     }
 
+    /// Verifies `token` (its `header` read) with the first of `entries`
+    /// that fits its algorithm and verifies its signature.
+    ///
+    /// What `jsonwebtoken::decode` would do per key, without its repeats:
+    /// the header is parsed once (it picked the keys), the payload once and
+    /// only after a signature verified (`decode` parses it twice, see
+    /// [`claims`](crate::claims)). The answers are `decode`'s: a key whose
+    /// signature or claims fail leaves its reason and the next key is tried;
+    /// the last reason is the answer.
     fn verify_with<'a>(
         &self,
         token: &str,
+        header: &Header,
         entries: impl Iterator<Item = &'a KeyEntry>,
-        alg: Algorithm,
     ) -> Result<Principal, VerifyError> {
+        // `decode_header` accepted it, so it has three parts.
+        let Some((message, signature)) = token.rsplit_once('.') else {
+            return Err(VerifyError::Invalid(describe_kind(
+                &ErrorKind::InvalidToken,
+            )));
+        };
         let mut last_error = "no key fits this token's algorithm".to_owned();
-        for entry in entries.filter(|entry| entry.algorithms.contains(&alg)) {
-            match self.decode(token, entry, alg) {
-                Ok(claims) => return self.principal(claims),
-                Err(error) => last_error = error,
+        // The claims do not depend on the key: checked once.
+        let mut claims_refused: Option<String> = None;
+        for entry in entries.filter(|entry| entry.algorithms.contains(&header.alg)) {
+            if let Err(error) = signed_by(header, message, signature, entry) {
+                last_error = error;
+                continue;
+            }
+            if let Some(error) = &claims_refused {
+                last_error.clone_from(error);
+                continue;
+            }
+            match self.read_claims(token) {
+                Ok(payload) => return self.principal(payload.claims),
+                Err(error) => {
+                    last_error.clone_from(&error);
+                    claims_refused = Some(error);
+                }
             }
         }
         Err(VerifyError::Invalid(last_error))
     }
 
-    fn decode(
-        &self,
-        token: &str,
-        entry: &KeyEntry,
-        alg: Algorithm,
-    ) -> Result<Map<String, Value>, String> {
-        let made_now;
-        let validation = match self.validations.iter().find(|(known, _)| *known == alg) {
-            Some((_, validation)) => validation,
-            None => {
-                made_now = validation(alg, &self.issuer, self.leeway);
-                &made_now
-            }
+    /// The payload of a token whose signature verified, its claims checked
+    /// as `decode` checks them.
+    fn read_claims(&self, token: &str) -> Result<Payload, String> {
+        // jsonwebtoken's payload decoder without its checks, which the
+        // caller made (signature) and `Rules` makes (claims).
+        let payload: Payload = jsonwebtoken::dangerous::insecure_decode_claims(token)
+            .map_err(|error| describe(&error))?;
+        let rules = Rules {
+            issuer: &self.issuer,
+            leeway_secs: self.leeway.as_secs(),
         };
-        jsonwebtoken::decode::<Map<String, Value>>(token, &entry.key, validation)
-            .map(|data| data.claims)
-            .map_err(|error| describe(&error))
+        rules
+            .check(&payload, jsonwebtoken::get_current_timestamp())
+            .map_err(|error| describe_kind(&claims_error_kind(error)))?;
+        Ok(payload)
     }
 
     fn principal(&self, claims: Map<String, Value>) -> Result<Principal, VerifyError> {
-        let audiences: Vec<&str> = match claims.get("aud") {
-            Some(Value::String(one)) => vec![one.as_str()],
-            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
-        if !audiences
-            .iter()
+        if !claims
+            .get("aud")
+            .into_iter()
+            .flat_map(names)
             .any(|audience| audience_matches(audience, &self.resource))
         {
             return Err(VerifyError::Invalid(format!(
@@ -285,12 +272,59 @@ impl JwtVerifier {
         if let Some(client) = text("client_id").or_else(|| text("azp")) {
             principal = principal.with_client_id(client);
         }
-        // jsonwebtoken has checked exp (integer or float) against the clock;
+        // `Rules` has checked exp (integer or float) against the clock;
         // read here, it bounds how long the layer may cache this principal.
         if let Some(expires_at) = expiry(&claims)? {
             principal = principal.with_expires_at(expires_at);
         }
         Ok(principal.with_claims(claims))
+    }
+}
+
+/// Whether `entry` signed `message`, as `decode` checks it: first the header
+/// rules `decode` adds to `decode_header`'s (`b64`, `crit`), then the
+/// signature.
+fn signed_by(
+    header: &Header,
+    message: &str,
+    signature: &str,
+    entry: &KeyEntry,
+) -> Result<(), String> {
+    if !header_is_supported(header) {
+        return Err(describe_kind(&ErrorKind::InvalidToken));
+    }
+    match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &entry.key, header.alg) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(describe_kind(&ErrorKind::InvalidSignature)),
+        Err(error) => Err(describe(&error)),
+    }
+}
+
+/// jsonwebtoken 12's `Header::from_encoded` rules (RFC 7515 §4.1.11, RFC
+/// 7797): `b64`, if present, a boolean and not `false`; `crit`, if present,
+/// exactly `["b64"]` with `b64` present.
+fn header_is_supported(header: &Header) -> bool {
+    let Ok(b64) = header.extras.get::<bool>("b64") else {
+        return false;
+    };
+    if b64 == Some(false) {
+        return false;
+    }
+    match &header.crit {
+        None => true,
+        Some(crit) => crit.as_slice() == ["b64"] && b64.is_some(),
+    }
+}
+
+/// The jsonwebtoken error `decode` reports for the claims.
+fn claims_error_kind(error: ClaimsError) -> ErrorKind {
+    match error {
+        ClaimsError::Unreadable => ErrorKind::InvalidToken,
+        ClaimsError::Missing(claim) => ErrorKind::MissingRequiredClaim(claim.to_owned()),
+        ClaimsError::NbfFormat => ErrorKind::InvalidClaimFormat("nbf".to_owned()),
+        ClaimsError::Expired => ErrorKind::ExpiredSignature,
+        ClaimsError::Immature => ErrorKind::ImmatureSignature,
+        ClaimsError::WrongIssuer => ErrorKind::InvalidIssuer,
     }
 }
 
@@ -310,8 +344,12 @@ fn scopes_of(claims: &Map<String, Value>) -> BTreeSet<String> {
 
 /// A client-safe reason (never the token, never key material).
 fn describe(error: &jsonwebtoken::errors::Error) -> String {
-    use jsonwebtoken::errors::ErrorKind;
-    match error.kind() {
+    describe_kind(error.kind())
+}
+
+/// [`describe`] for a kind of error.
+fn describe_kind(kind: &ErrorKind) -> String {
+    match kind {
         ErrorKind::ExpiredSignature => "it has expired".into(),
         ErrorKind::ImmatureSignature => "it is not valid yet (nbf)".into(),
         ErrorKind::InvalidIssuer => "it was issued by another issuer".into(),
@@ -469,7 +507,6 @@ impl JwtVerifierBuilder {
         let keys = self.take_keys()?;
         Ok(JwtVerifier {
             keys,
-            validations: validations(&self.issuer, self.leeway),
             issuer: self.issuer,
             resource,
             leeway: self.leeway,
@@ -522,12 +559,12 @@ impl TokenVerifier for JwtVerifier {
                 let matching = entries.iter().filter(|entry| {
                     header.kid.is_none() || entry.kid.is_none() || entry.kid == header.kid
                 });
-                self.verify_with(token, matching, header.alg)
+                self.verify_with(token, &header, matching)
             }
             #[cfg(feature = "jwks")]
             Keys::Jwks(cache) => {
                 let entries = cache.keys_for(header.kid.as_deref()).await?;
-                self.verify_with(token, entries.iter(), header.alg)
+                self.verify_with(token, &header, entries.iter())
             }
         }
     }
@@ -539,4 +576,253 @@ fn is_access_token_type(typ: Option<&str>) -> bool {
     typ.is_some_and(|typ| {
         typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The verifier against what it replaced: `jsonwebtoken::decode` with
+    //! the same rules, then the same principal. Every answer (the principal,
+    //! or the reason of the refusal) must be the same, for hostile headers,
+    //! signatures and payloads alike.
+
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{EncodingKey, Validation};
+
+    use super::*;
+
+    const ISSUER: &str = "https://auth.example.com";
+    const RESOURCE: &str = "https://mcp.example.com/mcp";
+    const SECRET: &[u8] = b"a shared secret of at least 32 bytes!!";
+    const OTHER: &[u8] = b"another shared secret, 32 bytes or more";
+
+    fn ready<T>(future: impl Future<Output = T>) -> T {
+        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("a static-key verification waited"),
+        }
+    }
+
+    /// The previous verifier: `decode` per key with these rules.
+    fn reference(verifier: &JwtVerifier, token: &str) -> Result<Principal, VerifyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            VerifyError::Invalid(
+                "it is not a well-formed JWT (or its algorithm is not supported)".into(),
+            )
+        })?;
+        let Keys::Static(entries) = &verifier.keys else {
+            panic!("static keys only")
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = verifier.leeway.as_secs();
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        let mut last_error = "no key fits this token's algorithm".to_owned();
+        for entry in entries.iter().filter(|entry| {
+            entry.algorithms.contains(&header.alg)
+                && (header.kid.is_none() || entry.kid.is_none() || entry.kid == header.kid)
+        }) {
+            match jsonwebtoken::decode::<Map<String, Value>>(token, &entry.key, &validation) {
+                Ok(data) => return verifier.principal(data.claims),
+                Err(error) => last_error = describe(&error),
+            }
+        }
+        Err(VerifyError::Invalid(last_error))
+    }
+
+    fn token(header: &str, payload: &str, key: &[u8]) -> String {
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let key = EncodingKey::from_secret(key).unwrap();
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256)
+            .unwrap_or_default();
+        format!("{message}.{signature}")
+    }
+
+    fn now() -> u64 {
+        jsonwebtoken::get_current_timestamp()
+    }
+
+    /// Values a claim may take, valid or not.
+    fn values() -> Vec<String> {
+        let now = now();
+        let mut values: Vec<String> = [
+            "null",
+            "true",
+            "0",
+            "1",
+            "-1",
+            "-0",
+            "1.5",
+            "-1.5",
+            "1e300",
+            "1e19",
+            "\"s\"",
+            "[]",
+            "[1]",
+            "[\"x\"]",
+            "{}",
+            "{\"a\":1}",
+            "[[]]",
+            "[{}]",
+            "18446744073709551615",
+            "18446744073709551616",
+            "\"https://auth.example.com\"",
+            "[\"https://auth.example.com\"]",
+            "[\"https://auth.example.com\",1]",
+            "[\"x\",\"https://auth.example.com\"]",
+            "\"https://mcp.example.com/mcp\"",
+            "\"HTTPS://MCP.EXAMPLE.COM/mcp/\"",
+            "[\"https://mcp.example.com/mcp\"]",
+            "\"a \\\"quoted\\\" \\u00e9 value\"",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for offset in [-7200i64, -60, -10, 10, 60, 7200] {
+            let at = now.saturating_add_signed(offset);
+            values.push(at.to_string());
+            values.push(format!("{at}.4"));
+        }
+        values
+    }
+
+    fn base() -> Vec<(String, String)> {
+        let exp = (now() + 3600).to_string();
+        [
+            ("iss", format!("\"{ISSUER}\"")),
+            ("aud", format!("\"{RESOURCE}\"")),
+            ("exp", exp),
+            ("sub", "\"alice\"".to_owned()),
+            ("client_id", "\"app\"".to_owned()),
+            ("scope", "\"mcp tools:call\"".to_owned()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value))
+        .to_vec()
+    }
+
+    fn object(members: &[(String, String)]) -> String {
+        let members: Vec<String> = members
+            .iter()
+            .map(|(name, value)| format!("\"{name}\":{value}"))
+            .collect();
+        format!("{{{}}}", members.join(","))
+    }
+
+    /// Hostile payloads: each claim the checks read given every value,
+    /// left out, or repeated (before and after).
+    fn payloads() -> Vec<String> {
+        let mut payloads = vec![
+            object(&base()),
+            "[]".into(),
+            "null".into(),
+            "{".into(),
+            "{} x".into(),
+            String::new(),
+        ];
+        for name in [
+            "exp",
+            "nbf",
+            "sub",
+            "iss",
+            "aud",
+            "scope",
+            "scp",
+            "client_id",
+            "azp",
+        ] {
+            let without: Vec<(String, String)> =
+                base().into_iter().filter(|(n, _)| n != name).collect();
+            payloads.push(object(&without));
+            for value in values() {
+                let mut set = without.clone();
+                set.push((name.to_owned(), value.clone()));
+                payloads.push(object(&set));
+                let mut repeated = base();
+                repeated.insert(0, (name.to_owned(), value.clone()));
+                payloads.push(object(&repeated));
+                let mut repeated = base();
+                repeated.push((name.to_owned(), value.clone()));
+                payloads.push(object(&repeated));
+            }
+        }
+        payloads
+    }
+
+    fn assert_same(verifier: &JwtVerifier, token: &str, what: &str) {
+        let expected = reference(verifier, token);
+        let actual = ready(verifier.verify(token));
+        assert_eq!(actual, expected, "{what}");
+    }
+
+    fn verifier(secrets: &[&[u8]]) -> JwtVerifier {
+        secrets
+            .iter()
+            .fold(JwtVerifier::builder(ISSUER, RESOURCE), |builder, secret| {
+                builder.hs256_secret(secret)
+            })
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_payload_gets_decodes_answer() {
+        let one = verifier(&[SECRET]);
+        let two = verifier(&[OTHER, SECRET]);
+        let two_reversed = verifier(&[SECRET, OTHER]);
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let mut accepted = 0;
+        for payload in payloads() {
+            for key in [SECRET, OTHER] {
+                let token = token(header, &payload, key);
+                for verifier in [&one, &two, &two_reversed] {
+                    assert_same(verifier, &token, &payload);
+                }
+                accepted += usize::from(ready(one.verify(&token)).is_ok());
+            }
+        }
+        assert!(accepted > 50, "the table exercises accepted tokens too");
+    }
+
+    #[test]
+    fn every_header_and_signature_gets_decodes_answer() {
+        let one = verifier(&[SECRET]);
+        let payload = object(&base());
+        for header in [
+            r#"{"alg":"HS256"}"#,
+            r#"{"alg":"HS256","kid":"k1"}"#,
+            r#"{"alg":"HS256","crit":["b64"],"b64":true}"#,
+            r#"{"alg":"HS256","crit":["b64"],"b64":false}"#,
+            r#"{"alg":"HS256","b64":false}"#,
+            r#"{"alg":"HS256","b64":"yes"}"#,
+            r#"{"alg":"HS256","b64":null}"#,
+            r#"{"alg":"HS256","crit":["b64"]}"#,
+            r#"{"alg":"HS256","crit":[]}"#,
+            r#"{"alg":"HS256","crit":["b64","b64"],"b64":true}"#,
+            r#"{"alg":"HS256","crit":["exp"],"b64":true}"#,
+            r#"{"alg":"HS384"}"#,
+            r#"{"alg":"RS256"}"#,
+            r#"{"alg":"none"}"#,
+            r#"{"typ":"JWT"}"#,
+            "not json",
+        ] {
+            let token = token(header, &payload, SECRET);
+            assert_same(&one, &token, header);
+            let (message, _) = token.rsplit_once('.').unwrap();
+            for signature in ["", "AAAA", "not*base64", "x"] {
+                assert_same(&one, &format!("{message}.{signature}"), signature);
+            }
+            assert_same(&one, &format!("{token}.extra"), "four parts");
+            assert_same(&one, message, "two parts");
+        }
+        assert!(ready(one.verify(&token(r#"{"alg":"HS256"}"#, &payload, SECRET))).is_ok());
+    }
 }

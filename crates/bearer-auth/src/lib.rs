@@ -113,6 +113,7 @@ struct ReadmeDoctests;
 
 mod cache;
 mod challenge;
+mod claims;
 mod future;
 mod guard;
 #[cfg(feature = "introspection")]

@@ -75,16 +75,27 @@ impl SseParser {
     }
 
     /// Feeds a chunk; returns the events it completed.
-    pub fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<SseEvent>, SseParseError> {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, SseParseError> {
+        let mut events = Vec::new();
+        self.push_into(chunk, &mut events)?;
+        Ok(events)
+    }
+
+    /// [`push`](Self::push), appending the events it completed to `events`:
+    /// a buffer the drain reuses, not a new `Vec` per chunk.
+    pub(crate) fn push_into(
+        &mut self,
+        mut chunk: &[u8],
+        events: &mut Vec<SseEvent>,
+    ) -> Result<(), SseParseError> {
         if chunk.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         if self.after_cr && chunk.first() == Some(&b'\n') {
             chunk = &chunk[1..];
         }
         self.after_cr = false;
         self.buffer.extend_from_slice(chunk);
-        let mut events = Vec::new();
         while let Some(end) = self
             .buffer
             .iter()
@@ -107,7 +118,7 @@ impl SseParser {
         if self.buffer.len() > self.max_event_bytes {
             return Err(SseParseError::EventTooLarge);
         }
-        Ok(events)
+        Ok(())
     }
 
     /// Ends the stream: an event not closed by a blank line is dropped, as the
@@ -118,11 +129,14 @@ impl SseParser {
     }
 
     fn line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, SseParseError> {
-        let mut line = String::from_utf8_lossy(line).into_owned();
+        // Borrowed when the line is valid UTF-8, as it nearly always is: no
+        // copy per line.
+        let text = String::from_utf8_lossy(line);
+        let mut line: &str = &text;
         if !self.started {
             self.started = true;
             if let Some(rest) = line.strip_prefix('\u{feff}') {
-                line = rest.to_owned();
+                line = rest;
             }
         }
         if line.is_empty() {
@@ -133,7 +147,7 @@ impl SseParser {
         }
         let (field, value) = match line.split_once(':') {
             Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line.as_str(), ""),
+            None => (line, ""),
         };
         match field {
             "data" => {

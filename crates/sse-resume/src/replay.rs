@@ -225,6 +225,8 @@ async fn drain<St, B>(
     // Armed only once the drain runs alone, then re-armed when it fires.
     let mut tick: Option<Pin<Box<Sleep>>> = None;
     let mut appended = 0u64;
+    // The events of one chunk; reused, not a new `Vec` per chunk.
+    let mut events = Vec::new();
     loop {
         // Checked on every turn, not only on the timer: a handler that keeps
         // talking must not keep an abandoned drain alive.
@@ -246,14 +248,11 @@ async fn drain<St, B>(
                 return;
             }
         };
-        let events = match parser.push(&data) {
-            Ok(events) => events,
-            Err(error) => {
-                tracing::warn!(stream = %key.stream, %error, "the handler's event stream is not readable");
-                return;
-            }
-        };
-        for event in events.into_iter().filter(|event| !event.data.is_empty()) {
+        if let Err(error) = parser.push_into(&data, &mut events) {
+            tracing::warn!(stream = %key.stream, %error, "the handler's event stream is not readable");
+            return;
+        }
+        for event in events.drain(..).filter(|event| !event.data.is_empty()) {
             // A handler's own priming event (empty data) is dropped: the layer
             // primes the client itself, and never replays one as data.
             wait_for_attached_reader(attachment, appended, max_unread).await;
@@ -420,7 +419,11 @@ pub(crate) fn reader_body<St: EventStore>(
 
 /// The priming event and/or `retry:` a stream starts with.
 fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
-    let mut text = String::new();
+    if !options.priming && options.retry.is_none() {
+        return None;
+    }
+    // Room for the id, `retry:` and `data:` lines: one allocation.
+    let mut text = String::with_capacity(key.stream.as_str().len() + 48);
     if options.priming {
         let _ = writeln!(text, "id: {}-0", key.stream);
     }

@@ -79,7 +79,7 @@ pub(crate) enum Step<B> {
     /// Call the handler with this request, then do `After`.
     Call(Request<B>, After),
     /// An `initialize`: the handler's answer decides whether a session is
-    /// created (see [`Shared::initialize`]).
+    /// created (see [`Opening`]).
     Initialize(Request<B>, Owner),
     /// Wait for the store, then decide again.
     Wait(Request<B>, Wait),
@@ -182,8 +182,9 @@ where
     ResBody::Error: Into<mcp_guard_core::BoxError>,
 {
     /// Checks a legacy-era request, then calls `inner` (polled ready) as the
-    /// check decides. What can be decided now is: a body read already, and
-    /// a store that answers at once, call the handler before this returns.
+    /// check decides. When the body was read already (by a layer outside)
+    /// and the store answers at once, the handler is called before this
+    /// returns.
     pub(crate) fn check(request: Request<ReqBody>, inner: S, shared: Shared<St>) -> Self {
         let state = match shared.settings.peek.start_peek(request) {
             PeekStart::Ready(Ok(request)) => {

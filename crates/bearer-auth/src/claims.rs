@@ -69,8 +69,11 @@ pub(crate) enum ClaimsError {
     Missing(&'static str),
     /// `nbf` is present but not a NumericDate.
     NbfFormat,
+    /// `exp` is earlier than now minus the leeway.
     Expired,
+    /// `nbf` is later than now plus the leeway.
     Immature,
+    /// `iss` does not name this verifier's issuer.
     WrongIssuer,
 }
 

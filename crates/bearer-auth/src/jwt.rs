@@ -5,6 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
@@ -28,6 +31,9 @@ pub(crate) struct KeyEntry {
     pub(crate) kid: Option<String>,
     pub(crate) key: DecodingKey,
     pub(crate) algorithms: Vec<Algorithm>,
+    /// An HS256 secret's HMAC key, prepared once: jsonwebtoken prepares it
+    /// again for every token, which cost a tenth of an HS256 verification.
+    pub(crate) hs256: Option<hmac::Key>,
 }
 
 impl fmt::Debug for KeyEntry {
@@ -70,6 +76,7 @@ impl KeyEntry {
             kid: jwk.common.key_id.clone(),
             key,
             algorithms,
+            hs256: None,
         })
     }
 }
@@ -293,6 +300,16 @@ fn signed_by(
     if !header_is_supported(header) {
         return Err(describe_kind(&ErrorKind::InvalidToken));
     }
+    if let (Algorithm::HS256, Some(key)) = (header.alg, &entry.hs256) {
+        // What jsonwebtoken's aws-lc HS256 verifier does, with the key
+        // prepared: the same Base64url decoding, the same constant-time
+        // HMAC check.
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| describe_kind(&ErrorKind::InvalidToken))?;
+        return hmac::verify(key, message.as_bytes(), &signature)
+            .map_err(|_| describe_kind(&ErrorKind::InvalidSignature));
+    }
     match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &entry.key, header.alg) {
         Ok(true) => Ok(()),
         Ok(false) => Err(describe_kind(&ErrorKind::InvalidSignature)),
@@ -379,6 +396,7 @@ impl JwtVerifierBuilder {
                 kid: None,
                 key,
                 algorithms: vec![Algorithm::HS256],
+                hs256: Some(hmac::Key::new(hmac::HMAC_SHA256, secret)),
             }),
             Err(error) => self
                 .errors
@@ -406,6 +424,7 @@ impl JwtVerifierBuilder {
                 kid: None,
                 key,
                 algorithms: vec![algorithm],
+                hs256: None,
             }),
             Err(error) => self.errors.push(format!(
                 "public_key_pem: the key does not parse as {algorithm:?}: {error}"
@@ -589,8 +608,6 @@ mod tests {
     use std::pin::pin;
     use std::task::{Context, Poll, Waker};
 
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use jsonwebtoken::{EncodingKey, Validation};
 
     use super::*;

@@ -8,7 +8,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use mcp_guard_core::{BoxError, GuardBody};
 use pin_project_lite::pin_project;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 /// A keep-alive comment line: ignored by every SSE client, it keeps proxies
 /// from closing an idle connection.
@@ -30,7 +30,10 @@ pin_project! {
     enum Kind<B> {
         Guard { #[pin] body: GuardBody<B> },
         FromStore { body: UnsyncBoxBody<Bytes, BoxError> },
-        KeepAlive { #[pin] body: GuardBody<B>, sleep: Pin<Box<Sleep>>, interval: Duration },
+        // `last`: when the last frame or keep-alive went out. The timer is
+        // re-armed from it only when it fires, not on every frame (each
+        // re-arm can make the runtime wake its timer driver).
+        KeepAlive { #[pin] body: GuardBody<B>, sleep: Pin<Box<Sleep>>, interval: Duration, last: Instant },
     }
 }
 
@@ -66,6 +69,7 @@ impl<B> ResumeBody<B> {
                 body,
                 sleep: Box::pin(tokio::time::sleep(interval)),
                 interval,
+                last: Instant::now(),
             },
         }
     }
@@ -90,20 +94,25 @@ where
                 body,
                 sleep,
                 interval,
+                last,
             } => match body.poll_frame(cx) {
                 Poll::Ready(frame) => {
-                    sleep
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + *interval);
+                    *last = Instant::now();
                     Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
                 }
-                Poll::Pending => {
+                Poll::Pending => loop {
                     std::task::ready!(sleep.as_mut().poll(cx));
-                    sleep
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + *interval);
-                    Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(KEEP_ALIVE)))))
-                }
+                    let due = *last + *interval;
+                    let now = Instant::now();
+                    if now >= due {
+                        *last = now;
+                        sleep.as_mut().reset(now + *interval);
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(KEEP_ALIVE)))));
+                    }
+                    // A frame went out since it was armed: silent for less
+                    // than the interval yet.
+                    sleep.as_mut().reset(due);
+                },
             },
         }
     }

@@ -19,7 +19,7 @@ use crate::store::EventStore;
 /// A store call that ends in the client's answer: opening a stream for the
 /// handler's events, or a resume's read. Boxed, as the store's futures are
 /// `impl Future`s that no field can name; one per new stream or resume,
-/// beside the drain task and the store I/O it starts anyway.
+/// beside the drain and the store I/O it starts anyway.
 pub(crate) type StoreFuture<B> = Pin<Box<dyn Future<Output = Response<ResumeBody<B>>> + Send>>;
 
 /// The purge a session's `DELETE` waits for before it reaches the handler:

@@ -76,8 +76,10 @@ where
     closing_marks_the_end(fresh(EventStoreLimits::default())).await;
     the_live_tail_wakes_on_append_and_close(Arc::new(fresh(EventStoreLimits::default()))).await;
     caps_evict_the_oldest_and_say_so(&fresh).await;
+    a_full_session_gives_up_a_finished_stream_before_a_running_one(&fresh).await;
     purging_a_session_removes_everything(fresh(EventStoreLimits::default())).await;
     events_keep_their_name_retry_and_lines(fresh(EventStoreLimits::default())).await;
+    empty_events_and_streams_can_be_evicted(&fresh).await;
     concurrent_appends_get_distinct_contiguous_sequences(Arc::new(fresh(
         EventStoreLimits::default(),
     )))
@@ -246,15 +248,24 @@ where
         max_streams_per_session: 2,
         ..EventStoreLimits::default()
     });
+    // Every stream still running (none closed): the cap is a hard bound, so
+    // the oldest goes all the same.
     let first = open(&store, "s").await;
     store.append(&first, event("x")).await.expect("append");
-    open(&store, "s").await;
-    open(&store, "s").await;
+    let second = open(&store, "s").await;
+    let third = open(&store, "s").await;
     assert_eq!(
         store.read_after(&first, 0, 10).await.expect("read"),
         Replay::Unknown,
         "the oldest stream goes"
     );
+    for kept in [&second, &third] {
+        assert_eq!(
+            all_after(&store, kept, 0).await,
+            (Vec::new(), false),
+            "the newer running streams stay"
+        );
+    }
 
     let store = fresh(EventStoreLimits {
         max_bytes_per_session: 100,
@@ -271,6 +282,84 @@ where
         Replay::Evicted { oldest_kept } => assert!(oldest_kept > 1),
         other => panic!("bytes per session are capped: {other:?}"),
     }
+}
+
+/// Over the per-session stream cap, a stream whose handler is still running
+/// (not closed) is given up last: its next event would have nowhere to go,
+/// and its client would miss its result. A closed stream nobody reads goes
+/// first, then a closed one with a reader, then (all running) the oldest.
+async fn a_full_session_gives_up_a_finished_stream_before_a_running_one<S, F>(fresh: &F)
+where
+    S: EventStore,
+    F: Fn(EventStoreLimits) -> S,
+{
+    let store = fresh(EventStoreLimits {
+        max_streams_per_session: 2,
+        ..EventStoreLimits::default()
+    });
+    // A: still running (its handler has more to say). B: finished.
+    let running = open(&store, "s").await;
+    store.append(&running, event("a1")).await.expect("append");
+    let finished = open(&store, "s").await;
+    store.append(&finished, event("b1")).await.expect("append");
+    store.close_stream(&finished).await.expect("close");
+    let newest = open(&store, "s").await;
+    assert_eq!(
+        store.read_after(&finished, 0, 10).await.expect("read"),
+        Replay::Unknown,
+        "the closed stream goes, though it is newer than the running one"
+    );
+    assert_eq!(
+        store
+            .append(&running, event("a2"))
+            .await
+            .expect("the oldest stream, still running, still takes its events"),
+        2
+    );
+    assert_eq!(
+        all_after(&store, &running, 0).await,
+        (vec![(1, "a1".to_owned()), (2, "a2".to_owned())], false),
+        "the running stream replays whole"
+    );
+    assert_eq!(all_after(&store, &newest, 0).await, (Vec::new(), false));
+
+    // Among finished streams, one a reader is still reading stays longer.
+    let store = fresh(EventStoreLimits {
+        max_streams_per_session: 3,
+        ..EventStoreLimits::default()
+    });
+    let running = open(&store, "s").await;
+    let read = open(&store, "s").await;
+    store.append(&read, event("result")).await.expect("append");
+    store.close_stream(&read).await.expect("close");
+    store
+        .attach(&read, Duration::from_secs(60))
+        .await
+        .expect("attach");
+    let unread = open(&store, "s").await;
+    store.close_stream(&unread).await.expect("close");
+    open(&store, "s").await;
+    assert_eq!(
+        store.read_after(&unread, 0, 10).await.expect("read"),
+        Replay::Unknown,
+        "the closed stream nobody reads goes first"
+    );
+    assert_eq!(
+        all_after(&store, &read, 0).await,
+        (vec![(1, "result".to_owned())], true),
+        "the closed stream with a reader stays while another can go"
+    );
+    open(&store, "s").await;
+    assert_eq!(
+        store.read_after(&read, 0, 10).await.expect("read"),
+        Replay::Unknown,
+        "then the closed stream with a reader goes, before a running one"
+    );
+    assert_eq!(
+        store.append(&running, event("late")).await.expect("append"),
+        1,
+        "the running stream outlives every finished one"
+    );
 }
 
 async fn purging_a_session_removes_everything<S: EventStore>(store: S) {
@@ -304,6 +393,42 @@ async fn events_keep_their_name_retry_and_lines<S: EventStore>(store: S) {
         ),
         other => panic!("{other:?}"),
     }
+}
+
+/// Evicting what holds no bytes (an event with empty data, a stream with no
+/// events) works like evicting anything else.
+async fn empty_events_and_streams_can_be_evicted<S, F>(fresh: &F)
+where
+    S: EventStore,
+    F: Fn(EventStoreLimits) -> S,
+{
+    let store = fresh(EventStoreLimits {
+        max_events_per_stream: 2,
+        max_streams_per_session: 2,
+        ..EventStoreLimits::default()
+    });
+    let empty = open(&store, "s").await;
+    let key = open(&store, "s").await;
+    for seq in 1..=3 {
+        assert_eq!(
+            store
+                .append(&key, event(""))
+                .await
+                .expect("an append evicting an empty event"),
+            seq
+        );
+    }
+    assert_eq!(
+        store.read_after(&key, 0, 10).await.expect("read"),
+        Replay::Evicted { oldest_kept: 2 }
+    );
+    let newest = open(&store, "s").await;
+    assert_eq!(
+        store.read_after(&empty, 0, 10).await.expect("read"),
+        Replay::Unknown,
+        "the stream with no events went for the newest"
+    );
+    assert_eq!(all_after(&store, &newest, 0).await, (Vec::new(), false));
 }
 
 async fn concurrent_appends_get_distinct_contiguous_sequences<S: EventStore>(store: Arc<S>) {

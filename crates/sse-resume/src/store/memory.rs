@@ -38,6 +38,26 @@ struct Session {
     bytes: usize,
 }
 
+impl Session {
+    /// The stream a session at its stream cap gives up for a new one: the
+    /// oldest closed stream nobody reads, else the oldest closed one, else
+    /// (every stream still running) the oldest. A running stream's drain
+    /// would fail to store its next event, and its client would miss the
+    /// result; the cap stays a hard bound all the same.
+    fn stream_to_give_up(&self, now: Instant) -> Option<StreamId> {
+        let rank = |stream: &Stream| match (stream.closed, stream.protected(now)) {
+            (true, false) => 0,
+            (true, true) => 1,
+            (false, _) => 2,
+        };
+        // `min_by_key` keeps the first of equals: the oldest of a rank.
+        self.order
+            .iter()
+            .min_by_key(|id| self.streams.get(*id).map_or(0, rank))
+            .cloned()
+    }
+}
+
 /// What one principal holds, over all its sessions.
 #[derive(Debug, Default)]
 struct Owner {
@@ -309,15 +329,16 @@ impl EventStore for MemoryEventStore {
         let mut inner = self.lock();
         inner.sweep(self.limits.ttl);
         let max_streams = self.limits.max_streams_per_session.max(1);
-        while let Some(oldest) = inner
+        let now = Instant::now();
+        while let Some(victim) = inner
             .sessions
             .get(session_id)
             .filter(|session| session.order.len() >= max_streams)
-            .and_then(|session| session.order.front().cloned())
+            .and_then(|session| session.stream_to_give_up(now))
         {
             inner.remove_stream(&StreamKey {
                 session: session_id.to_owned(),
-                stream: oldest,
+                stream: victim,
             });
         }
         let key = StreamKey {

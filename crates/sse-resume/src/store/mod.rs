@@ -39,7 +39,13 @@ pub use redis::{DEFAULT_KEY_PREFIX, RedisEventStore, RedisEventStoreBuilder};
 pub struct EventStoreLimits {
     /// Events kept per stream (default 10 000).
     pub max_events_per_stream: usize,
-    /// Streams kept per session (default 32); the oldest stream goes first.
+    /// Streams kept per session (default 32). Opening one more gives one up:
+    /// the oldest *closed* stream (its handler's stream ended) with no
+    /// reader attached, else the oldest closed one. A stream still running
+    /// goes only when every stream kept is running, the oldest first: the
+    /// cap is a hard bound, but that stream's next event cannot be stored
+    /// and its client misses the rest of its answer, so keep this above the
+    /// calls one session runs at once.
     pub max_streams_per_session: usize,
     /// Bytes of event data kept per session (default 8 MiB).
     pub max_bytes_per_session: usize,
@@ -231,9 +237,11 @@ impl StreamTail {
 pub trait EventStore: Send + Sync + 'static {
     /// Opens a new stream in `session`, owned by the principal `owner` (a
     /// stable key of whoever the session belongs to), and returns its id
-    /// (unique in the session). Over the per-session stream cap, the
-    /// session's oldest stream goes. The stream is protected from other
-    /// principals' appends until it is closed: its drain is running.
+    /// (unique in the session). At the per-session stream cap, the session
+    /// gives up a stream, a closed one before a running one (see
+    /// [`EventStoreLimits::max_streams_per_session`]). The stream is
+    /// protected from other principals' appends until it is closed: its
+    /// drain is running.
     fn open_stream(
         &self,
         session: &str,

@@ -240,6 +240,8 @@ end
 local function owner_add(w, n)
   if redis.call('HINCRBY', OWNER_BYTES, w, n) <= 0 then redis.call('HDEL', OWNER_BYTES, w) end
 end
+-- Byte counts go down by `0 - n`, never `-n`: for n = 0 that is -0, which
+-- reaches Redis as the argument '-0', not an integer to HINCRBY.
 -- Forgets one stream entirely: its events, its fields, its bytes.
 local function drop_stream(s, t)
   local m = s .. ':' .. t
@@ -251,11 +253,11 @@ local function drop_stream(s, t)
   if w then
     redis.call('HDEL', OWNERS, m)
     redis.call('ZREM', wkey(w), m)
-    owner_add(w, -b)
+    owner_add(w, 0 - b)
   end
   local h = skey(s)
   if redis.call('HEXISTS', h, 'q:' .. t) == 1 then
-    redis.call('HINCRBY', h, 'bytes', -b)
+    redis.call('HINCRBY', h, 'bytes', 0 - b)
     redis.call('HDEL', h, 'q:' .. t, 'a:' .. t, 'c:' .. t, 'l:' .. t)
   end
   redis.call('ZREM', okey(s), t)
@@ -283,11 +285,11 @@ local function pop_oldest(s, t)
   if #e == 0 then return end
   redis.call('XDEL', k, e[1][1])
   local n = entry_bytes(e[1])
-  redis.call('HINCRBY', SIZES, m, -n)
+  redis.call('HINCRBY', SIZES, m, 0 - n)
   redis.call('DECRBY', BYTES, n)
-  redis.call('HINCRBY', skey(s), 'bytes', -n)
+  redis.call('HINCRBY', skey(s), 'bytes', 0 - n)
   local w = redis.call('HGET', OWNERS, m)
-  if w then owner_add(w, -n) end
+  if w then owner_add(w, 0 - n) end
 end
 -- Evicts the oldest events of `streams` ('s:t', oldest first) while
 -- used() > limit; never the event just appended (the last of S:T).
@@ -316,9 +318,30 @@ local now = now_ms()
 sweep(now)
 local h, o, m = skey(S), okey(S), S .. ':' .. T
 if redis.call('HEXISTS', h, 'q:' .. T) == 1 then return 0 end
+-- The stream a full session gives up: the oldest closed one nobody reads
+-- (or one already gone or expired), else the oldest closed one, else (all
+-- still running) the oldest. A running stream's drain would fail to store
+-- its next event, and its client would miss the result.
+local function give_up()
+  local ids = redis.call('ZRANGE', o, 0, -1)
+  local victim, best = ids[1], 3
+  for _, t in ipairs(ids) do
+    local g = redis.call('HMGET', h, 'q:' .. t, 'a:' .. t, 'c:' .. t, 'l:' .. t)
+    local rank = 2
+    if not (g[1] and g[2]) or tonumber(g[2]) + TTL <= now then
+      rank = 0
+    elseif g[3] then
+      rank = 0
+      if g[4] and tonumber(g[4]) > now then rank = 1 end
+    end
+    if rank < best then victim, best = t, rank end
+    if rank == 0 then break end
+  end
+  return victim
+end
 local max = tonumber(ARGV[5])
 while redis.call('ZCARD', o) >= max do
-  drop_stream(S, redis.call('ZRANGE', o, 0, 0)[1])
+  drop_stream(S, give_up())
 end
 local n = redis.call('HINCRBY', h, 'n', 1)
 redis.call('ZADD', o, n, T)

@@ -121,8 +121,10 @@ impl Rules<'_> {
             return Err(ClaimsError::Immature);
         }
         match iss {
-            // One issuer, or a list naming it (jsonwebtoken accepts both).
-            Seen::Parsed(issuers) if names(issuers).any(|issuer| issuer == self.issuer) => Ok(()),
+            // One issuer, as RFC 7519 has it. jsonwebtoken also accepts a
+            // list naming it; the principal would then carry no issuer, and
+            // a session bound to it no issuer either: refused here.
+            Seen::Parsed(Value::String(issuer)) if issuer == self.issuer => Ok(()),
             _ => Err(ClaimsError::WrongIssuer),
         }
     }

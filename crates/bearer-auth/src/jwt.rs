@@ -646,6 +646,12 @@ mod tests {
                 && (header.kid.is_none() || entry.kid.is_none() || entry.kid == header.kid)
         }) {
             match jsonwebtoken::decode::<Map<String, Value>>(token, &entry.key, &validation) {
+                // The one deliberate difference: an `iss` list naming the
+                // issuer (decode accepts it, RFC 7519 has one string) is
+                // refused, never a principal without an issuer.
+                Ok(data) if !data.claims.get("iss").is_some_and(Value::is_string) => {
+                    last_error = "it was issued by another issuer".into();
+                }
                 Ok(data) => return verifier.principal(data.claims),
                 Err(error) => last_error = describe(&error),
             }
@@ -788,6 +794,25 @@ mod tests {
             })
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn an_issuer_list_is_refused_even_when_it_names_the_issuer() {
+        // jsonwebtoken accepts `"iss": [issuer]`; the principal would carry
+        // no issuer, and a session bound to it none either.
+        let verifier = verifier(&[SECRET]);
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let mut claims = base();
+        claims.retain(|(name, _)| name != "iss");
+        claims.push(("iss".to_owned(), format!("[\"{ISSUER}\"]")));
+        let listed = token(header, &object(&claims), SECRET);
+        assert_eq!(
+            ready(verifier.verify(&listed)),
+            Err(VerifyError::Invalid("it was issued by another issuer".into()))
+        );
+        let single = token(header, &object(&base()), SECRET);
+        let principal = ready(verifier.verify(&single)).unwrap();
+        assert_eq!(principal.issuer(), Some(ISSUER));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use futures_util::task::AtomicWaker;
 use http_body::{Body, Frame};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, StreamBody};
@@ -47,6 +48,64 @@ pub(crate) struct Attachment {
     /// The drain runs in a task of its own (its client's body went): it
     /// checks on a timer whether it was abandoned.
     detached: AtomicBool,
+    /// The drain, while its client's body polls it; taken out to run in a
+    /// task of its own.
+    drain: DrainSlot,
+    /// A resuming reader asked for the drain to run on its own: the body
+    /// that polls it must not be the only thing that moves it (that body's
+    /// connection may be stalled, or half-open, and never polled again).
+    release_requested: AtomicBool,
+    /// The body polling the drain, woken when the drain leaves it.
+    owner: AtomicWaker,
+}
+
+impl Attachment {
+    /// Moves the drain, if a body still polls it, into a task of its own.
+    /// `wait`: block for a body that is polling it right now; without, such
+    /// a body hands it over itself after that poll.
+    fn release_drain(&self, wait: bool) {
+        let future = if wait {
+            self.drain.lock().take()
+        } else {
+            match self.drain.0.try_lock() {
+                Ok(mut slot) => slot.take(),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner().take(),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        };
+        let Some(future) = future else {
+            return;
+        };
+        // From now on nothing polls it when the handler is silent: it
+        // checks for abandonment on a timer of its own.
+        self.detached.store(true, Ordering::SeqCst);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(future)),
+            Err(_) => tracing::warn!(
+                "a stream's client went outside a Tokio runtime: its handler's stream is not drained"
+            ),
+        }
+        // The body that polled it follows the store from now on.
+        self.owner.wake();
+    }
+}
+
+/// The drain's future while a client's body polls it.
+#[derive(Default)]
+struct DrainSlot(Mutex<Option<DrainFuture>>);
+
+impl DrainSlot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<DrainFuture>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl std::fmt::Debug for DrainSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrainSlot").finish_non_exhaustive()
+    }
 }
 
 /// The streams being drained, so a resuming reader counts as attached.
@@ -66,8 +125,13 @@ impl Drains {
         self.lock().remove(key);
     }
 
+    /// A resuming reader of `key`: it counts as attached, and the stream's
+    /// drain goes on in a task of its own, so that the resume does not
+    /// depend on the first client's body being polled.
     pub(crate) fn attach(&self, key: &StreamKey) -> Option<ReaderGuard> {
         let attachment = self.lock().get(key).cloned()?;
+        attachment.release_requested.store(true, Ordering::SeqCst);
+        attachment.release_drain(false);
         Some(ReaderGuard::new(attachment))
     }
 
@@ -146,54 +210,49 @@ where
         }
         drains.finished(&key);
     });
-    let owned = OwnedDrain {
-        future: Some(future),
-        attachment,
-    };
-    (guard, owned)
+    *attachment.drain.lock() = Some(future);
+    (guard, OwnedDrain { attachment })
 }
 
 /// A drain polled by its client's body, in the connection's task. Dropped
 /// before the drain ended (the client went, or polling closed the
 /// connection), it hands the drain to a task of its own: the handler's stream
-/// is still stored while the client is away.
+/// is still stored while the client is away. A resume of the stream hands it
+/// over too ([`Drains::attach`]).
 pub(crate) struct OwnedDrain {
-    /// `None` once the drain has ended.
-    future: Option<DrainFuture>,
     attachment: Arc<Attachment>,
 }
 
 impl OwnedDrain {
-    /// Drives the drain as far as it goes now; `Ready` once it has ended
-    /// (the stream is closed in the store).
+    /// Drives the drain as far as it goes now; `Ready` once this body no
+    /// longer drives it: it has ended (the stream is closed in the store),
+    /// or it runs in a task of its own.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(future) = &mut self.future else {
+        let mut slot = self.attachment.drain.lock();
+        let Some(future) = slot.as_mut() else {
             return Poll::Ready(());
         };
-        ready!(future.as_mut().poll(cx));
-        self.future = None;
-        Poll::Ready(())
+        self.attachment.owner.register(cx.waker());
+        if future.as_mut().poll(cx).is_ready() {
+            *slot = None;
+            return Poll::Ready(());
+        }
+        drop(slot);
+        if self.attachment.release_requested.load(Ordering::SeqCst) {
+            self.attachment.release_drain(true);
+            return Poll::Ready(());
+        }
+        Poll::Pending
     }
 
     fn running(&self) -> bool {
-        self.future.is_some()
+        self.attachment.drain.lock().is_some()
     }
 }
 
 impl Drop for OwnedDrain {
     fn drop(&mut self) {
-        let Some(future) = self.future.take() else {
-            return;
-        };
-        // From now on nothing polls it when the handler is silent: it
-        // checks for abandonment on a timer of its own.
-        self.attachment.detached.store(true, Ordering::SeqCst);
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(future)),
-            Err(_) => tracing::warn!(
-                "a stream's client went outside a Tokio runtime: its handler's stream is not drained"
-            ),
-        }
+        self.attachment.release_drain(true);
     }
 }
 
@@ -347,6 +406,9 @@ fn abandoned(attachment: &Attachment, drain_timeout: Duration) -> bool {
 /// principals' appends ([`EventStore::attach`]); renewed every third of it
 /// while the reader reads, left to lapse when the reader goes.
 const READER_LEASE: Duration = Duration::from_secs(60);
+
+/// A deadline that does not come: about 30 years.
+const NEVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
 /// What a client-facing stream sends besides events.
 #[derive(Debug, Clone)]
@@ -533,7 +595,11 @@ impl<St: EventStore> Reader<St> {
         if appended > self.cursor {
             return Poll::Ready(Waited::Progress);
         }
-        let deadline = since + self.options.keep_alive;
+        // A keep-alive too long for the clock (`Duration::MAX` for "never")
+        // is a deadline that does not come.
+        let deadline = since
+            .checked_add(self.options.keep_alive)
+            .unwrap_or_else(|| since + NEVER);
         let sleep = self
             .keep_alive
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
@@ -606,4 +672,99 @@ impl<St: EventStore> Reader<St> {
 fn formatted_len((_, event): &(u64, SseEvent)) -> usize {
     let lines = event.data.bytes().filter(|byte| *byte == b'\n').count() + 1;
     event.data.len() + lines * 7 + event.event.as_ref().map_or(0, |name| name.len() + 8) + 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{EventStoreLimits, MemoryEventStore};
+
+    fn options() -> ReaderOptions {
+        ReaderOptions {
+            priming: false,
+            retry: None,
+            keep_alive: Duration::MAX,
+            poll_after_events: None,
+            poll_after: None,
+            batch: 100,
+        }
+    }
+
+    /// The first client's connection stalls (its body is never polled again,
+    /// as hyper does when it cannot write): a resume of the stream still gets
+    /// what the handler sends from then on.
+    #[tokio::test]
+    async fn a_resume_does_not_wait_for_a_stalled_first_client() {
+        let store = Arc::new(MemoryEventStore::new(EventStoreLimits::default()).unwrap());
+        let drains = Arc::new(Drains::default());
+        let stream = store.open_stream("session", "owner").await.unwrap();
+        let key = StreamKey {
+            session: "session".to_owned(),
+            stream,
+        };
+        let (sender, events) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+        let handler = StreamBody::new(
+            tokio_stream_of(events)
+                .map(|data| Ok::<_, std::convert::Infallible>(Frame::data(data))),
+        );
+        let (guard, drain) = start_drain(
+            store.clone(),
+            drains.clone(),
+            key.clone(),
+            handler,
+            1 << 20,
+            Duration::from_secs(60),
+            1_000,
+        );
+        let mut first = reader_body(
+            store.clone(),
+            key.clone(),
+            0,
+            options(),
+            Some(guard),
+            Some(drain),
+        );
+        // Nothing sent yet: the body waits, and a keep-alive of
+        // `Duration::MAX` ("never") is a deadline that does not come, not a
+        // panic.
+        let waited = tokio::time::timeout(Duration::from_millis(50), first.frame()).await;
+        assert!(waited.is_err(), "nothing to send yet");
+        sender.send(Bytes::from_static(b"data: one\n\n")).unwrap();
+        let chunk = first.frame().await.unwrap().unwrap().into_data().unwrap();
+        let text = std::str::from_utf8(&chunk).unwrap();
+        assert!(
+            text.starts_with("id: ") && text.contains("data: one"),
+            "the first client got the first event: {text:?}"
+        );
+        // From here on nothing polls `first`.
+        let resumed_guard = drains.attach(&key);
+        let mut resumed = reader_body(
+            store.clone(),
+            key.clone(),
+            1,
+            options(),
+            resumed_guard,
+            None,
+        );
+        sender.send(Bytes::from_static(b"data: two\n\n")).unwrap();
+        let chunk = tokio::time::timeout(Duration::from_secs(5), resumed.frame())
+            .await
+            .expect("the resume waited for the stalled first client's body")
+            .unwrap()
+            .unwrap()
+            .into_data()
+            .unwrap();
+        assert!(
+            std::str::from_utf8(&chunk).unwrap().contains("data: two"),
+            "{chunk:?}"
+        );
+        drop(first);
+    }
+
+    /// An unbounded receiver as a stream of its items.
+    fn tokio_stream_of(
+        mut receiver: tokio::sync::mpsc::UnboundedReceiver<Bytes>,
+    ) -> impl futures_util::Stream<Item = Bytes> {
+        futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+    }
 }

@@ -19,7 +19,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use mcp_guard_core::Principal;
 
 /// The SHA-256 of a token: the cache never holds a token.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct TokenHash([u8; 32]);
 
 impl TokenHash {
@@ -186,19 +186,26 @@ impl VerifiedTokens {
     }
 }
 
-/// Frees at least one place in a full shard: its entries that ended, or else
-/// the one that would end first. A miss costs a verification anyway; one
-/// pass over a shard (`max_entries / 16`) is small beside it.
+/// Frees room in a full shard: its entries that ended, or else the eighth
+/// of them that would end first (at least one). One pass over the shard
+/// buys room for many inserts, so an insert costs a bounded amount of work
+/// on average however large the cache is, and the shard's write lock is
+/// never held for a scan per insert.
 fn make_room(shard: &mut Shard, per_shard: usize, now: Instant) {
     shard.retain(|_, verified| verified.is_current(now));
     if shard.len() < per_shard {
         return;
     }
-    let first_to_end = shard
+    let batch = (per_shard / 8).max(1);
+    let mut by_end: Vec<((bool, Option<Instant>), TokenHash)> = shard
         .iter()
-        .min_by_key(|(_, verified)| (verified.until.is_none(), verified.until))
-        .map(|(key, _)| *key);
-    if let Some(key) = first_to_end {
+        .map(|(key, verified)| ((verified.until.is_none(), verified.until), *key))
+        .collect();
+    if by_end.len() > batch {
+        by_end.select_nth_unstable(batch - 1);
+        by_end.truncate(batch);
+    }
+    for (_, key) in by_end {
         shard.remove(&key);
     }
 }
@@ -261,6 +268,27 @@ mod tests {
                 assert!(cache.get(last).is_some(), "the latest insert is kept");
             }
         }
+    }
+
+    #[test]
+    fn a_full_shard_makes_room_for_an_eighth_of_it_at_once() {
+        let cache = VerifiedTokens::new(64, Duration::from_secs(3600));
+        for n in 0..64u64 {
+            let lifetime = Duration::from_secs(60 + n);
+            cache.insert(&format!("token-{n}"), &principal("p"), Some(lifetime));
+        }
+        cache.insert("new", &principal("n"), None);
+        let held: Vec<bool> = (0..64)
+            .map(|n| cache.get(&format!("token-{n}")).is_some())
+            .collect();
+        assert_eq!(held[..8], [false; 8], "the eight that end first went");
+        assert!(held[8..].iter().all(|kept| *kept), "the rest stayed");
+        assert!(cache.get("new").is_some());
+        // The room made lasts: seven more inserts evict nothing.
+        for n in 0..7 {
+            cache.insert(&format!("more-{n}"), &principal("m"), None);
+        }
+        assert!((8..64).all(|n| cache.get(&format!("token-{n}")).is_some()));
     }
 
     #[test]

@@ -156,6 +156,11 @@ impl fmt::Display for JwtVerifierConfigError {
 
 impl std::error::Error for JwtVerifierConfigError {}
 
+/// The longest clock skew [`JwtVerifierBuilder::leeway`] accepts: one hour.
+/// Skew is seconds to minutes; a longer leeway would accept tokens long past
+/// their `exp`.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(3600);
+
 /// Configures a [`JwtVerifier`]; start with [`JwtVerifier::builder`].
 #[derive(Debug, Clone)]
 #[must_use = "call .build() to get the verifier"]
@@ -503,7 +508,8 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Clock skew allowed on `exp` and `nbf` (default 30 s).
+    /// Clock skew allowed on `exp` and `nbf` (default 30 s, at most
+    /// [`MAX_LEEWAY`]: a longer one is refused by [`build`](Self::build)).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -522,6 +528,12 @@ impl JwtVerifierBuilder {
         })?;
         if self.issuer.is_empty() {
             return Err(JwtVerifierConfigError("issuer: must not be empty".into()));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(JwtVerifierConfigError(format!(
+                "leeway: {:?} is more than clock skew ({MAX_LEEWAY:?} at most); a token past exp would pass for that long",
+                self.leeway
+            )));
         }
         let keys = self.take_keys()?;
         Ok(JwtVerifier {
@@ -797,6 +809,17 @@ mod tests {
     }
 
     #[test]
+    fn a_leeway_beyond_clock_skew_is_refused_naming_the_setting() {
+        let builder = || JwtVerifier::builder(ISSUER, RESOURCE).hs256_secret(SECRET);
+        let error = builder()
+            .leeway(MAX_LEEWAY + Duration::from_secs(1))
+            .build()
+            .unwrap_err();
+        assert!(error.to_string().contains("leeway"), "{error}");
+        assert!(builder().leeway(MAX_LEEWAY).build().is_ok());
+    }
+
+    #[test]
     fn an_issuer_list_is_refused_even_when_it_names_the_issuer() {
         // jsonwebtoken accepts `"iss": [issuer]`; the principal would carry
         // no issuer, and a session bound to it none either.
@@ -808,7 +831,9 @@ mod tests {
         let listed = token(header, &object(&claims), SECRET);
         assert_eq!(
             ready(verifier.verify(&listed)),
-            Err(VerifyError::Invalid("it was issued by another issuer".into()))
+            Err(VerifyError::Invalid(
+                "it was issued by another issuer".into()
+            ))
         );
         let single = token(header, &object(&base()), SECRET);
         let principal = ready(verifier.verify(&single)).unwrap();

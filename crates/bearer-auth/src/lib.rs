@@ -137,7 +137,7 @@ pub use introspection::{
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
 pub use jwks::DEFAULT_JWKS_FETCH_TIMEOUT;
-pub use jwt::{JwtVerifier, JwtVerifierBuilder, JwtVerifierConfigError};
+pub use jwt::{JwtVerifier, JwtVerifierBuilder, JwtVerifierConfigError, MAX_LEEWAY};
 pub use layer::{BearerAuthLayer, BearerAuthLayerBuilder, DEFAULT_MAX_TOKEN_BYTES};
 pub use metadata::ProtectedResourceMetadata;
 pub use policy::ScopePolicy;

@@ -89,8 +89,11 @@ fuzz_target!(|data: &[u8]| {
         })
         .collect();
     // Public metadata reads (RFC 9728, RFC 8414, OIDC in every form, e.g.
-    // `/tenant/.well-known/openid-configuration`) pass without a token.
-    let metadata_read = mcp_guard_core::well_known::is_metadata_read(&request);
+    // `/tenant/.well-known/openid-configuration`) pass without a token. The
+    // forms are listed here, not asked of the crate's own classifier, so a
+    // bug in that classifier shows as a bypass.
+    let metadata_read = matches!(request.method().as_str(), "GET" | "HEAD")
+        && is_public_metadata_path(request.uri().path());
 
     RUNTIME.block_on(async move {
         let service = AUTH.layer(tower::service_fn(handler));
@@ -238,4 +241,17 @@ fn parse_challenge(value: &[u8]) -> Vec<(String, String)> {
         }
     }
     params
+}
+
+/// The metadata documents RFC 9728, RFC 8414 and OpenID Connect Discovery
+/// define, in their root, path-inserted and (OIDC) path-appended forms.
+fn is_public_metadata_path(path: &str) -> bool {
+    let at_or_under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    at_or_under("/.well-known/oauth-protected-resource")
+        || at_or_under("/.well-known/oauth-authorization-server")
+        || at_or_under("/.well-known/openid-configuration")
+        || path.ends_with("/.well-known/openid-configuration")
 }

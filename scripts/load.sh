@@ -18,6 +18,11 @@
 #
 #   scripts/load.sh [DURATION]
 #
+# LOAD_TARGETS="bare local remote" runs only those targets (bare must be one:
+# the ratios are to it); LOAD_SERVER_BIN=path runs another build of the
+# example server (e.g. an earlier commit's, for a before/after pair run
+# alternately on the same machine).
+#
 # Before each wrk run, one request of that workload must answer 2xx with the
 # echo's JSON-RPC result in its body; wrk's run then fails on any response
 # with a status of 400 or more, or on any socket error. Prints one Markdown
@@ -46,7 +51,7 @@ need curl curl
 # Same flags as smoke-main-job.sh: the mcp_server binary it built is reused as
 # is; the hyper reference shares the build (it uses none of the features).
 cargo build --release --locked --features remote --example mcp_server --example hyper_reference
-server_bin="${CARGO_TARGET_DIR:-target}/release/examples/mcp_server"
+server_bin="${LOAD_SERVER_BIN:-${CARGO_TARGET_DIR:-target}/release/examples/mcp_server}"
 hyper_bin="${CARGO_TARGET_DIR:-target}/release/examples/hyper_reference"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -166,8 +171,13 @@ LUA
     python3 -c "print(f'$workload $name {($requests/($micros/1e6)):.0f} $p50 $p99')" >>"$out/raw.txt"
 }
 
+targets=" ${LOAD_TARGETS:-bare rmcp-checks local remote hyper-service_fn python-sdk python-sdk+auth} "
+wants() { [[ "$targets" == *" $1 "* ]]; }
+wants bare || { echo "load.sh: LOAD_TARGETS must include bare (the ratios are to it)" >&2; exit 2; }
+
 : >"$out/raw.txt"
 for preset in bare rmcp-checks local remote; do
+    wants "$preset" || continue
     token_file="$out/token"
     args=(--addr "127.0.0.1:$(free_port)" --preset "$preset")
     [ "$preset" = remote ] && args+=(--token-out "$token_file" --rate-limit 100000000)
@@ -182,27 +192,33 @@ for preset in bare rmcp-checks local remote; do
 done
 
 # No sessions, no guard, no rmcp: the same answers from plain hyper.
-start hyper-service_fn "$hyper_bin" --addr "127.0.0.1:$(free_port)"
-drive hyper-service_fn legacy "$url"
-drive hyper-service_fn stateless "$url"
-stop
+if wants hyper-service_fn; then
+    start hyper-service_fn "$hyper_bin" --addr "127.0.0.1:$(free_port)"
+    drive hyper-service_fn legacy "$url"
+    drive hyper-service_fn stateless "$url"
+    stop
+fi
 
 # The Python SDK: first with its DNS-rebinding protection, then with its bearer
 # auth verifying the example's development-issuer tokens as well.
-start issuer "$server_bin" --addr "127.0.0.1:$(free_port)" --preset remote --token-out "$out/token"
-issuer_url=$url
-issuer_origin=${issuer_url%/mcp}
-start python .venv/bin/python tests/python/bench_server.py "$(free_port)"
-py_url=$url
-drive python-sdk legacy "$py_url" "$(open_session "$py_url")"
-drive python-sdk stateless "$py_url"
-stop
-start python-auth .venv/bin/python tests/python/bench_server.py "$(free_port)" \
-    --issuer "$issuer_origin/dev-issuer" --jwks-url "$issuer_origin/dev-issuer/jwks.json" --audience "$issuer_url"
-py_url=$url
-token=$(cat "$out/token")
-drive python-sdk+auth legacy "$py_url" "$(open_session "$py_url" "$token")" "$token"
-drive python-sdk+auth stateless "$py_url" "" "$token"
+if wants python-sdk; then
+    start python .venv/bin/python tests/python/bench_server.py "$(free_port)"
+    py_url=$url
+    drive python-sdk legacy "$py_url" "$(open_session "$py_url")"
+    drive python-sdk stateless "$py_url"
+    stop
+fi
+if wants python-sdk+auth; then
+    start issuer "$server_bin" --addr "127.0.0.1:$(free_port)" --preset remote --token-out "$out/token"
+    issuer_url=$url
+    issuer_origin=${issuer_url%/mcp}
+    start python-auth .venv/bin/python tests/python/bench_server.py "$(free_port)" \
+        --issuer "$issuer_origin/dev-issuer" --jwks-url "$issuer_origin/dev-issuer/jwks.json" --audience "$issuer_url"
+    py_url=$url
+    token=$(cat "$out/token")
+    drive python-sdk+auth legacy "$py_url" "$(open_session "$py_url" "$token")" "$token"
+    drive python-sdk+auth stateless "$py_url" "" "$token"
+fi
 
 .venv/bin/python - "$out" "$duration" "$connections" <<'PY'
 import sys

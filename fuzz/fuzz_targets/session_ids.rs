@@ -22,7 +22,7 @@ use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
 use mcp_guard_core::GuardBody;
 use mcp_guard_fuzz::{RUNTIME, assert_json_rpc_error, collect};
-use mcp_session::{SessionId, SessionGuardLayer};
+use mcp_session::{SessionGuardLayer, SessionId};
 use mcp_sse_resume::EventId;
 use tower::{Layer, ServiceExt};
 

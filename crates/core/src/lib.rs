@@ -92,7 +92,7 @@ pub use envelope_peek::{EnvelopePeek, EnvelopePeekLayer};
 pub use error::{McpError, Severity, error_code};
 pub use future::{GuardFuture, NoCheck, Verdict};
 pub use owner::Owner;
-pub use peek::{EnvelopeLimits, PeekFuture, PeekStart};
+pub use peek::{BodyChunks, EnvelopeLimits, PeekFuture, PeekStart};
 pub use principal::Principal;
 pub use rejection::{Rejection, guard};
 pub use session_context::SessionContext;

@@ -229,7 +229,7 @@ pin_project! {
         Reading {
             #[pin] body: Limited<B>,
             #[pin] deadline: Option<Sleep>,
-            chunks: Chunks,
+            chunks: BodyChunks,
         },
     }
 }
@@ -260,7 +260,7 @@ where
                     this.state.set(ReadState::Reading {
                         body: Limited::new(body, this.limits.max_body_bytes),
                         deadline: None,
-                        chunks: Chunks::default(),
+                        chunks: BodyChunks::default(),
                     });
                 }
                 ReadStateProj::Reading {
@@ -270,7 +270,7 @@ where
                 } => {
                     // The body first, as `tokio::time::timeout` does: a body
                     // complete by the deadline is accepted.
-                    let read = match poll_to_end(body, chunks, cx) {
+                    let read = match chunks.poll_read_to_end(body, cx) {
                         Poll::Ready(read) => read,
                         Poll::Pending => {
                             if deadline.is_none() {
@@ -297,33 +297,63 @@ where
     }
 }
 
-/// Reads `body`'s data frames into `chunks` until its end (trailers are
-/// dropped: a JSON-RPC POST has none that matter).
-fn poll_to_end<B>(
-    mut body: Pin<&mut B>,
-    chunks: &mut Chunks,
-    cx: &mut Context<'_>,
-) -> Poll<Result<(), B::Error>>
-where
-    B: Body<Data = Bytes>,
-{
-    loop {
-        match ready!(body.as_mut().poll_frame(cx)) {
-            None => return Poll::Ready(Ok(())),
-            Some(Err(error)) => return Poll::Ready(Err(error)),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data()
-                    && !data.is_empty()
-                {
-                    chunks.push(data);
+/// The data frames of a body read so far, for a layer that reads a body to
+/// its end itself (the envelope read here, the session layer's read of an
+/// `initialize` answer). Most bodies arrive in one frame: it is kept as is
+/// (no copy, no allocation); a second frame starts one buffer.
+///
+/// ```
+/// use std::pin::pin;
+///
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use mcp_guard_core::BodyChunks;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut body = pin!(Full::new(Bytes::from_static(b"{}")));
+/// let mut chunks = BodyChunks::default();
+/// std::future::poll_fn(|cx| chunks.poll_read_to_end(body.as_mut(), cx))
+///     .await
+///     .unwrap();
+/// assert_eq!(chunks.into_bytes(), "{}");
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct BodyChunks(Chunks);
+
+impl BodyChunks {
+    /// Reads `body`'s data frames until its end (trailers are dropped: the
+    /// bytes are what the readers keep).
+    pub fn poll_read_to_end<B>(
+        &mut self,
+        mut body: Pin<&mut B>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), B::Error>>
+    where
+        B: Body<Data = Bytes>,
+    {
+        loop {
+            match ready!(body.as_mut().poll_frame(cx)) {
+                None => return Poll::Ready(Ok(())),
+                Some(Err(error)) => return Poll::Ready(Err(error)),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data()
+                        && !data.is_empty()
+                    {
+                        self.0.push(data);
+                    }
                 }
             }
         }
     }
+
+    /// What was read, as one `Bytes`.
+    pub fn into_bytes(self) -> Bytes {
+        self.0.into_bytes()
+    }
 }
 
-/// The data frames read so far. Most bodies arrive in one frame: it is kept
-/// as is (no copy, no allocation); a second frame starts one buffer.
 #[derive(Debug, Default)]
 enum Chunks {
     #[default]

@@ -7,14 +7,14 @@
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::response::Parts;
 use http::{HeaderValue, Method, Request, Response};
 use http_body::Body;
 use http_body_util::Limited;
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
-use mcp_guard_core::{BoxError, GuardBody, McpError, Owner, RpcEnvelope, RpcId, guard};
+use mcp_guard_core::{BodyChunks, BoxError, GuardBody, McpError, Owner, RpcEnvelope, RpcId, guard};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower_service::Service;
@@ -62,7 +62,7 @@ pin_project! {
         Read {
             #[pin] body: Limited<ResBody>,
             #[pin] deadline: Sleep,
-            chunks: Vec<Bytes>,
+            chunks: BodyChunks,
             parts: Option<Parts>,
         },
         // The session is stored.
@@ -151,16 +151,18 @@ where
                 } => {
                     // The body first, as `tokio::time::timeout` does: a body
                     // complete by the deadline is accepted.
-                    let read = match poll_to_end(body, chunks, cx) {
-                        Poll::Ready(read) => read,
+                    // A body that fails or passes its size limit is unreadable.
+                    let read = match chunks.poll_read_to_end(body, cx) {
+                        Poll::Ready(read) => read.is_ok(),
                         Poll::Pending => {
                             ready!(deadline.poll(cx));
-                            Err(())
+                            false
                         }
                     };
-                    match read {
-                        Ok(()) => opening.read(taken(parts), concatenated(chunks)),
-                        Err(()) => Next::Answer(opening.refused(initialize_response_unreadable())),
+                    if read {
+                        opening.read(taken(parts), std::mem::take(chunks).into_bytes())
+                    } else {
+                        Next::Answer(opening.refused(initialize_response_unreadable()))
                     }
                 }
                 PhaseProj::Create {
@@ -239,7 +241,7 @@ where
         Next::Phase(Phase::Read {
             body: Limited::new(body, settings.max_initialize_response_bytes),
             deadline: tokio::time::sleep(settings.initialize_response_timeout),
-            chunks: Vec::new(),
+            chunks: BodyChunks::default(),
             parts: Some(parts),
         })
     }
@@ -332,43 +334,4 @@ where
             refusal: Some(refusal),
         })
     }
-}
-
-/// Reads `body`'s data frames into `chunks` until its end; `Err` when the
-/// body fails or passes its size limit (trailers are dropped: the answer's
-/// bytes are what is kept).
-fn poll_to_end<B>(
-    mut body: Pin<&mut B>,
-    chunks: &mut Vec<Bytes>,
-    cx: &mut Context<'_>,
-) -> Poll<Result<(), ()>>
-where
-    B: Body<Data = Bytes>,
-{
-    loop {
-        match ready!(body.as_mut().poll_frame(cx)) {
-            None => return Poll::Ready(Ok(())),
-            Some(Err(_)) => return Poll::Ready(Err(())),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data()
-                    && !data.is_empty()
-                {
-                    chunks.push(data);
-                }
-            }
-        }
-    }
-}
-
-/// The chunks read, as one `Bytes` (without a copy when there is one).
-fn concatenated(chunks: &mut Vec<Bytes>) -> Bytes {
-    let mut chunks = std::mem::take(chunks);
-    if chunks.len() == 1 {
-        return chunks.pop().unwrap_or_default();
-    }
-    let mut whole = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
-    for chunk in chunks {
-        whole.extend_from_slice(&chunk);
-    }
-    whole.freeze()
 }

@@ -132,3 +132,8 @@ pub use mcp_sse_resume as sse_resume;
 
 #[cfg(feature = "bearer-auth")]
 pub use mcp_bearer_auth as bearer_auth;
+
+/// Audit events, metrics and spans for every MCP request ([`mcp_observe`]),
+/// stacked outside the guards so it sees every refusal.
+#[cfg(feature = "observe")]
+pub use mcp_observe as observe;

@@ -3,3 +3,8 @@
 //! OpenTelemetry semantic conventions for MCP. (Being built for issue 22.)
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod event;
+pub mod metrics;
+
+pub use event::{Caller, EventSink, Outcome, RequestEvent};

@@ -1,0 +1,1 @@
+//! Metrics sink (being written).

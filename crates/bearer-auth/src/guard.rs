@@ -123,6 +123,8 @@ impl<V> Guard<V> {
         if !settings.keep_authorization {
             request.headers_mut().remove(AUTHORIZATION);
         }
+        // For an observer outside the stack (one lookup when none).
+        mcp_guard_core::Trail::record_principal_in(request.extensions(), &principal);
         request.extensions_mut().insert(principal);
         Verdict::Pass(request)
     }

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// The `_meta` key carrying the client's capabilities in the stateless era.
 const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+/// The `_meta` key carrying the W3C `traceparent` (SEP-414).
+const META_TRACEPARENT: &str = "traceparent";
+/// The `_meta` key carrying the W3C `tracestate` (SEP-414).
+const META_TRACESTATE: &str = "tracestate";
 
 /// A JSON-RPC request id: a number or a string (MCP forbids `null`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -122,6 +126,15 @@ pub struct RpcMessage {
     has_result_or_error: bool,
     has_meta: bool,
     meta_has_client_capabilities: bool,
+    trace_context: Option<Box<TraceContext>>,
+}
+
+/// The W3C trace context a client put in `params._meta` (SEP-414): boxed,
+/// because most messages carry none and the envelope stays small.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct TraceContext {
+    traceparent: Option<String>,
+    tracestate: Option<String>,
 }
 
 /// `params.arguments` kept as its JSON text: only a tool call whose arguments
@@ -171,6 +184,18 @@ impl RpcMessage {
     /// (required on every stateless-era request).
     pub fn meta_has_client_capabilities(&self) -> bool {
         self.meta_has_client_capabilities
+    }
+
+    /// `params._meta.traceparent`: the W3C trace context a client continuing
+    /// its trace put in the request (SEP-414), exactly as sent (not validated).
+    pub fn meta_traceparent(&self) -> Option<&str> {
+        self.trace_context.as_ref()?.traceparent.as_deref()
+    }
+
+    /// `params._meta.tracestate`, the vendor part of the W3C trace context
+    /// (SEP-414), exactly as sent.
+    pub fn meta_tracestate(&self) -> Option<&str> {
+        self.trace_context.as_ref()?.tracestate.as_deref()
     }
 
     /// `params.protocolVersion` (what a legacy `initialize` asks for).
@@ -298,6 +323,7 @@ impl<'de> Visitor<'de> for MessageVisitor {
             message.uri = params.uri;
             message.meta_protocol_version = params.meta_protocol_version;
             message.has_meta = params.has_meta;
+            message.trace_context = params.trace_context;
             message.meta_has_client_capabilities = params.meta_has_client_capabilities;
             message.params_protocol_version = params.protocol_version;
             message.arguments = params.arguments.map(Arguments);
@@ -437,6 +463,7 @@ struct Params {
     meta_protocol_version: Option<String>,
     has_meta: bool,
     meta_has_client_capabilities: bool,
+    trace_context: Option<Box<TraceContext>>,
     arguments: Option<Box<serde_json::value::RawValue>>,
 }
 
@@ -509,6 +536,7 @@ impl<'de> Deserialize<'de> for Params {
                     params.has_meta = true;
                     params.meta_protocol_version = meta.protocol_version;
                     params.meta_has_client_capabilities = meta.has_client_capabilities;
+                    params.trace_context = meta.trace_context;
                 }
                 Ok(params)
             }
@@ -523,12 +551,23 @@ impl<'de> Deserialize<'de> for Params {
 struct Meta {
     protocol_version: Option<String>,
     has_client_capabilities: bool,
+    trace_context: Option<Box<TraceContext>>,
+}
+
+/// A `_meta` trace context member: its text when it is a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TraceValue {
+    Text(String),
+    Other(IgnoredAny),
 }
 
 #[derive(PartialEq, Eq)]
 enum MetaKey {
     ProtocolVersion,
     ClientCapabilities,
+    Traceparent,
+    Tracestate,
     Other,
 }
 
@@ -537,6 +576,8 @@ impl<'de> Deserialize<'de> for MetaKey {
         deserializer.deserialize_identifier(KeyVisitor(|key| match key {
             META_PROTOCOL_VERSION => MetaKey::ProtocolVersion,
             META_CLIENT_CAPABILITIES => MetaKey::ClientCapabilities,
+            META_TRACEPARENT => MetaKey::Traceparent,
+            META_TRACESTATE => MetaKey::Tracestate,
             _ => MetaKey::Other,
         }))
     }
@@ -556,6 +597,8 @@ impl<'de> Deserialize<'de> for Meta {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut version = None;
                 let mut capabilities = false;
+                // Allocated only when the client sent a trace context.
+                let mut trace: Option<Box<TraceContext>> = None;
                 while let Some(key) = map.next_key::<MetaKey>()? {
                     match key {
                         MetaKey::ProtocolVersion => {
@@ -567,6 +610,21 @@ impl<'de> Deserialize<'de> for Meta {
                             }
                             map.next_value::<IgnoredAny>()?;
                         }
+                        // Read leniently: a trace context is for tracing only,
+                        // so one that is not a string (or repeats) is left
+                        // out rather than making the envelope unparsable.
+                        MetaKey::Traceparent => {
+                            if let TraceValue::Text(value) = map.next_value()? {
+                                let slot = &mut trace.get_or_insert_default().traceparent;
+                                slot.get_or_insert(value);
+                            }
+                        }
+                        MetaKey::Tracestate => {
+                            if let TraceValue::Text(value) = map.next_value()? {
+                                let slot = &mut trace.get_or_insert_default().tracestate;
+                                slot.get_or_insert(value);
+                            }
+                        }
                         MetaKey::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -575,6 +633,7 @@ impl<'de> Deserialize<'de> for Meta {
                 Ok(Meta {
                     protocol_version: version,
                     has_client_capabilities: capabilities,
+                    trace_context: trace,
                 })
             }
         }
@@ -614,6 +673,29 @@ mod tests {
             RpcEnvelope::Unparsable,
             "a repeated clientCapabilities is ambiguous"
         );
+    }
+
+    #[test]
+    fn reads_the_trace_context_in_meta() {
+        let message = single(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","_meta":{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","tracestate":"congo=t61rcWkgMzE"}}}"#,
+        );
+        assert_eq!(
+            message.meta_traceparent(),
+            Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        );
+        assert_eq!(message.meta_tracestate(), Some("congo=t61rcWkgMzE"));
+        let without =
+            single(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{}}}"#);
+        assert_eq!(without.meta_traceparent(), None);
+        assert_eq!(without.meta_tracestate(), None);
+        // Read leniently: tracing never makes a request unparsable.
+        let odd = single(
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{"_meta":{"traceparent":5,"tracestate":"a","tracestate":"b"}}}"#,
+        );
+        assert_eq!(odd.meta_traceparent(), None);
+        assert_eq!(odd.meta_tracestate(), Some("a"));
+        assert_eq!(odd.method(), Some("m"));
     }
 
     #[test]

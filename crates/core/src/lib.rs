@@ -20,6 +20,8 @@
 //!   ([`Owner`]) and its rate-limit bucket.
 //! - [`SessionContext`]: what the session layer tells the layers inside it (the
 //!   session id, the negotiated [`ProtocolVersion`], the [`Owner`]).
+//! - [`Trail`]: what the guards learned (the envelope, the principal), for an
+//!   observer wrapped around the stack, where request extensions cannot reach.
 //! - [`StoreError`]: a session or event store that cannot answer (a `503`).
 //! - [`sse::event_data`]: the `data` of a complete SSE body, for layers that read a short
 //!   answer; [`sse::is_event_stream`]: whether a response is a successful event stream.
@@ -82,6 +84,7 @@ mod rejection;
 mod session_context;
 pub mod sse;
 mod store_error;
+mod trail;
 mod version;
 pub mod well_known;
 
@@ -97,6 +100,7 @@ pub use principal::Principal;
 pub use rejection::{Rejection, guard};
 pub use session_context::SessionContext;
 pub use store_error::StoreError;
+pub use trail::Trail;
 pub use version::{Era, InvalidProtocolVersion, ProtocolVersion};
 
 /// The boxed error type used where bodies of different kinds meet.

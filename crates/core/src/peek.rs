@@ -289,7 +289,14 @@ where
                         return Poll::Ready(Err(polled_after_completion()));
                     };
                     let bytes = std::mem::take(chunks).into_bytes();
-                    parts.extensions.insert(RpcEnvelope::parse(&bytes));
+                    let envelope = RpcEnvelope::parse(&bytes);
+                    // For an observer outside the stack (one lookup when none).
+                    crate::Trail::record_envelope_in(
+                        &parts.extensions,
+                        &envelope,
+                        bytes.len() as u64,
+                    );
+                    parts.extensions.insert(envelope);
                     return Poll::Ready(Ok(Request::from_parts(parts, GuardBody::full(bytes))));
                 }
             }

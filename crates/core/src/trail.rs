@@ -1,0 +1,90 @@
+//! A slot the layers inside a stack fill for an observer outside it.
+
+use std::sync::{Arc, OnceLock};
+
+use http::Extensions;
+
+use crate::{Principal, RpcEnvelope};
+
+/// What the guards learned about a request, for a layer wrapped around them.
+///
+/// Data in request extensions only flows inward: a layer outside the stack
+/// (the audit, metrics and trace layer of `mcp-observe`) never sees what the
+/// layers inside it inserted. So that layer puts a `Trail` into the request's
+/// extensions before calling the stack, and keeps a clone: the envelope peek
+/// records the parsed [`RpcEnvelope`] (and the body's size) into it, bearer
+/// auth the verified [`Principal`], and the observer reads both once the
+/// response comes back.
+///
+/// Each slot is written once (the first write wins: the envelope is read once
+/// per request, the principal verified once). Without a `Trail` in the
+/// extensions, recording costs one extensions lookup.
+///
+/// ```
+/// use mcp_guard_core::{Principal, RpcEnvelope, Trail};
+///
+/// let trail = Trail::new();
+/// let mut request = http::Request::new(());
+/// request.extensions_mut().insert(trail.clone());
+///
+/// // What a layer inside the stack does:
+/// let envelope = RpcEnvelope::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+/// Trail::record_envelope_in(request.extensions(), &envelope, 46);
+/// Trail::record_principal_in(request.extensions(), &Principal::new().with_subject("alice"));
+///
+/// // What the observer outside reads afterwards:
+/// assert_eq!(trail.envelope().unwrap().single().unwrap().method(), Some("tools/list"));
+/// assert_eq!(trail.body_bytes(), Some(46));
+/// assert_eq!(trail.principal().unwrap().subject(), Some("alice"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Trail {
+    recorded: Arc<Recorded>,
+}
+
+#[derive(Debug, Default)]
+struct Recorded {
+    envelope: OnceLock<(RpcEnvelope, u64)>,
+    principal: OnceLock<Principal>,
+}
+
+impl Trail {
+    /// An empty trail.
+    pub fn new() -> Self {
+        Trail::default()
+    }
+
+    /// Records the request's envelope and its body's size in bytes into the
+    /// `Trail` of `extensions`, if there is one.
+    pub fn record_envelope_in(extensions: &Extensions, envelope: &RpcEnvelope, body_bytes: u64) {
+        if let Some(trail) = extensions.get::<Trail>() {
+            // A second peek finds the cached envelope and never gets here;
+            // were it to, the first record stands.
+            let _ = trail.recorded.envelope.set((envelope.clone(), body_bytes));
+        }
+    }
+
+    /// Records the verified principal into the `Trail` of `extensions`, if
+    /// there is one.
+    pub fn record_principal_in(extensions: &Extensions, principal: &Principal) {
+        if let Some(trail) = extensions.get::<Trail>() {
+            // A clone is a reference count.
+            let _ = trail.recorded.principal.set(principal.clone());
+        }
+    }
+
+    /// The request's envelope, once the envelope peek has read it.
+    pub fn envelope(&self) -> Option<&RpcEnvelope> {
+        self.recorded.envelope.get().map(|(envelope, _)| envelope)
+    }
+
+    /// The size in bytes of the request body the envelope peek read.
+    pub fn body_bytes(&self) -> Option<u64> {
+        self.recorded.envelope.get().map(|(_, bytes)| *bytes)
+    }
+
+    /// The caller bearer auth verified.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.recorded.principal.get()
+    }
+}

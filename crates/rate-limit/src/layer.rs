@@ -3,19 +3,77 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use governor::Quota;
+use mcp_guard_core::EnvelopeLimits;
 use tower_layer::Layer;
 
 use crate::RateLimit;
-use crate::service::Limiter;
+use crate::limits::Limits;
 
-/// Applies [`RateLimit`]: a token bucket per principal. See the [crate
+/// Applies [`RateLimit`]: a token bucket per principal, and per tool and
+/// principal for the tools given a limit of their own. See the [crate
 /// docs](crate).
 #[derive(Clone)]
 pub struct RateLimitLayer {
-    quota: Quota,
     /// `None`: switched off ([`disabled`](Self::disabled)).
-    limiter: Option<Arc<Limiter>>,
+    settings: Option<Settings>,
 }
+
+/// An enabled layer's settings, and the limiters made from them (shared by
+/// every service the layer makes, so clones of a service count together).
+#[derive(Clone)]
+struct Settings {
+    caller: Option<Quota>,
+    /// In the order given (names unique, checked by [`RateLimitLayer::tool`]).
+    tools: Vec<(Arc<str>, Quota)>,
+    envelope_limits: EnvelopeLimits,
+    limits: Arc<Limits>,
+}
+
+impl Settings {
+    fn new(
+        caller: Option<Quota>,
+        tools: Vec<(Arc<str>, Quota)>,
+        envelope_limits: EnvelopeLimits,
+    ) -> Self {
+        // Fresh limiters: a builder step never carries counts over.
+        let limits = Arc::new(Limits::new(caller, &tools, envelope_limits.clone()));
+        Settings {
+            caller,
+            tools,
+            envelope_limits,
+            limits,
+        }
+    }
+}
+
+/// A per-tool limit that cannot work, from [`RateLimitLayer::tool`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ToolLimitError {
+    /// The tool name is empty: no `tools/call` names an empty tool.
+    EmptyName,
+    /// The tool has a limit already; a second one would be ambiguous.
+    Duplicate {
+        /// The tool named twice.
+        tool: String,
+    },
+}
+
+impl fmt::Display for ToolLimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ToolLimitError::EmptyName => {
+                f.write_str("tool rate limit: the tool name is empty; name the tool to limit")
+            }
+            ToolLimitError::Duplicate { tool } => write!(
+                f,
+                "tool rate limit: tool \"{tool}\" has a limit already; give each tool one limit"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ToolLimitError {}
 
 impl RateLimitLayer {
     /// `per_second` requests a second per principal, with bursts of the same
@@ -27,15 +85,39 @@ impl RateLimitLayer {
     /// Any governor [`Quota`] per principal.
     pub fn new(quota: Quota) -> Self {
         RateLimitLayer {
-            quota,
-            limiter: Some(Arc::new(Limiter::keyed(quota))),
+            settings: Some(Settings::new(
+                Some(quota),
+                Vec::new(),
+                EnvelopeLimits::new(),
+            )),
+        }
+    }
+
+    /// No per-principal limit: only the per-tool limits added with
+    /// [`tool`](Self::tool). Until one is added, every request passes.
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    ///
+    /// use governor::Quota;
+    /// use mcp_rate_limit::RateLimitLayer;
+    ///
+    /// let layer = RateLimitLayer::tools_only()
+    ///     .tool("expensive_tool", Quota::per_minute(NonZeroU32::new(5).unwrap()))?;
+    /// assert!(layer.is_enabled());
+    /// assert_eq!(layer.quota(), None);
+    /// # Ok::<(), mcp_rate_limit::ToolLimitError>(())
+    /// ```
+    pub fn tools_only() -> Self {
+        RateLimitLayer {
+            settings: Some(Settings::new(None, Vec::new(), EnvelopeLimits::new())),
         }
     }
 
     /// A rate limit that is switched off: every request passes, nothing is
-    /// counted or logged. Its service has the same type as an enabled one, so
-    /// a stack can switch the limit off by configuration without changing its
-    /// type.
+    /// counted, read or logged, whatever limits are added to it later. Its
+    /// service has the same type as an enabled one, so a stack can switch
+    /// the limit off by configuration without changing its type.
     ///
     /// ```
     /// use mcp_rate_limit::RateLimitLayer;
@@ -43,38 +125,119 @@ impl RateLimitLayer {
     /// assert!(!RateLimitLayer::disabled().is_enabled());
     /// ```
     pub fn disabled() -> Self {
-        RateLimitLayer {
-            quota: Quota::per_second(NonZeroU32::MAX),
-            limiter: None,
-        }
+        RateLimitLayer { settings: None }
     }
 
     /// Whether the layer limits anything (not [`disabled`](Self::disabled)).
     pub fn is_enabled(&self) -> bool {
-        self.limiter.is_some()
+        self.settings.is_some()
     }
 
     /// Lets a principal send up to `burst` requests at once before the
-    /// per-second rate applies. A disabled layer stays disabled.
+    /// per-principal rate applies. A disabled layer stays disabled; a layer
+    /// without a per-principal limit ([`tools_only`](Self::tools_only)) stays
+    /// without one.
     pub fn burst(self, burst: NonZeroU32) -> Self {
-        match self.limiter {
-            Some(_) => Self::new(self.quota.allow_burst(burst)),
-            None => self,
-        }
+        self.map(|settings| {
+            let caller = settings.caller.map(|quota| quota.allow_burst(burst));
+            Settings::new(caller, settings.tools, settings.envelope_limits)
+        })
     }
 
-    /// The quota each principal gets (for a disabled layer, the largest
-    /// governor has; nothing is counted against it).
-    pub fn quota(&self) -> Quota {
-        self.quota
+    /// Adds a limit on the `tools/call` requests naming `tool`: `quota` per
+    /// principal, on top of the per-principal limit, and one bucket with that
+    /// quota shared by all anonymous callers (requests without a
+    /// [`Principal`](mcp_guard_core::Principal)). Each call in a batch
+    /// counts. A disabled layer stays disabled.
+    ///
+    /// Tool names are compared exactly (MCP tool names are case-sensitive).
+    ///
+    /// # Errors
+    ///
+    /// An empty `tool`, or a `tool` that has a limit already.
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    ///
+    /// use governor::Quota;
+    /// use mcp_rate_limit::{RateLimitLayer, ToolLimitError};
+    ///
+    /// let five_a_minute = Quota::per_minute(NonZeroU32::new(5).unwrap());
+    /// let layer = RateLimitLayer::per_second(NonZeroU32::new(20).unwrap())
+    ///     .tool("expensive_tool", five_a_minute)?;
+    /// assert_eq!(layer.tool_quota("expensive_tool"), Some(five_a_minute));
+    ///
+    /// let twice = layer.tool("expensive_tool", five_a_minute);
+    /// assert!(matches!(twice, Err(ToolLimitError::Duplicate { .. })));
+    /// # Ok::<(), ToolLimitError>(())
+    /// ```
+    pub fn tool(self, tool: impl Into<String>, quota: Quota) -> Result<Self, ToolLimitError> {
+        let tool: String = tool.into();
+        if tool.is_empty() {
+            return Err(ToolLimitError::EmptyName);
+        }
+        if self.tool_quota(&tool).is_some() {
+            return Err(ToolLimitError::Duplicate { tool });
+        }
+        Ok(self.map(|settings| {
+            let mut tools = settings.tools;
+            tools.push((Arc::from(tool), quota));
+            Settings::new(settings.caller, tools, settings.envelope_limits)
+        }))
+    }
+
+    /// The limits of the layer's own body read, for a layer used without an
+    /// envelope peek before it (in a preset, or behind bearer auth or the
+    /// protocol guard, the envelope is read once before this layer and
+    /// nothing is read here). The layer reads a POST body only when it has
+    /// per-tool limits. Defaults to [`EnvelopeLimits::new`].
+    pub fn envelope_limits(self, limits: EnvelopeLimits) -> Self {
+        self.map(|settings| Settings::new(settings.caller, settings.tools, limits))
+    }
+
+    /// The quota each principal gets; `None` when there is no per-principal
+    /// limit (a [disabled](Self::disabled) or [tools-only](Self::tools_only)
+    /// layer).
+    pub fn quota(&self) -> Option<Quota> {
+        self.settings.as_ref().and_then(|settings| settings.caller)
+    }
+
+    /// The quota of `tool`'s limit, if it has one (and the layer is enabled).
+    pub fn tool_quota(&self, tool: &str) -> Option<Quota> {
+        self.tool_limits()
+            .find_map(|(name, quota)| (name == tool).then_some(quota))
+    }
+
+    /// The per-tool limits, in the order they were added (none for a
+    /// disabled layer).
+    pub fn tool_limits(&self) -> impl Iterator<Item = (&str, Quota)> + '_ {
+        let tools = self.settings.as_ref().map(|settings| &settings.tools);
+        tools
+            .into_iter()
+            .flatten()
+            .map(|(name, quota)| (&**name, *quota))
+    }
+
+    /// Whether the layer reads the envelope of POST bodies (it has per-tool
+    /// limits): a stack puts its one envelope peek before it then.
+    pub fn reads_the_envelope(&self) -> bool {
+        self.tool_limits().next().is_some()
+    }
+
+    fn map(self, change: impl FnOnce(Settings) -> Settings) -> Self {
+        RateLimitLayer {
+            settings: self.settings.map(change),
+        }
     }
 }
 
 impl fmt::Debug for RateLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tools: Vec<_> = self.tool_limits().collect();
         f.debug_struct("RateLimitLayer")
-            .field("quota", &self.quota)
             .field("enabled", &self.is_enabled())
+            .field("quota", &self.quota())
+            .field("tools", &tools)
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +246,10 @@ impl<S> Layer<S> for RateLimitLayer {
     type Service = RateLimit<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RateLimit::new(inner, self.limiter.clone())
+        let limits = self
+            .settings
+            .as_ref()
+            .map(|settings| settings.limits.clone());
+        RateLimit::new(inner, limits)
     }
 }

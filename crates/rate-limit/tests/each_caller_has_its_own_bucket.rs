@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{Principal, Rejection};
+use mcp_guard_core::{GuardBody, Principal, Rejection};
 use mcp_rate_limit::RateLimitLayer;
 use serde_json::Value;
 use tower::{Layer, Service, ServiceExt};
@@ -22,9 +22,9 @@ const ISSUER: &str = "https://as.example";
 /// Counts the requests that reach it.
 fn handler(
     calls: Arc<AtomicUsize>,
-) -> impl Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible> + Clone
-{
-    tower::service_fn(move |_request: Request<Full<Bytes>>| {
+) -> impl Service<Request<GuardBody<Full<Bytes>>>, Response = Response<Full<Bytes>>, Error = Infallible>
++ Clone {
+    tower::service_fn(move |_request: Request<GuardBody<Full<Bytes>>>| {
         calls.fetch_add(1, Ordering::SeqCst);
         async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}")))) }
     })

@@ -50,6 +50,9 @@
 //!   [`envelope_limits`](BearerAuthLayerBuilder::envelope_limits) (default
 //!   [`EnvelopeLimits::new`](mcp_guard_core::EnvelopeLimits::new)), and hands
 //!   the bytes on unchanged.
+//! - **Discovery**: [`discovery::DiscoveryFilterLayer`], placed after this
+//!   layer with the same policy, lists to each caller only the tools,
+//!   prompts and resources its scopes allow ([`ScopePolicy::allows_call`]).
 //! - **Off**: [`BearerAuthLayer::disabled`] makes the same service type,
 //!   passing every request and response through untouched, so a stack can
 //!   switch the guard off by configuration without changing its type.
@@ -114,6 +117,7 @@ struct ReadmeDoctests;
 mod cache;
 mod challenge;
 mod claims;
+pub mod discovery;
 mod future;
 mod guard;
 #[cfg(feature = "introspection")]

@@ -258,29 +258,82 @@ impl ScopePolicy {
 
     fn is_public(&self, message: &RpcMessage) -> bool {
         match message.method() {
-            Some("tools/call") => message
-                .name()
-                .is_some_and(|tool| self.public_tools.contains(tool)),
-            Some(method) => self.public_methods.contains(method),
+            Some(method) => self.is_public_call(method, target(message)),
             // A response the client posts back belongs to a call it was allowed to make.
             None => false,
+        }
+    }
+
+    /// Whether a call of `method` on `target` (the tool, prompt or resource
+    /// it names) needs no token.
+    fn is_public_call(&self, method: &str, target: Option<&str>) -> bool {
+        match method {
+            "tools/call" => target.is_some_and(|tool| self.public_tools.contains(tool)),
+            method => self.public_methods.contains(method),
         }
     }
 
     /// What `message` needs beyond the endpoint: its method's scopes, and
     /// its tool's, prompt's or resource's.
     fn needed_for(&self, message: &RpcMessage) -> [&[String]; 2] {
-        let Some(method) = message.method() else {
-            return [&[], &[]];
-        };
+        match message.method() {
+            Some(method) => self.needed_for_call(method, target(message)),
+            None => [&[], &[]],
+        }
+    }
+
+    /// What a call of `method` on `target` needs beyond the endpoint.
+    fn needed_for_call(&self, method: &str, target: Option<&str>) -> [&[String]; 2] {
         let for_method = self.methods.get(method).map_or(&[][..], Vec::as_slice);
         let named = match method {
-            "tools/call" => message.name().and_then(|name| self.tools.get(name)),
-            "prompts/get" => message.name().and_then(|name| self.prompts.get(name)),
-            "resources/read" => message.uri().and_then(|uri| self.resources.get(uri)),
+            "tools/call" => target.and_then(|name| self.tools.get(name)),
+            "prompts/get" => target.and_then(|name| self.prompts.get(name)),
+            "resources/read" => target.and_then(|uri| self.resources.get(uri)),
             _ => None,
         };
         [for_method, named.map_or(&[][..], Vec::as_slice)]
+    }
+
+    /// Whether a caller holding `granted` (`None`: a caller without a
+    /// token) may call `method` on `target` (the tool of a `tools/call`,
+    /// the prompt of a `prompts/get`, the URI of a `resources/read`; `None`
+    /// for a method that names nothing): exactly the decision the bearer-auth
+    /// layer makes for that call, endpoint, method and per-name scopes,
+    /// public tools and methods, and the scope hierarchy included. The
+    /// [discovery filter](crate::discovery) lists what this allows.
+    ///
+    /// ```
+    /// use std::collections::BTreeSet;
+    /// use mcp_bearer_auth::ScopePolicy;
+    ///
+    /// let policy = ScopePolicy::new()
+    ///     .require(["mcp"])
+    ///     .require_for_tool("admin_echo", ["mcp:admin"])
+    ///     .public_tool("server_time")
+    ///     .implies("mcp:admin", ["mcp"]);
+    /// let mcp: BTreeSet<String> = ["mcp".to_owned()].into();
+    /// let admin: BTreeSet<String> = ["mcp:admin".to_owned()].into();
+    /// assert!(policy.allows_call(Some(&mcp), "tools/call", Some("echo")));
+    /// assert!(!policy.allows_call(Some(&mcp), "tools/call", Some("admin_echo")));
+    /// assert!(policy.allows_call(Some(&admin), "tools/call", Some("admin_echo")));
+    /// assert!(policy.allows_call(None, "tools/call", Some("server_time")));
+    /// assert!(!policy.allows_call(None, "tools/call", Some("echo")));
+    /// ```
+    pub fn allows_call(
+        &self,
+        granted: Option<&BTreeSet<String>>,
+        method: &str,
+        target: Option<&str>,
+    ) -> bool {
+        if self.is_public_call(method, target) {
+            return true;
+        }
+        let Some(granted) = granted else {
+            return false;
+        };
+        let [for_method, named] = self.needed_for_call(method, target);
+        let needed = Needed::Lists([&self.endpoint, for_method, named]);
+        self.allows(granted, &needed)
     }
 
     /// Whether `granted` covers every needed scope, hierarchy included.
@@ -321,6 +374,16 @@ fn implied_by(implies: &HashMap<String, Vec<String>>) -> HashMap<String, Vec<Str
         }
     }
     implied_by
+}
+
+/// What `message` names for the policy: the tool of a `tools/call`, the
+/// prompt of a `prompts/get`, the URI of a `resources/read`.
+fn target(message: &RpcMessage) -> Option<&str> {
+    match message.method() {
+        Some("tools/call" | "prompts/get") => message.name(),
+        Some("resources/read") => message.uri(),
+        _ => None,
+    }
 }
 
 /// Whether the policy can tell what each message of `envelope` calls.

@@ -1,0 +1,257 @@
+//! The response body: the handler's, passed through untouched; a JSON list
+//! answer, buffered (bounded) and filtered; an event stream whose list answer
+//! is filtered event by event; or an answer of the filter's own.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Bytes, BytesMut};
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use super::filter::{Target, Unfilterable};
+use super::sse::{Events, data_event, filter_event};
+
+pin_project! {
+    /// The body of a response through [`DiscoveryFilter`](super::DiscoveryFilter):
+    /// every answer but a discovery list's is the handler's body, untouched.
+    #[derive(Debug)]
+    pub struct DiscoveryBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<B> {
+        Pass { #[pin] body: B },
+        Json {
+            #[pin]
+            body: B,
+            held: BytesMut,
+            target: Box<Target>,
+            trailers: Option<HeaderMap>,
+            done: bool,
+        },
+        Sse {
+            #[pin]
+            body: B,
+            events: Events,
+            target: Box<Target>,
+            ready: VecDeque<Bytes>,
+            trailers: Option<HeaderMap>,
+            // The inner body is not polled again.
+            ended: bool,
+        },
+        Answer { bytes: Option<Bytes> },
+    }
+}
+
+impl<B> DiscoveryBody<B> {
+    pub(crate) fn pass(body: B) -> Self {
+        DiscoveryBody {
+            kind: Kind::Pass { body },
+        }
+    }
+
+    pub(crate) fn json(body: B, target: Box<Target>) -> Self {
+        DiscoveryBody {
+            kind: Kind::Json {
+                body,
+                held: BytesMut::new(),
+                target,
+                trailers: None,
+                done: false,
+            },
+        }
+    }
+
+    pub(crate) fn sse(body: B, target: Box<Target>) -> Self {
+        DiscoveryBody {
+            kind: Kind::Sse {
+                body,
+                events: Events::default(),
+                target,
+                ready: VecDeque::new(),
+                trailers: None,
+                ended: false,
+            },
+        }
+    }
+
+    pub(crate) fn answer(bytes: Bytes) -> Self {
+        DiscoveryBody {
+            kind: Kind::Answer { bytes: Some(bytes) },
+        }
+    }
+}
+
+/// Logs an answer withheld because it could not be filtered: the operator's
+/// to act on (raise the limit, fix the handler).
+fn withheld(target: &Target, why: Unfilterable) -> Bytes {
+    tracing::warn!(
+        reason = why.reason(),
+        max_list_bytes = target.settings.max_list_bytes,
+        "discovery filter withheld a list answer it could not filter"
+    );
+    target.unfilterable(why)
+}
+
+impl<B> Body for DiscoveryBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Pass { body } => body.poll_frame(cx),
+            KindProj::Answer { bytes } => {
+                Poll::Ready(bytes.take().map(|bytes| Ok(Frame::data(bytes))))
+            }
+            KindProj::Json {
+                mut body,
+                held,
+                target,
+                trailers,
+                done,
+            } => loop {
+                if *done {
+                    return Poll::Ready(
+                        trailers
+                            .take()
+                            .map(|trailers| Ok(Frame::trailers(trailers))),
+                    );
+                }
+                match ready!(body.as_mut().poll_frame(cx)) {
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => {
+                            if held.len() + data.len() > target.settings.max_list_bytes {
+                                // Fail closed: never the unfiltered list.
+                                *done = true;
+                                *trailers = None;
+                                let error = withheld(target, Unfilterable::TooLarge);
+                                return Poll::Ready(Some(Ok(Frame::data(error))));
+                            }
+                            held.extend_from_slice(&data);
+                        }
+                        Err(frame) => *trailers = frame.into_trailers().ok(),
+                    },
+                    Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                    None => {
+                        *done = true;
+                        let held = held.split().freeze();
+                        let filtered = if held.is_empty() {
+                            // Nothing listed, nothing to filter.
+                            continue;
+                        } else {
+                            match target.filter_json(&held) {
+                                Ok(Some(filtered)) => Bytes::from(filtered),
+                                // Answers another request: not a list of this caller's.
+                                Ok(None) => held,
+                                Err(_) => withheld(target, Unfilterable::NotJson),
+                            }
+                        };
+                        return Poll::Ready(Some(Ok(Frame::data(filtered))));
+                    }
+                }
+            },
+            KindProj::Sse {
+                mut body,
+                events,
+                target,
+                ready,
+                trailers,
+                ended,
+            } => loop {
+                if let Some(bytes) = ready.pop_front() {
+                    return Poll::Ready(Some(Ok(Frame::data(bytes))));
+                }
+                if *ended {
+                    return Poll::Ready(
+                        trailers
+                            .take()
+                            .map(|trailers| Ok(Frame::trailers(trailers))),
+                    );
+                }
+                if target.is_answered() {
+                    // Every list answer went by: the rest streams as it comes.
+                    return body.poll_frame(cx);
+                }
+                let eof = match ready!(body.as_mut().poll_frame(cx)) {
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => {
+                            events.push(&data);
+                            false
+                        }
+                        Err(frame) => {
+                            *trailers = frame.into_trailers().ok();
+                            *ended = true;
+                            true
+                        }
+                    },
+                    Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                    None => {
+                        *ended = true;
+                        true
+                    }
+                };
+                let limit = target.settings.max_list_bytes;
+                let mut too_large = false;
+                while let Some(event) = events.next_event(eof) {
+                    if event.len() > limit {
+                        too_large = true;
+                        break;
+                    }
+                    ready.push_back(filter_event(&event, target).unwrap_or(event));
+                    if target.is_answered() {
+                        ready.push_back(events.take_rest());
+                        break;
+                    }
+                }
+                if too_large || (!target.is_answered() && events.held() > limit) {
+                    // Fail closed: an event too large to read may be the
+                    // answer; the caller gets an error in its place, and
+                    // the stream ends.
+                    let error = withheld(target, Unfilterable::TooLarge);
+                    ready.push_back(data_event(&error));
+                    *ended = true;
+                    *trailers = None;
+                }
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Pass { body } => body.is_end_stream(),
+            Kind::Answer { bytes } => bytes.is_none(),
+            Kind::Json { done, trailers, .. } => *done && trailers.is_none(),
+            Kind::Sse {
+                ready,
+                ended,
+                trailers,
+                ..
+            } => *ended && ready.is_empty() && trailers.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Pass { body } => body.size_hint(),
+            Kind::Answer { bytes } => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |bytes| bytes.len() as u64))
+            }
+            // Filtering changes the length.
+            Kind::Json { .. } | Kind::Sse { .. } => SizeHint::default(),
+        }
+    }
+}

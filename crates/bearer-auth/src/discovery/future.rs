@@ -1,0 +1,93 @@
+//! The response future: the handler's future, and what the filter does with
+//! its response once it is there.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Method, Response};
+use http_body::Body;
+use mcp_guard_core::sse::is_event_stream;
+use pin_project_lite::pin_project;
+
+use super::body::DiscoveryBody;
+use super::filter::{Target, Unfilterable};
+
+pin_project! {
+    /// Response future of [`DiscoveryFilter`](super::DiscoveryFilter): the
+    /// handler's future; for a list request, its answer's body is wrapped to
+    /// be filtered. Nothing boxed beyond the list request's own state.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        pub(crate) inner: F,
+        // `None`: not a list request; the response passes untouched.
+        pub(crate) target: Option<Box<Target>>,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body<Data = Bytes>,
+{
+    type Output = Result<Response<DiscoveryBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        let Some(target) = this.target.take() else {
+            return Poll::Ready(Ok(response.map(DiscoveryBody::pass)));
+        };
+        Poll::Ready(Ok(filtered(response, target)))
+    }
+}
+
+/// The list answer `response`, its body to be filtered: an event stream
+/// event by event, a JSON answer whole (bounded); anything else (an error
+/// status, a `202`, another type) carries no list and passes.
+fn filtered<B: Body<Data = Bytes>>(
+    mut response: Response<B>,
+    target: Box<Target>,
+) -> Response<DiscoveryBody<B>> {
+    if is_event_stream(&response) {
+        response.headers_mut().remove(CONTENT_LENGTH);
+        return response.map(|body| DiscoveryBody::sse(body, target));
+    }
+    if !response.status().is_success() || !is_json(&response) {
+        return response.map(DiscoveryBody::pass);
+    }
+    let limit = target.settings.max_list_bytes as u64;
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared
+        .unwrap_or(0)
+        .max(response.body().size_hint().lower())
+        > limit
+    {
+        // Known too large before reading it: the refusal has a status of
+        // its own, and the rejection extension names the filter.
+        if let Some(error) = target.refusal(Unfilterable::TooLarge) {
+            error.log_refusal(&Method::POST);
+            // One error per list request of the body (a batch: an array).
+            let errors = target.unfilterable(Unfilterable::TooLarge);
+            return error.into_response_with(|_| DiscoveryBody::answer(errors));
+        }
+    }
+    response.headers_mut().remove(CONTENT_LENGTH);
+    response.map(|body| DiscoveryBody::json(body, target))
+}
+
+/// Whether the response says its body is JSON.
+fn is_json<B>(response: &Response<B>) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim_start().get(.."application/json".len()))
+        .is_some_and(|start| start.eq_ignore_ascii_case("application/json"))
+}

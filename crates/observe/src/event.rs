@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use http::{Method, StatusCode};
 use serde_json::value::RawValue;
 
-/// One MCP request as the `ObserveLayer` saw it, handed
+/// One MCP request as the [`ObserveLayer`](crate::ObserveLayer) saw it, handed
 /// to every [`EventSink`] when the response body ends (or is dropped).
 ///
 /// One event per JSON-RPC request of a POST body (one per message of a
@@ -46,7 +46,7 @@ pub struct RequestEvent {
     /// Bytes of the response body that went out.
     pub response_bytes: u64,
     /// The tool call's `params.arguments`, only for tools the operator opted in
-    /// with `ObserveLayer::log_arguments_of`.
+    /// with [`ObserveLayer::log_arguments_of`](crate::ObserveLayer::log_arguments_of).
     pub arguments: Option<Box<RawValue>>,
     /// The W3C `traceparent` the client put in `params._meta` (SEP-414).
     pub traceparent: Option<String>,

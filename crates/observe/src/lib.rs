@@ -1,10 +1,69 @@
 //! Observability for MCP servers: one audit event per JSON-RPC request,
 //! metrics by method, tool and outcome, and spans named after the
-//! OpenTelemetry semantic conventions for MCP. (Being built for issue 22.)
+//! OpenTelemetry semantic conventions for MCP.
+//!
+//! [`ObserveLayer`] wraps the whole guard stack, so that it sees every
+//! request — the handler's answers and every guard's refusal, by guard and
+//! reason. For each request it
+//!
+//! - runs the stack inside one `tracing` span named and attributed after the
+//!   [OpenTelemetry semantic conventions for MCP](https://opentelemetry.io/docs/specs/semconv/gen-ai/mcp/)
+//!   (`otel.name` = `"{mcp.method.name} {tool}"`, `mcp.method.name`,
+//!   `mcp.session.id`, `mcp.protocol.version`, `jsonrpc.request.id`,
+//!   `gen_ai.tool.name`, `gen_ai.prompt.name`, `mcp.resource.uri`,
+//!   `error.type`, `rpc.response.status_code`, `otel.kind = "server"`), plus the
+//!   W3C `traceparent`/`tracestate` a 2026-07-28 client put in `params._meta`
+//!   (SEP-414);
+//! - hands one [`RequestEvent`] per JSON-RPC message to each [`EventSink`] when
+//!   the response body ends: the [`TracingSink`] by default (the audit trail),
+//!   the [`metrics::MetricsSink`] for counters and latency histograms, or your own.
+//!
+//! # What one event is
+//!
+//! One per JSON-RPC message of a POST body: a batch (2025-03-26) gives one
+//! event per message, each with its own method, target and outcome (its
+//! answer found by id); they share the exchange's status, duration and byte
+//! counts. One per `GET` and `DELETE`, with [`method`](RequestEvent::method) `None`.
+//!
+//! # How the outcome is found
+//!
+//! - A response carrying a guard's [`Rejection`](mcp_guard_core::Rejection): `refused`.
+//! - Otherwise the handler's answer to the request's id, read from the
+//!   response body as it passes — an `application/json` body, or the SSE event
+//!   that carries it in a `text/event-stream` answer (legacy-era rmcp answers
+//!   POSTs with SSE): `ok` for a result, `rpc_error` with its code for an
+//!   error. At most [`ObserveLayer::max_scan_bytes`] are kept (of the JSON
+//!   body, or of one SSE line and one event's `data`); an answer larger than
+//!   that is not read and the status decides: `ok` for 2xx, `http_error` else.
+//!   The bytes pass on unchanged and undelayed.
+//! - A body dropped before its end whose answer was not seen: `aborted`.
+//!
+//! # What the guards tell it
+//!
+//! Extensions only flow inward, so the layer puts a
+//! [`Trail`](mcp_guard_core::Trail) into the request: the envelope peek
+//! (`EnvelopePeekLayer`, or a guard used alone that reads the body through
+//! `EnvelopeLimits::peek`) records the JSON-RPC envelope into it, bearer auth the
+//! verified [`Principal`](mcp_guard_core::Principal). With no envelope peek in the
+//! stack, the events still carry the status, refusal, duration and bytes.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod body;
 mod event;
+mod exchange;
+mod future;
+mod layer;
 pub mod metrics;
+#[cfg(feature = "opentelemetry")]
+mod otel;
+mod scan;
+mod service;
+mod tracing_sink;
 
+pub use body::ObserveBody;
 pub use event::{Caller, EventSink, Outcome, RequestEvent};
+pub use future::ResponseFuture;
+pub use layer::ObserveLayer;
+pub use service::Observe;
+pub use tracing_sink::TracingSink;

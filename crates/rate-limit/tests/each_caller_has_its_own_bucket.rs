@@ -142,3 +142,27 @@ async fn a_disabled_limit_lets_what_the_enabled_one_refuses_reach_the_handler() 
     let body = passed.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "{}", "the handler's response, untouched");
 }
+
+#[test]
+fn tool_limits_that_cannot_work_are_refused_when_built() {
+    use governor::Quota;
+    use mcp_rate_limit::ToolLimitError;
+
+    let quota = Quota::per_minute(NonZeroU32::MIN);
+    let empty = RateLimitLayer::tools_only().tool("", quota);
+    assert_eq!(empty.unwrap_err(), ToolLimitError::EmptyName);
+
+    let once = limit().tool("expensive_tool", quota).unwrap();
+    let twice = once.clone().tool("expensive_tool", quota).unwrap_err();
+    assert_eq!(
+        twice,
+        ToolLimitError::Duplicate {
+            tool: "expensive_tool".to_owned()
+        }
+    );
+    assert!(twice.to_string().contains("\"expensive_tool\""), "{twice}");
+    // Names are case-sensitive: another tool.
+    let other = once.tool("Expensive_Tool", quota).unwrap();
+    assert_eq!(other.tool_limits().count(), 2);
+    assert!(other.reads_the_envelope());
+}

@@ -22,10 +22,23 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
 
         #[cfg(feature = "origin-guard")]
         let allowlist = common.origin_guard.allowlist(&common.reach)?;
+        // The preset's scope policy, for the discovery filter: known only
+        // when the preset builds bearer auth.
+        #[cfg(feature = "bearer-auth")]
+        let preset_policy = self
+            .bearer_auth
+            .is_preset()
+            .then(|| self.bearer_auth.settings.policy.clone().unwrap_or_default());
         #[cfg(feature = "bearer-auth")]
         let bearer_auth = self
             .bearer_auth
             .build(&common.reach, common.response_timeout)?;
+        #[cfg(feature = "bearer-auth")]
+        let discovery_filter = super::discovery_filter::build(
+            common.discovery_filter,
+            bearer_auth.is_enabled(),
+            preset_policy,
+        )?;
         #[cfg(all(feature = "rate-limit", feature = "bearer-auth"))]
         let rate_limit = super::rate_limit::build(common.rate_limit, bearer_auth.is_enabled())?;
         #[cfg(all(feature = "rate-limit", not(feature = "bearer-auth")))]
@@ -59,6 +72,8 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
             session,
             #[cfg(feature = "sse-resume")]
             sse_resume,
+            #[cfg(feature = "bearer-auth")]
+            discovery_filter,
             _types: PhantomData,
         };
         let guards = guards.with_envelope_peek(common.envelope_limits);

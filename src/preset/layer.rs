@@ -14,7 +14,8 @@ use super::{DefaultEventStore, DefaultSessionStore, DefaultVerifier, Types};
 ///
 /// ```text
 /// response timeout → origin guard → CORS → envelope peek → protocol guard
-///     → bearer auth → rate limit → session → resumable SSE → your handler
+///     → bearer auth → rate limit → session → resumable SSE
+///     → discovery filter → your handler
 /// ```
 ///
 /// A guard switched off is there as its own disabled layer, so the service's
@@ -48,6 +49,9 @@ pub(super) struct Guards<V, Ss, Es> {
     pub(super) session: mcp_session::SessionGuardLayer<Ss>,
     #[cfg(feature = "sse-resume")]
     pub(super) sse_resume: mcp_sse_resume::SseResumeLayer<Es>,
+    /// Innermost: what the resume layer stores is already filtered.
+    #[cfg(feature = "bearer-auth")]
+    pub(super) discovery_filter: mcp_bearer_auth::discovery::DiscoveryFilterLayer,
     pub(super) _types: Types<V, Ss, Es>,
 }
 
@@ -72,6 +76,8 @@ impl<V, Ss, Es> Guards<V, Ss, Es> {
             session: mcp_session::SessionGuardLayer::disabled(),
             #[cfg(feature = "sse-resume")]
             sse_resume: mcp_sse_resume::SseResumeLayer::disabled(),
+            #[cfg(feature = "bearer-auth")]
+            discovery_filter: mcp_bearer_auth::discovery::DiscoveryFilterLayer::disabled(),
             _types: PhantomData,
         }
     }
@@ -94,6 +100,12 @@ impl<V, Ss, Es> Guards<V, Ss, Es> {
             (guard::SESSION, self.session.is_enabled()),
             #[cfg(feature = "sse-resume")]
             (guard::SSE_RESUME, self.sse_resume.is_enabled()),
+            // Core's `guard` module has no name for it yet: the crate's own.
+            #[cfg(feature = "bearer-auth")]
+            (
+                mcp_bearer_auth::discovery::GUARD,
+                self.discovery_filter.is_enabled(),
+            ),
         ]
         .into_iter()
     }
@@ -118,6 +130,8 @@ impl<V, Ss, Es> Clone for Guards<V, Ss, Es> {
             session: self.session.clone(),
             #[cfg(feature = "sse-resume")]
             sse_resume: self.sse_resume.clone(),
+            #[cfg(feature = "bearer-auth")]
+            discovery_filter: self.discovery_filter.clone(),
             _types: PhantomData,
         }
     }

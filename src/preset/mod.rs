@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! response timeout → origin guard → CORS → envelope peek → protocol guard
-//!     → bearer auth → rate limit → session → resumable SSE → your handler
+//!     → bearer auth → rate limit → session → resumable SSE
+//!     → discovery filter → your handler
 //! ```
 //!
 //! The envelope peek reads a POST's JSON-RPC envelope once, bounded by
@@ -21,6 +22,17 @@
 //!   sessions bound to the caller, resumable SSE, a request body limit, a
 //!   per-principal rate limit (feature `rate-limit`), and a response timeout
 //!   that bounds the wait for response headers, never a live SSE stream.
+//!
+//! Discovery filtered by authorization ([`filter_discovery`](McpGuard::filter_discovery),
+//! feature `bearer-auth`) is off by default: it rewrites the handler's list
+//! answers so each caller sees only the tools, prompts and resources its
+//! token's scopes allow, which only a scope policy with per-tool (prompt,
+//! resource) rules needs, and it costs a bounded buffer, a parse and a
+//! rewrite of every list answer. Bearer auth refuses a call the token may not
+//! make (`403` with the step-up challenge) whether it is on or not. On, it
+//! sits innermost, so the events resumable SSE stores and replays are the
+//! filtered ones, and [`guards`](McpGuardLayer::guards) lists it as
+//! `discovery-filter`.
 //!
 //! Every guard can be switched off (`without_…`: the guard's own disabled
 //! layer takes its place, so the stack's type stays the same) or replaced by a
@@ -99,6 +111,8 @@ mod bearer_auth;
 mod build;
 #[cfg(feature = "cors")]
 mod cors;
+#[cfg(feature = "bearer-auth")]
+mod discovery_filter;
 mod endpoint;
 mod error;
 mod layer;
@@ -213,6 +227,8 @@ struct Common {
     protocol_guard: Option<mcp_protocol_guard::ProtocolGuardLayer>,
     #[cfg(feature = "rate-limit")]
     rate_limit: Option<mcp_rate_limit::RateLimitLayer>,
+    #[cfg(feature = "bearer-auth")]
+    discovery_filter: discovery_filter::Wiring,
 }
 
 /// Where the server is reachable: the preset's allowlist and audience follow.
@@ -252,6 +268,8 @@ impl McpGuard {
                 protocol_guard: None,
                 #[cfg(feature = "rate-limit")]
                 rate_limit: Some(mcp_rate_limit::RateLimitLayer::disabled()),
+                #[cfg(feature = "bearer-auth")]
+                discovery_filter: discovery_filter::Wiring::default(),
             },
             #[cfg(feature = "bearer-auth")]
             bearer_auth: bearer_auth::Wiring::off(),

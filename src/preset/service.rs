@@ -71,6 +71,17 @@ macro_rules! sse_resume {
     };
 }
 
+#[cfg(feature = "bearer-auth")]
+macro_rules! discovery_filter {
+    ($s:ty) => { mcp_bearer_auth::discovery::DiscoveryFilter<$s> };
+}
+#[cfg(not(feature = "bearer-auth"))]
+macro_rules! discovery_filter {
+    ($s:ty) => {
+        $s
+    };
+}
+
 /// Every guard's service around the handler `$s`, outermost first.
 macro_rules! stack {
     ($s:ty, $v:ty, $ss:ty, $es:ty) => {
@@ -79,7 +90,10 @@ macro_rules! stack {
                 Cors<
                     EnvelopePeek<
                         ProtocolGuard<
-                            bearer_auth!(RateLimit<session!(sse_resume!($s, $es), $ss)>, $v),
+                            bearer_auth!(
+                                RateLimit<session!(sse_resume!(discovery_filter!($s), $es), $ss)>,
+                                $v
+                            ),
                         >,
                     >,
                 >,
@@ -91,6 +105,8 @@ macro_rules! stack {
 impl<V, Ss, Es> Guards<V, Ss, Es> {
     /// The guards' services around `handler`, innermost first.
     pub(super) fn layer<S: Clone>(&self, handler: S) -> stack!(S, V, Ss, Es) {
+        #[cfg(feature = "bearer-auth")]
+        let handler = self.discovery_filter.layer(handler);
         #[cfg(feature = "sse-resume")]
         let handler = self.sse_resume.layer(handler);
         #[cfg(feature = "session")]

@@ -47,6 +47,8 @@ const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Shared {
     list_changes: broadcast::Sender<ListChange>,
     pub(crate) state_key: input_required::StateKey,
+    /// The notes tools' records (`notes`).
+    pub(crate) notes: crate::notes::Notes,
 }
 
 impl Shared {
@@ -54,6 +56,7 @@ impl Shared {
         Shared {
             list_changes: broadcast::channel(16).0,
             state_key: input_required::StateKey::generate(),
+            notes: crate::notes::Notes::default(),
         }
     }
 }

@@ -23,7 +23,10 @@
 //!
 //! Tools: `echo {text}`, `add {a, b}`, `slow_count {n, interval_ms}` (progress
 //! notifications, for SSE tests), `whoami`, `admin_echo {text}` (needs scope
-//! `mcp:admin` under the remote preset). Beside them, the diagnostic `test_*`
+//! `mcp:admin` under the remote preset), and `note_create {text}`,
+//! `note_read {id}`, `note_delete {id}`: notes only their creator can read or
+//! delete (`notes.rs`: owner checks with `mcp-guard-extract`'s
+//! `Authenticated`, no token parsing). Beside them, the diagnostic `test_*`
 //! tools, `test://` resources and `test_*` prompts that the official MCP
 //! conformance suite's server scenarios call by name (`conformance.rs`,
 //! `input_required.rs`), e.g. `test_reconnection`, which ends the caller's SSE
@@ -37,6 +40,7 @@ mod catalog;
 mod conformance;
 mod dev_issuer;
 mod input_required;
+mod notes;
 mod server;
 mod stream_close;
 

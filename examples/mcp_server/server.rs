@@ -63,7 +63,12 @@ static TOOLS: OnceLock<Arc<ToolRouter<ExampleServer>>> = OnceLock::new();
 impl ExampleServer {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         let tools = TOOLS.get_or_init(|| {
-            Arc::new(Self::tool_router() + Self::conformance_tools() + Self::input_required_tools())
+            Arc::new(
+                Self::tool_router()
+                    + Self::note_tools()
+                    + Self::conformance_tools()
+                    + Self::input_required_tools(),
+            )
         });
         ExampleServer {
             tool_router: Arc::clone(tools),

@@ -1,15 +1,17 @@
 //! The rate limit's wiring: its setters and its build step (the remote
-//! preset's default quota; nobody to limit without bearer auth).
+//! preset's default quota; no per-principal limit without bearer auth).
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
-use mcp_rate_limit::RateLimitLayer;
+use mcp_rate_limit::{Quota, RateLimitLayer};
 
 use super::{DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND, McpGuard, McpGuardConfigError};
 
 impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// A per-principal rate limit of `per_second` requests with bursts of
-    /// `burst` (stacked after bearer auth; see [`crate::rate_limit`]).
+    /// `burst` (stacked after bearer auth; see [`crate::rate_limit`]). Tool
+    /// limits set with [`tool_rate_limit`](Self::tool_rate_limit) are kept.
     pub fn rate_limit(mut self, per_second: u32, burst: u32) -> Self {
         let layer = match (NonZeroU32::new(per_second), NonZeroU32::new(burst)) {
             (Some(rate), Some(burst)) => RateLimitLayer::per_second(rate).burst(burst),
@@ -21,32 +23,129 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
                 RateLimitLayer::disabled()
             }
         };
+        let tools = self.common.rate_limit.as_ref().map(tool_limits);
+        self.common.rate_limit = Some(with_tools(layer, tools.unwrap_or_default()));
+        self
+    }
+
+    /// Limits the `tools/call` requests naming `tool` to `calls` per
+    /// `period` per principal, on top of the per-principal rate limit (e.g.
+    /// `tool_rate_limit("expensive_tool", 5, Duration::from_secs(60))`). The
+    /// bucket holds `calls`, refilled one every `period / calls`; over it, a
+    /// call is refused with `429`, `Retry-After` and the tool named. See
+    /// [`crate::rate_limit`] for batches and the order of the two limits.
+    ///
+    /// Callers without a principal share one bucket per tool, so a tool
+    /// limit also works without bearer auth (the local preset): there it caps
+    /// the tool's use as a whole. A tool limit after
+    /// [`without_rate_limit`](Self::without_rate_limit) is a tool limit
+    /// without a per-principal one.
+    ///
+    /// `calls` or `period` zero, an empty `tool`, or a tool limited twice is
+    /// an error from [`build`](Self::build) naming `tool_rate_limit`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use mcp_guard::McpGuard;
+    ///
+    /// let layer = McpGuard::local()
+    ///     .tool_rate_limit("expensive_tool", 5, Duration::from_secs(60))
+    ///     .build()?;
+    /// assert!(layer.guards().contains(&"rate-limit"));
+    ///
+    /// let twice = McpGuard::local()
+    ///     .tool_rate_limit("expensive_tool", 5, Duration::from_secs(60))
+    ///     .tool_rate_limit("expensive_tool", 1, Duration::from_secs(1))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(twice.setting(), "tool_rate_limit");
+    /// # Ok::<(), mcp_guard::McpGuardConfigError>(())
+    /// ```
+    pub fn tool_rate_limit(
+        mut self,
+        tool: impl Into<String>,
+        calls: u32,
+        period: Duration,
+    ) -> Self {
+        let Some(quota) = tool_quota(calls, period) else {
+            self.common.errors.push(McpGuardConfigError::new(
+                "tool_rate_limit",
+                format!(
+                    "{calls} calls per {period:?}: the calls and the period must both be more than zero"
+                ),
+            ));
+            return self;
+        };
+        let layer = match self.common.rate_limit.take() {
+            // The remote preset's default per-principal limit, made now so
+            // the tool limit has a layer to join.
+            None => default_layer(),
+            // Switched off (the local preset, `without_rate_limit`): the
+            // tool limit alone.
+            Some(layer) if !layer.is_enabled() => RateLimitLayer::tools_only(),
+            Some(layer) => layer,
+        };
+        let layer = match layer.clone().tool(tool, quota) {
+            Ok(layer) => layer,
+            Err(error) => {
+                let error = McpGuardConfigError::new("tool_rate_limit", error);
+                self.common.errors.push(error);
+                layer
+            }
+        };
         self.common.rate_limit = Some(layer);
         self
     }
 
-    /// No rate limit.
+    /// No rate limit: neither per principal nor per tool (tool limits set
+    /// before are dropped; set after, they apply alone).
     pub fn without_rate_limit(mut self) -> Self {
         self.common.rate_limit = Some(RateLimitLayer::disabled());
         self
     }
 }
 
+/// The quota of `calls` per `period`: a bucket of `calls`, one back every
+/// `period / calls`.
+fn tool_quota(calls: u32, period: Duration) -> Option<Quota> {
+    let calls = NonZeroU32::new(calls)?;
+    Quota::with_period(period / calls.get()).map(|quota| quota.allow_burst(calls))
+}
+
+fn tool_limits(layer: &RateLimitLayer) -> Vec<(String, Quota)> {
+    let tools = layer.tool_limits();
+    tools
+        .map(|(name, quota)| (name.to_owned(), quota))
+        .collect()
+}
+
+/// `layer` with `tools` (names already checked when they were first added).
+fn with_tools(layer: RateLimitLayer, tools: Vec<(String, Quota)>) -> RateLimitLayer {
+    tools.into_iter().fold(layer, |layer, (tool, quota)| {
+        let fallback = layer.clone();
+        layer.tool(tool, quota).unwrap_or(fallback)
+    })
+}
+
+fn default_layer() -> RateLimitLayer {
+    RateLimitLayer::per_second(nonzero(DEFAULT_RATE_PER_SECOND)).burst(nonzero(DEFAULT_RATE_BURST))
+}
+
 /// The layer to stack: yours, the disabled one, or the remote preset's
-/// default quota. It keys on the principal bearer auth establishes, so with
-/// bearer auth off it would limit nobody: an error naming `rate_limit`.
+/// default quota. The per-principal limit keys on the principal bearer auth
+/// establishes, so with bearer auth off it would limit nobody: an error
+/// naming `rate_limit`. Tool limits alone work without bearer auth (one
+/// bucket per tool for all anonymous callers).
 pub(super) fn build(
     layer: Option<RateLimitLayer>,
     bearer_auth_on: bool,
 ) -> Result<RateLimitLayer, McpGuardConfigError> {
-    let layer = layer.unwrap_or_else(|| {
-        RateLimitLayer::per_second(nonzero(DEFAULT_RATE_PER_SECOND))
-            .burst(nonzero(DEFAULT_RATE_BURST))
-    });
-    if layer.is_enabled() && !bearer_auth_on {
+    let layer = layer.unwrap_or_else(default_layer);
+    if layer.quota().is_some() && !bearer_auth_on {
         return Err(McpGuardConfigError::new(
             "rate_limit",
-            "the rate limit keys on the principal bearer auth establishes; without bearer auth it would limit nobody (turn bearer auth on, or use `without_rate_limit`)",
+            "the rate limit keys on the principal bearer auth establishes; without bearer auth it would limit nobody (turn bearer auth on, or use `without_rate_limit`; `tool_rate_limit` works without it)",
         ));
     }
     Ok(layer)
@@ -54,4 +153,147 @@ pub(super) fn build(
 
 fn nonzero(value: u32) -> NonZeroU32 {
     NonZeroU32::new(value).unwrap_or(NonZeroU32::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::McpGuard;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn layer_of<V, Ss, Es>(guard: &McpGuard<V, Ss, Es>) -> &RateLimitLayer {
+        guard.common.rate_limit.as_ref().unwrap()
+    }
+
+    #[test]
+    fn five_a_minute_is_a_bucket_of_five_refilled_every_twelve_seconds() {
+        let quota = tool_quota(5, MINUTE).unwrap();
+        assert_eq!(quota.burst_size().get(), 5);
+        assert_eq!(quota.replenish_interval(), Duration::from_secs(12));
+        assert!(tool_quota(0, MINUTE).is_none());
+        assert!(tool_quota(5, Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn a_tool_limit_on_the_local_preset_stands_alone() {
+        let guard = McpGuard::local().tool_rate_limit("expensive_tool", 5, MINUTE);
+        let layer = layer_of(&guard);
+        assert!(layer.is_enabled());
+        assert_eq!(
+            layer.quota(),
+            None,
+            "no per-principal limit without bearer auth"
+        );
+        assert!(layer.tool_quota("expensive_tool").is_some());
+        let built = guard.build().unwrap();
+        assert!(built.guards().contains(&"rate-limit"));
+    }
+
+    #[test]
+    fn the_per_principal_rate_keeps_the_tool_limits_in_either_order() {
+        let before = McpGuard::local()
+            .tool_rate_limit("expensive_tool", 5, MINUTE)
+            .rate_limit(10, 20);
+        let after =
+            McpGuard::local()
+                .rate_limit(10, 20)
+                .tool_rate_limit("expensive_tool", 5, MINUTE);
+        for guard in [before, after] {
+            let layer = layer_of(&guard);
+            assert_eq!(layer.quota().unwrap().burst_size().get(), 20);
+            assert_eq!(layer.tool_quota("expensive_tool"), tool_quota(5, MINUTE));
+        }
+    }
+
+    #[test]
+    fn without_rate_limit_drops_tool_limits_set_before_it() {
+        let guard = McpGuard::local()
+            .tool_rate_limit("expensive_tool", 5, MINUTE)
+            .without_rate_limit();
+        assert!(!layer_of(&guard).is_enabled());
+    }
+
+    #[test]
+    fn tool_limits_that_cannot_work_are_build_errors_naming_the_setting() {
+        for guard in [
+            McpGuard::local().tool_rate_limit("expensive_tool", 0, MINUTE),
+            McpGuard::local().tool_rate_limit("expensive_tool", 5, Duration::ZERO),
+            McpGuard::local().tool_rate_limit("", 5, MINUTE),
+            McpGuard::local()
+                .tool_rate_limit("expensive_tool", 5, MINUTE)
+                .tool_rate_limit("expensive_tool", 6, MINUTE),
+        ] {
+            let error = guard.build().unwrap_err();
+            assert_eq!(error.setting(), "tool_rate_limit", "{error}");
+        }
+    }
+
+    #[test]
+    fn a_per_principal_limit_without_bearer_auth_is_still_refused() {
+        let error = McpGuard::local()
+            .rate_limit(10, 20)
+            .tool_rate_limit("expensive_tool", 5, MINUTE)
+            .build()
+            .unwrap_err();
+        assert_eq!(error.setting(), "rate_limit");
+    }
+
+    /// Through the whole local stack, with no guard before it reading the
+    /// envelope: the rate limit reads the body itself, and the sixth call of
+    /// the tool in a minute is refused while another tool passes.
+    #[cfg(feature = "default")]
+    #[tokio::test]
+    async fn a_tool_limit_counts_through_the_stack() {
+        use bytes::Bytes;
+        use http::{Request, Response};
+        use http_body_util::{BodyExt, Full};
+        use tower::{Layer, ServiceExt};
+
+        async fn echo<B: http_body::Body<Data = Bytes>>(
+            request: Request<B>,
+        ) -> Result<Response<Full<Bytes>>, std::convert::Infallible>
+        where
+            B::Error: std::fmt::Debug,
+        {
+            let body = request.into_body().collect().await.unwrap().to_bytes();
+            Ok(Response::new(Full::new(body)))
+        }
+
+        let guard = McpGuard::local()
+            .without_protocol_guard()
+            .without_session()
+            .without_sse_resume()
+            .tool_rate_limit("expensive_tool", 5, MINUTE)
+            .build()
+            .unwrap();
+        let service = guard.layer(tower::service_fn(echo));
+        let call = |id: u32, tool: &str| {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}"}}}}"#
+            );
+            Request::post("/mcp")
+                .header("host", "localhost:8080")
+                .body(Full::new(Bytes::from(body)))
+                .unwrap()
+        };
+        for id in 1..=5 {
+            let response = service.clone().oneshot(call(id, "expensive_tool")).await;
+            let response = response.unwrap();
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert!(
+                body.starts_with(b"{\"jsonrpc\""),
+                "the handler got the body"
+            );
+        }
+        let refused = service.clone().oneshot(call(6, "expensive_tool")).await;
+        let refused = refused.unwrap();
+        assert_eq!(refused.status(), 429);
+        assert!(refused.headers().contains_key("retry-after"));
+        let echo = service.oneshot(call(7, "echo")).await.unwrap();
+        assert_eq!(echo.status(), 200);
+    }
 }

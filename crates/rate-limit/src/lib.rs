@@ -190,5 +190,8 @@ mod limits;
 mod service;
 
 pub use future::ResponseFuture;
+/// governor's quota, re-exported so a user of this crate need not depend on
+/// governor to say "5 a minute".
+pub use governor::Quota;
 pub use layer::{RateLimitLayer, ToolLimitError};
 pub use service::RateLimit;

@@ -21,11 +21,14 @@ use support::{ExampleServer, mcp_http, python_client, rmcp_client};
 
 /// Every tool of the example server, sorted: its own and the conformance
 /// suite's diagnostics.
-const EXAMPLE_TOOLS: [&str; 33] = [
+const EXAMPLE_TOOLS: [&str; 36] = [
     "add",
     "admin_echo",
     "echo",
     "json_schema_2020_12_tool",
+    "note_create",
+    "note_delete",
+    "note_read",
     "slow_count",
     "test_audio_content",
     "test_custom_headers",

@@ -219,7 +219,7 @@ fn unknown_tools_and_methods_are_counted_without_their_names() {
         ),
         1
     );
-    for ((_, labels), _) in &recorded {
+    for (_, labels) in recorded.keys() {
         for value in labels.values() {
             assert!(
                 !value.contains("made_up") && !value.contains("evil"),

@@ -93,7 +93,8 @@ impl Events {
     }
 }
 
-pub(crate) type Stack = BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, std::convert::Infallible>;
+pub(crate) type Stack =
+    BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, std::convert::Infallible>;
 
 /// observe (configured by `observe`) → origin guard → envelope peek → bearer auth → rmcp.
 pub(crate) fn stack(era: Era, observe: ObserveLayer) -> (Stack, Events) {
@@ -148,7 +149,11 @@ pub(crate) fn token(subject: &str) -> String {
 }
 
 /// A POST of `body` to `/mcp` with `token`, on `session` if any.
-pub(crate) fn post(token: Option<&str>, session: Option<&str>, body: &Value) -> Request<Full<Bytes>> {
+pub(crate) fn post(
+    token: Option<&str>,
+    session: Option<&str>,
+    body: &Value,
+) -> Request<Full<Bytes>> {
     let mut request = Request::post("/mcp")
         .header(HOST, "localhost")
         .header(ACCEPT, "application/json, text/event-stream")

@@ -129,11 +129,10 @@ mod tests {
     }
 
     fn refused<V, Ss, Es>(guard: McpGuard<V, Ss, Es>) -> &'static str {
-        guard
-            .build()
-            .err()
-            .expect("a configuration that cannot work")
-            .setting()
+        match guard.build() {
+            Ok(_) => panic!("a configuration that cannot work was built"),
+            Err(error) => error.setting(),
+        }
     }
 
     #[test]

@@ -30,6 +30,9 @@
 //! rate_limit_per_second = 50
 //! rate_limit_burst = 100
 //!
+//! [limits.tool_rate_limits]                # calls per principal, per tool
+//! expensive_tool = "5/minute"              # "<calls>/<second|minute|hour|day>"
+//!
 //! [guards]                                 # switch a guard off
 //! cors = false
 //! ```
@@ -161,6 +164,13 @@ pub struct LimitsConfig {
     pub rate_limit_per_second: Option<u32>,
     /// Burst per principal.
     pub rate_limit_burst: Option<u32>,
+    /// Calls per principal of a tool, by tool name: `"5/minute"` is a
+    /// bucket of 5 calls refilled one every 12 s (units `second`, `minute`,
+    /// `hour`, `day`). Anonymous callers share one bucket per tool, so these
+    /// work under the local preset too. See
+    /// [`McpGuard::tool_rate_limit`](crate::McpGuard::tool_rate_limit).
+    #[serde(default)]
+    pub tool_rate_limits: BTreeMap<String, String>,
 }
 
 /// `[guards]`: `false` switches a guard off. All default to the preset's.
@@ -262,7 +272,7 @@ impl McpGuardConfig {
         let guard = self.preset_builder()?;
         #[cfg(feature = "origin-guard")]
         let guard = self.apply_allowlist(guard)?;
-        let guard = self.apply_limits(guard);
+        let guard = self.apply_limits(guard)?;
         #[cfg(feature = "bearer-auth")]
         let guard = self.apply_auth(guard);
         #[cfg(feature = "session")]
@@ -311,6 +321,12 @@ impl McpGuardConfig {
             ));
         }
         let limits = &self.limits;
+        if is_off(guards.rate_limit) && !limits.tool_rate_limits.is_empty() {
+            return Err(McpGuardConfigError::new(
+                "limits.tool_rate_limits",
+                "the rate limit does not use it: `[guards] rate_limit = false` switches it off; drop the setting or the switch",
+            ));
+        }
         if is_off(guards.rate_limit)
             && (limits.rate_limit_per_second.is_some() || limits.rate_limit_burst.is_some())
         {
@@ -369,7 +385,7 @@ impl McpGuardConfig {
         Ok(guard.allowlist(allowlist))
     }
 
-    fn apply_limits(&self, mut guard: McpGuard) -> McpGuard {
+    fn apply_limits(&self, mut guard: McpGuard) -> Result<McpGuard, McpGuardConfigError> {
         let limits = &self.limits;
         if let Some(bytes) = limits.max_body_bytes {
             guard = guard.max_body_bytes(bytes);
@@ -390,7 +406,20 @@ impl McpGuardConfig {
             let burst = limits.rate_limit_burst.unwrap_or(rate);
             guard = guard.rate_limit(rate, burst);
         }
-        guard
+        #[cfg(feature = "rate-limit")]
+        for (tool, rate) in &limits.tool_rate_limits {
+            let (calls, period) = tool_rate(tool, rate)?;
+            guard = guard.tool_rate_limit(tool.clone(), calls, period);
+        }
+        #[cfg(not(feature = "rate-limit"))]
+        if let Some((tool, rate)) = limits.tool_rate_limits.iter().next() {
+            tool_rate(tool, rate)?;
+            return Err(McpGuardConfigError::new(
+                "limits.tool_rate_limits",
+                "tool rate limits need mcp-guard's `rate-limit` feature",
+            ));
+        }
+        Ok(guard)
     }
 
     #[cfg(feature = "bearer-auth")]
@@ -538,6 +567,39 @@ impl SessionConfig {
             ),
         ])
     }
+}
+
+/// A `[limits.tool_rate_limits]` value: `"<calls>/<unit>"`, e.g.
+/// `"5/minute"`, as calls per period.
+fn tool_rate(tool: &str, rate: &str) -> Result<(u32, Duration), McpGuardConfigError> {
+    let invalid = |why: &str| {
+        McpGuardConfigError::new(
+            "limits.tool_rate_limits",
+            format!(
+                "{tool} = \"{rate}\": {why}; write calls per second, minute, hour or day, e.g. \"5/minute\""
+            ),
+        )
+    };
+    let (calls, unit) = rate
+        .split_once('/')
+        .ok_or_else(|| invalid("no `/` between the calls and the unit"))?;
+    let calls: u32 = calls
+        .trim()
+        .parse()
+        .map_err(|_| invalid("the calls are not a whole number"))?;
+    if calls == 0 {
+        return Err(invalid(
+            "zero calls would refuse every call (drop the tool's line for no limit)",
+        ));
+    }
+    let seconds = match unit.trim() {
+        "second" | "s" => 1,
+        "minute" | "min" => 60,
+        "hour" | "h" => 60 * 60,
+        "day" | "d" => 24 * 60 * 60,
+        _ => return Err(invalid("the unit is not second, minute, hour or day")),
+    };
+    Ok((calls, Duration::from_secs(seconds)))
 }
 
 /// Whether a `[guards]` switch says `false` (unset keeps the preset's choice).
@@ -918,5 +980,120 @@ rate_limit = false
         let config = McpGuardConfig::from_toml(tests::REMOTE).unwrap();
         let built = config.builder().and_then(McpGuard::build);
         assert!(built.is_ok(), "{:?}", built.err());
+    }
+}
+
+#[cfg(all(test, feature = "rate-limit"))]
+mod tool_rate_limit_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn refused(config: &str) -> McpGuardConfigError {
+        let built = McpGuardConfig::from_toml(config)
+            .and_then(|config| config.builder())
+            .and_then(McpGuard::build);
+        match built {
+            Ok(_) => panic!("accepted: {config}"),
+            Err(error) => error,
+        }
+    }
+
+    #[test]
+    fn a_tool_rate_is_calls_per_unit() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(tool_rate("t", "5/minute").unwrap(), (5, minute));
+        assert_eq!(tool_rate("t", " 5 / min ").unwrap(), (5, minute));
+        assert_eq!(
+            tool_rate("t", "100/hour").unwrap(),
+            (100, Duration::from_secs(3600))
+        );
+        assert_eq!(tool_rate("t", "2/s").unwrap(), (2, Duration::from_secs(1)));
+        assert_eq!(
+            tool_rate("t", "1000/day").unwrap(),
+            (1000, Duration::from_secs(86_400))
+        );
+    }
+
+    #[test]
+    fn bad_tool_rates_name_the_key_and_the_tool() {
+        for rate in [
+            "5",
+            "0/minute",
+            "five/minute",
+            "-1/minute",
+            "5/fortnight",
+            "5/",
+        ] {
+            let config = format!("[limits.tool_rate_limits]\nexpensive_tool = \"{rate}\"\n");
+            let error = refused(&config);
+            assert_eq!(
+                error.setting(),
+                "limits.tool_rate_limits",
+                "{rate}: {error}"
+            );
+            assert!(error.problem().contains("expensive_tool"), "{error}");
+            assert!(error.problem().contains("5/minute"), "says how: {error}");
+        }
+        let not_a_string = McpGuardConfig::from_toml("[limits.tool_rate_limits]\nx = 5\n");
+        assert!(not_a_string.is_err());
+        let empty = refused("[limits.tool_rate_limits]\n\"\" = \"5/minute\"\n");
+        assert_eq!(empty.setting(), "tool_rate_limit", "{empty}");
+    }
+
+    #[test]
+    fn tool_rates_with_the_rate_limit_switched_off_are_refused() {
+        let error = refused(
+            "[limits.tool_rate_limits]\nexpensive_tool = \"5/minute\"\n[guards]\nrate_limit = false\n",
+        );
+        assert_eq!(error.setting(), "limits.tool_rate_limits");
+        assert!(error.problem().contains("not use"), "{error}");
+    }
+
+    /// Under the local preset (no bearer auth) a tool limit stands alone and
+    /// counts: the sixth call in a minute is refused, another tool passes.
+    #[cfg(feature = "default")]
+    #[tokio::test]
+    async fn a_tool_rate_from_the_file_limits_the_tool() {
+        use bytes::Bytes;
+        use http::{Request, Response};
+        use http_body_util::{BodyExt, Full};
+        use tower::{Layer, ServiceExt};
+
+        let config = McpGuardConfig::from_toml(
+            "[limits.tool_rate_limits]\nexpensive_tool = \"5/minute\"\n\
+             [guards]\nprotocol_guard = false\nsession = false\nsse_resume = false\n",
+        )
+        .unwrap();
+        let guard = config.builder().unwrap().build().unwrap();
+        assert!(
+            guard.guards().contains(&"rate-limit"),
+            "{:?}",
+            guard.guards()
+        );
+        let handler = tower::service_fn(|request: Request<_>| async move {
+            let body: Bytes = BodyExt::collect(request.into_body())
+                .await
+                .map_err(|_| "unreadable")?
+                .to_bytes();
+            Ok::<_, &'static str>(Response::new(Full::new(body)))
+        });
+        let service = guard.layer(handler);
+        let call = |id: u32, tool: &str| {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}"}}}}"#
+            );
+            Request::post("/mcp")
+                .header("host", "localhost:8080")
+                .body(Full::new(Bytes::from(body)))
+                .unwrap()
+        };
+        for id in 1..=5 {
+            let response = service.clone().oneshot(call(id, "expensive_tool")).await;
+            assert_eq!(response.unwrap().status(), 200);
+        }
+        let refused = service.clone().oneshot(call(6, "expensive_tool")).await;
+        assert_eq!(refused.unwrap().status(), 429);
+        let echo = service.oneshot(call(7, "echo")).await;
+        assert_eq!(echo.unwrap().status(), 200);
     }
 }

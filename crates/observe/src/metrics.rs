@@ -1,5 +1,5 @@
 //! [`MetricsSink`]: request counts, latencies, refusals and bytes by MCP
-//! method, tool and outcome, through the [`metrics`](::metrics) facade.
+//! method, tool and outcome, through the facade of the [`metrics` crate](::metrics).
 //!
 //! The sink turns each [`RequestEvent`] into a few `metrics` calls, so
 //! whatever recorder the application installed (Prometheus, StatsD,
@@ -52,7 +52,7 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response};
 //! use http_body_util::{BodyExt, Full};
-//! use mcp_guard_core::EnvelopePeekLayer;
+//! use mcp_guard_core::{EnvelopeLimits, EnvelopePeekLayer};
 //! use mcp_observe::ObserveLayer;
 //! use mcp_observe::metrics::{MetricsSink, REQUESTS_TOTAL};
 //! use metrics_util::debugging::{DebugValue, DebuggingRecorder};
@@ -65,7 +65,7 @@
 //!     runtime.block_on(async {
 //!         let service = ServiceBuilder::new()
 //!             .layer(ObserveLayer::new().sink(MetricsSink::new().max_learned_names(32)))
-//!             .layer(EnvelopePeekLayer::new())
+//!             .layer(EnvelopePeekLayer::new(EnvelopeLimits::new()))
 //!             .service_fn(|_request: Request<_>| async {
 //!                 let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#;
 //!                 Ok::<_, std::convert::Infallible>(

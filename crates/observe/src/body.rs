@@ -73,10 +73,10 @@ where
                         scanner.feed(data);
                     }
                 }
-                if this.inner.is_end_stream() {
-                    if let Some(exchange) = this.exchange.take() {
-                        exchange.finish(true);
-                    }
+                if this.inner.is_end_stream()
+                    && let Some(exchange) = this.exchange.take()
+                {
+                    exchange.finish(true);
                 }
             }
             // A failed body did not reach its end.

@@ -147,13 +147,12 @@ impl Exchange {
         if let Some(id) = message.id() {
             span.record("jsonrpc.request.id", id_text(id));
         }
-        if self.protocol_version.is_none() {
-            if let Some(version) = message
+        if self.protocol_version.is_none()
+            && let Some(version) = message
                 .meta_protocol_version()
                 .or(message.params_protocol_version())
-            {
-                span.record("mcp.protocol.version", version);
-            }
+        {
+            span.record("mcp.protocol.version", version);
         }
         let name = match method {
             "tools/call" => {

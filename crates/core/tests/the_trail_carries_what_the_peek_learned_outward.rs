@@ -56,12 +56,8 @@ async fn a_guard_peeking_alone_records_too_and_a_second_peek_changes_nothing() {
     let _request = limits.peek(request).await.unwrap();
     assert_eq!(trail.body_bytes(), Some(CALL.len() as u64));
     assert_eq!(
-        trail
-            .envelope()
-            .unwrap()
-            .request_id()
-            .map(|id| format!("{id:?}")),
-        Some("Number(4)".to_owned())
+        trail.envelope().unwrap().request_id(),
+        Some(&RpcId::Number(4.into()))
     );
 }
 

@@ -27,6 +27,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::json;
+use support::mcp_http;
 use support::rmcp_client::connect;
 
 const EC_KEY: &[u8] = include_bytes!("../crates/bearer-auth/tests/keys/ec.pem");
@@ -260,4 +261,89 @@ async fn with_the_filter_off_every_tool_is_listed_and_still_refused() {
         assert!(plain.call.is_err());
     }
     assert_eq!(server.call_admin_echo("mcp").await.0, 403);
+}
+
+/// The filter sits inside resumable SSE: the list answer the resume layer
+/// stores, and replays to a client that resumes, is the filtered one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_list_answer_is_the_filtered_one() {
+    let server = Server::start(true).await;
+    let token = server.token("mcp");
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value, session: Option<&str>| {
+        mcp_http::post(&http, &server.url, &body, session)
+            .bearer_auth(&token)
+            .send()
+    };
+    let initialized = post(mcp_http::initialize(), None).await.unwrap();
+    assert_eq!(initialized.status(), 200);
+    let session = initialized.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    initialized.bytes().await.unwrap();
+    let notified = post(
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        Some(&session),
+    );
+    assert_eq!(notified.await.unwrap().status(), 202);
+
+    let listed = post(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        Some(&session),
+    )
+    .await
+    .unwrap();
+    assert!(
+        listed.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let stream = listed.text().await.unwrap();
+    let tools = |stream: &str| -> Vec<String> {
+        let answer = mcp_guard::core::sse::event_data(stream)
+            .into_iter()
+            .filter_map(|data| serde_json::from_str::<serde_json::Value>(&data).ok())
+            .find(|message| message["id"] == 2)
+            .unwrap_or_else(|| panic!("no answer to tools/list in {stream:?}"));
+        let tools = answer["result"]["tools"].as_array().unwrap();
+        tools
+            .iter()
+            .map(|tool| tool["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(tools(&stream), ["echo"]);
+    // The first event (the priming event) carries the id to resume after.
+    let first_id = stream
+        .lines()
+        .find_map(|line| line.strip_prefix("id:"))
+        .unwrap_or_else(|| panic!("no event id in {stream:?}"))
+        .trim()
+        .to_owned();
+
+    let replayed = mcp_http::resume(&http, &server.url, &session, &first_id)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 200);
+    let replayed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut replayed = replayed;
+        let mut text = String::new();
+        while let Some(chunk) = replayed.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("\"id\":2") && (text.ends_with("\n\n") || text.ends_with("\r\n\r\n")) {
+                break;
+            }
+        }
+        text
+    })
+    .await
+    .expect("the replay within 10 s");
+    assert_eq!(
+        tools(&replayed),
+        ["echo"],
+        "the stored event is the filtered one"
+    );
 }

@@ -16,7 +16,7 @@ use mcp_guard_core::{
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::limits::Limits;
+use crate::limits::{Counted, Limits, RemoteCount};
 
 pin_project! {
     /// Response future of [`RateLimit`](crate::RateLimit): the handler's
@@ -87,23 +87,50 @@ where
 }
 
 pin_project! {
-    /// The body read of a request whose envelope no layer before this one
-    /// read, then the per-tool check. Nameable, so the response future is not
-    /// boxed.
+    /// The per-tool check that cannot decide at once: the body read of a
+    /// request whose envelope no layer before this one read, and the count
+    /// in a shared store. Nameable, so the response future is not boxed on
+    /// the in-memory path (a shared store's count is one boxed future).
     pub(crate) struct ToolCheck<B> {
         #[pin]
-        read: PeekFuture<B>,
+        step: Step<B>,
         limits: Arc<Limits>,
         caller: Option<Arc<str>>,
     }
 }
 
+pin_project! {
+    #[project = StepProj]
+    enum Step<B> {
+        Reading { #[pin] read: PeekFuture<B> },
+        // The request waits here while the store counts its calls.
+        Counting { count: RemoteCount, request: Option<Request<GuardBody<B>>> },
+    }
+}
+
 impl<B> ToolCheck<B> {
-    pub(crate) fn new(read: PeekFuture<B>, limits: Arc<Limits>, caller: Option<Arc<str>>) -> Self {
+    /// Reads the body, then counts.
+    pub(crate) fn read(read: PeekFuture<B>, limits: Arc<Limits>, caller: Option<Arc<str>>) -> Self {
         ToolCheck {
-            read,
+            step: Step::Reading { read },
             limits,
             caller,
+        }
+    }
+
+    /// The envelope is at hand; the store counts.
+    pub(crate) fn counting(
+        count: RemoteCount,
+        request: Request<GuardBody<B>>,
+        limits: Arc<Limits>,
+    ) -> Self {
+        ToolCheck {
+            step: Step::Counting {
+                count,
+                request: Some(request),
+            },
+            limits,
+            caller: None,
         }
     }
 }
@@ -122,27 +149,56 @@ where
     type Output = Verdict<GuardBody<B>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let verdict = match ready!(this.read.poll(cx)) {
-            Ok(request) => decide(this.limits, this.caller.as_ref(), request),
-            // Too large, too slow, broken: the read's own refusal.
-            Err(error) => refusal(error),
-        };
-        Poll::Ready(verdict)
+        let mut this = self.project();
+        loop {
+            match this.step.as_mut().project() {
+                StepProj::Reading { read } => {
+                    let request = match ready!(read.poll(cx)) {
+                        Ok(request) => request,
+                        // Too large, too slow, broken: the read's own refusal.
+                        Err(error) => return Poll::Ready(refusal(error)),
+                    };
+                    match decide(this.limits, this.caller.as_ref(), request) {
+                        Decided::Now(verdict) => return Poll::Ready(verdict),
+                        Decided::Later(count, request) => this.step.set(Step::Counting {
+                            count,
+                            request: Some(request),
+                        }),
+                    }
+                }
+                StepProj::Counting { count, request } => {
+                    let counted = ready!(count.as_mut().poll(cx));
+                    let Some(request) = request.take() else {
+                        panic!("the rate limit's tool check polled after completion");
+                    };
+                    return Poll::Ready(match counted {
+                        Ok(()) => Verdict::Pass(request),
+                        Err(error) => refusal(error.with_id_from(request.extensions())),
+                    });
+                }
+            }
+        }
     }
 }
 
-/// The per-tool check of a request whose envelope (if any) is in its
-/// extensions.
+/// What the per-tool limits decided about a request whose envelope (if any)
+/// is in its extensions.
+pub(crate) enum Decided<B> {
+    Now(Verdict<B>),
+    /// A shared store counts; the request waits.
+    Later(RemoteCount, Request<B>),
+}
+
 pub(crate) fn decide<B>(
     limits: &Limits,
     caller: Option<&Arc<str>>,
     request: Request<B>,
-) -> Verdict<B> {
+) -> Decided<B> {
     let envelope = request.extensions().get::<RpcEnvelope>();
-    match limits.check_tools(envelope, caller) {
-        Ok(()) => Verdict::Pass(request),
-        Err(error) => refusal(error.with_id_from(request.extensions())),
+    match limits.count(envelope, caller) {
+        Counted::Now(Ok(())) => Decided::Now(Verdict::Pass(request)),
+        Counted::Now(Err(error)) => Decided::Now(refusal(error.with_id_from(request.extensions()))),
+        Counted::Later(count) => Decided::Later(count, request),
     }
 }
 

@@ -26,23 +26,40 @@ struct Settings {
     /// In the order given (names unique, checked by [`RateLimitLayer::tool`]).
     tools: Vec<(Arc<str>, Quota)>,
     envelope_limits: EnvelopeLimits,
+    #[cfg(feature = "redis")]
+    redis: Option<mcp_guard_core::redis::RedisConnection>,
     limits: Arc<Limits>,
 }
 
 impl Settings {
-    fn new(
-        caller: Option<Quota>,
-        tools: Vec<(Arc<str>, Quota)>,
-        envelope_limits: EnvelopeLimits,
-    ) -> Self {
-        // Fresh limiters: a builder step never carries counts over.
-        let limits = Arc::new(Limits::new(caller, &tools, envelope_limits.clone()));
+    fn new(caller: Option<Quota>) -> Self {
         Settings {
             caller,
-            tools,
-            envelope_limits,
-            limits,
+            tools: Vec::new(),
+            envelope_limits: EnvelopeLimits::new(),
+            #[cfg(feature = "redis")]
+            redis: None,
+            limits: Arc::new(Limits::new(
+                caller,
+                &[],
+                EnvelopeLimits::new(),
+                #[cfg(feature = "redis")]
+                None,
+            )),
         }
+    }
+
+    /// The limiters for the settings as they are now: fresh, so a builder
+    /// step never carries counts over.
+    fn rebuilt(mut self) -> Self {
+        self.limits = Arc::new(Limits::new(
+            self.caller,
+            &self.tools,
+            self.envelope_limits.clone(),
+            #[cfg(feature = "redis")]
+            self.redis.clone(),
+        ));
+        self
     }
 }
 
@@ -85,11 +102,7 @@ impl RateLimitLayer {
     /// Any governor [`Quota`] per principal.
     pub fn new(quota: Quota) -> Self {
         RateLimitLayer {
-            settings: Some(Settings::new(
-                Some(quota),
-                Vec::new(),
-                EnvelopeLimits::new(),
-            )),
+            settings: Some(Settings::new(Some(quota))),
         }
     }
 
@@ -110,7 +123,7 @@ impl RateLimitLayer {
     /// ```
     pub fn tools_only() -> Self {
         RateLimitLayer {
-            settings: Some(Settings::new(None, Vec::new(), EnvelopeLimits::new())),
+            settings: Some(Settings::new(None)),
         }
     }
 
@@ -138,9 +151,9 @@ impl RateLimitLayer {
     /// without a per-principal limit ([`tools_only`](Self::tools_only)) stays
     /// without one.
     pub fn burst(self, burst: NonZeroU32) -> Self {
-        self.map(|settings| {
-            let caller = settings.caller.map(|quota| quota.allow_burst(burst));
-            Settings::new(caller, settings.tools, settings.envelope_limits)
+        self.map(|mut settings| {
+            settings.caller = settings.caller.map(|quota| quota.allow_burst(burst));
+            settings
         })
     }
 
@@ -179,10 +192,9 @@ impl RateLimitLayer {
         if self.tool_quota(&tool).is_some() {
             return Err(ToolLimitError::Duplicate { tool });
         }
-        Ok(self.map(|settings| {
-            let mut tools = settings.tools;
-            tools.push((Arc::from(tool), quota));
-            Settings::new(settings.caller, tools, settings.envelope_limits)
+        Ok(self.map(|mut settings| {
+            settings.tools.push((Arc::from(tool), quota));
+            settings
         }))
     }
 
@@ -192,7 +204,45 @@ impl RateLimitLayer {
     /// nothing is read here). The layer reads a POST body only when it has
     /// per-tool limits. Defaults to [`EnvelopeLimits::new`].
     pub fn envelope_limits(self, limits: EnvelopeLimits) -> Self {
-        self.map(|settings| Settings::new(settings.caller, settings.tools, limits))
+        self.map(|mut settings| {
+            settings.envelope_limits = limits;
+            settings
+        })
+    }
+
+    /// Counts the per-tool limits in `redis`, so that every instance
+    /// connected to it shares one budget per caller and tool (feature
+    /// `redis`). Each call of a limited tool then waits on one Lua script
+    /// (GCRA on Redis's clock); a Redis that cannot answer within the
+    /// connection's command timeout is a `503` with `Retry-After` (fail
+    /// closed: a limit that cannot be counted lets no call of the tool
+    /// through), and calls of other tools go on without Redis. The
+    /// per-principal limit stays in this process's memory. A disabled layer
+    /// stays disabled.
+    ///
+    /// ```no_run
+    /// use std::num::NonZeroU32;
+    ///
+    /// use mcp_guard_core::redis::RedisConfig;
+    /// use mcp_rate_limit::{Quota, RateLimitLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let redis = RedisConfig::new("redis://127.0.0.1:6379/").connect().await?;
+    /// let layer = RateLimitLayer::tools_only()
+    ///     .tool("expensive_tool", Quota::per_minute(NonZeroU32::new(5).unwrap()))?
+    ///     .tool_limits_in_redis(redis);
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn tool_limits_in_redis(self, redis: mcp_guard_core::redis::RedisConnection) -> Self {
+        self.map(|mut settings| {
+            settings.redis = Some(redis);
+            settings
+        })
     }
 
     /// The quota each principal gets; `None` when there is no per-principal
@@ -226,7 +276,7 @@ impl RateLimitLayer {
 
     fn map(self, change: impl FnOnce(Settings) -> Settings) -> Self {
         RateLimitLayer {
-            settings: self.settings.map(change),
+            settings: self.settings.map(|settings| change(settings).rebuilt()),
         }
     }
 }
@@ -234,11 +284,17 @@ impl RateLimitLayer {
 impl fmt::Debug for RateLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tools: Vec<_> = self.tool_limits().collect();
-        f.debug_struct("RateLimitLayer")
+        let mut debug = f.debug_struct("RateLimitLayer");
+        debug
             .field("enabled", &self.is_enabled())
             .field("quota", &self.quota())
-            .field("tools", &tools)
-            .finish_non_exhaustive()
+            .field("tools", &tools);
+        #[cfg(feature = "redis")]
+        debug.field(
+            "tool_limits_in_redis",
+            &self.settings.as_ref().is_some_and(|s| s.redis.is_some()),
+        );
+        debug.finish_non_exhaustive()
     }
 }
 

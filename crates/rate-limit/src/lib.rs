@@ -11,7 +11,7 @@
 //! # Per-principal limit
 //!
 //! [`RateLimitLayer::per_second`] or [`RateLimitLayer::new`] with any governor
-//! [`Quota`](governor::Quota). Every request of a caller counts. A request
+//! [`Quota`]. Every request of a caller counts. A request
 //! without a principal (the RFC 9728 metadata, a public tool) is not counted
 //! by this limit: limit anonymous traffic per address at the proxy in front,
 //! where the address is known.
@@ -48,10 +48,19 @@
 //!   too large, too slow or broken), and hands the same bytes on: per-tool
 //!   limits never stop counting because no layer before this one parsed the
 //!   body. Without per-tool limits nothing is read.
-//! - **Per instance.** The buckets live in this process's memory: behind a
-//!   load balancer with `n` instances a caller gets up to `n` times the
-//!   quota. Divide the quota by the instance count, or route a caller to one
-//!   instance (sticky sessions).
+//! - **Across instances.** By default the buckets live in this process's
+//!   memory: behind a load balancer with `n` instances a caller gets up to
+//!   `n` times each quota. With feature `redis`,
+//!   `RateLimitLayer::tool_limits_in_redis` counts the per-tool limits in
+//!   Redis instead: one budget per caller and tool for every instance (GCRA
+//!   in one Lua script on Redis's clock; a batch's calls counted atomically,
+//!   a refused batch spends nothing; each bucket expires once it is full
+//!   again). A Redis that cannot answer within the connection's command
+//!   timeout refuses the limited tool's calls with `503` and `Retry-After`
+//!   (`rate-limit` / `store_unavailable`; fail closed, logged at `warn`);
+//!   other calls never wait on Redis. The per-principal limit stays per
+//!   instance: it guards each instance's own capacity (divide it by the
+//!   instance count for a global figure).
 //!
 //! # Refusals
 //!
@@ -187,6 +196,8 @@ struct ReadmeDoctests;
 mod future;
 mod layer;
 mod limits;
+#[cfg(feature = "redis")]
+mod redis;
 mod service;
 
 pub use future::ResponseFuture;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use http::{HeaderValue, StatusCode, header::RETRY_AFTER};
-use mcp_guard_core::{EnvelopeLimits, McpError, RpcEnvelope, error_code, guard};
+use mcp_guard_core::{EnvelopeLimits, McpError, RpcEnvelope, RpcMessage, error_code, guard};
 
 /// Forgets idle callers' buckets every this many requests, so the limiters'
 /// memory follows the active callers rather than every caller ever seen.
@@ -34,8 +34,25 @@ pub(crate) struct Limits {
     pub(crate) tools: HashMap<Arc<str>, ToolLimit>,
     /// The layer's own body read, when no envelope peek ran before it.
     pub(crate) envelope_limits: EnvelopeLimits,
+    /// Where the per-tool buckets are shared by every instance (`None`: in
+    /// this process's memory).
+    #[cfg(feature = "redis")]
+    pub(crate) redis: Option<mcp_guard_core::redis::RedisConnection>,
     /// Requests seen, for the sweep.
     requests: AtomicU32,
+}
+
+/// The future of a per-tool count in a shared store.
+pub(crate) type RemoteCount =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), McpError>> + Send>>;
+
+/// How the per-tool limits decided a request.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))] // `Later` is for a shared store
+pub(crate) enum Counted {
+    /// Decided now (in memory, or nothing to count).
+    Now(Result<(), McpError>),
+    /// Decided when the shared store answers.
+    Later(RemoteCount),
 }
 
 pub(crate) struct CallerLimit {
@@ -53,8 +70,11 @@ impl Limits {
         caller: Option<Quota>,
         tools: &[(Arc<str>, Quota)],
         envelope_limits: EnvelopeLimits,
+        #[cfg(feature = "redis")] redis: Option<mcp_guard_core::redis::RedisConnection>,
     ) -> Self {
         Limits {
+            #[cfg(feature = "redis")]
+            redis,
             caller: caller.map(|quota| CallerLimit {
                 quota,
                 limiter: DefaultKeyedRateLimiter::keyed(quota),
@@ -88,8 +108,52 @@ impl Limits {
         })
     }
 
+    /// Counts the calls of limited tools in `envelope`: in memory now, or in
+    /// the shared store later.
+    pub(crate) fn count(
+        &self,
+        envelope: Option<&RpcEnvelope>,
+        caller: Option<&Arc<str>>,
+    ) -> Counted {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            let Some(envelope) = envelope else {
+                return Counted::Now(Ok(()));
+            };
+            let mut calls: crate::redis::Calls = Vec::new();
+            for (name, limit) in envelope.messages().iter().filter_map(|m| self.limited(m)) {
+                match calls.iter_mut().find(|(seen, ..)| Arc::ptr_eq(seen, name)) {
+                    Some((.., count)) => *count = count.saturating_add(1),
+                    None => calls.push((name.clone(), limit.quota, 1)),
+                }
+            }
+            if calls.is_empty() {
+                return Counted::Now(Ok(()));
+            }
+            // A batch no wait would admit: refused without asking Redis.
+            for (tool, quota, count) in &calls {
+                let calls = NonZeroU32::new(*count).unwrap_or(NonZeroU32::MIN);
+                if calls > quota.burst_size() {
+                    return Counted::Now(Err(batch_over_burst(tool, calls, quota.burst_size())));
+                }
+            }
+            let count = crate::redis::count(redis.clone(), calls, caller.cloned());
+            return Counted::Later(Box::pin(count));
+        }
+        Counted::Now(self.check_tools(envelope, caller))
+    }
+
+    /// The limited tool a message calls, if any. A notification counts too:
+    /// a lenient server might still run it.
+    fn limited(&self, message: &RpcMessage) -> Option<(&Arc<str>, &ToolLimit)> {
+        (message.method() == Some(TOOLS_CALL))
+            .then(|| message.name())
+            .flatten()
+            .and_then(|name| self.tools.get_key_value(name))
+    }
+
     /// Counts each `tools/call` of a limited tool in `envelope` (each call of
-    /// a batch) against that tool's bucket for `caller`.
+    /// a batch) against that tool's bucket for `caller`, in memory.
     pub(crate) fn check_tools(
         &self,
         envelope: Option<&RpcEnvelope>,
@@ -98,13 +162,7 @@ impl Limits {
         let Some(envelope) = envelope else {
             return Ok(());
         };
-        // A notification counts too: a lenient server might still run it.
-        let limited = |message: &mcp_guard_core::RpcMessage| {
-            (message.method() == Some(TOOLS_CALL))
-                .then(|| message.name())
-                .flatten()
-                .and_then(|name| self.tools.get_key_value(name))
-        };
+        let limited = |message| self.limited(message);
         let key: ToolKey = caller.cloned();
         if let Some(message) = envelope.single() {
             return match limited(message) {
@@ -256,7 +314,13 @@ mod tests {
     #[test]
     fn a_batch_counts_each_call_of_a_limited_tool() {
         let quota = Quota::per_minute(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN));
-        let limits = Limits::new(None, &[(Arc::from("slow"), quota)], EnvelopeLimits::new());
+        let limits = Limits::new(
+            None,
+            &[(Arc::from("slow"), quota)],
+            EnvelopeLimits::new(),
+            #[cfg(feature = "redis")]
+            None,
+        );
         let batch = RpcEnvelope::parse(
             br#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow"}},
                 {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"fast"}},

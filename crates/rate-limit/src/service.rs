@@ -9,7 +9,7 @@ use mcp_guard_core::{BoxError, GuardBody, PeekStart, Principal, Verdict};
 use tower_service::Service;
 
 use crate::ResponseFuture;
-use crate::future::{ToolCheck, decide};
+use crate::future::{Decided, ToolCheck, decide};
 use crate::limits::Limits;
 
 /// The per-principal and per-tool rate limit. See the [crate docs](crate).
@@ -73,17 +73,33 @@ where
         // per-tool limits never silently stop counting.
         match limits.envelope_limits.start_peek(request) {
             PeekStart::Ready(Ok(request)) => match decide(limits, caller.as_ref(), request) {
-                Verdict::Pass(request) => ResponseFuture::pass(&mut self.inner, request),
-                Verdict::Answer(response) => ResponseFuture::answer(response),
+                Decided::Now(Verdict::Pass(request)) => {
+                    ResponseFuture::pass(&mut self.inner, request)
+                }
+                Decided::Now(Verdict::Answer(response)) => ResponseFuture::answer(response),
+                Decided::Later(count, request) => {
+                    let check = ToolCheck::counting(count, request, limits.clone());
+                    self.check(check)
+                }
             },
             PeekStart::Ready(Err(error)) => ResponseFuture::refuse(error, &http::Method::POST),
             PeekStart::Reading(read) => {
-                let check = ToolCheck::new(read, limits.clone(), caller);
-                // The polled-ready service goes into the future; a fresh
-                // clone stays here (tower's advice on cloning services).
-                let clone = self.inner.clone();
-                ResponseFuture::check(check, std::mem::replace(&mut self.inner, clone))
+                let check = ToolCheck::read(read, limits.clone(), caller);
+                self.check(check)
             }
         }
+    }
+}
+
+impl<S: Clone> RateLimit<S> {
+    /// The future awaiting `check`. The polled-ready service goes into it (it
+    /// calls the service when the check passes); a fresh clone stays here
+    /// (tower's advice on cloning services).
+    fn check<B>(&mut self, check: ToolCheck<B>) -> ResponseFuture<S, B>
+    where
+        S: Service<Request<GuardBody<B>>>,
+    {
+        let clone = self.inner.clone();
+        ResponseFuture::check(check, std::mem::replace(&mut self.inner, clone))
     }
 }

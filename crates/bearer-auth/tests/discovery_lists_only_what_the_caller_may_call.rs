@@ -40,6 +40,8 @@ fn policy() -> ScopePolicy {
     ScopePolicy::new()
         .require(["mcp"])
         .require_for_tool("admin_echo", ["mcp:admin"])
+        // Public: callable, and so listed, without a token.
+        .public_tool("echo")
 }
 
 const TOOLS: &str = r#"{"jsonrpc":"2.0","id":ID,"result":{"tools":[{"name":"echo"},{"name":"admin_echo"}],"nextCursor":"page-2"}}"#;
@@ -374,4 +376,25 @@ async fn answers_over_the_limit_are_withheld_never_passed_unfiltered() {
     assert_eq!(events.last().unwrap()["id"], 7);
     assert_eq!(events.last().unwrap()["error"]["code"], -32603);
     assert!(!sse.body.contains("admin_echo"), "{}", sse.body);
+}
+
+#[tokio::test]
+async fn a_caller_without_a_token_is_shown_only_public_tools() {
+    for answer in [Answer::Json, Answer::Sse] {
+        let anonymous = post(on(), answer, LIST, None, LEGACY).await;
+        assert_eq!(
+            anonymous.status, 200,
+            "tools/list is public with a public tool"
+        );
+        let value = match answer {
+            Answer::Sse => data(&anonymous.body)[2].clone(),
+            _ => anonymous.json(),
+        };
+        assert_eq!(names(&value["result"]), ["echo"]);
+    }
+    let call = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"admin_echo"}}"#;
+    assert_eq!(
+        post(on(), Answer::Json, call, None, LEGACY).await.status,
+        401
+    );
 }

@@ -115,12 +115,28 @@ impl Exchange {
                 .get(CONTENT_LENGTH)
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.parse().ok()),
-            annotated: false,
+            // Only a POST has an envelope to wait for.
+            annotated: method != Method::POST,
             status: StatusCode::OK,
             rejection: None,
             response_bytes: 0,
             scanner: None,
         }
+    }
+
+    /// Enters the request's span for a poll of the stack.
+    ///
+    /// With the `opentelemetry` feature, not before the envelope is known:
+    /// `tracing-opentelemetry` starts the OpenTelemetry span on its first
+    /// entry, after which neither its parent (the client's `traceparent`) nor
+    /// its name (`otel.name`) can change. What runs in the poll that reads the
+    /// body (the guards, and a handler that answers at once) then runs outside
+    /// the request's span.
+    pub(crate) fn entered(&self) -> Option<tracing::span::Entered<'_>> {
+        if cfg!(feature = "opentelemetry") && !self.annotated {
+            return None;
+        }
+        Some(self.span.enter())
     }
 
     /// The envelope's attributes onto the span, once the envelope peek inside

@@ -48,7 +48,7 @@ where
         // request's attributes (and, with `opentelemetry`, its parent).
         exchange.annotate();
         let result = {
-            let _entered = exchange.span.enter();
+            let _entered = exchange.entered();
             ready!(this.inner.poll(cx))
         };
         let Some(mut exchange) = this.exchange.take() else {

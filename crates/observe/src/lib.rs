@@ -47,6 +47,28 @@
 //! verified [`Principal`](mcp_guard_core::Principal). With no envelope peek in the
 //! stack, the events still carry the status, refusal, duration and bytes.
 
+//!
+//! # Continuing the client's trace
+//!
+//! A 2026-07-28 client may put the W3C `traceparent` and `tracestate` of its
+//! own span in `params._meta` (SEP-414). They are always recorded on the span
+//! (fields `traceparent`, `tracestate`) and in [`RequestEvent::traceparent`].
+//! With the crate feature `opentelemetry`, the span continues that trace: the
+//! W3C propagator reads them and `tracing-opentelemetry`'s `set_parent` makes
+//! the client's span its parent, so an exporter shows the server's span in
+//! the client's trace.
+//!
+//! `tracing-opentelemetry` starts the OpenTelemetry span the first time the
+//! span is entered, and from then on neither its parent nor its name
+//! (`otel.name`) can change; but the envelope is read inside the stack,
+//! after the span was made. So under this feature the span is entered only
+//! from the first poll after the envelope is known: what runs in the poll
+//! that reads the body (the guards, and a handler that answers at once) runs
+//! outside the request's span, and the span's OpenTelemetry name is right.
+//! Without the feature the whole stack runs inside the span, but an
+//! OpenTelemetry exporter sees the span under its `tracing` name
+//! (`mcp.request`) with the MCP attributes.
+
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;

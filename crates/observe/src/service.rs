@@ -53,7 +53,7 @@ where
         // The whole stack runs inside the span: its guards' logs carry the
         // request's attributes.
         let inner = {
-            let _entered = exchange.span.enter();
+            let _entered = exchange.entered();
             self.inner.call(request)
         };
         ResponseFuture::new(inner, exchange)

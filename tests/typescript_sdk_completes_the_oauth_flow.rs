@@ -509,9 +509,14 @@ fn check(flow: &str, report: &Value, server: &ExampleServer, other: &ExampleServ
         "{context}"
     );
     let tools = scopes(&steps["tools"]);
-    for tool in ["whoami", "echo", "admin_echo"] {
+    for tool in ["whoami", "echo"] {
         assert!(tools.contains(tool), "tools/list lacks {tool}{context}");
     }
+    // The example filters discovery by scope: the first token lacks mcp:admin.
+    assert!(
+        !tools.contains("admin_echo"),
+        "tools/list shows admin_echo to a token without mcp:admin{context}"
+    );
     assert_eq!(
         sequence("whoami"),
         lines(&["sdk POST mcp tools/call whoami -> 200"]),

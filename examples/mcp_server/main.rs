@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release --features remote --example mcp_server -- [--addr 127.0.0.1:8080]
 //!     [--preset local|remote|bare] [--public-url URL] [--issuer URL] [--jwks-url URL]
-//!     [--audience URI] [--token-out FILE] [--redis URL]
+//!     [--audience URI] [--token-out FILE] [--redis URL] [--rate-limit N]
+//!     [--tool-rate-limit TOOL=CALLS/PERIOD]... [--metrics] [--audit]
 //!     [--dev-issuer-on-public-address]
 //! ```
 //!
@@ -18,6 +19,14 @@
 //!   and `--token-out` receives a one-hour token with every scope. Anyone who
 //!   can reach it gets tokens, so it refuses a non-loopback `--addr` unless
 //!   `--dev-issuer-on-public-address` is given.
+//!   Under `remote`, `tools/list` shows a caller only the tools its scopes
+//!   allow (the discovery filter), and `--tool-rate-limit` adds per-tool
+//!   limits.
+//! - `--metrics` (local, remote): an observe layer outside the guards counts
+//!   every request by method, tool and outcome and every refusal by guard and
+//!   reason, served as Prometheus text at `GET /metrics` (`metrics.rs`);
+//!   `--audit`: its audit events only (one log line per request under
+//!   `mcp_observe::audit`).
 //! - `bare`: the same handler with no guard at all (the baseline for
 //!   benchmarks and comparisons).
 //!
@@ -40,6 +49,7 @@ mod catalog;
 mod conformance;
 mod dev_issuer;
 mod input_required;
+mod metrics;
 mod notes;
 mod server;
 mod stream_close;
@@ -122,6 +132,21 @@ struct Args {
     /// (for tests of expiry).
     #[arg(long, hide = true, default_value_t = 60)]
     dev_issuer_code_lifetime_seconds: u64,
+    /// Count every MCP request (by method, tool and outcome) and every
+    /// refusal (by guard and reason), and serve the counts at GET /metrics
+    /// (Prometheus text).
+    #[arg(long)]
+    metrics: bool,
+    /// One audit event per MCP request (who called what, the outcome, the
+    /// duration, never a token), logged under `mcp_observe::audit`.
+    /// `--metrics` logs them too.
+    #[arg(long)]
+    audit: bool,
+    /// A per-tool limit on top of the per-principal one (remote), e.g.
+    /// `add=5/minute`: calls of the tool each caller may make per second,
+    /// minute, hour or day. Repeat for more tools.
+    #[arg(long, value_name = "TOOL=CALLS/PERIOD", value_parser = parse_tool_limit)]
+    tool_rate_limit: Vec<(String, u32, Duration)>,
 }
 
 /// What is logged without `RUST_LOG`: warnings from everything, and what
@@ -129,7 +154,7 @@ struct Args {
 /// see; expected ones are at `debug`, so `RUST_LOG=debug` shows those too).
 const DEFAULT_LOG_FILTER: &str = "warn,mcp_guard=info,mcp_guard_core=info,mcp_origin_guard=info,\
     mcp_cors_preset=info,mcp_protocol_guard=info,mcp_bearer_auth=info,mcp_session=info,\
-    mcp_sse_resume=info,mcp_rate_limit=info";
+    mcp_sse_resume=info,mcp_rate_limit=info,mcp_observe=info,mcp_guard_extract=info";
 
 /// The exit status of a refused command line (clap's, too).
 const USAGE_ERROR: u8 = 2;
@@ -233,6 +258,7 @@ async fn run(args: Args) -> Result<(), String> {
             ("--audience", args.audience.is_some()),
             ("--token-out", args.token_out.is_some()),
             ("--rate-limit", args.rate_limit.is_some()),
+            ("--tool-rate-limit", !args.tool_rate_limit.is_empty()),
             (
                 "--dev-issuer-on-public-address",
                 args.dev_issuer_on_public_address,
@@ -243,7 +269,18 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     }
-    let app = match args.preset {
+    if (args.metrics || args.audit) && matches!(args.preset, Preset::Bare | Preset::RmcpChecks) {
+        let flag = if args.metrics { "--metrics" } else { "--audit" };
+        return Err(format!("{flag} needs --preset local or remote"));
+    }
+    // Before the stack is built: the metrics sink describes the metrics to
+    // the recorder installed at that moment.
+    let prometheus = if args.metrics {
+        Some(crate::metrics::install()?)
+    } else {
+        None
+    };
+    let mut app = match args.preset {
         Preset::Bare => Router::new().route_service("/mcp", rmcp_service()),
         Preset::RmcpChecks => {
             Router::new().route_service("/mcp", rmcp_service_with_its_own_checks())
@@ -251,6 +288,9 @@ async fn run(args: Args) -> Result<(), String> {
         Preset::Local => guarded!(McpGuard::local(), args),
         Preset::Remote => remote(&args, &public_url).await?,
     };
+    if let Some(handle) = prometheus {
+        app = app.merge(crate::metrics::routes(handle));
+    }
     println!("MCP endpoint: {public_url}");
     // Small SSE frames must leave at once, not wait on Nagle's algorithm for
     // the client's delayed ACK (40 ms per response otherwise).
@@ -308,7 +348,13 @@ async fn remote(args: &Args, public_url: &str) -> Result<Router, String> {
                 .require([BASE_SCOPE])
                 .require_for_tool("admin_echo", [ADMIN_SCOPE]),
         )
+        // A caller sees in tools/list only what its scopes let it call:
+        // admin_echo appears once the client has stepped up to mcp:admin.
+        .filter_discovery(true)
         .scopes_supported(ALL_SCOPES.split(' '));
+    for (tool, calls, period) in &args.tool_rate_limit {
+        guard = guard.tool_rate_limit(tool.clone(), *calls, *period);
+    }
     if let Some(url) = &args.jwks_url {
         guard = guard.jwks_url(url.clone());
     }
@@ -381,6 +427,38 @@ where
         .layer(stream_close::CloseOnRequestLayer)
 }
 
+/// Mounts `service` (a built guard around the handler), inside the observe
+/// layer with the metrics sink when `--metrics` is on: outside every guard,
+/// so it sees each refusal with its guard and reason.
+fn observed<S, B>(args: &Args, service: S) -> Router
+where
+    S: tower::Service<
+            http::Request<axum::body::Body>,
+            Response = http::Response<B>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    if args.metrics {
+        mount(tower::Layer::layer(
+            &crate::metrics::observe_layer(),
+            service,
+        ))
+    } else if args.audit {
+        mount(tower::Layer::layer(
+            &mcp_observe::ObserveLayer::new(),
+            service,
+        ))
+    } else {
+        mount(service)
+    }
+}
+
 /// Builds `guard` (with Redis stores when `--redis` is given) around the
 /// handler. A macro because each store choice is a different concrete type.
 macro_rules! guarded {
@@ -390,7 +468,7 @@ macro_rules! guarded {
             None => {
                 let layer = guard.build().map_err(|error| error.to_string())?;
                 eprintln!("guards: {}", layer.guards().join(" -> "));
-                mount(tower::Layer::layer(&layer, rmcp_service()))
+                observed(&$args, tower::Layer::layer(&layer, rmcp_service()))
             }
             Some(url) => {
                 let (sessions, events) = redis_stores(url).await?;
@@ -403,7 +481,7 @@ macro_rules! guarded {
                     "guards: {} (stores in Redis at {url})",
                     layer.guards().join(" -> ")
                 );
-                mount(tower::Layer::layer(&layer, rmcp_service()))
+                observed(&$args, tower::Layer::layer(&layer, rmcp_service()))
             }
         }
     }};
@@ -445,6 +523,23 @@ async fn redis_stores(
     Err(format!(
         "--redis {url}: this build has no Redis support; run it with `--features redis`"
     ))
+}
+
+/// `--tool-rate-limit TOOL=CALLS/PERIOD`, the period one of second, minute,
+/// hour, day.
+fn parse_tool_limit(value: &str) -> Result<(String, u32, Duration), String> {
+    let usage = || format!("{value:?}: expected TOOL=CALLS/PERIOD, e.g. add=5/minute");
+    let (tool, limit) = value.split_once('=').ok_or_else(usage)?;
+    let (calls, period) = limit.split_once('/').ok_or_else(usage)?;
+    let calls = calls.trim().parse().map_err(|_| usage())?;
+    let period = match period.trim() {
+        "second" => Duration::from_secs(1),
+        "minute" => Duration::from_secs(60),
+        "hour" => Duration::from_secs(3600),
+        "day" => Duration::from_secs(86_400),
+        _ => return Err(usage()),
+    };
+    Ok((tool.trim().to_owned(), calls, period))
 }
 
 /// The scheme, host and port of a URL.

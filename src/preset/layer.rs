@@ -103,7 +103,7 @@ impl<V, Ss, Es> Guards<V, Ss, Es> {
             // Core's `guard` module has no name for it yet: the crate's own.
             #[cfg(feature = "bearer-auth")]
             (
-                mcp_bearer_auth::discovery::GUARD,
+                guard::DISCOVERY_FILTER,
                 self.discovery_filter.is_enabled(),
             ),
         ]

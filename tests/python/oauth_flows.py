@@ -497,6 +497,9 @@ async def run(flow: str, url: str, mode: str, other_url: str, timeout: float) ->
                                 steps["echo"] = {"is_error": bool(result.is_error), "text": text_of(result)}
                             with recorder.at("sdk", "whoami_after"):
                                 steps["whoami_after"] = as_json(text_of(await client.call_tool("whoami", {})))
+                            with recorder.at("sdk", "list_tools_after"):
+                                tools = await client.list_tools()
+                                steps["list_tools_after"] = sorted(tool.name for tool in tools.tools)
                             recorder.step = "close"
 
                 # The checks: plain HTTP, outside the SDK.

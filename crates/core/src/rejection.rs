@@ -96,6 +96,9 @@ pub mod guard {
     pub const SESSION: &str = "session";
     /// `mcp-sse-resume`: `Last-Event-ID` and the event store.
     pub const SSE_RESUME: &str = "sse-resume";
+    /// The discovery filter (`mcp-bearer-auth`'s `discovery` module): a list
+    /// answer too large to filter.
+    pub const DISCOVERY_FILTER: &str = "discovery-filter";
     /// The root crate's response timeout (`504`).
     pub const RESPONSE_TIMEOUT: &str = "response-timeout";
 }

@@ -144,5 +144,6 @@ pub const DEFAULT_MAX_LIST_BYTES: usize = 4 * 1024 * 1024;
 
 /// The name the filter's refusals carry in
 /// [`Rejection::guard`](mcp_guard_core::Rejection), and the name the
-/// `mcp-guard` preset lists it under.
-pub const GUARD: &str = "discovery-filter";
+/// `mcp-guard` preset lists it under (core's
+/// [`guard::DISCOVERY_FILTER`](mcp_guard_core::guard::DISCOVERY_FILTER)).
+pub const GUARD: &str = mcp_guard_core::guard::DISCOVERY_FILTER;

@@ -100,7 +100,7 @@ pub use principal::Principal;
 pub use rejection::{Rejection, guard};
 pub use session_context::SessionContext;
 pub use store_error::StoreError;
-pub use trail::Trail;
+pub use trail::{OnEnvelope, Trail};
 pub use version::{Era, InvalidProtocolVersion, ProtocolVersion};
 
 /// The boxed error type used where bodies of different kinds meet.

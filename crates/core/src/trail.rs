@@ -37,15 +37,29 @@ use crate::{Principal, RpcEnvelope};
 /// assert_eq!(trail.body_bytes(), Some(46));
 /// assert_eq!(trail.principal().unwrap().subject(), Some("alice"));
 /// ```
+///
+/// # The request's span
+///
+/// An observer may also hand the trail the request's `tracing` span and a
+/// function to call when the envelope is recorded ([`Trail::with_span`]): the
+/// function names the span after the envelope (and may set its
+/// OpenTelemetry parent from the client's trace context, which is possible
+/// only before the span is first entered), and the [`EnvelopePeekLayer`](crate::EnvelopePeekLayer)
+/// then runs the layers behind it inside that span.
 #[derive(Debug, Clone, Default)]
 pub struct Trail {
     recorded: Arc<Recorded>,
 }
 
+/// What [`Trail::with_span`] calls with the request's span when the envelope
+/// is recorded.
+pub type OnEnvelope = fn(&tracing::Span, &RpcEnvelope);
+
 #[derive(Debug, Default)]
 struct Recorded {
     envelope: OnceLock<(RpcEnvelope, u64)>,
     principal: OnceLock<Principal>,
+    span: Option<(tracing::Span, OnEnvelope)>,
 }
 
 impl Trail {
@@ -60,8 +74,32 @@ impl Trail {
         if let Some(trail) = extensions.get::<Trail>() {
             // A second peek finds the cached envelope and never gets here;
             // were it to, the first record stands.
-            let _ = trail.recorded.envelope.set((envelope.clone(), body_bytes));
+            let first = trail
+                .recorded
+                .envelope
+                .set((envelope.clone(), body_bytes))
+                .is_ok();
+            if let (true, Some((span, on_envelope))) = (first, &trail.recorded.span) {
+                on_envelope(span, envelope);
+            }
         }
+    }
+
+    /// An empty trail carrying the request's span: `on_envelope` runs with
+    /// it when the envelope is recorded, and the envelope peek runs the
+    /// layers behind it inside it.
+    pub fn with_span(span: tracing::Span, on_envelope: OnEnvelope) -> Self {
+        Trail {
+            recorded: Arc::new(Recorded {
+                span: Some((span, on_envelope)),
+                ..Recorded::default()
+            }),
+        }
+    }
+
+    /// The request's span, when the observer handed one ([`Trail::with_span`]).
+    pub fn span(&self) -> Option<&tracing::Span> {
+        self.recorded.span.as_ref().map(|(span, _)| span)
     }
 
     /// Records the verified principal into the `Trail` of `extensions`, if

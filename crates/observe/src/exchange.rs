@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
-use mcp_guard_core::{Rejection, RpcId, RpcMessage, Trail};
+use mcp_guard_core::{Rejection, RpcEnvelope, RpcId, RpcMessage, Trail};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -19,7 +19,7 @@ use crate::{Caller, Outcome, RequestEvent};
 /// request and handed from the response future to the response body.
 pub(crate) struct Exchange {
     config: Arc<Config>,
-    trail: Trail,
+    pub(crate) trail: Trail,
     pub(crate) span: Span,
     time: SystemTime,
     start: Instant,
@@ -71,6 +71,65 @@ fn request_span(method: &Method) -> Span {
     )
 }
 
+/// The envelope's attributes onto the request's span: what the envelope
+/// peek calls through the [`Trail`] the moment it has read the envelope,
+/// before the layers behind it run inside the span (and, with
+/// `opentelemetry`, before the span is first entered, so its name and parent
+/// can still be set).
+fn annotate_span(span: &Span, envelope: &RpcEnvelope) {
+    let Some(message) = envelope.single() else {
+        if envelope.is_batch() {
+            span.record("otel.name", "batch");
+        }
+        return;
+    };
+    let Some(method) = message.method() else {
+        return;
+    };
+    span.record("mcp.method.name", method);
+    if let Some(id) = message.id() {
+        span.record("jsonrpc.request.id", id_text(id));
+    }
+    // `_meta`'s version equals the header's in the stateless era (the
+    // protocol guard checks); `initialize` asks for its own.
+    if let Some(version) = message
+        .meta_protocol_version()
+        .or(message.params_protocol_version())
+    {
+        span.record("mcp.protocol.version", version);
+    }
+    let name = match method {
+        "tools/call" => {
+            span.record("gen_ai.operation.name", "execute_tool");
+            message.name().inspect(|name| {
+                span.record("gen_ai.tool.name", *name);
+            })
+        }
+        "prompts/get" => message.name().inspect(|name| {
+            span.record("gen_ai.prompt.name", *name);
+        }),
+        _ => {
+            if let Some(uri) = message.uri() {
+                span.record("mcp.resource.uri", uri);
+            }
+            None
+        }
+    };
+    // The span name stays low-cardinality: a tool or prompt name, never a URI.
+    match name {
+        Some(name) => span.record("otel.name", format!("{method} {name}")),
+        None => span.record("otel.name", method),
+    };
+    if let Some(traceparent) = message.meta_traceparent() {
+        span.record("traceparent", traceparent);
+        #[cfg(feature = "opentelemetry")]
+        crate::otel::continue_trace(span, traceparent, message.meta_tracestate());
+    }
+    if let Some(tracestate) = message.meta_tracestate() {
+        span.record("tracestate", tracestate);
+    }
+}
+
 /// Which of `params.name` / `params.uri` a method's target is.
 fn target_of(message: &RpcMessage) -> Option<&str> {
     match message.method() {
@@ -87,13 +146,10 @@ fn id_text(id: &RpcId) -> String {
 }
 
 impl Exchange {
-    pub(crate) fn start(
-        config: Arc<Config>,
-        trail: Trail,
-        method: &Method,
-        headers: &HeaderMap,
-    ) -> Self {
+    /// A new exchange, with the [`Trail`] to put in its request.
+    pub(crate) fn start(config: Arc<Config>, method: &Method, headers: &HeaderMap) -> Self {
         let span = request_span(method);
+        let trail = Trail::with_span(span.clone(), annotate_span);
         let session_id = header_text(headers, &MCP_SESSION_ID);
         let protocol_version = header_text(headers, &MCP_PROTOCOL_VERSION);
         if let Some(session_id) = &session_id {
@@ -139,66 +195,12 @@ impl Exchange {
         Some(self.span.enter())
     }
 
-    /// The envelope's attributes onto the span, once the envelope peek inside
-    /// has read it (called on every poll until then: one atomic load).
+    /// Notes that the envelope peek inside has read the envelope (the
+    /// span's attributes were recorded then, by [`annotate_span`]); called
+    /// on every poll until then: one atomic load.
     pub(crate) fn annotate(&mut self) {
-        if self.annotated {
-            return;
-        }
-        let Some(envelope) = self.trail.envelope() else {
-            return;
-        };
-        self.annotated = true;
-        let span = &self.span;
-        let Some(message) = envelope.single() else {
-            if envelope.is_batch() {
-                span.record("otel.name", "batch");
-            }
-            return;
-        };
-        let Some(method) = message.method() else {
-            return;
-        };
-        span.record("mcp.method.name", method);
-        if let Some(id) = message.id() {
-            span.record("jsonrpc.request.id", id_text(id));
-        }
-        if self.protocol_version.is_none()
-            && let Some(version) = message
-                .meta_protocol_version()
-                .or(message.params_protocol_version())
-        {
-            span.record("mcp.protocol.version", version);
-        }
-        let name = match method {
-            "tools/call" => {
-                span.record("gen_ai.operation.name", "execute_tool");
-                message.name().inspect(|name| {
-                    span.record("gen_ai.tool.name", *name);
-                })
-            }
-            "prompts/get" => message.name().inspect(|name| {
-                span.record("gen_ai.prompt.name", *name);
-            }),
-            _ => {
-                if let Some(uri) = message.uri() {
-                    span.record("mcp.resource.uri", uri);
-                }
-                None
-            }
-        };
-        // The span name stays low-cardinality: a tool or prompt name, never a URI.
-        match name {
-            Some(name) => span.record("otel.name", format!("{method} {name}")),
-            None => span.record("otel.name", method),
-        };
-        if let Some(traceparent) = message.meta_traceparent() {
-            span.record("traceparent", traceparent);
-            #[cfg(feature = "opentelemetry")]
-            crate::otel::continue_trace(span, traceparent, message.meta_tracestate());
-        }
-        if let Some(tracestate) = message.meta_tracestate() {
-            span.record("tracestate", tracestate);
+        if !self.annotated && self.trail.envelope().is_some() {
+            self.annotated = true;
         }
     }
 

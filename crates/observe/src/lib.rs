@@ -60,14 +60,16 @@
 //!
 //! `tracing-opentelemetry` starts the OpenTelemetry span the first time the
 //! span is entered, and from then on neither its parent nor its name
-//! (`otel.name`) can change; but the envelope is read inside the stack,
-//! after the span was made. So under this feature the span is entered only
-//! from the first poll after the envelope is known: what runs in the poll
-//! that reads the body (the guards, and a handler that answers at once) runs
-//! outside the request's span, and the span's OpenTelemetry name is right.
-//! Without the feature the whole stack runs inside the span, but an
-//! OpenTelemetry exporter sees the span under its `tracing` name
-//! (`mcp.request`) with the MCP attributes.
+//! (`otel.name`) can change; the envelope is read inside the stack, after
+//! the span was made. So the [`Trail`](mcp_guard_core::Trail) carries the
+//! span: the envelope peek names it (and sets its parent) the moment it has
+//! read the envelope, and then runs the layers behind it — the guards after
+//! it and the handler — inside it. Under the `opentelemetry` feature, this
+//! layer's own polls enter the span only once the envelope is known, so what
+//! runs before the peek (origin guard, CORS) logs outside it; without the
+//! feature the whole stack runs inside it. A guard used alone that reads the
+//! body itself records the envelope too, but does not enter the span: there,
+//! the layers behind it run inside the span from the next poll on.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -6,7 +6,6 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
-use mcp_guard_core::Trail;
 use tower_service::Service;
 
 use crate::exchange::Exchange;
@@ -42,14 +41,12 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let trail = Trail::new();
-        request.extensions_mut().insert(trail.clone());
         let exchange = Box::new(Exchange::start(
             self.config.clone(),
-            trail,
             request.method(),
             request.headers(),
         ));
+        request.extensions_mut().insert(exchange.trail.clone());
         // The whole stack runs inside the span: its guards' logs carry the
         // request's attributes.
         let inner = {

@@ -24,6 +24,7 @@ async fn call(body: String) {
         .layer(ObserveLayer::new())
         .layer(EnvelopePeekLayer::new(EnvelopeLimits::new()))
         .service_fn(|_request| async {
+            let _handler = tracing::info_span!("handler").entered();
             tracing::info!("handler runs");
             let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#;
             Ok::<_, Infallible>(
@@ -85,6 +86,17 @@ async fn the_exported_span_continues_the_clients_trace() {
         continued.span_context.trace_state().header(),
         "congo=t61rcWkgMzE"
     );
+    // The handler (behind the envelope peek) ran inside the request's span:
+    // its own span is the request span's child, in the client's trace.
+    let handler = spans
+        .iter()
+        .find(|span| span.name == "handler")
+        .expect("the handler's span");
+    assert_eq!(
+        handler.span_context.trace_id(),
+        TraceId::from_hex(TRACE_ID).unwrap()
+    );
+    assert_eq!(handler.parent_span_id, continued.span_context.span_id());
     // Without a trace context, the span starts a trace of its own.
     let own = requests[1];
     assert_ne!(

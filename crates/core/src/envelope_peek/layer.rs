@@ -1,6 +1,6 @@
 use tower_layer::Layer;
 
-use super::EnvelopePeek;
+use super::{EnvelopePeek, InTrailSpan};
 use crate::EnvelopeLimits;
 
 /// Reads the JSON-RPC envelope of every POST body once, with one set of
@@ -108,7 +108,7 @@ impl<S> Layer<S> for EnvelopePeekLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         EnvelopePeek {
-            inner,
+            inner: InTrailSpan::new(inner),
             limits: self.limits.clone(),
         }
     }

@@ -11,11 +11,17 @@
 //! unreadable) carry the [`Rejection`](crate::Rejection) guard
 //! [`guard::ENVELOPE_PEEK`](crate::guard::ENVELOPE_PEEK) and the reasons
 //! `body_too_large`, `body_read_timeout`, `body_unreadable`.
+//!
+//! When an observer outside put a [`Trail`](crate::Trail) carrying the
+//! request's span in the request, the layers behind the peek run inside
+//! that span ([`InTrailSpan`]).
 
 mod future;
+mod in_span;
 mod layer;
 mod service;
 
 pub use future::EnvelopeCheck;
+pub use in_span::{InTrailSpan, InTrailSpanFuture};
 pub use layer::EnvelopePeekLayer;
 pub use service::EnvelopePeek;

@@ -5,14 +5,14 @@ use http::{Method, Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
-use super::EnvelopeCheck;
+use super::{EnvelopeCheck, InTrailSpan};
 use crate::{BoxError, EnvelopeLimits, GuardBody, GuardFuture, PeekStart, guard};
 
 /// Reads the JSON-RPC envelope of a POST body once into the request
 /// extensions. Made by [`EnvelopePeekLayer`](super::EnvelopePeekLayer).
 #[derive(Debug, Clone)]
 pub struct EnvelopePeek<S> {
-    pub(super) inner: S,
+    pub(super) inner: InTrailSpan<S>,
     // `None`: disabled, everything passes unread.
     pub(super) limits: Option<EnvelopeLimits>,
 }
@@ -20,12 +20,12 @@ pub struct EnvelopePeek<S> {
 impl<S> EnvelopePeek<S> {
     /// A reference to the wrapped service.
     pub fn get_ref(&self) -> &S {
-        &self.inner
+        self.inner.get_ref()
     }
 
     /// Consumes the peek, returning the wrapped service.
     pub fn into_inner(self) -> S {
-        self.inner
+        self.inner.into_inner()
     }
 }
 
@@ -37,7 +37,7 @@ where
 {
     type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
-    type Future = GuardFuture<S, GuardBody<ReqBody>, EnvelopeCheck<ReqBody>>;
+    type Future = GuardFuture<InTrailSpan<S>, GuardBody<ReqBody>, EnvelopeCheck<ReqBody>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)

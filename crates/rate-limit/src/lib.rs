@@ -23,7 +23,11 @@
 //! its own scopes. A `tools/call` request naming the tool (`params.name`)
 //! counts against it; in a batch (revision 2025-03-26) each call counts, and
 //! a batch whose calls of one tool the bucket cannot all admit is refused as
-//! a whole. Other tools and other methods are not counted against it. A
+//! a whole, spending nothing of that tool's bucket (in memory, a batch that
+//! calls several limited tools may have spent the buckets of the tools
+//! checked before the one that refused it; in Redis the whole batch is
+//! counted atomically). A batch with more calls of a tool than its burst is
+//! refused without `Retry-After`, since no wait would admit it. Other tools and other methods are not counted against it. A
 //! quota is governor's GCRA: `Quota::per_minute(5)` admits 5 calls at once,
 //! then one every 12 s.
 //!

@@ -69,9 +69,15 @@
 //! runs before the peek (origin guard, CORS) logs outside it; without the
 //! feature the whole stack runs inside it. A guard used alone that reads the
 //! body itself records the envelope too, but does not enter the span: there,
-//! the layers behind it run inside the span from the next poll on.
+//! the layers behind it run inside the span from the next poll on; in a
+//! stack without any peek, under the feature, only the audit event is.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README is the crate's front page on crates.io: its example must compile.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod body;
 mod event;

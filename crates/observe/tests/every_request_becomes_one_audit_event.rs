@@ -23,6 +23,22 @@ async fn an_ok_call_is_one_event_with_method_tool_caller_duration_and_bytes() {
             Era::LegacySse => Some(open_session(&stack, &token).await),
             Era::StatelessJson => None,
         };
+        if let Some(session) = &session {
+            // The session id of `initialize` comes from its response.
+            let handshake = events.take();
+            let methods: Vec<_> = handshake
+                .iter()
+                .map(|event| event.method.as_deref())
+                .collect();
+            assert_eq!(
+                methods,
+                [Some("initialize"), Some("notifications/initialized")]
+            );
+            assert_eq!(handshake[0].session_id.as_ref(), Some(session));
+            assert_eq!(handshake[0].outcome, Outcome::Ok);
+            assert_eq!(handshake[1].status, 202);
+            assert_eq!(handshake[1].outcome, Outcome::Ok);
+        }
         events.take();
         let response = send(
             &stack,

@@ -87,6 +87,9 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","param
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"bench","version":"1"}}}"#;
 const REPLY: &str =
     r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hello"}]}}"#;
+const LIST: &str = r#"{"jsonrpc":"2.0","id":8,"method":"tools/list","params":{}}"#;
+/// The handler's `tools/list` answer: three tools, one of them admin-only.
+const TOOLS: &str = r#"{"jsonrpc":"2.0","id":8,"result":{"tools":[{"name":"echo","description":"Returns the text.","inputSchema":{"type":"object","properties":{"text":{"type":"string"}}}},{"name":"add","description":"Adds.","inputSchema":{"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}}}},{"name":"admin_echo","description":"Admin only.","inputSchema":{"type":"object","properties":{"text":{"type":"string"}}}}]}}"#;
 
 /// The trivial handler: drains the body, answers a fixed JSON-RPC result (or,
 /// for `sse`, a 10-event SSE stream).
@@ -124,11 +127,15 @@ where
             let is_initialize = received
                 .windows(pattern.len())
                 .any(|window| window == pattern);
+            let list = br#""method":"tools/list""#;
+            let is_list = received.windows(list.len()).any(|window| window == list);
             let (body, content_type) = if is_initialize {
                 (
                     Bytes::from_static(INITIALIZED.as_bytes()),
                     "application/json",
                 )
+            } else if is_list {
+                (Bytes::from_static(TOOLS.as_bytes()), "application/json")
             } else if sse {
                 let event = format!("data: {REPLY}\n\n");
                 (Bytes::from(event.repeat(10)), "text/event-stream")
@@ -169,6 +176,27 @@ fn stateless_call() -> Request<Full<Bytes>> {
         .header("mcp-method", "tools/call")
         .header("mcp-name", "echo")
         .body(body(CALL_2026))
+        .unwrap()
+}
+
+/// `request` with what the envelope peek and bearer auth would have put in
+/// its extensions before the layer under test (a caller with scope `mcp`).
+fn as_verified(mut request: Request<Full<Bytes>>, body: &'static str) -> Request<Full<Bytes>> {
+    let extensions = request.extensions_mut();
+    extensions.insert(mcp_guard::core::RpcEnvelope::parse(body.as_bytes()));
+    extensions.insert(
+        mcp_guard::core::Principal::new()
+            .with_issuer(ISSUER)
+            .with_subject("alice")
+            .with_scopes(["mcp"]),
+    );
+    request
+}
+
+fn list_call() -> Request<Full<Bytes>> {
+    post(LIST)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body(LIST))
         .unwrap()
 }
 
@@ -372,7 +400,42 @@ fn scenarios(runtime: &tokio::runtime::Runtime) -> Vec<Scenario> {
             request
         }
     };
+    let policy = || {
+        mcp_guard::bearer_auth::ScopePolicy::new()
+            .require(["mcp"])
+            .require_for_tool("admin_echo", ["mcp:admin"])
+    };
+    let observed_local = mcp_observe::ObserveLayer::new()
+        .sink(mcp_observe::metrics::MetricsSink::new())
+        .layer(McpGuard::local().build().unwrap().layer(handler));
+    let observed_session_id = runtime.block_on(open_session(&observed_local));
     vec![
+        scenario(
+            "observe (tracing + metrics sinks) around McpGuard::local() stack",
+            observed_local,
+            with_session(observed_session_id, None),
+        ),
+        scenario(
+            "discovery filter, tools/list JSON (3 tools, 1 hidden)",
+            mcp_guard::bearer_auth::discovery::DiscoveryFilterLayer::new(policy()).layer(handler),
+            || as_verified(list_call(), LIST),
+        ),
+        scenario(
+            "discovery filter, tools/call (passes through)",
+            mcp_guard::bearer_auth::discovery::DiscoveryFilterLayer::new(policy()).layer(handler),
+            || as_verified(legacy_call(), CALL),
+        ),
+        scenario(
+            "rate limit, per principal and per tool (tools/call of a limited tool)",
+            mcp_guard::rate_limit::RateLimitLayer::per_second(std::num::NonZeroU32::MAX)
+                .tool(
+                    "echo",
+                    mcp_guard::rate_limit::Quota::per_second(std::num::NonZeroU32::MAX),
+                )
+                .unwrap()
+                .layer(handler),
+            || as_verified(legacy_call(), CALL),
+        ),
         scenario(
             "origin guard",
             OriginGuardLayer::localhost().layer(handler),

@@ -21,8 +21,9 @@
 //! | `sse-resume` (default) | [`sse_resume`] | resumable SSE: events stored before sent, `Last-Event-ID` replay scoped to the session |
 //! | `remote` | | `bearer-auth`, `jwks` and `rate-limit`: what `McpGuard::remote` adds to the default guards |
 //! | `bearer-auth` (`jwks`, `introspection`) | `bearer_auth` | the OAuth 2.1 resource server: JWT/JWKS or introspection, audience, scopes, step-up, RFC 9728 metadata |
-//! | `rate-limit` | `rate_limit` (crate `mcp-rate-limit`) | a per-principal request rate limit (governor), after bearer auth |
-//! | `redis` | (in `session`, `sse_resume`) | session and event stores in Redis, shared by many server instances |
+//! | `rate-limit` | `rate_limit` (crate `mcp-rate-limit`) | per-principal and per-tool request rate limits (governor), after bearer auth; per-tool limits shared in Redis with `redis` |
+//! | `observe` | `observe` (crate `mcp-observe`) | one audit event per MCP request, metrics by method, tool and outcome (the `metrics` facade), OpenTelemetry-named spans; stacked outside the guards |
+//! | `redis` | (in `session`, `sse_resume`, `rate_limit`) | session and event stores in Redis, shared by many server instances |
 //! | `config` | `config` | the preset's settings from a TOML file and environment variables |
 //! | `full` | | all of the above |
 //!

@@ -83,7 +83,8 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
 
 impl<V, Ss, Es> Guards<V, Ss, Es> {
     /// The one envelope read, with the builder's limits, when a guard after
-    /// it reads the envelope (protocol guard, bearer auth, session); disabled
+    /// it reads the envelope (protocol guard, bearer auth, session, per-tool
+    /// rate limits); disabled
     /// otherwise, so a stack of guards that never look at the body does not
     /// read it.
     fn with_envelope_peek(mut self, limits: EnvelopeLimits) -> Self {
@@ -94,6 +95,9 @@ impl<V, Ss, Es> Guards<V, Ss, Es> {
             self.bearer_auth.is_enabled(),
             #[cfg(feature = "session")]
             self.session.is_enabled(),
+            // Per-tool limits read the tool's name.
+            #[cfg(feature = "rate-limit")]
+            self.rate_limit.reads_the_envelope(),
         ];
         if reads_the_envelope.contains(&true) {
             self.envelope_peek = EnvelopePeekLayer::new(limits);

@@ -98,6 +98,33 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
         self
     }
 
+    /// Keeps the per-tool limits set so far in Redis, so every instance that
+    /// shares `redis` shares each caller's budget per tool (see
+    /// [`RateLimitLayer::tool_limits_in_redis`]); call it after the
+    /// [`tool_rate_limit`](Self::tool_rate_limit)s. A Redis that cannot
+    /// answer is a `503` for calls of limited tools, never a pass. Without
+    /// any tool limit it is an error from [`build`](Self::build) naming
+    /// `tool_rate_limits_in_redis`.
+    #[cfg(feature = "redis")]
+    pub fn tool_rate_limits_in_redis(
+        mut self,
+        redis: mcp_guard_core::redis::RedisConnection,
+    ) -> Self {
+        match self.common.rate_limit.take() {
+            Some(layer) if layer.tool_limits().next().is_some() => {
+                self.common.rate_limit = Some(layer.tool_limits_in_redis(redis));
+            }
+            layer => {
+                self.common.rate_limit = layer;
+                self.common.errors.push(McpGuardConfigError::new(
+                    "tool_rate_limits_in_redis",
+                    "no per-tool limit to keep in Redis: set them with `tool_rate_limit` first",
+                ));
+            }
+        }
+        self
+    }
+
     /// No rate limit: neither per principal nor per tool (tool limits set
     /// before are dropped; set after, they apply alone).
     pub fn without_rate_limit(mut self) -> Self {

@@ -100,12 +100,8 @@ impl<V, Ss, Es> Guards<V, Ss, Es> {
             (guard::SESSION, self.session.is_enabled()),
             #[cfg(feature = "sse-resume")]
             (guard::SSE_RESUME, self.sse_resume.is_enabled()),
-            // Core's `guard` module has no name for it yet: the crate's own.
             #[cfg(feature = "bearer-auth")]
-            (
-                guard::DISCOVERY_FILTER,
-                self.discovery_filter.is_enabled(),
-            ),
+            (guard::DISCOVERY_FILTER, self.discovery_filter.is_enabled()),
         ]
         .into_iter()
     }

@@ -18,6 +18,7 @@
 //! public_tools = ["echo"]
 //! tool_scopes = { admin_echo = ["mcp:admin"] }
 //! require_access_token_type = true         # refuse JWTs whose typ is not at+jwt
+//! filter_discovery = true                  # tools/list shows what the caller may call
 //!
 //! [session]
 //! idle_timeout_secs = 1800
@@ -131,6 +132,10 @@ pub struct AuthConfig {
     /// token is never taken for an access token (default: `false`, as many
     /// issuers do not set it).
     pub require_access_token_type: Option<bool>,
+    /// Show each caller, in `tools/list`, `prompts/list`, `resources/list`
+    /// and `resources/templates/list`, only what its scopes let it call
+    /// (default: `false`; see `McpGuard::filter_discovery`).
+    pub filter_discovery: Option<bool>,
 }
 
 /// `[session]`.
@@ -438,6 +443,9 @@ impl McpGuardConfig {
             if let Some(required) = auth.require_access_token_type {
                 guard = guard.require_access_token_type(required);
             }
+            if let Some(on) = auth.filter_discovery {
+                guard = guard.filter_discovery(on);
+            }
             let scoped = !auth.required_scopes.is_empty()
                 || !auth.tool_scopes.is_empty()
                 || !auth.public_tools.is_empty();
@@ -544,6 +552,7 @@ impl AuthConfig {
                 "auth.require_access_token_type",
                 self.require_access_token_type.is_some(),
             ),
+            ("auth.filter_discovery", self.filter_discovery.is_some()),
         ])
     }
 }
@@ -673,6 +682,36 @@ cors = false
                 "sse-resume"
             ],
             "cors switched off, response timeout 0 = off"
+        );
+    }
+
+    #[test]
+    fn filter_discovery_turns_the_discovery_filter_on() {
+        let on = REMOTE.replace(
+            "require_access_token_type = true\n",
+            "require_access_token_type = true\nfilter_discovery = true\n",
+        );
+        let guard = McpGuardConfig::from_toml(&on)
+            .unwrap()
+            .builder()
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(
+            guard.guards().contains(&"discovery-filter"),
+            "{:?}",
+            guard.guards()
+        );
+        let off = McpGuardConfig::from_toml(REMOTE)
+            .unwrap()
+            .builder()
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(
+            !off.guards().contains(&"discovery-filter"),
+            "{:?}",
+            off.guards()
         );
     }
 
@@ -925,6 +964,7 @@ mod unused_setting_tests {
                 "require_access_token_type = true",
                 "auth.require_access_token_type",
             ),
+            ("filter_discovery = true", "auth.filter_discovery"),
         ] {
             assert_eq!(refused_key(&format!("{auth}{line}\n"), &[]), key, "{line}");
         }

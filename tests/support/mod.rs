@@ -53,10 +53,16 @@ pub fn example_binary() -> PathBuf {
 impl Example {
     /// Runs `command` (an example binary with its arguments) and waits for
     /// the endpoint line it prints once it listens.
-    pub fn spawn(mut command: Command) -> Example {
+    pub fn spawn(command: Command) -> Example {
+        Example::spawn_logging_to(command, Stdio::inherit())
+    }
+
+    /// [`spawn`](Self::spawn), with the example's stderr (its logs) going
+    /// to `stderr`, e.g. a file the test reads afterwards.
+    pub fn spawn_logging_to(mut command: Command, stderr: Stdio) -> Example {
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start the example");
         let stdout = child.stdout.take().unwrap();
@@ -161,6 +167,11 @@ pub struct ExampleServer {
 impl ExampleServer {
     /// Starts the example with `args` (e.g. `["--preset", "remote"]`).
     pub fn start(args: &[&str]) -> ExampleServer {
+        ExampleServer::start_logging_to(args, Stdio::inherit())
+    }
+
+    /// [`start`](Self::start), with the server's logs going to `stderr`.
+    pub fn start_logging_to(args: &[&str], stderr: Stdio) -> ExampleServer {
         let dir = TempDir::new();
         let token_file = dir.path.join("token");
         let mut command = Command::new(example_binary());
@@ -170,7 +181,7 @@ impl ExampleServer {
         if dev_issuer {
             command.arg("--token-out").arg(&token_file);
         }
-        let example = Example::spawn(command);
+        let example = Example::spawn_logging_to(command, stderr);
         let token = dev_issuer.then(|| std::fs::read_to_string(&token_file).unwrap());
         ExampleServer {
             url: example.url.clone(),

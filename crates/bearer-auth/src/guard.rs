@@ -114,6 +114,10 @@ impl<V> Guard<V> {
         needed: &Needed<'_>,
     ) -> Verdict<B> {
         let settings = &self.settings;
+        // For an observer outside the stack (one lookup when none): who
+        // called, whether or not the scopes suffice, so an audit event of a
+        // 403 names the caller too.
+        mcp_guard_core::Trail::record_principal_in(request.extensions(), &principal);
         if !settings.policy.allows(principal.scopes(), needed) {
             let needed = needed.to_vec();
             let challenge = step_up_scopes(Era::of(&request), principal.scopes(), &needed);
@@ -123,8 +127,6 @@ impl<V> Guard<V> {
         if !settings.keep_authorization {
             request.headers_mut().remove(AUTHORIZATION);
         }
-        // For an observer outside the stack (one lookup when none).
-        mcp_guard_core::Trail::record_principal_in(request.extensions(), &principal);
         request.extensions_mut().insert(principal);
         Verdict::Pass(request)
     }

@@ -26,6 +26,45 @@ pub enum RpcId {
     String(String),
 }
 
+impl RpcId {
+    /// Whether `value`, the `id` of a JSON-RPC response, answers a request
+    /// with this id, the way a handler sees ids: numbers by value (`1.0`
+    /// answers `1`, as rmcp and most JSON parsers read it), strings exactly.
+    /// Layers that match answers to requests (the discovery filter, the
+    /// observe layer) must agree with the handler, or an answer whose id the
+    /// handler normalised slips past them.
+    ///
+    /// ```
+    /// use mcp_guard_core::RpcId;
+    /// use serde_json::json;
+    ///
+    /// let one = RpcId::Number(serde_json::Number::from_f64(1.0).unwrap());
+    /// assert!(one.matches(&json!(1)));
+    /// assert!(RpcId::Number(7.into()).matches(&json!(7.0)));
+    /// assert!(!RpcId::Number(7.into()).matches(&json!("7")));
+    /// assert!(RpcId::String("a".into()).matches(&json!("a")));
+    /// ```
+    pub fn matches(&self, value: &serde_json::Value) -> bool {
+        match (self, value) {
+            (RpcId::String(id), serde_json::Value::String(answer)) => id == answer,
+            (RpcId::Number(id), serde_json::Value::Number(answer)) => same_number(id, answer),
+            _ => false,
+        }
+    }
+}
+
+/// Two JSON numbers with the same value: exactly when both are integers,
+/// else as floats (`1` and `1.0` are the same id to a handler).
+fn same_number(a: &serde_json::Number, b: &serde_json::Number) -> bool {
+    if let (Some(a), Some(b)) = (a.as_i64(), b.as_i64()) {
+        return a == b;
+    }
+    if let (Some(a), Some(b)) = (a.as_u64(), b.as_u64()) {
+        return a == b;
+    }
+    matches!((a.as_f64(), b.as_f64()), (Some(a), Some(b)) if a == b)
+}
+
 /// The JSON-RPC envelope of a POST body, as far as the guards need it.
 ///
 /// Put in request extensions by [`EnvelopeLimits`](crate::EnvelopeLimits). Malformed

@@ -472,6 +472,11 @@ macro_rules! guarded {
             }
             Some(url) => {
                 let (sessions, events) = redis_stores(url).await?;
+                let guard = if $args.tool_rate_limit.is_empty() {
+                    guard
+                } else {
+                    in_redis_tool_limits(guard, url).await?
+                };
                 let layer = guard
                     .session_store(sessions)
                     .event_store(events)
@@ -507,6 +512,30 @@ async fn redis_stores(
         .await
         .map_err(|error| format!("--redis {url}: {error}"))?;
     Ok((sessions, events))
+}
+
+/// The per-tool limits kept in the Redis at `url`, shared by every instance.
+#[cfg(feature = "redis")]
+async fn in_redis_tool_limits<V, Ss, Es>(
+    guard: McpGuard<V, Ss, Es>,
+    url: &str,
+) -> Result<McpGuard<V, Ss, Es>, String> {
+    let redis = mcp_guard::core::redis::RedisConfig::new(url)
+        .connect()
+        .await
+        .map_err(|error| format!("--redis {url}: {error}"))?;
+    Ok(guard.tool_rate_limits_in_redis(redis))
+}
+
+/// Without the `redis` feature there are no Redis tool limits.
+#[cfg(not(feature = "redis"))]
+async fn in_redis_tool_limits<V, Ss, Es>(
+    _guard: McpGuard<V, Ss, Es>,
+    url: &str,
+) -> Result<McpGuard<V, Ss, Es>, String> {
+    Err(format!(
+        "--redis {url}: this build has no Redis support; run it with `--features redis`"
+    ))
 }
 
 /// Without the `redis` feature there are no Redis stores to build.

@@ -62,7 +62,7 @@ impl Notes {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn create(&self, owner: &str, text: String) -> Result<u64, ErrorData> {
+    fn create(&self, owner: String, text: String) -> Result<u64, ErrorData> {
         if text.len() > NOTE_BYTES {
             return Err(ErrorData::invalid_params(
                 format!("a note holds at most {NOTE_BYTES} bytes"),
@@ -70,7 +70,7 @@ impl Notes {
             ));
         }
         let mut store = self.store();
-        let owned = store.per_owner.get(owner).copied().unwrap_or(0);
+        let owned = store.per_owner.get(&owner).copied().unwrap_or(0);
         if owned >= NOTES_PER_OWNER || store.notes.len() >= NOTES_IN_ALL {
             return Err(ErrorData::invalid_request(
                 format!(
@@ -81,7 +81,6 @@ impl Notes {
         }
         store.next_id += 1;
         let id = store.next_id;
-        let owner = owner.to_owned();
         *store.per_owner.entry(owner.clone()).or_default() += 1;
         store.notes.insert(id, Note { owner, text });
         Ok(id)
@@ -120,10 +119,10 @@ fn no_such_note(id: u64) -> ErrorData {
 }
 
 /// The caller's owner key, or why it has none.
-fn owner_of(caller: &Authenticated) -> Result<&str, ErrorData> {
+fn owner_of(caller: &Authenticated) -> Result<String, ErrorData> {
     caller.owner_key().ok_or_else(|| {
         ErrorData::invalid_request(
-            "the token names neither a subject nor a client, so it can own no note",
+            "the token names no subject (sub), so it can own no note",
             None,
         )
     })

@@ -12,6 +12,11 @@ use crate::{Authenticated, NO_PRINCIPAL};
 /// The rejection of [`Authenticated`] in an axum handler: the request carries
 /// no [`Principal`]. Answered `401` with `WWW-Authenticate: Bearer` and a
 /// JSON-RPC error (with the request's id when an envelope peek read it).
+///
+/// The challenge names no `resource_metadata`: the extractor does not know
+/// the server's RFC 9728 document. It is a backstop for a misconfigured
+/// stack; with bearer auth in front, an anonymous request never gets here
+/// (bearer auth's own `401` carries the metadata URL clients discover with).
 #[derive(Debug)]
 pub struct MissingPrincipal {
     error: McpError,

@@ -19,10 +19,12 @@
 //!
 //! Store [`owner_key`](Authenticated::owner_key) with a record when a caller
 //! creates it, and ask [`owns`](Authenticated::owns) before acting on it. The
-//! key is the subject within its issuer (whatever OAuth client the user
-//! came through), or the client for client-credentials tokens that name no
-//! subject. A token that names neither has no key, and owns nothing: such
-//! tokens would otherwise all share one owner.
+//! key is the subject within its issuer, whatever OAuth client the user came
+//! through (issuer and subject length-prefixed, so no two users share one). A
+//! token without a subject has no key and owns nothing: keyed by its client
+//! instead, every user of that client would own every other's records. (A
+//! machine client whose tokens carry no `sub` can key its records by
+//! `principal().client_id()` itself, if that is what it means.)
 //!
 //! ```
 //! use mcp_guard_core::Principal;
@@ -32,14 +34,15 @@
 //! let bob = Authenticated(Principal::new().with_issuer("https://auth.example").with_subject("bob"));
 //!
 //! // Alice creates a record: keep her key with it.
-//! let owner = alice.owner_key().expect("a token with a subject has a key").to_owned();
+//! let owner = alice.owner_key().expect("a token with a subject has a key");
+//! assert_eq!(owner, "20:https://auth.example 5:alice");
 //! assert!(alice.owns(&owner));
 //! assert!(!bob.owns(&owner));
 //!
-//! // A token naming neither subject nor client owns nothing.
-//! let nameless = Authenticated(Principal::new().with_issuer("https://auth.example"));
-//! assert_eq!(nameless.owner_key(), None);
-//! assert!(!nameless.owns("https://auth.example unnamed"));
+//! // A token without a subject owns nothing, even as a known client.
+//! let robot = Authenticated(Principal::new().with_issuer("https://auth.example").with_client_id("cron"));
+//! assert_eq!(robot.owner_key(), None);
+//! assert!(!robot.owns(""));
 //! ```
 //!
 //! # In an rmcp tool
@@ -128,19 +131,24 @@ impl Authenticated {
         self.0
     }
 
-    /// What to store as a record's owner: the subject within its issuer, or
-    /// the client when the token names no subject; `None` for a token that
-    /// names neither (it can own nothing).
-    pub fn owner_key(&self) -> Option<&str> {
+    /// What to store as a record's owner: the subject within its issuer,
+    /// `"{len}:{issuer} {len}:{subject}"` (the issuer empty when the token
+    /// names none); `None` for a token without a subject (it can own nothing).
+    pub fn owner_key(&self) -> Option<String> {
         let principal = &self.0;
-        let named = principal.subject().is_some() || principal.client_id().is_some();
-        named.then(|| &**principal.caller_key())
+        let subject = principal.subject()?;
+        let issuer = principal.issuer().unwrap_or("");
+        Some(format!(
+            "{}:{issuer} {}:{subject}",
+            issuer.len(),
+            subject.len()
+        ))
     }
 
     /// Whether a record whose stored owner key is `owner_key` belongs to
-    /// this caller.
+    /// this caller (never, for a caller without a subject).
     pub fn owns(&self, owner_key: &str) -> bool {
-        self.owner_key() == Some(owner_key)
+        self.owner_key().is_some_and(|key| key == owner_key)
     }
 
     /// Whether the caller's token carries `scope` (for rules finer than the
@@ -178,7 +186,7 @@ mod tests {
                 .with_subject("alice")
                 .with_client_id("cli"),
         );
-        let key = web.owner_key().unwrap().to_owned();
+        let key = web.owner_key().unwrap();
         assert!(cli.owns(&key));
     }
 
@@ -194,30 +202,29 @@ mod tests {
                 .with_issuer("https://b")
                 .with_subject("alice"),
         );
-        assert!(!there.owns(here.owner_key().unwrap()));
+        assert!(!there.owns(&here.owner_key().unwrap()));
     }
 
     #[test]
-    fn a_client_credentials_token_owns_by_client() {
+    fn tokens_without_a_subject_own_nothing_not_even_their_clients_records() {
         let cron = caller(
             Principal::new()
                 .with_issuer("https://i")
                 .with_client_id("cron"),
         );
-        let other = caller(
-            Principal::new()
-                .with_issuer("https://i")
-                .with_client_id("backup"),
-        );
-        let key = cron.owner_key().unwrap().to_owned();
-        assert!(cron.owns(&key));
-        assert!(!other.owns(&key));
+        assert_eq!(cron.owner_key(), None);
+        for stored in ["", "https://i client cron", "9:https://i 0:", "cron"] {
+            assert!(!cron.owns(stored), "{stored:?}");
+        }
+        let nameless = caller(Principal::new().with_issuer("https://i"));
+        assert_eq!(nameless.owner_key(), None);
     }
 
     #[test]
-    fn nameless_tokens_own_nothing_not_even_each_others_records() {
-        let nameless = caller(Principal::new().with_issuer("https://i"));
-        assert_eq!(nameless.owner_key(), None);
-        assert!(!nameless.owns(&nameless.0.caller_key().clone()));
+    fn issuer_and_subject_cannot_be_shifted_into_one_another() {
+        // "a b" + "c" and "a" + "b c" would share a key without the lengths.
+        let one = caller(Principal::new().with_issuer("a b").with_subject("c"));
+        let two = caller(Principal::new().with_issuer("a").with_subject("b c"));
+        assert_ne!(one.owner_key(), two.owner_key());
     }
 }

@@ -62,7 +62,7 @@ impl Notes {
         let mut store = self.store.lock().unwrap();
         store.next += 1;
         let id = store.next;
-        store.notes.insert(id, (owner.to_owned(), text));
+        store.notes.insert(id, (owner, text));
         Ok(id.to_string())
     }
 

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use mcp_guard_core::{
-    BoxError, GuardBody, GuardFuture, McpError, PeekFuture, RpcEnvelope, Verdict, guard,
+    BoxError, GuardBody, GuardFuture, McpError, PeekFuture, RpcEnvelope, Verdict, error_code, guard,
 };
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -195,11 +195,29 @@ pub(crate) fn decide<B>(
     request: Request<B>,
 ) -> Decided<B> {
     let envelope = request.extensions().get::<RpcEnvelope>();
+    if envelope == Some(&RpcEnvelope::Unparsable) {
+        // No tool the limits could count, yet a handler may still read one
+        // (the last of two `"name"` members, say) and run it: passing it
+        // would let any caller call a limited tool without limit.
+        return Decided::Now(refusal(unreadable_body()));
+    }
     match limits.count(envelope, caller) {
         Counted::Now(Ok(())) => Decided::Now(Verdict::Pass(request)),
         Counted::Now(Err(error)) => Decided::Now(refusal(error.with_id_from(request.extensions()))),
         Counted::Later(count) => Decided::Later(count, request),
     }
+}
+
+/// The refusal of a body core's parser could not read: the same code and
+/// reason as the protocol guard's for it, and the id `null` (none could be
+/// read).
+fn unreadable_body() -> McpError {
+    McpError::new(
+        StatusCode::BAD_REQUEST,
+        error_code::PARSE_ERROR,
+        "the body is not a JSON-RPC message this server can read (invalid JSON, a duplicated member, a member of the wrong type, a null id, or a mix of request and response), so its tool calls cannot be counted against the per-tool rate limits; send one well-formed JSON-RPC object or batch",
+    )
+    .with_reason("parse_error")
 }
 
 fn refusal<B>(error: McpError) -> Verdict<B> {

@@ -52,6 +52,14 @@
 //!   too large, too slow or broken), and hands the same bytes on: per-tool
 //!   limits never stop counting because no layer before this one parsed the
 //!   body. Without per-tool limits nothing is read.
+//! - **A body that cannot be read is refused.** A POST whose envelope is
+//!   [`RpcEnvelope::Unparsable`] (invalid JSON, a duplicated member, a
+//!   member of the wrong type, a `null` id) names no tool the limits could
+//!   count, yet a handler may still read one (the last of two `"name"`
+//!   members, say) and run it. With per-tool limits it is refused: `400`, a
+//!   JSON-RPC parse error (`-32700`, id `null`: none could be read) saying
+//!   what to fix, `rate-limit` / `parse_error` (the protocol guard's code and
+//!   reason for the same body). Without per-tool limits it passes unread.
 //! - **Across instances.** By default the buckets live in this process's
 //!   memory: behind a load balancer with `n` instances a caller gets up to
 //!   `n` times each quota. With feature `redis`,
@@ -74,8 +82,9 @@
 //! [`Rejection`](mcp_guard_core::Rejection) extension: `rate-limit` /
 //! `rate_limited` for the per-principal limit, `rate-limit` /
 //! `tool_rate_limited` for a tool's, whose message names the tool and whose
-//! `data` is `{"tool": "...", "retryAfterSeconds": n}`. Refusals log at
-//! `info`, with the caller and the tool at `debug`.
+//! `data` is `{"tool": "...", "retryAfterSeconds": n}`; with per-tool limits,
+//! `rate-limit` / `parse_error` (`400`) for a body that cannot be read (see
+//! above). Refusals log at `info`, with the caller and the tool at `debug`.
 //!
 //! # Memory
 //!
@@ -189,6 +198,7 @@
 //! [`Principal`]: mcp_guard_core::Principal
 //! [`Principal::caller_key`]: mcp_guard_core::Principal::caller_key
 //! [`RpcEnvelope`]: mcp_guard_core::RpcEnvelope
+//! [`RpcEnvelope::Unparsable`]: mcp_guard_core::RpcEnvelope::Unparsable
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -11,20 +11,29 @@ use super::{DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND, McpGuard, McpGuardConfi
 impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// A per-principal rate limit of `per_second` requests with bursts of
     /// `burst` (stacked after bearer auth; see [`crate::rate_limit`]). Tool
-    /// limits set with [`tool_rate_limit`](Self::tool_rate_limit) are kept.
+    /// limits set with [`tool_rate_limit`](Self::tool_rate_limit) are kept,
+    /// and so is [`tool_rate_limits_in_redis`](Self::tool_rate_limits_in_redis)
+    /// (the order of the setters does not matter).
     pub fn rate_limit(mut self, per_second: u32, burst: u32) -> Self {
-        let layer = match (NonZeroU32::new(per_second), NonZeroU32::new(burst)) {
-            (Some(rate), Some(burst)) => RateLimitLayer::per_second(rate).burst(burst),
-            _ => {
-                self.common.errors.push(McpGuardConfigError::new(
-                    "rate_limit",
-                    "the rate and the burst must both be at least 1 (use `without_rate_limit` for none)",
-                ));
-                RateLimitLayer::disabled()
-            }
+        let (Some(rate), Some(burst)) = (NonZeroU32::new(per_second), NonZeroU32::new(burst))
+        else {
+            self.common.errors.push(McpGuardConfigError::new(
+                "rate_limit",
+                "the rate and the burst must both be at least 1 (use `without_rate_limit` for none)",
+            ));
+            self.common.rate_limit = Some(RateLimitLayer::disabled());
+            return self;
         };
-        let tools = self.common.rate_limit.as_ref().map(tool_limits);
-        self.common.rate_limit = Some(with_tools(layer, tools.unwrap_or_default()));
+        let quota = Quota::per_second(rate).allow_burst(burst);
+        let layer = match self.common.rate_limit.take() {
+            // Keeps what was set before: the tool limits, and the Redis
+            // they are counted in (a rebuilt layer would silently go back
+            // to per-instance buckets).
+            Some(layer) if layer.is_enabled() => layer.with_quota(quota),
+            // Not set yet, or switched off: nothing to keep.
+            _ => RateLimitLayer::new(quota),
+        };
+        self.common.rate_limit = Some(layer);
         self
     }
 
@@ -140,21 +149,6 @@ fn tool_quota(calls: u32, period: Duration) -> Option<Quota> {
     Quota::with_period(period / calls.get()).map(|quota| quota.allow_burst(calls))
 }
 
-fn tool_limits(layer: &RateLimitLayer) -> Vec<(String, Quota)> {
-    let tools = layer.tool_limits();
-    tools
-        .map(|(name, quota)| (name.to_owned(), quota))
-        .collect()
-}
-
-/// `layer` with `tools` (names already checked when they were first added).
-fn with_tools(layer: RateLimitLayer, tools: Vec<(String, Quota)>) -> RateLimitLayer {
-    tools.into_iter().fold(layer, |layer, (tool, quota)| {
-        let fallback = layer.clone();
-        layer.tool(tool, quota).unwrap_or(fallback)
-    })
-}
-
 fn default_layer() -> RateLimitLayer {
     RateLimitLayer::per_second(nonzero(DEFAULT_RATE_PER_SECOND)).burst(nonzero(DEFAULT_RATE_BURST))
 }
@@ -232,6 +226,71 @@ mod tests {
             let layer = layer_of(&guard);
             assert_eq!(layer.quota().unwrap().burst_size().get(), 20);
             assert_eq!(layer.tool_quota("expensive_tool"), tool_quota(5, MINUTE));
+        }
+    }
+
+    /// `rate_limit` after `tool_rate_limits_in_redis` keeps the Redis: two
+    /// instances built that way share one budget per caller and tool (the
+    /// third call of a 2-a-minute tool, on the other instance, is refused).
+    #[cfg(feature = "redis")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_per_principal_rate_keeps_the_tool_limits_in_redis_in_either_order() {
+        use bytes::Bytes;
+        use http::{Request, Response};
+        use http_body_util::Full;
+        use mcp_guard_core::Principal;
+        use mcp_guard_core::redis::RedisConfig;
+        use mcp_guard_test_support::RedisServer;
+        use tower::{Layer, ServiceExt};
+
+        let redis = RedisServer::start();
+        for (order, prefix) in [
+            ("redis, then rate", "then-rate:"),
+            ("rate, then redis", "then-redis:"),
+        ] {
+            let instance = || async {
+                let connection = RedisConfig::new(redis.url())
+                    .key_prefix(prefix)
+                    .connect()
+                    .await
+                    .unwrap();
+                let guard = McpGuard::local().tool_rate_limit("expensive_tool", 2, MINUTE);
+                let guard = match order {
+                    "redis, then rate" => guard
+                        .tool_rate_limits_in_redis(connection)
+                        .rate_limit(100, 100),
+                    _ => guard
+                        .rate_limit(100, 100)
+                        .tool_rate_limits_in_redis(connection),
+                };
+                let layer = layer_of(&guard).clone();
+                assert!(layer.tool_limits_are_in_redis(), "{order}: {layer:?}");
+                assert_eq!(layer.quota().unwrap().burst_size().get(), 100, "{order}");
+                layer.layer(tower::service_fn(|_request| async {
+                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+                }))
+            };
+            let (first, second) = (instance().await, instance().await);
+            let call = || {
+                let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"expensive_tool"}}"#;
+                let mut request = Request::post("/mcp")
+                    .body(Full::new(Bytes::from_static(body.as_bytes())))
+                    .unwrap();
+                let alice = Principal::new()
+                    .with_issuer("https://as.example")
+                    .with_subject("alice");
+                request.extensions_mut().insert(alice);
+                request
+            };
+            for (call_number, instance, status) in [
+                (1, &first, 200),
+                (2, &second, 200),
+                (3, &first, 429),
+                (4, &second, 429),
+            ] {
+                let response = instance.clone().oneshot(call()).await.unwrap();
+                assert_eq!(response.status(), status, "{order}: call {call_number}");
+            }
         }
     }
 

@@ -146,6 +146,45 @@ impl RateLimitLayer {
         self.settings.is_some()
     }
 
+    /// Sets the per-principal quota (replacing one set before), keeping
+    /// everything else: the per-tool limits, the envelope limits and, with
+    /// feature `redis`, the Redis the tool limits are counted in. A
+    /// [tools-only](Self::tools_only) layer gets a per-principal limit; a
+    /// disabled layer stays disabled. The limiters start afresh, as after
+    /// any builder step.
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    ///
+    /// use mcp_rate_limit::{Quota, RateLimitLayer};
+    ///
+    /// let five_a_minute = Quota::per_minute(NonZeroU32::new(5).unwrap());
+    /// let ten_a_second = Quota::per_second(NonZeroU32::new(10).unwrap());
+    /// let layer = RateLimitLayer::tools_only()
+    ///     .tool("expensive_tool", five_a_minute)?
+    ///     .with_quota(ten_a_second);
+    /// assert_eq!(layer.quota(), Some(ten_a_second));
+    /// assert_eq!(layer.tool_quota("expensive_tool"), Some(five_a_minute));
+    /// # Ok::<(), mcp_rate_limit::ToolLimitError>(())
+    /// ```
+    pub fn with_quota(self, quota: Quota) -> Self {
+        self.map(|mut settings| {
+            settings.caller = Some(quota);
+            settings
+        })
+    }
+
+    /// Whether the per-tool limits are counted in Redis
+    /// ([`tool_limits_in_redis`](Self::tool_limits_in_redis)) rather than in
+    /// this process's memory (feature `redis`).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn tool_limits_are_in_redis(&self) -> bool {
+        self.settings
+            .as_ref()
+            .is_some_and(|settings| settings.redis.is_some())
+    }
+
     /// Lets a principal send up to `burst` requests at once before the
     /// per-principal rate applies. A disabled layer stays disabled; a layer
     /// without a per-principal limit ([`tools_only`](Self::tools_only)) stays
@@ -290,10 +329,7 @@ impl fmt::Debug for RateLimitLayer {
             .field("quota", &self.quota())
             .field("tools", &tools);
         #[cfg(feature = "redis")]
-        debug.field(
-            "tool_limits_in_redis",
-            &self.settings.as_ref().is_some_and(|s| s.redis.is_some()),
-        );
+        debug.field("tool_limits_in_redis", &self.tool_limits_are_in_redis());
         debug.finish_non_exhaustive()
     }
 }

@@ -12,7 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::filter::{Target, Unfilterable};
-use super::sse::{Events, data_event, filter_event};
+use super::sse::{Events, NotJson, data_event, filter_event};
 
 pin_project! {
     /// The body of a response through [`DiscoveryFilter`](super::DiscoveryFilter):
@@ -155,7 +155,7 @@ where
                         } else {
                             match target.filter_json(&held) {
                                 Ok(Some(filtered)) => Bytes::from(filtered),
-                                // Answers another request: not a list of this caller's.
+                                // Holds no list: as it came.
                                 Ok(None) => held,
                                 Err(_) => withheld(target, Unfilterable::NotJson),
                             }
@@ -182,10 +182,6 @@ where
                             .map(|trailers| Ok(Frame::trailers(trailers))),
                     );
                 }
-                if target.is_answered() {
-                    // Every list answer went by: the rest streams as it comes.
-                    return body.poll_frame(cx);
-                }
                 let eof = match ready!(body.as_mut().poll_frame(cx)) {
                     Some(Ok(frame)) => match frame.into_data() {
                         Ok(data) => {
@@ -204,24 +200,32 @@ where
                         true
                     }
                 };
+                // Every event is read to the end of the stream: which event
+                // holds a list is told by its data, never by an id.
                 let limit = target.settings.max_list_bytes;
-                let mut too_large = false;
+                let mut unfilterable = None;
                 while let Some(event) = events.next_event(eof) {
                     if event.len() > limit {
-                        too_large = true;
+                        unfilterable = Some(Unfilterable::TooLarge);
                         break;
                     }
-                    ready.push_back(filter_event(&event, target).unwrap_or(event));
-                    if target.is_answered() {
-                        ready.push_back(events.take_rest());
-                        break;
+                    match filter_event(&event, target) {
+                        Ok(Some(filtered)) => ready.push_back(filtered),
+                        Ok(None) => ready.push_back(event),
+                        Err(NotJson) => {
+                            unfilterable = Some(Unfilterable::NotJson);
+                            break;
+                        }
                     }
                 }
-                if too_large || (!target.is_answered() && events.held() > limit) {
-                    // Fail closed: an event too large to read may be the
-                    // answer; the caller gets an error in its place, and
-                    // the stream ends.
-                    let error = withheld(target, Unfilterable::TooLarge);
+                if unfilterable.is_none() && events.held() > limit {
+                    unfilterable = Some(Unfilterable::TooLarge);
+                }
+                if let Some(why) = unfilterable {
+                    // Fail closed: an event too large or not JSON may hold a
+                    // list; the caller gets an error in its place, and the
+                    // stream ends.
+                    let error = withheld(target, why);
                     ready.push_back(data_event(&error));
                     *ended = true;
                     *trailers = None;

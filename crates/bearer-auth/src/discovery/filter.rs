@@ -23,6 +23,13 @@ pub(crate) enum ListKind {
 }
 
 impl ListKind {
+    const ALL: [ListKind; 4] = [
+        ListKind::Tools,
+        ListKind::Prompts,
+        ListKind::Resources,
+        ListKind::Templates,
+    ];
+
     pub(crate) fn of(method: &str) -> Option<Self> {
         match method {
             "tools/list" => Some(ListKind::Tools),
@@ -69,18 +76,28 @@ impl ListKind {
     }
 }
 
-/// One request whose answer the filter waits for.
+/// One list request of the body: named in the error that replaces an answer
+/// the filter cannot read.
 #[derive(Debug)]
 pub(crate) struct Pending {
     id: RpcId,
     kind: ListKind,
 }
 
-/// Everything one list request's answer is filtered with: the requests
-/// still unanswered, the caller's scopes, the era.
+/// Everything the answer to a body holding list requests is filtered with:
+/// those requests, the caller's scopes, the era.
+///
+/// Which response is filtered is never decided by its `id`: ids are the
+/// client's to choose (a float `1.0` a handler answers as `1`, one id given
+/// to two requests of a batch), so every response in the answer whose
+/// `result` holds a list is filtered as that list. Ids only say which list
+/// requests an error should name.
 #[derive(Debug)]
 pub(crate) struct Target {
-    pending: Vec<Pending>,
+    /// The list requests of the body, in order.
+    requests: Vec<Pending>,
+    /// Indexes into `requests` of those no response (by id) answered yet.
+    unanswered: Vec<usize>,
     /// `None`: no principal (no token, or bearer auth off): only what is
     /// public is listed.
     scopes: Option<BTreeSet<String>>,
@@ -97,7 +114,7 @@ impl Target {
         era: Era,
         settings: &Arc<Settings>,
     ) -> Option<Box<Target>> {
-        let pending: Vec<Pending> = envelope
+        let requests: Vec<Pending> = envelope
             .messages()
             .iter()
             .filter_map(|message| {
@@ -108,76 +125,84 @@ impl Target {
                 })
             })
             .collect();
-        if pending.is_empty() {
+        if requests.is_empty() {
             return None;
         }
         Some(Box::new(Target {
-            pending,
+            unanswered: (0..requests.len()).collect(),
+            requests,
             scopes: scopes.cloned(),
             era,
             settings: settings.clone(),
         }))
     }
 
-    /// Whether every list request has its answer.
-    pub(crate) fn is_answered(&self) -> bool {
-        self.pending.is_empty()
-    }
-
-    /// Filters a JSON text holding one message or an array of them.
-    /// `Ok(None)`: it answers none of the pending requests, leave it as it
-    /// is; `Ok(Some(bytes))`: the filtered text; `Err`: not JSON.
+    /// Filters a JSON text holding one message or an array of them: every
+    /// response whose `result` holds a list, whatever its id.
+    /// `Ok(None)`: it holds no list, leave it as it is; `Ok(Some(bytes))`:
+    /// the filtered text; `Err`: not JSON.
     pub(crate) fn filter_json(
         &mut self,
         text: &[u8],
     ) -> Result<Option<Vec<u8>>, serde_json::Error> {
         let mut value: Value = serde_json::from_slice(text)?;
-        let answered = match &mut value {
-            Value::Array(messages) => messages.iter_mut().fold(false, |answered, message| {
-                self.filter_message(message) | answered
+        let listed = match &mut value {
+            Value::Array(messages) => messages.iter_mut().fold(false, |listed, message| {
+                self.filter_message(message) | listed
             }),
             message => self.filter_message(message),
         };
-        if !answered {
+        if !listed {
             return Ok(None);
         }
         serde_json::to_vec(&value).map(Some)
     }
 
-    /// Filters `message` if it answers a pending request; whether it did.
+    /// Filters `message` if its `result` holds a list; whether it did.
     fn filter_message(&mut self, message: &mut Value) -> bool {
         let Some(object) = message.as_object_mut() else {
             return false;
         };
-        if object.contains_key("method") {
-            return false;
+        let is_response = !object.contains_key("method")
+            && (object.contains_key("result") || object.contains_key("error"));
+        if is_response && let Some(id) = object.get("id") {
+            self.answered(id);
         }
-        let Some(id) = object.get("id") else {
-            return false;
-        };
-        let Some(index) = self
-            .pending
-            .iter()
-            .position(|pending| same_id(&pending.id, id))
-        else {
-            return false;
-        };
-        let kind = self.pending.swap_remove(index).kind;
-        // An error answer lists nothing.
-        if let Some(Value::Object(result)) = object.get_mut("result") {
-            self.filter_result(kind, result);
+        // Whatever else the message says (an id of another request, a
+        // `method`): a list in a result is a list a client would read.
+        match object.get_mut("result") {
+            Some(Value::Object(result)) => self.filter_result(result),
+            // An error answer lists nothing.
+            _ => false,
         }
-        true
     }
 
-    /// Keeps the items the caller may use; the rest of the result
-    /// (`nextCursor`, `_meta`, `ttlMs`) stays as it is, except that a
-    /// stateless-era result, cacheable, is marked for this caller only.
-    fn filter_result(&self, kind: ListKind, result: &mut serde_json::Map<String, Value>) {
+    /// A response with `id` went by: the first list request it answers is
+    /// no longer named in errors.
+    fn answered(&mut self, id: &Value) {
+        if let Some(at) = self
+            .unanswered
+            .iter()
+            .position(|&index| self.requests[index].id.matches(id))
+        {
+            self.unanswered.remove(at);
+        }
+    }
+
+    /// Keeps the items of each list in `result` the caller may use; whether
+    /// it held one. The rest of the result (`nextCursor`, `_meta`, `ttlMs`)
+    /// stays as it is, except that a stateless-era list, cacheable, is
+    /// marked for this caller only.
+    fn filter_result(&self, result: &mut serde_json::Map<String, Value>) -> bool {
         let policy = &self.settings.policy;
         let scopes = self.scopes.as_ref();
-        let (method, key) = kind.call();
-        if let Some(Value::Array(items)) = result.get_mut(kind.items()) {
+        let mut listed = false;
+        for kind in ListKind::ALL {
+            let Some(Value::Array(items)) = result.get_mut(kind.items()) else {
+                continue;
+            };
+            listed = true;
+            let (method, key) = kind.call();
             match key {
                 Some(key) => items.retain(|item| {
                     // An item without its name cannot be judged: not listed.
@@ -191,17 +216,28 @@ impl Target {
                 }
             }
         }
-        if self.era == Era::Stateless {
+        if listed && self.era == Era::Stateless {
             result.insert("cacheScope".to_owned(), Value::from("private"));
         }
+        listed
     }
 
-    /// The JSON-RPC errors that replace the answers the filter could not
-    /// read: one per request still pending (an array for more than one).
+    /// The list requests an error names: those not answered yet, or, once
+    /// every one was (by id), all of them.
+    fn named(&self) -> impl Iterator<Item = &Pending> {
+        let all = self.unanswered.is_empty();
+        self.requests
+            .iter()
+            .enumerate()
+            .filter(move |(index, _)| all || self.unanswered.contains(index))
+            .map(|(_, pending)| pending)
+    }
+
+    /// The JSON-RPC errors that replace an answer the filter could not
+    /// read: one per list request named (an array for more than one).
     pub(crate) fn unfilterable(&self, why: Unfilterable) -> Bytes {
         let errors: Vec<Bytes> = self
-            .pending
-            .iter()
+            .named()
             .map(|pending| self.error(why, pending).body_bytes())
             .collect();
         match errors.as_slice() {
@@ -222,9 +258,9 @@ impl Target {
     }
 
     /// The refusal of an answer the filter could not read, for the first
-    /// pending request (the one a single request's response names).
+    /// list request named (the one a single request's response names).
     pub(crate) fn refusal(&self, why: Unfilterable) -> Option<McpError> {
-        self.pending.first().map(|pending| self.error(why, pending))
+        self.named().next().map(|pending| self.error(why, pending))
     }
 
     fn error(&self, why: Unfilterable, pending: &Pending) -> McpError {
@@ -236,6 +272,9 @@ impl Target {
             ),
             Unfilterable::NotJson => format!(
                 "the server's {method} answer is not JSON the discovery filter can read, so it cannot be filtered for this caller and is withheld"
+            ),
+            Unfilterable::Encoded => format!(
+                "the server's {method} answer is compressed (Content-Encoding), which the discovery filter cannot read, so it is withheld; the operator can place compression in front of the filter"
             ),
         };
         McpError::new(StatusCode::BAD_GATEWAY, error_code::INTERNAL_ERROR, message)
@@ -251,6 +290,7 @@ impl Target {
 pub(crate) enum Unfilterable {
     TooLarge,
     NotJson,
+    Encoded,
 }
 
 impl Unfilterable {
@@ -258,16 +298,8 @@ impl Unfilterable {
         match self {
             Unfilterable::TooLarge => "list_too_large",
             Unfilterable::NotJson => "list_unreadable",
+            Unfilterable::Encoded => "list_encoded",
         }
-    }
-}
-
-/// Whether a response's `id` is the request's.
-fn same_id(id: &RpcId, value: &Value) -> bool {
-    match (id, value) {
-        (RpcId::Number(number), Value::Number(other)) => number == other,
-        (RpcId::String(text), Value::String(other)) => text == other,
-        _ => false,
     }
 }
 
@@ -318,7 +350,6 @@ mod tests {
             value["result"].get("cacheScope").is_none(),
             "no cache fields in the legacy era"
         );
-        assert!(plain.is_answered());
 
         let mut admin = target(request, Some(&["mcp", "mcp:admin"]), Era::Stateless);
         let value = filtered(&mut admin, TOOLS);
@@ -398,31 +429,88 @@ mod tests {
     }
 
     #[test]
-    fn other_ids_notifications_and_errors_are_not_filtered() {
+    fn every_list_is_filtered_whatever_its_id_and_nothing_else_is() {
         let request = r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#;
         let mut caller = target(request, Some(&["mcp"]), Era::Legacy);
-        let other = TOOLS.replace("\"id\":7", "\"id\":8");
-        assert!(caller.filter_json(other.as_bytes()).unwrap().is_none());
-        let string_id = TOOLS.replace("\"id\":7", "\"id\":\"7\"");
-        assert!(
-            caller.filter_json(string_id.as_bytes()).unwrap().is_none(),
-            "\"7\" is not 7"
+        for id in ["8", "\"7\"", "7.0", "null"] {
+            let other = TOOLS.replace("\"id\":7", &format!("\"id\":{id}"));
+            let value = filtered(&mut caller, &other);
+            assert_eq!(
+                value["result"]["tools"],
+                serde_json::json!([{"name":"echo"},{"name":"time"}]),
+                "id {id}"
+            );
+        }
+        let with_method = TOOLS.replace("\"id\":7", "\"id\":7,\"method\":\"x\"");
+        assert_eq!(
+            filtered(&mut caller, &with_method)["result"]["tools"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
         );
         let notification = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"tools":[{"name":"admin_echo"}]}}"#;
         assert!(
             caller
                 .filter_json(notification.as_bytes())
                 .unwrap()
+                .is_none(),
+            "params are not a result"
+        );
+        let error = r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"x"}}"#;
+        assert!(caller.filter_json(error.as_bytes()).unwrap().is_none());
+        let other_result = r#"{"jsonrpc":"2.0","id":7,"result":{"content":[]}}"#;
+        assert!(
+            caller
+                .filter_json(other_result.as_bytes())
+                .unwrap()
                 .is_none()
         );
-        assert!(!caller.is_answered());
-        let error = r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"x"}}"#;
-        assert!(caller.filter_json(error.as_bytes()).unwrap().is_some());
-        assert!(caller.is_answered());
         assert!(
             target(request, None, Era::Legacy)
                 .filter_json(b"{not json")
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn each_list_of_a_result_is_filtered_as_what_it_holds() {
+        let request = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let mut caller = target(request, Some(&["mcp"]), Era::Stateless);
+        let both = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"admin_echo"},{"name":"echo"}],"prompts":[{"name":"secret"},{"name":"hello"}]}}"#;
+        let value = filtered(&mut caller, both);
+        assert_eq!(
+            value["result"]["tools"],
+            serde_json::json!([{"name":"echo"}])
+        );
+        assert_eq!(
+            value["result"]["prompts"],
+            serde_json::json!([{"name":"hello"}])
+        );
+        assert_eq!(value["result"]["cacheScope"], "private");
+    }
+
+    #[test]
+    fn errors_name_the_list_requests_no_response_answered_yet() {
+        let request = r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2.0,"method":"prompts/list"}]"#;
+        let mut caller = target(request, Some(&["mcp"]), Era::Legacy);
+        let ids = |caller: &Target| -> Value {
+            let errors: Value =
+                serde_json::from_slice(&caller.unfilterable(Unfilterable::NotJson)).unwrap();
+            match errors {
+                Value::Array(errors) => errors.iter().map(|error| error["id"].clone()).collect(),
+                error => Value::Array(vec![error["id"].clone()]),
+            }
+        };
+        assert_eq!(ids(&caller), serde_json::json!([1, 2.0]));
+        // Answered as 2: the float id's answer.
+        let _ = caller.filter_json(br#"{"jsonrpc":"2.0","id":2,"result":{"prompts":[]}}"#);
+        assert_eq!(ids(&caller), serde_json::json!([1]));
+        let _ = caller.filter_json(br#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":""}}"#);
+        assert_eq!(
+            ids(&caller),
+            serde_json::json!([1, 2.0]),
+            "all, once all answered"
         );
     }
 
@@ -438,7 +526,6 @@ mod tests {
         assert_eq!(value[0]["result"]["tools"].as_array().unwrap().len(), 2);
         assert_eq!(value[1]["result"], serde_json::json!({}));
         assert_eq!(value[2]["result"]["tools"].as_array().unwrap().len(), 2);
-        assert!(caller.is_answered());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, Response};
 use http_body::Body;
 use mcp_guard_core::sse::is_event_stream;
@@ -47,11 +47,21 @@ where
 
 /// The list answer `response`, its body to be filtered: an event stream
 /// event by event, a JSON answer whole (bounded); anything else (an error
-/// status, a `202`, another type) carries no list and passes.
+/// status, another type) carries no list a client reads and passes. A
+/// successful answer the filter cannot read (compressed, or declared too
+/// large) is refused in its place.
 fn filtered<B: Body<Data = Bytes>>(
     mut response: Response<B>,
     target: Box<Target>,
 ) -> Response<DiscoveryBody<B>> {
+    if is_encoded(&response) {
+        if !response.status().is_success() {
+            return response.map(DiscoveryBody::pass);
+        }
+        // The request went on without `Accept-Encoding`; a compressed
+        // answer all the same cannot be read, so it is not passed.
+        return refused(&target, Unfilterable::Encoded);
+    }
     if is_event_stream(&response) {
         response.headers_mut().remove(CONTENT_LENGTH);
         return response.map(|body| DiscoveryBody::sse(body, target));
@@ -69,17 +79,47 @@ fn filtered<B: Body<Data = Bytes>>(
         .max(response.body().size_hint().lower())
         > limit
     {
-        // Known too large before reading it: the refusal has a status of
-        // its own, and the rejection extension names the filter.
-        if let Some(error) = target.refusal(Unfilterable::TooLarge) {
-            error.log_refusal(&Method::POST);
-            // One error per list request of the body (a batch: an array).
-            let errors = target.unfilterable(Unfilterable::TooLarge);
-            return error.into_response_with(|_| DiscoveryBody::answer(errors));
-        }
+        // Known too large before reading it.
+        return refused(&target, Unfilterable::TooLarge);
     }
     response.headers_mut().remove(CONTENT_LENGTH);
     response.map(|body| DiscoveryBody::json(body, target))
+}
+
+/// The filter's own answer in place of the handler's: `502`, the rejection
+/// extension naming the filter, and one JSON-RPC error per list request of
+/// the body (a batch: an array). None of the handler's headers are kept.
+fn refused<B>(target: &Target, why: Unfilterable) -> Response<DiscoveryBody<B>> {
+    let errors = target.unfilterable(why);
+    match target.refusal(why) {
+        Some(error) => {
+            error.log_refusal(&Method::POST);
+            error.into_response_with(|_| DiscoveryBody::answer(errors))
+        }
+        // A target holds at least one list request; were it to hold none,
+        // the answer is still withheld.
+        None => {
+            let mut response = Response::new(DiscoveryBody::answer(errors));
+            *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+            response
+        }
+    }
+}
+
+/// Whether the response's body is encoded (`Content-Encoding` naming a
+/// coding other than `identity`, or unreadable).
+fn is_encoded<B>(response: &Response<B>) -> bool {
+    response
+        .headers()
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .any(|value| match value.to_str() {
+            Ok(codings) => codings
+                .split(',')
+                .map(str::trim)
+                .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity")),
+            Err(_) => true,
+        })
 }
 
 /// Whether the response says its body is JSON.

@@ -42,42 +42,70 @@
 //!
 //! # Answers
 //!
+//! In the answer to a body holding a list request, **every JSON-RPC
+//! response** is looked at: the JSON body (one message, or each message of
+//! a batch array) and the `data` of each event of an event stream. Each one
+//! whose `result` holds a `tools`, `prompts`, `resources` or
+//! `resourceTemplates` array is filtered as that list (each such array of
+//! it), **whatever its `id`**: ids are the client's to choose (a float `1.0`
+//! a handler answers as `1`, one id given to two requests of a batch), so
+//! they never decide whether a list is filtered. Messages with no list in
+//! their `result` (error answers, a `ping`'s result, notifications, whose
+//! lists would be in `params`) pass as they came.
+//!
 //! - **JSON** (`application/json`): buffered, up to
 //!   [`max_list_bytes`](DiscoveryFilterLayer::max_list_bytes) (default
 //!   [`DEFAULT_MAX_LIST_BYTES`]), filtered, handed on (`Content-Length`
-//!   dropped: the length changed).
+//!   dropped: the length changed); a body holding no list is handed on byte
+//!   for byte.
 //! - **Event streams** (`text/event-stream`, which rmcp answers legacy-era
-//!   POSTs with): cut into events as they come; only the `data` of the event
-//!   carrying the JSON-RPC response with this request's id is rewritten. Its
-//!   `id`, `event`, `retry` and comment lines, and every other event
-//!   (notifications, the priming event, keep-alive comments), pass byte for
-//!   byte. Once the answer went by, the rest of the stream passes untouched,
-//!   without buffering.
+//!   POSTs with): cut into events as they come, every event up to the end of
+//!   the stream; only the `data` of an event holding a list is rewritten.
+//!   Its `id`, `event`, `retry` and comment lines, and every other event
+//!   (notifications, the priming event with its empty data, keep-alive
+//!   comments), pass byte for byte.
 //! - Both **eras** alike; pagination (`nextCursor`) and every other member of
 //!   the result stay as they are: a page may hold fewer items, never another
 //!   page's.
 //! - **Caching** (2026-07-28, SEP-2549): a filtered answer depends on the
-//!   caller, so every stateless-era list result the filter applies to is
-//!   marked `"cacheScope": "private"`, whether or not it removed something,
-//!   so no cache serves one caller's list to another. Legacy-era results
-//!   carry no cache members and get none.
-//! - **Batches** (2025-03-26): each list request of a batch has its answer
-//!   filtered (an array answer message by message).
-//! - An error status, a `202`, an answer of another type, or an error answer
-//!   lists nothing and passes.
+//!   caller, so every stateless-era result holding a list is marked
+//!   `"cacheScope": "private"`, whether or not it removed something, so no
+//!   cache serves one caller's list to another. Legacy-era results carry no
+//!   cache members and get none.
+//! - **Batches** (2025-03-26): each message of an array answer is filtered
+//!   on its own, as above.
+//! - **Compression**: a list request is passed on without its
+//!   `Accept-Encoding` header, so a compression layer behind the filter (or
+//!   a handler that compresses) answers it uncompressed. Place compression in
+//!   front of the filter to compress filtered lists. Other requests keep the
+//!   header.
+//! - An error status, or an answer of another type, lists nothing a client
+//!   reads and passes.
 //!
 //! # Bounded, and failing closed
 //!
 //! The filter holds at most `max_list_bytes` of one JSON answer or one
-//! event. Over it, or for a JSON answer that is not JSON, the unfiltered list
-//! is never passed on: the caller gets a JSON-RPC error `-32603` with its
-//! request's id that says the answer was withheld and why. A JSON answer
-//! whose declared length is over the limit is refused before it is read:
-//! `502` with a [`Rejection`](mcp_guard_core::Rejection) naming
-//! `discovery-filter` and the reason `list_too_large`. Otherwise the status
-//! is already the handler's: the body is the error document, or, in an event
-//! stream, an event carrying it, and the stream ends. Each is logged at
-//! `warn`: the operator raises the limit or paginates.
+//! event. It never passes on what it cannot read; in its place the caller
+//! gets a JSON-RPC error `-32603` that says the answer was withheld and why,
+//! with the id of each list request of the body no response has answered
+//! yet (by id, the way a handler compares them: `1.0` is answered by `1`),
+//! or of every list request once each was (an array for more than one):
+//!
+//! - A successful answer with a `Content-Encoding` other than `identity`
+//!   (reason `list_encoded`), or a JSON answer whose declared length is over
+//!   the limit (`list_too_large`), is refused before it is read: `502`, none
+//!   of the handler's headers, a [`Rejection`](mcp_guard_core::Rejection)
+//!   naming `discovery-filter` and the reason.
+//! - A JSON answer found over the limit while reading it (`list_too_large`),
+//!   or that is not JSON (`list_unreadable`): the status and headers are
+//!   already the handler's; the body is the error document.
+//! - An event over the limit (or an unfinished one holding more), or an
+//!   event whose `data` is not empty and not JSON (`list_unreadable`): the
+//!   events before it pass, an event carrying the error takes its place,
+//!   and the stream ends there.
+//!
+//! Each is logged at `warn`: the operator raises the limit, paginates, or
+//! moves compression in front.
 //!
 //! Requests that are not list requests cost a look at the envelope: no body
 //! wrapping beyond a pass-through variant, nothing allocated.

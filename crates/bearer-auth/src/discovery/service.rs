@@ -2,6 +2,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::header::ACCEPT_ENCODING;
 use http::{Method, Request, Response};
 use http_body::Body;
 use mcp_guard_core::{Era, Principal, RpcEnvelope};
@@ -44,7 +45,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let target = match &self.settings {
             Some(settings) if request.method() == Method::POST => {
                 // Read from the envelope the body read in front put there
@@ -63,6 +64,13 @@ where
             }
             _ => None,
         };
+        if target.is_some() {
+            // A list answer must reach the filter readable: a compression
+            // layer behind it (or the handler) answers uncompressed when the
+            // client's `Accept-Encoding` is not passed on. A compression
+            // layer in front compresses the filtered answer.
+            request.headers_mut().remove(ACCEPT_ENCODING);
+        }
         ResponseFuture {
             inner: self.inner.call(request),
             target,

@@ -57,12 +57,18 @@ impl Events {
     }
 }
 
-/// `event` with its `data` filtered for `target`, when it carries an answer
-/// to one of its list requests; `None` otherwise (a notification, a
-/// priming event, a comment, an answer to another request): pass it on as
-/// it came. Every line but `data` keeps its place and bytes (the `id` the
+/// Event data that is not JSON: what it says cannot be filtered, and a
+/// lenient client might still read a list in it.
+#[derive(Debug)]
+pub(crate) struct NotJson;
+
+/// `event` with its `data` filtered for `target`, when it holds a list
+/// (whatever the id of the response carrying it); `Ok(None)` when it holds
+/// none (a notification, a priming event with empty data, a comment, an
+/// answer without a list): pass it on as it came; `Err` when its data is not
+/// JSON. Every line but `data` keeps its place and bytes (the `id` the
 /// resume layer replays by, `event`, `retry`, comments).
-pub(crate) fn filter_event(event: &[u8], target: &mut Target) -> Option<Bytes> {
+pub(crate) fn filter_event(event: &[u8], target: &mut Target) -> Result<Option<Bytes>, NotJson> {
     let mut data: Option<Vec<u8>> = None;
     for (line, _) in lines(event) {
         if let Some(value) = data_value(line) {
@@ -75,12 +81,15 @@ pub(crate) fn filter_event(event: &[u8], target: &mut Target) -> Option<Bytes> {
             }
         }
     }
-    let data = data?;
-    if !matches!(data.trim_ascii_start().first(), Some(b'{' | b'[')) {
-        return None;
+    let Some(data) = data else {
+        return Ok(None);
+    };
+    if data.trim_ascii().is_empty() {
+        return Ok(None);
     }
-    // An event whose data is not JSON answers nothing a client could read.
-    let filtered = target.filter_json(&data).ok()??;
+    let Some(filtered) = target.filter_json(&data).map_err(|_| NotJson)? else {
+        return Ok(None);
+    };
     let mut rewritten = Vec::with_capacity(event.len());
     let mut wrote_data = false;
     let mut ended = false;
@@ -106,7 +115,7 @@ pub(crate) fn filter_event(event: &[u8], target: &mut Target) -> Option<Bytes> {
         }
         rewritten.push(b'\n');
     }
-    Some(Bytes::from(rewritten))
+    Ok(Some(Bytes::from(rewritten)))
 }
 
 /// An event of its own carrying `json` as its data.
@@ -214,14 +223,25 @@ mod tests {
     fn only_the_answer_is_rewritten_and_its_other_lines_kept() {
         let mut target = target();
         assert!(
-            filter_event(b"id: 0\ndata:\n\n", &mut target).is_none(),
+            filter_event(b"id: 0\ndata:\n\n", &mut target)
+                .unwrap()
+                .is_none(),
             "priming event"
         );
         let progress =
             b"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n";
-        assert!(filter_event(progress, &mut target).is_none());
+        assert!(filter_event(progress, &mut target).unwrap().is_none());
+        assert!(
+            filter_event(b": keep-alive\n\n", &mut target)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            filter_event(b"data: tools admin_echo\n\n", &mut target).is_err(),
+            "data that is not JSON"
+        );
         let answer = b"event: message\r\nid: 0/7\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\r\ndata: \"result\":{\"tools\":[{\"name\":\"admin_echo\"},{\"name\":\"echo\"}]}}\r\nretry: 10\r\n\r\n";
-        let rewritten = filter_event(answer, &mut target).unwrap();
+        let rewritten = filter_event(answer, &mut target).unwrap().unwrap();
         let text = std::str::from_utf8(&rewritten).unwrap();
         assert!(
             text.starts_with("event: message\r\nid: 0/7\r\ndata: {"),
@@ -232,7 +252,6 @@ mod tests {
             text.contains("\"echo\"") && !text.contains("admin_echo"),
             "{text}"
         );
-        assert!(target.is_answered());
     }
 
     #[test]
@@ -242,6 +261,7 @@ mod tests {
             b"data: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[]}}",
             &mut target,
         )
+        .unwrap()
         .unwrap();
         assert!(rewritten.ends_with(b"}\n\n"));
     }

@@ -12,8 +12,8 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// A per-principal rate limit of `per_second` requests with bursts of
     /// `burst` (stacked after bearer auth; see [`crate::rate_limit`]). Tool
     /// limits set with [`tool_rate_limit`](Self::tool_rate_limit) are kept,
-    /// and so is [`tool_rate_limits_in_redis`](Self::tool_rate_limits_in_redis)
-    /// (the order of the setters does not matter).
+    /// and so is `tool_rate_limits_in_redis` (feature `redis`): the order of
+    /// the setters does not matter.
     pub fn rate_limit(mut self, per_second: u32, burst: u32) -> Self {
         let (Some(rate), Some(burst)) = (NonZeroU32::new(per_second), NonZeroU32::new(burst))
         else {

@@ -11,7 +11,11 @@ use serde_json::value::RawValue;
 /// One event per JSON-RPC request of a POST body (one per message of a
 /// batch), and one per `GET`/`DELETE` (with [`method`](Self::method) `None`).
 /// Never carries the bearer token: the caller is the [`Caller`] the verified
-/// token named.
+/// token named. Every string a client chose (method, request id, target,
+/// session id, protocol version) is cut for display as
+/// [`truncated_for_display`](mcp_guard_core::truncated_for_display) does: at
+/// most 96 characters, non-printable and non-ASCII bytes escaped, `…`
+/// marking a cut.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RequestEvent {
@@ -28,7 +32,9 @@ pub struct RequestEvent {
     pub protocol_version: Option<String>,
     /// The HTTP method.
     pub http_method: Method,
-    /// The response's HTTP status.
+    /// The response's HTTP status; `500` when the inner service failed, `499`
+    /// (nginx's "client closed request") when the client went away before
+    /// the response head.
     pub status: StatusCode,
     /// The JSON-RPC method; `None` for `GET`/`DELETE` and bodies that did not parse
     /// (or when no envelope peek ran in the stack).
@@ -48,7 +54,10 @@ pub struct RequestEvent {
     /// The tool call's `params.arguments`, only for tools the operator opted in
     /// with [`ObserveLayer::log_arguments_of`](crate::ObserveLayer::log_arguments_of).
     pub arguments: Option<Box<RawValue>>,
-    /// The W3C `traceparent` the client put in `params._meta` (SEP-414).
+    /// The W3C `traceparent` the client put in `params._meta` (SEP-414),
+    /// when it has the W3C form (`{version}-{trace id}-{parent id}-{flags}`:
+    /// 55 characters, lower-case hex, version not `ff`, ids not all zero);
+    /// an invalid one is dropped, and the `tracestate` with it.
     pub traceparent: Option<String>,
 }
 
@@ -79,9 +88,20 @@ impl Caller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
-    /// The handler answered with a JSON-RPC result (or a 2xx that is not JSON-RPC,
-    /// or a 2xx whose answer could not be found within the scan bound).
+    /// The handler answered the request's id with a JSON-RPC result (found in
+    /// the response body), or a `GET`/`DELETE` ended with a 2xx. Only this
+    /// outcome teaches a [`MetricsSink`](crate::metrics::MetricsSink) a tool name.
     Ok,
+    /// A 2xx answer to a JSON-RPC request in which no answer to the request's
+    /// id was found: not JSON-RPC, larger than the scan bound, an answer to
+    /// another id, the scan turned off, or a stack without an envelope peek.
+    /// The handler may have answered with a result or an error: unconfirmed,
+    /// so it teaches no tool name.
+    Unconfirmed,
+    /// A notification (or a response the client sent), which has no answer,
+    /// taken with a 2xx (`202 Accepted`). Teaches no tool name: anyone can
+    /// send a notification naming any tool.
+    Accepted,
     /// The handler answered with a JSON-RPC error.
     RpcError {
         /// The error's `code`.
@@ -97,15 +117,19 @@ pub enum Outcome {
     },
     /// A non-2xx status with neither a guard's refusal nor a JSON-RPC error.
     HttpError,
-    /// The response body was dropped before its end (the client went away).
+    /// The client went away: the response future was dropped before the
+    /// response head, or the body before its end, and the answer was not seen.
     Aborted,
 }
 
 impl Outcome {
-    /// A short stable label: `ok`, `rpc_error`, `refused`, `http_error`, `aborted`.
+    /// A short stable label: `ok`, `unconfirmed`, `accepted`, `rpc_error`,
+    /// `refused`, `http_error`, `aborted`.
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
+            Outcome::Unconfirmed => "unconfirmed",
+            Outcome::Accepted => "accepted",
             Outcome::RpcError { .. } => "rpc_error",
             Outcome::Refused { .. } => "refused",
             Outcome::HttpError => "http_error",
@@ -153,6 +177,8 @@ mod tests {
     #[test]
     fn labels_are_stable() {
         assert_eq!(Outcome::Ok.label(), "ok");
+        assert_eq!(Outcome::Unconfirmed.label(), "unconfirmed");
+        assert_eq!(Outcome::Accepted.label(), "accepted");
         assert_eq!(Outcome::RpcError { code: -32601 }.label(), "rpc_error");
         assert_eq!(
             Outcome::Refused {

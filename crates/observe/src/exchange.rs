@@ -1,17 +1,19 @@
 //! One HTTP exchange being observed: what is known of it so far, its span,
 //! and the events it becomes.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 use mcp_guard_core::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
-use mcp_guard_core::{Rejection, RpcEnvelope, RpcId, RpcMessage, Trail};
+use mcp_guard_core::{Rejection, RpcEnvelope, RpcId, RpcMessage, Trail, truncated_for_display};
 use tracing::Span;
 use tracing::field::Empty;
 
 use crate::layer::Config;
+use crate::metrics::bounded_method;
 use crate::scan::{Framing, Scanner, Wanted};
 use crate::{Caller, Outcome, RequestEvent};
 
@@ -35,11 +37,53 @@ pub(crate) struct Exchange {
     pub(crate) scanner: Option<Scanner>,
 }
 
+/// A header's value as it may be logged: cut by [`truncated_for_display`].
 fn header_text(headers: &HeaderMap, name: &http::HeaderName) -> Option<String> {
     headers
         .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
+        .map(|value| truncated_for_display(value.as_bytes()))
+}
+
+/// A client's string as it may reach a log, a span or an event: what
+/// [`truncated_for_display`] makes of it (at most 96 characters, escaped),
+/// without an allocation when that is the string itself.
+fn display(value: &str) -> Cow<'_, str> {
+    let shown_as_is = value.len() <= 96
+        && value
+            .bytes()
+            .all(|byte| matches!(byte, 0x20..=0x7e) && !matches!(byte, b'\\' | b'\'' | b'"'));
+    if shown_as_is {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(truncated_for_display(value.as_bytes()))
+    }
+}
+
+/// `value` when it is a W3C `traceparent` (`{version}-{trace id}-{parent
+/// id}-{flags}`: 55 characters of lower-case hex and dashes, version not
+/// `ff`, neither id all zeros), else `None`: an invalid one is dropped
+/// rather than logged or used as the span's parent.
+pub(crate) fn valid_traceparent(value: &str) -> Option<&str> {
+    let bytes = value.as_bytes();
+    if bytes.len() != 55 || bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
+        return None;
+    }
+    let hex = |field: &[u8]| {
+        field
+            .iter()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let zero = |field: &[u8]| field.iter().all(|byte| *byte == b'0');
+    let (version, trace_id, parent_id, flags) =
+        (&bytes[..2], &bytes[3..35], &bytes[36..52], &bytes[53..]);
+    let valid = hex(version)
+        && hex(trace_id)
+        && hex(parent_id)
+        && hex(flags)
+        && version != b"ff"
+        && !zero(trace_id)
+        && !zero(parent_id);
+    valid.then_some(value)
 }
 
 /// The span of one MCP request, named and attributed after the OpenTelemetry
@@ -86,7 +130,7 @@ fn annotate_span(span: &Span, envelope: &RpcEnvelope) {
     let Some(method) = message.method() else {
         return;
     };
-    span.record("mcp.method.name", method);
+    span.record("mcp.method.name", display(method).as_ref());
     if let Some(id) = message.id() {
         span.record("jsonrpc.request.id", id_text(id));
     }
@@ -96,37 +140,38 @@ fn annotate_span(span: &Span, envelope: &RpcEnvelope) {
         .meta_protocol_version()
         .or(message.params_protocol_version())
     {
-        span.record("mcp.protocol.version", version);
+        span.record("mcp.protocol.version", display(version).as_ref());
     }
-    let name = match method {
+    match method {
         "tools/call" => {
             span.record("gen_ai.operation.name", "execute_tool");
-            message.name().inspect(|name| {
-                span.record("gen_ai.tool.name", *name);
-            })
+            if let Some(name) = message.name() {
+                span.record("gen_ai.tool.name", display(name).as_ref());
+            }
         }
-        "prompts/get" => message.name().inspect(|name| {
-            span.record("gen_ai.prompt.name", *name);
-        }),
+        "prompts/get" => {
+            if let Some(name) = message.name() {
+                span.record("gen_ai.prompt.name", display(name).as_ref());
+            }
+        }
         _ => {
             if let Some(uri) = message.uri() {
-                span.record("mcp.resource.uri", uri);
+                span.record("mcp.resource.uri", display(uri).as_ref());
             }
-            None
         }
-    };
-    // The span name stays low-cardinality: a tool or prompt name, never a URI.
-    match name {
-        Some(name) => span.record("otel.name", format!("{method} {name}")),
-        None => span.record("otel.name", method),
-    };
-    if let Some(traceparent) = message.meta_traceparent() {
+    }
+    // The span's name is one of a fixed set: the semantic conventions'
+    // "{method} {tool}" would let any client (before it is even
+    // authenticated) mint span names; the tool is in `gen_ai.tool.name`.
+    span.record("otel.name", bounded_method(method));
+    // W3C: a `tracestate` is read only beside a valid `traceparent`.
+    if let Some(traceparent) = message.meta_traceparent().and_then(valid_traceparent) {
         span.record("traceparent", traceparent);
         #[cfg(feature = "opentelemetry")]
         crate::otel::continue_trace(span, traceparent, message.meta_tracestate());
-    }
-    if let Some(tracestate) = message.meta_tracestate() {
-        span.record("tracestate", tracestate);
+        if let Some(tracestate) = message.meta_tracestate() {
+            span.record("tracestate", display(tracestate).as_ref());
+        }
     }
 }
 
@@ -138,11 +183,23 @@ fn target_of(message: &RpcMessage) -> Option<&str> {
     }
 }
 
+/// The id as it is logged: a number's JSON text, a string cut for display.
 fn id_text(id: &RpcId) -> String {
     match id {
         RpcId::Number(number) => number.to_string(),
-        RpcId::String(text) => text.clone(),
+        RpcId::String(text) => display(text).into_owned(),
     }
+}
+
+/// What a message (or a body without one) waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expects {
+    /// A JSON-RPC request: an answer to its id.
+    Answer,
+    /// A notification or a client's response: nothing but a 2xx.
+    Nothing,
+    /// A `GET` stream or a `DELETE`: a 2xx and, for a stream, its end.
+    Status,
 }
 
 impl Exchange {
@@ -243,7 +300,7 @@ impl Exchange {
                     .messages()
                     .iter()
                     .filter(|message| message.is_request())
-                    .filter_map(|message| serde_json::to_value(message.id()).ok())
+                    .filter_map(|message| message.id().cloned())
                     .map(|id| (id, None))
                     .collect();
                 if ids.is_empty() {
@@ -264,6 +321,14 @@ impl Exchange {
         self.finish(true);
     }
 
+    /// The response future was dropped before the response head: the client
+    /// went away (or a timeout gave up on the handler). Every request of the
+    /// body is `aborted`, with status `499` (nginx's "client closed request").
+    pub(crate) fn abandon(mut self: Box<Self>) {
+        self.status = StatusCode::from_u16(499).unwrap_or(StatusCode::REQUEST_TIMEOUT);
+        self.finish(false);
+    }
+
     /// The response body ended (`ended`) or was dropped before its end: the
     /// events go out.
     pub(crate) fn finish(mut self: Box<Self>, ended: bool) {
@@ -278,15 +343,22 @@ impl Exchange {
             .envelope()
             .map(|envelope| envelope.messages())
             .unwrap_or(&[]);
-        let outcome_of = |found: Option<Outcome>| match (self.rejection, found) {
+        // Only an answer found for the request's id is `ok` (and teaches a
+        // metrics sink the tool's name); a 2xx without one is `unconfirmed`,
+        // a notification's 2xx `accepted`.
+        let outcome_of = |expects: Expects, found: Option<Outcome>| match (self.rejection, found) {
             (Some(rejection), _) => Outcome::Refused {
                 guard: rejection.guard,
                 reason: rejection.reason,
             },
             (None, Some(found)) => found,
             (None, None) if !ended => Outcome::Aborted,
-            (None, None) if self.status.is_success() => Outcome::Ok,
-            (None, None) => Outcome::HttpError,
+            (None, None) if !self.status.is_success() => Outcome::HttpError,
+            (None, None) => match expects {
+                Expects::Answer => Outcome::Unconfirmed,
+                Expects::Nothing => Outcome::Accepted,
+                Expects::Status => Outcome::Ok,
+            },
         };
         let event = |message: Option<&RpcMessage>, outcome: Outcome| {
             let method = message.and_then(RpcMessage::method);
@@ -299,6 +371,7 @@ impl Exchange {
                 }
                 _ => None,
             };
+            let shown = |value: &str| display(value).into_owned();
             RequestEvent {
                 time: self.time,
                 caller: caller.clone(),
@@ -310,13 +383,13 @@ impl Exchange {
                                 .meta_protocol_version()
                                 .or(message.params_protocol_version())
                         })
-                        .map(str::to_owned)
+                        .map(shown)
                 }),
                 http_method: self.http_method.clone(),
                 status: self.status,
-                method: method.map(str::to_owned),
+                method: method.map(shown),
                 request_id: message.and_then(RpcMessage::id).map(id_text),
-                target: target.map(str::to_owned),
+                target: target.map(shown),
                 outcome,
                 duration,
                 request_bytes,
@@ -324,26 +397,38 @@ impl Exchange {
                 arguments,
                 traceparent: message
                     .and_then(RpcMessage::meta_traceparent)
+                    .and_then(valid_traceparent)
                     .map(str::to_owned),
             }
         };
         let mut last = None;
         if messages.is_empty() {
-            let outcome = outcome_of(answers.as_ref().and_then(|answers| answers.found(0)));
+            // A POST without an envelope (no peek, or a body that did not
+            // parse) carried a request as far as anyone knows.
+            let expects = if self.http_method == Method::POST {
+                Expects::Answer
+            } else {
+                Expects::Status
+            };
+            let outcome = outcome_of(
+                expects,
+                answers.as_ref().and_then(|answers| answers.found(0)),
+            );
             self.config.emit(&event(None, outcome));
             last = Some(outcome);
         } else {
             let mut request_index = 0;
             for message in messages {
-                let found = if message.is_request() {
+                let (expects, found) = if message.is_request() {
                     request_index += 1;
-                    answers
+                    let found = answers
                         .as_ref()
-                        .and_then(|answers| answers.found(request_index - 1))
+                        .and_then(|answers| answers.found(request_index - 1));
+                    (Expects::Answer, found)
                 } else {
-                    None
+                    (Expects::Nothing, None)
                 };
-                let outcome = outcome_of(found);
+                let outcome = outcome_of(expects, found);
                 self.config.emit(&event(Some(message), outcome));
                 last = Some(outcome);
             }

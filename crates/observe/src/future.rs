@@ -16,10 +16,23 @@ pin_project! {
     /// The response future of [`Observe`](crate::Observe): polls the stack
     /// inside the request's span and wraps the response body in an
     /// [`ObserveBody`], which emits the events when it ends.
+    ///
+    /// Dropped before the response head (the client went away, a timeout
+    /// gave up on a slow handler), it emits the request's events as
+    /// [`Aborted`](crate::Outcome::Aborted): every request leaves one event.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
         exchange: Option<Box<Exchange>>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // `None` once the response (or the inner error) was handed on.
+            if let Some(exchange) = this.project().exchange.take() {
+                exchange.abandon();
+            }
+        }
     }
 }
 

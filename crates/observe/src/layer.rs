@@ -151,7 +151,7 @@ impl ObserveLayer {
     /// answer: of a JSON body, or of one SSE line and one event's `data`
     /// (default [`DEFAULT_MAX_SCAN_BYTES`](Self::DEFAULT_MAX_SCAN_BYTES)). An
     /// answer larger than that is not parsed: its outcome follows the status
-    /// (`ok` for a 2xx, else `http_error`). `0` turns the scan off.
+    /// (`unconfirmed` for a 2xx, else `http_error`). `0` turns the scan off.
     pub fn max_scan_bytes(mut self, max: usize) -> Self {
         self.config_mut().max_scan_bytes = max;
         self

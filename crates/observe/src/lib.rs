@@ -8,7 +8,9 @@
 //!
 //! - runs the stack inside one `tracing` span named and attributed after the
 //!   [OpenTelemetry semantic conventions for MCP](https://opentelemetry.io/docs/specs/semconv/gen-ai/mcp/)
-//!   (`otel.name` = `"{mcp.method.name} {tool}"`, `mcp.method.name`,
+//!   (`otel.name` = the method when MCP defines it, else `other`; not the
+//!   conventions' `"{mcp.method.name} {tool}"`, which would let any client
+//!   mint span names: the tool is in `gen_ai.tool.name`), `mcp.method.name`,
 //!   `mcp.session.id`, `mcp.protocol.version`, `jsonrpc.request.id`,
 //!   `gen_ai.tool.name`, `gen_ai.prompt.name`, `mcp.resource.uri`,
 //!   `error.type`, `rpc.response.status_code`, `otel.kind = "server"`), plus the
@@ -32,11 +34,26 @@
 //!   response body as it passes — an `application/json` body, or the SSE event
 //!   that carries it in a `text/event-stream` answer (legacy-era rmcp answers
 //!   POSTs with SSE): `ok` for a result, `rpc_error` with its code for an
-//!   error. At most [`ObserveLayer::max_scan_bytes`] are kept (of the JSON
-//!   body, or of one SSE line and one event's `data`); an answer larger than
-//!   that is not read and the status decides: `ok` for 2xx, `http_error` else.
-//!   The bytes pass on unchanged and undelayed.
-//! - A body dropped before its end whose answer was not seen: `aborted`.
+//!   error. Ids match as the handler reads them (`1` answers `1.0`). At most
+//!   [`ObserveLayer::max_scan_bytes`] are kept (of the JSON body, or of one
+//!   SSE line and one event's `data`); an answer larger than that is not
+//!   read. The bytes pass on unchanged and undelayed.
+//! - No answer to the request's id found (too large, not JSON-RPC, another
+//!   id): the status decides, `unconfirmed` for 2xx, `http_error` else.
+//!   Only `ok` — a result seen for that id — says a tool exists.
+//! - A notification (no id) taken with a 2xx (`202`): `accepted`.
+//! - A `GET` stream or `DELETE`: `ok` for a 2xx that ended, `http_error` else.
+//! - A response future dropped before the response head, or a body dropped
+//!   before its end, whose answer was not seen: `aborted`.
+//!
+//! # What a client chooses stays bounded
+//!
+//! Every string a client chose (method, request id, tool, prompt or
+//! resource name, session id, protocol version, `tracestate`) reaches a span,
+//! a log line or an event cut for display
+//! ([`truncated_for_display`](mcp_guard_core::truncated_for_display): at most
+//! 96 characters, escaped); a `traceparent` that is not of the W3C form is
+//! dropped.
 //!
 //! # What the guards tell it
 //!
@@ -51,8 +68,8 @@
 //! # Continuing the client's trace
 //!
 //! A 2026-07-28 client may put the W3C `traceparent` and `tracestate` of its
-//! own span in `params._meta` (SEP-414). They are always recorded on the span
-//! (fields `traceparent`, `tracestate`) and in [`RequestEvent::traceparent`].
+//! own span in `params._meta` (SEP-414). A valid `traceparent` is recorded on
+//! the span (fields `traceparent`, `tracestate`) and in [`RequestEvent::traceparent`].
 //! With the crate feature `opentelemetry`, the span continues that trace: the
 //! W3C propagator reads them and `tracing-opentelemetry`'s `set_parent` makes
 //! the client's span its parent, so an exporter shows the server's span in

@@ -27,15 +27,17 @@
 //! |---|---|
 //! | `method` | the JSON-RPC method when it is one MCP defines ([`MCP_METHODS`]), else `other`; for a request without one (a `GET` stream, a `DELETE`, a body that did not parse) the HTTP method: `GET`, `POST`, `DELETE`, `OPTIONS`, else `other` |
 //! | `tool` | for `tools/call` and `prompts/get` only: the tool or prompt name once it is *known* (below), else `_other`; `""` for every other method (never a resource URI) |
-//! | `outcome` | [`Outcome::label`]: `ok`, `rpc_error`, `refused`, `http_error`, `aborted` |
+//! | `outcome` | [`Outcome::label`]: `ok` (a result to the request's id was found, or a `GET`/`DELETE` ended with a 2xx), `unconfirmed` (a 2xx to a request whose answer was not found: not JSON-RPC, too large to scan, another id), `accepted` (a notification taken with a 2xx), `rpc_error`, `refused`, `http_error`, `aborted` |
 //! | `error_code` | the JSON-RPC error code when it is a standard one (`-32700`, `-32600`…`-32603`, `-32000`, `-32001`, `-32002`, `-32020`, `-32022`, `-32042`), else `other` |
 //! | `guard`, `reason` | `&'static str` names the guards define ([`mcp_guard_core::guard`]) |
 //!
 //! A tool (or prompt) name is known when the operator named it
 //! ([`known_tools`](MetricsSink::known_tools),
 //! [`known_prompts`](MetricsSink::known_prompts)), or once the handler
-//! answered a call of it with a result ([`Outcome::Ok`]): a real tool, not a
-//! name a client made up. At most [`max_learned_names`](MetricsSink::max_learned_names)
+//! answered a call of it with a result ([`Outcome::Ok`]: the result to that
+//! call's id was found in the response body): a real tool, not a name a
+//! client made up. A notification naming a tool ([`Outcome::Accepted`]) and
+//! a 2xx whose answer was not found ([`Outcome::Unconfirmed`]) teach nothing. At most [`max_learned_names`](MetricsSink::max_learned_names)
 //! names ([`DEFAULT_MAX_LEARNED_NAMES`], 64) are learned that way; calls of any
 //! other name are counted under `_other`. (A handler that answers calls of
 //! unknown tools with a result rather than an error lets clients fill those
@@ -387,15 +389,22 @@ pub fn describe_metrics() {
     );
 }
 
+/// A JSON-RPC method as a bounded value: the method when MCP defines it
+/// ([`MCP_METHODS`]), else [`OTHER_METHOD`]. The `method` label, and the
+/// request span's `otel.name`.
+pub(crate) fn bounded_method(method: &str) -> &'static str {
+    MCP_METHODS
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or(OTHER_METHOD)
+}
+
 /// The `method` label: an MCP method verbatim, else `other`; the HTTP method
 /// for a request without a JSON-RPC method.
 fn method_label(event: &RequestEvent) -> &'static str {
     match event.method.as_deref() {
-        Some(method) => MCP_METHODS
-            .iter()
-            .find(|known| **known == method)
-            .copied()
-            .unwrap_or(OTHER_METHOD),
+        Some(method) => bounded_method(method),
         None => match event.http_method {
             http::Method::GET => "GET",
             http::Method::POST => "POST",
@@ -655,6 +664,37 @@ mod tests {
             ),
             Some(1)
         );
+    }
+
+    #[test]
+    fn only_a_found_result_teaches_a_name() {
+        let recorded = record(
+            MetricsSink::new,
+            &[
+                call("notified", Outcome::Accepted),
+                call("notified", Outcome::Accepted),
+                call("unseen", Outcome::Unconfirmed),
+                call("unseen", Outcome::Unconfirmed),
+            ],
+        );
+        assert_eq!(
+            recorded.tools(REQUESTS_TOTAL),
+            BTreeSet::from([OTHER_NAME.to_owned()])
+        );
+        for outcome in ["accepted", "unconfirmed"] {
+            assert_eq!(
+                recorded.counter(
+                    REQUESTS_TOTAL,
+                    &[
+                        ("method", "tools/call"),
+                        ("tool", OTHER_NAME),
+                        ("outcome", outcome)
+                    ]
+                ),
+                Some(2),
+                "{outcome}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Finding the handler's answer to a request in the response body, bounded,
 //! without holding the bytes back.
 
+use mcp_guard_core::RpcId;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -20,7 +21,9 @@ pub(crate) enum Framing {
 #[derive(Debug)]
 pub(crate) enum Wanted {
     /// These ids (the requests of the body), with the answer once found.
-    Ids(Vec<(Value, Option<Outcome>)>),
+    /// An answer's id matches the way the handler read the request's
+    /// ([`RpcId::matches`]: `1` answers `1.0`).
+    Ids(Vec<(RpcId, Option<Outcome>)>),
     /// The first answer in the body, whatever its id: no envelope peek ran,
     /// so the request's id is not known.
     First(Option<Outcome>),
@@ -44,7 +47,7 @@ impl Wanted {
                 let Some(id) = reply.id else { return };
                 if let Some((_, found)) = ids
                     .iter_mut()
-                    .find(|(wanted, found)| found.is_none() && *wanted == id)
+                    .find(|(wanted, found)| found.is_none() && wanted.matches(&id))
                 {
                     *found = Some(outcome);
                 }
@@ -246,7 +249,15 @@ mod tests {
     use super::*;
 
     fn ids(ids: &[Value]) -> Wanted {
-        Wanted::Ids(ids.iter().map(|id| (id.clone(), None)).collect())
+        Wanted::Ids(
+            ids.iter()
+                .map(|id| match id {
+                    Value::Number(number) => (RpcId::Number(number.clone()), None),
+                    Value::String(text) => (RpcId::String(text.clone()), None),
+                    other => panic!("not an id: {other}"),
+                })
+                .collect(),
+        )
     }
 
     fn scan(framing: Framing, limit: usize, wanted: Wanted, chunks: &[&[u8]]) -> Wanted {
@@ -273,6 +284,24 @@ mod tests {
             &[br#"{"jsonrpc":"2.0","id":"a","error":{"code":-32601,"message":"no"}}"#],
         );
         assert_eq!(found.found(0), Some(Outcome::RpcError { code: -32601 }));
+    }
+
+    #[test]
+    fn a_float_id_is_answered_by_its_integer() {
+        let found = scan(
+            Framing::Json,
+            1024,
+            ids(&[serde_json::json!(1.0)]),
+            &[br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"x"}}"#],
+        );
+        assert_eq!(found.found(0), Some(Outcome::RpcError { code: -32602 }));
+        let found = scan(
+            Framing::Json,
+            1024,
+            ids(&["1".into()]),
+            &[br#"{"jsonrpc":"2.0","id":1,"result":{}}"#],
+        );
+        assert_eq!(found.found(0), None, "a string id is not a number");
     }
 
     #[test]

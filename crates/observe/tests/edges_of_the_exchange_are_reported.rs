@@ -71,7 +71,7 @@ async fn a_batch_is_one_event_per_message_each_with_its_own_answer() {
         summary,
         [
             ("tools/list", Outcome::Ok),
-            ("notifications/cancelled", Outcome::Ok),
+            ("notifications/cancelled", Outcome::Accepted),
             ("nope", Outcome::RpcError { code: -32601 }),
         ]
     );
@@ -161,7 +161,11 @@ async fn an_answer_larger_than_the_scan_bound_follows_the_status() {
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     assert!(bytes.len() > 256, "the bytes pass through whole");
     let events = events.take();
-    assert_eq!(events[0].outcome, Outcome::Ok, "not scanned: 200 is ok");
+    assert_eq!(
+        events[0].outcome,
+        Outcome::Unconfirmed,
+        "not scanned: a 200 without a result seen is unconfirmed"
+    );
     assert_eq!(events[0].response_bytes, bytes.len() as u64);
 }
 
@@ -275,4 +279,32 @@ async fn the_span_carries_the_mcp_attributes_and_the_clients_trace_context() {
         events[0].traceparent.as_deref(),
         Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
     );
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_before_the_response_is_one_aborted_event() {
+    let events = Events::default();
+    let service = ServiceBuilder::new()
+        .layer(
+            ObserveLayer::new()
+                .without_tracing_events()
+                .sink(events.clone()),
+        )
+        .layer(EnvelopePeekLayer::new(EnvelopeLimits::new()))
+        .service_fn(|_request| async {
+            // A slow tool call: no response head for an hour.
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            Ok::<_, Infallible>(json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#))
+        });
+    let call = service.oneshot(post(
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow"}}"#,
+    ));
+    // The client gives up: the response future is dropped before the head.
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
+    assert!(gave_up.is_err(), "the handler is still running");
+    let events = events.take();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].method.as_deref(), Some("tools/call"));
+    assert_eq!(events[0].target.as_deref(), Some("slow"));
+    assert_eq!(events[0].outcome, Outcome::Aborted);
 }

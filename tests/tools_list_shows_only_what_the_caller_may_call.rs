@@ -347,3 +347,34 @@ async fn a_replayed_list_answer_is_the_filtered_one() {
         "the stored event is the filtered one"
     );
 }
+
+/// A float id (`1.0`), which rmcp answers as the integer `1`: the list is
+/// filtered all the same (it once passed whole, the ids not matching).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_float_request_id_gets_the_filtered_list_too() {
+    let server = Server::start(true).await;
+    let body = json!({"jsonrpc": "2.0", "id": 1.0, "method": "tools/list",
+        "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                             "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let response = reqwest::Client::new()
+        .post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/list")
+        .bearer_auth(server.token("mcp"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("\"echo\""),
+        "the list itself is missing: {text}"
+    );
+    assert!(
+        !text.contains("admin_echo"),
+        "a float id got the unfiltered list: {text}"
+    );
+}

@@ -9,9 +9,6 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -158,23 +155,8 @@ async fn the_python_sdk_is_refused_the_limited_tool_and_served_the_others() {
 
 /// Runs tests/python/tool_limit_client.py: its JSON report.
 fn tool_limit_client(url: &str, mode: &str, token: &str) -> Value {
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/tool_limit_client.py");
-    let output = Command::new(support::python())
-        .arg(script)
-        .args([url, mode, token, &CALLS.to_string()])
-        .output()
-        .expect("run the Python MCP client");
-    assert!(
-        output.status.success(),
-        "the Python client failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "no JSON report ({error}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    support::python_script(
+        "tool_limit_client.py",
+        &[url, mode, token, &CALLS.to_string()],
+    )
 }

@@ -12,9 +12,6 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -166,22 +163,5 @@ async fn without_bearer_auth_the_notes_tools_ask_for_a_signed_in_caller() {
 
 /// Runs tests/python/notes_client.py: its JSON report.
 fn notes_client(url: &str, mode: &str, owner: &str, other: &str) -> Value {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/notes_client.py");
-    let output = Command::new(support::python())
-        .arg(script)
-        .args([url, mode, owner, other])
-        .output()
-        .expect("run the Python MCP client");
-    assert!(
-        output.status.success(),
-        "the Python notes client failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "no JSON report ({error}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    support::python_script("notes_client.py", &[url, mode, owner, other])
 }

@@ -333,16 +333,25 @@ fn find_python() -> PathBuf {
 /// Runs tests/python/e2e_client.py against `url` in `mode` (`legacy` or
 /// `2026-07-28`) and returns its JSON report.
 pub fn python_client(url: &str, mode: &str, token: Option<&str>) -> serde_json::Value {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/e2e_client.py");
-    let mut command = Command::new(python());
-    command.arg(script).arg(url).arg(mode);
-    if let Some(token) = token {
-        command.arg(token);
-    }
-    let output = command.output().expect("run the Python MCP client");
+    let mut args = vec![url, mode];
+    args.extend(token);
+    python_script("e2e_client.py", &args)
+}
+
+/// Runs `tests/python/<script>` with `args` under the SDK's interpreter and
+/// returns the JSON report it prints, failing clearly when it fails.
+pub fn python_script(script: &str, args: &[&str]) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let output = Command::new(python())
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("run the Python MCP client");
     assert!(
         output.status.success(),
-        "the Python MCP client failed ({}):\n{}",
+        "the Python MCP client {script} failed ({}):\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );

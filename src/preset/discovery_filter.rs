@@ -34,6 +34,12 @@ impl<V, Ss, Es> McpGuard<V, Ss, Es> {
     /// policy (pass [`discovery_filter`](Self::discovery_filter) instead);
     /// either is an error from [`build`](Self::build) naming
     /// `filter_discovery`.
+    ///
+    /// Keep the preset's resumable SSE on with it: the filter sits inside
+    /// it, so what a `Last-Event-ID` replay sends is the filtered answer.
+    /// With resumable SSE off and a handler that keeps and replays its own
+    /// SSE events (rmcp's legacy session mode), a replay comes from the
+    /// handler's copy, which the filter never rewrote.
     pub fn filter_discovery(mut self, on: bool) -> Self {
         self.common.discovery_filter.on = on;
         self

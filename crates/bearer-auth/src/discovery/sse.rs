@@ -69,6 +69,11 @@ pub(crate) struct NotJson;
 /// JSON. Every line but `data` keeps its place and bytes (the `id` the
 /// resume layer replays by, `event`, `retry`, comments).
 pub(crate) fn filter_event(event: &[u8], target: &mut Target) -> Result<Option<Bytes>, NotJson> {
+    // A client drops one byte order mark before the stream's first field
+    // (the SSE spec), then reads `data:`; read past it here too, or a list
+    // behind it would pass as an event without data. Stripped from any
+    // event, not only the first: that can only filter more, never less.
+    let event = event.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(event);
     let mut data: Option<Vec<u8>> = None;
     for (line, _) in lines(event) {
         if let Some(value) = data_value(line) {

@@ -20,10 +20,8 @@ use crate::{Principal, RpcEnvelope};
 /// per request, the principal verified once). Without a `Trail` in the
 /// extensions, recording costs one extensions lookup.
 ///
-/// The envelope is kept in an [`Arc`]: a peek that holds it in one
-/// ([`Trail::record_shared_envelope_in`]) shares it with the observer
-/// instead of copying it — with the raw tool arguments, up to the body limit
-/// — for the life of the response.
+/// The trail keeps a copy of the envelope (the peek's stays in the request's
+/// extensions for the layers inside), made once, by the first record.
 ///
 /// ```
 /// use mcp_guard_core::{Principal, RpcEnvelope, Trail};
@@ -62,7 +60,7 @@ pub type OnEnvelope = fn(&tracing::Span, &RpcEnvelope);
 
 #[derive(Debug, Default)]
 struct Recorded {
-    envelope: OnceLock<(Arc<RpcEnvelope>, u64)>,
+    envelope: OnceLock<(RpcEnvelope, u64)>,
     principal: OnceLock<Principal>,
     span: Option<(tracing::Span, OnEnvelope)>,
 }
@@ -74,42 +72,9 @@ impl Trail {
     }
 
     /// Records the request's envelope and its body's size in bytes into the
-    /// `Trail` of `extensions`, if there is one: a copy of it (made only when
-    /// this is the first record). A peek that holds the envelope in an
-    /// [`Arc`] shares it instead, with [`Trail::record_shared_envelope_in`].
+    /// `Trail` of `extensions`, if there is one: a copy of it, made only when
+    /// this is the first record (a later one changes nothing).
     pub fn record_envelope_in(extensions: &Extensions, envelope: &RpcEnvelope, body_bytes: u64) {
-        Trail::record_in(extensions, || Arc::new(envelope.clone()), body_bytes);
-    }
-
-    /// Records the request's envelope and its body's size in bytes into the
-    /// `Trail` of `extensions`, if there is one, sharing it: the trail keeps
-    /// a reference, not a copy.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    ///
-    /// use mcp_guard_core::{RpcEnvelope, Trail};
-    ///
-    /// let trail = Trail::new();
-    /// let mut request = http::Request::new(());
-    /// request.extensions_mut().insert(trail.clone());
-    /// let envelope = Arc::new(RpcEnvelope::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#));
-    /// Trail::record_shared_envelope_in(request.extensions(), &envelope, 40);
-    /// assert!(Arc::ptr_eq(trail.shared_envelope().unwrap(), &envelope));
-    /// ```
-    pub fn record_shared_envelope_in(
-        extensions: &Extensions,
-        envelope: &Arc<RpcEnvelope>,
-        body_bytes: u64,
-    ) {
-        Trail::record_in(extensions, || Arc::clone(envelope), body_bytes);
-    }
-
-    fn record_in(
-        extensions: &Extensions,
-        envelope: impl FnOnce() -> Arc<RpcEnvelope>,
-        body_bytes: u64,
-    ) {
         let Some(trail) = extensions.get::<Trail>() else {
             return;
         };
@@ -118,7 +83,7 @@ impl Trail {
         let mut first = false;
         let (recorded, _) = trail.recorded.envelope.get_or_init(|| {
             first = true;
-            (envelope(), body_bytes)
+            (envelope.clone(), body_bytes)
         });
         if let (true, Some((span, on_envelope))) = (first, &trail.recorded.span) {
             on_envelope(span, recorded);
@@ -153,15 +118,6 @@ impl Trail {
 
     /// The request's envelope, once the envelope peek has read it.
     pub fn envelope(&self) -> Option<&RpcEnvelope> {
-        self.recorded
-            .envelope
-            .get()
-            .map(|(envelope, _)| &**envelope)
-    }
-
-    /// The request's envelope as the trail holds it, to keep beyond the
-    /// trail without copying it.
-    pub fn shared_envelope(&self) -> Option<&Arc<RpcEnvelope>> {
         self.recorded.envelope.get().map(|(envelope, _)| envelope)
     }
 
@@ -182,7 +138,7 @@ mod tests {
     use crate::RpcMessage;
 
     #[test]
-    fn a_shared_envelope_is_kept_not_copied_and_the_first_record_stands() {
+    fn the_first_record_stands_with_its_arguments() {
         let trail = Trail::new();
         let mut extensions = Extensions::new();
         extensions.insert(trail.clone());
@@ -190,23 +146,12 @@ mod tests {
         let call = format!(
             r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{arguments}}}}}"#
         );
-        let envelope = Arc::new(RpcEnvelope::parse(call.as_bytes()));
-        Trail::record_shared_envelope_in(&extensions, &envelope, call.len() as u64);
-        let kept = trail.shared_envelope().map(Arc::clone);
-        assert!(kept.is_some_and(|kept| Arc::ptr_eq(&kept, &envelope)));
-        assert_eq!(
-            Arc::strong_count(&envelope),
-            2,
-            "the caller's and the trail's"
-        );
-        // A later record neither replaces nor copies it.
+        let envelope = RpcEnvelope::parse(call.as_bytes());
+        Trail::record_envelope_in(&extensions, &envelope, call.len() as u64);
+        // A later record replaces nothing.
         let other = RpcEnvelope::parse(br#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#);
         Trail::record_envelope_in(&extensions, &other, 40);
-        assert!(
-            trail
-                .shared_envelope()
-                .is_some_and(|kept| Arc::ptr_eq(kept, &envelope))
-        );
+        assert_eq!(trail.envelope(), Some(&envelope));
         assert_eq!(trail.body_bytes(), Some(call.len() as u64));
         assert_eq!(
             trail

@@ -548,9 +548,12 @@ fn profile(runtime: &tokio::runtime::Runtime, name: &str, rounds: u64) {
         Some(name) => (true, name),
         None => (false, name),
     };
+    // An exact name first: one scenario's name can be part of another's
+    // ("McpGuard::local() stack" is in the observe scenario's name).
     let scenario = scenarios
         .iter()
-        .find(|scenario| scenario.name.contains(name))
+        .find(|scenario| scenario.name == name)
+        .or_else(|| scenarios.iter().find(|scenario| scenario.name.contains(name)))
         .unwrap_or_else(|| panic!("no scenario named like {name:?}"));
     let call = if bare {
         &scenario.baseline

@@ -3,7 +3,8 @@
 //!
 //! Input: two bytes choosing the body limit and the chunk size, then the body.
 //! Checked:
-//! - `RpcEnvelope::parse` never panics (deep nesting included);
+//! - `RpcEnvelope::parse` never panics (deep nesting included), and
+//!   `RpcEnvelope::parse_shared` reads the same envelope;
 //! - what it reads agrees with `serde_json::Value` wherever both parse: the
 //!   method, id, `params.name`, `params.uri` and `_meta` protocol version of a
 //!   single message, the length of a batch;
@@ -28,6 +29,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let envelope = RpcEnvelope::parse(body);
+    assert_eq!(
+        RpcEnvelope::parse_shared(&Bytes::copy_from_slice(body)),
+        envelope,
+        "the shared parse reads what the copying parse reads"
+    );
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
         compare(&envelope, &value);
     }

@@ -4,8 +4,11 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use bytes::Bytes;
+use bytestring::ByteString;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The `_meta` key carrying the protocol version in the stateless era.
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -110,10 +113,41 @@ impl RpcEnvelope {
     /// rule only a full parse checks (a lone surrogate escape, nesting deeper
     /// than the handler's parser allows) is left for the handler to reject.
     pub fn parse(body: &[u8]) -> RpcEnvelope {
-        if std::str::from_utf8(body).is_err() {
+        // The whole body is UTF-8 (skipped members too), checked once; the
+        // parser then reads it as text and does not check each string again.
+        let Ok(text) = std::str::from_utf8(body) else {
             return RpcEnvelope::Unparsable;
-        }
-        serde_json::from_slice(body).unwrap_or(RpcEnvelope::Unparsable)
+        };
+        RpcEnvelope::parse_text(text, Source::Copied)
+    }
+
+    /// [`parse`](RpcEnvelope::parse) for a body held in [`Bytes`] (as the
+    /// envelope peek holds it): the strings kept (`params.name`, `uri`, the
+    /// protocol versions, the arguments' text) are slices of `body`, not
+    /// copies, so a request costs no allocation for them.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mcp_guard_core::RpcEnvelope;
+    ///
+    /// let body = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"weather","arguments":{"city":"Oslo"}}}"#);
+    /// let envelope = RpcEnvelope::parse_shared(&body);
+    /// assert_eq!(envelope, RpcEnvelope::parse(&body));
+    /// assert_eq!(envelope.single().unwrap().name(), Some("weather"));
+    /// ```
+    pub fn parse_shared(body: &Bytes) -> RpcEnvelope {
+        let Ok(text) = ByteString::try_from(body.clone()) else {
+            return RpcEnvelope::Unparsable;
+        };
+        RpcEnvelope::parse_text(&text, Source::Shared(&text))
+    }
+
+    fn parse_text(text: &str, source: Source<'_>) -> RpcEnvelope {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let parsed = EnvelopeSeed(source)
+            .deserialize(&mut deserializer)
+            .and_then(|envelope| deserializer.end().map(|()| envelope));
+        parsed.unwrap_or(RpcEnvelope::Unparsable)
     }
 
     /// Whether the body is a batch.
@@ -157,11 +191,13 @@ impl RpcEnvelope {
 pub struct RpcMessage {
     method: Option<Cow<'static, str>>,
     id: Option<RpcId>,
-    name: Option<String>,
-    uri: Option<String>,
-    meta_protocol_version: Option<String>,
-    params_protocol_version: Option<String>,
-    arguments: Option<Arguments>,
+    name: Option<ByteString>,
+    uri: Option<ByteString>,
+    meta_protocol_version: Option<ByteString>,
+    params_protocol_version: Option<ByteString>,
+    /// `params.arguments` kept as its JSON text: only a tool call whose
+    /// arguments are mirrored into headers (or logged) ever looks inside.
+    arguments: Option<ByteString>,
     has_result_or_error: bool,
     has_meta: bool,
     meta_has_client_capabilities: bool,
@@ -174,18 +210,6 @@ pub struct RpcMessage {
 struct TraceContext {
     traceparent: Option<String>,
     tracestate: Option<String>,
-}
-
-/// `params.arguments` kept as its JSON text: only a tool call whose arguments
-/// are mirrored into headers ever looks inside, so the envelope parse copies the
-/// text once instead of building a tree for every call.
-#[derive(Debug, Clone)]
-struct Arguments(Box<serde_json::value::RawValue>);
-
-impl PartialEq for Arguments {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
-    }
 }
 
 impl RpcMessage {
@@ -243,8 +267,9 @@ impl RpcMessage {
     }
 
     /// `params.arguments` (tools/call) as its JSON text, exactly as sent.
-    pub fn arguments(&self) -> Option<&serde_json::value::RawValue> {
-        self.arguments.as_ref().map(|arguments| &*arguments.0)
+    pub fn arguments(&self) -> Option<&RawValue> {
+        // Read again from the text kept: this is off the per-request path.
+        serde_json::from_str(self.arguments.as_deref()?).ok()
     }
 
     /// A request: has a method and an id.
@@ -269,36 +294,70 @@ impl RpcMessage {
 }
 
 impl<'de> Deserialize<'de> for RpcEnvelope {
+    /// Deserializes the envelope from any JSON source; the strings kept are
+    /// copies (see [`RpcEnvelope::parse_shared`] for slices of a body).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EnvelopeVisitor;
-
-        impl<'de> Visitor<'de> for EnvelopeVisitor {
-            type Value = RpcEnvelope;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON-RPC message or an array of them")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                MessageVisitor.visit_map(map).map(RpcEnvelope::Single)
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut messages = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                while let Some(message) = seq.next_element::<RpcMessage>()? {
-                    messages.push(message);
-                }
-                Ok(RpcEnvelope::Batch(messages))
-            }
-        }
-
-        deserializer.deserialize_any(EnvelopeVisitor)
+        EnvelopeSeed(Source::Copied).deserialize(deserializer)
     }
 }
 
 impl<'de> Deserialize<'de> for RpcMessage {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MessageVisitor)
+        MessageSeed(Source::Copied).deserialize(deserializer)
+    }
+}
+
+/// Where the strings the envelope keeps come from: slices of the body's
+/// text when the parse reads a shared body, else copies.
+#[derive(Clone, Copy)]
+enum Source<'s> {
+    Shared(&'s ByteString),
+    Copied,
+}
+
+impl Source<'_> {
+    /// `text` as kept: a slice of the shared body when it lies in it (a
+    /// string without escapes), else a copy.
+    fn keep(self, text: &str) -> ByteString {
+        if let Source::Shared(body) = self {
+            let start = body.as_ptr() as usize;
+            let at = text.as_ptr() as usize;
+            if at >= start && at + text.len() <= start + body.len() {
+                return body.slice_ref(text);
+            }
+        }
+        ByteString::from(text)
+    }
+}
+
+/// The whole body: one message or a batch.
+struct EnvelopeSeed<'s>(Source<'s>);
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
+    type Value = RpcEnvelope;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RpcEnvelope, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
+    type Value = RpcEnvelope;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC message or an array of them")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        MessageSeed(self.0).visit_map(map).map(RpcEnvelope::Single)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut messages = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(message) = seq.next_element_seed(MessageSeed(self.0))? {
+            messages.push(message);
+        }
+        Ok(RpcEnvelope::Batch(messages))
     }
 }
 
@@ -314,9 +373,18 @@ fn set_once<T, E: de::Error>(
     Ok(())
 }
 
-struct MessageVisitor;
+/// One message object.
+struct MessageSeed<'s>(Source<'s>);
 
-impl<'de> Visitor<'de> for MessageVisitor {
+impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
+    type Value = RpcMessage;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RpcMessage, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MessageSeed<'_> {
     type Value = RpcMessage;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -333,7 +401,11 @@ impl<'de> Visitor<'de> for MessageVisitor {
                     set_once(&mut message.method, map.next_value::<Method>()?.0, "method")?
                 }
                 MessageKey::Id => set_once(&mut message.id, map.next_value::<RpcId>()?, "id")?,
-                MessageKey::Params => set_once(&mut params, map.next_value::<Params>()?, "params")?,
+                MessageKey::Params => set_once(
+                    &mut params,
+                    map.next_value_seed(ParamsSeed(self.0))?,
+                    "params",
+                )?,
                 MessageKey::Result | MessageKey::Error => {
                     let seen = if key == MessageKey::Result {
                         &mut seen_result
@@ -365,9 +437,59 @@ impl<'de> Visitor<'de> for MessageVisitor {
             message.trace_context = params.trace_context;
             message.meta_has_client_capabilities = params.meta_has_client_capabilities;
             message.params_protocol_version = params.protocol_version;
-            message.arguments = params.arguments.map(Arguments);
+            message.arguments = params.arguments;
         }
         Ok(message)
+    }
+}
+
+/// A string member, kept as [`Source::keep`] says.
+struct TextSeed<'s>(Source<'s>);
+
+impl<'de> DeserializeSeed<'de> for TextSeed<'_> {
+    type Value = ByteString;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ByteString, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed<'_> {
+    type Value = ByteString;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<ByteString, E> {
+        // Not borrowed from the body (it held escapes): a copy.
+        Ok(ByteString::from(text))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<ByteString, E> {
+        Ok(self.0.keep(text))
+    }
+}
+
+/// `params.arguments`: its JSON text, checked for syntax, not built into
+/// values.
+struct ArgumentsSeed<'s>(Source<'s>);
+
+impl<'de> DeserializeSeed<'de> for ArgumentsSeed<'_> {
+    type Value = ByteString;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ByteString, D::Error> {
+        match self.0 {
+            // The shared body's parser reads from text: the value borrows.
+            Source::Shared(_) => {
+                let raw = <&'de RawValue>::deserialize(deserializer)?;
+                Ok(self.0.keep(raw.get()))
+            }
+            Source::Copied => {
+                let raw = Box::<RawValue>::deserialize(deserializer)?;
+                Ok(ByteString::from(String::from(Box::<str>::from(raw))))
+            }
+        }
     }
 }
 
@@ -496,14 +618,14 @@ impl<'de> Deserialize<'de> for RpcId {
 /// The members of `params` the guards read.
 #[derive(Default)]
 struct Params {
-    name: Option<String>,
-    uri: Option<String>,
-    protocol_version: Option<String>,
-    meta_protocol_version: Option<String>,
+    name: Option<ByteString>,
+    uri: Option<ByteString>,
+    protocol_version: Option<ByteString>,
+    meta_protocol_version: Option<ByteString>,
     has_meta: bool,
     meta_has_client_capabilities: bool,
     trace_context: Option<Box<TraceContext>>,
-    arguments: Option<Box<serde_json::value::RawValue>>,
+    arguments: Option<ByteString>,
 }
 
 #[derive(PartialEq, Eq)]
@@ -529,11 +651,16 @@ impl<'de> Deserialize<'de> for ParamsKey {
     }
 }
 
-impl<'de> Deserialize<'de> for Params {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ParamsVisitor;
+/// `params`, its strings kept as [`Source::keep`] says.
+struct ParamsSeed<'s>(Source<'s>);
 
-        impl<'de> Visitor<'de> for ParamsVisitor {
+impl<'de> DeserializeSeed<'de> for ParamsSeed<'_> {
+    type Value = Params;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Params, D::Error> {
+        struct ParamsVisitor<'s>(Source<'s>);
+
+        impl<'de> Visitor<'de> for ParamsVisitor<'_> {
             type Value = Params;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -551,21 +678,31 @@ impl<'de> Deserialize<'de> for Params {
                 let mut meta: Option<Meta> = None;
                 while let Some(key) = map.next_key::<ParamsKey>()? {
                     match key {
-                        ParamsKey::Name => {
-                            set_once(&mut params.name, map.next_value()?, "params.name")?
-                        }
-                        ParamsKey::Uri => {
-                            set_once(&mut params.uri, map.next_value()?, "params.uri")?
-                        }
+                        ParamsKey::Name => set_once(
+                            &mut params.name,
+                            map.next_value_seed(TextSeed(self.0))?,
+                            "params.name",
+                        )?,
+                        ParamsKey::Uri => set_once(
+                            &mut params.uri,
+                            map.next_value_seed(TextSeed(self.0))?,
+                            "params.uri",
+                        )?,
                         ParamsKey::ProtocolVersion => set_once(
                             &mut params.protocol_version,
-                            map.next_value()?,
+                            map.next_value_seed(TextSeed(self.0))?,
                             "params.protocolVersion",
                         )?,
-                        ParamsKey::Meta => set_once(&mut meta, map.next_value()?, "params._meta")?,
-                        ParamsKey::Arguments => {
-                            set_once(&mut params.arguments, map.next_value()?, "params.arguments")?
-                        }
+                        ParamsKey::Meta => set_once(
+                            &mut meta,
+                            map.next_value_seed(MetaSeed(self.0))?,
+                            "params._meta",
+                        )?,
+                        ParamsKey::Arguments => set_once(
+                            &mut params.arguments,
+                            map.next_value_seed(ArgumentsSeed(self.0))?,
+                            "params.arguments",
+                        )?,
                         ParamsKey::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -581,14 +718,14 @@ impl<'de> Deserialize<'de> for Params {
             }
         }
 
-        deserializer.deserialize_any(ParamsVisitor)
+        deserializer.deserialize_any(ParamsVisitor(self.0))
     }
 }
 
 /// What the guards read of `_meta`: the protocol version, and whether the
 /// client capabilities are there; other members skipped.
 struct Meta {
-    protocol_version: Option<String>,
+    protocol_version: Option<ByteString>,
     has_client_capabilities: bool,
     trace_context: Option<Box<TraceContext>>,
 }
@@ -622,11 +759,16 @@ impl<'de> Deserialize<'de> for MetaKey {
     }
 }
 
-impl<'de> Deserialize<'de> for Meta {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MetaVisitor;
+/// `params._meta`, its protocol version kept as [`Source::keep`] says.
+struct MetaSeed<'s>(Source<'s>);
 
-        impl<'de> Visitor<'de> for MetaVisitor {
+impl<'de> DeserializeSeed<'de> for MetaSeed<'_> {
+    type Value = Meta;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Meta, D::Error> {
+        struct MetaVisitor<'s>(Source<'s>);
+
+        impl<'de> Visitor<'de> for MetaVisitor<'_> {
             type Value = Meta;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -640,9 +782,11 @@ impl<'de> Deserialize<'de> for Meta {
                 let mut trace: Option<Box<TraceContext>> = None;
                 while let Some(key) = map.next_key::<MetaKey>()? {
                     match key {
-                        MetaKey::ProtocolVersion => {
-                            set_once(&mut version, map.next_value()?, "_meta protocolVersion")?
-                        }
+                        MetaKey::ProtocolVersion => set_once(
+                            &mut version,
+                            map.next_value_seed(TextSeed(self.0))?,
+                            "_meta protocolVersion",
+                        )?,
                         MetaKey::ClientCapabilities => {
                             if std::mem::replace(&mut capabilities, true) {
                                 return Err(de::Error::duplicate_field("_meta clientCapabilities"));
@@ -677,7 +821,7 @@ impl<'de> Deserialize<'de> for Meta {
             }
         }
 
-        deserializer.deserialize_map(MetaVisitor)
+        deserializer.deserialize_map(MetaVisitor(self.0))
     }
 }
 
@@ -735,6 +879,41 @@ mod tests {
         assert_eq!(odd.meta_traceparent(), None);
         assert_eq!(odd.meta_tracestate(), Some("a"));
         assert_eq!(odd.method(), Some("m"));
+    }
+
+    #[test]
+    fn a_shared_parse_keeps_slices_of_the_body_not_copies() {
+        let body = Bytes::from(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","uri":"file:///x","arguments":{"text":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        );
+        let within = |text: &str| {
+            let (start, at) = (body.as_ptr() as usize, text.as_ptr() as usize);
+            at >= start && at + text.len() <= start + body.len()
+        };
+        let envelope = RpcEnvelope::parse_shared(&body);
+        let message = envelope.single().unwrap();
+        for text in [
+            message.name().unwrap(),
+            message.uri().unwrap(),
+            message.meta_protocol_version().unwrap(),
+            message.arguments().unwrap().get(),
+        ] {
+            assert!(within(text), "{text:?} is a copy");
+        }
+        assert_eq!(message.arguments().unwrap().get(), r#"{"text":"hi"}"#);
+        // A name with an escape is decoded, so it is a copy.
+        let escaped = Bytes::from(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}"#,
+        );
+        let envelope = RpcEnvelope::parse_shared(&escaped);
+        assert_eq!(envelope.single().unwrap().name(), Some("echo"));
+        // The copying parse holds no slice of its input.
+        let envelope = RpcEnvelope::parse(&body);
+        assert!(!within(envelope.single().unwrap().name().unwrap()));
+        assert_eq!(
+            RpcEnvelope::parse_shared(&Bytes::from_static(&[0xff, b'{'])),
+            RpcEnvelope::Unparsable
+        );
     }
 
     #[test]
@@ -872,7 +1051,34 @@ mod tests {
         #[test]
         fn any_bytes_parse_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
             let envelope = RpcEnvelope::parse(&bytes);
-            proptest::prop_assert_eq!(RpcEnvelope::parse(&bytes), envelope);
+            proptest::prop_assert_eq!(RpcEnvelope::parse(&bytes), envelope.clone());
+            // The shared parse reads exactly what the copying one reads.
+            proptest::prop_assert_eq!(RpcEnvelope::parse_shared(&Bytes::from(bytes)), envelope);
+        }
+
+        #[test]
+        fn a_shared_parse_reads_what_a_copying_parse_reads(
+            name in ".{0,24}",
+            escaped in proptest::bool::ANY,
+            arguments in proptest::collection::vec(".{0,8}", 0..4),
+            version in "[0-9-]{0,12}",
+            batch in proptest::bool::ANY,
+        ) {
+            // Names with escapes (a quote, a backslash, a control character,
+            // or written as \u escapes) cannot be slices of the body.
+            let name = if escaped { format!("{name}\"\n") } else { name };
+            let message = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": name, "arguments": arguments, "_meta": {META_PROTOCOL_VERSION: version}}});
+            let body = if batch { serde_json::json!([message, message]) } else { message };
+            let body = Bytes::from(body.to_string());
+            let shared = RpcEnvelope::parse_shared(&body);
+            proptest::prop_assert_eq!(&shared, &RpcEnvelope::parse(&body));
+            for message in shared.messages() {
+                proptest::prop_assert_eq!(message.name(), Some(name.as_str()));
+                proptest::prop_assert_eq!(message.meta_protocol_version(), Some(version.as_str()));
+                let read: Vec<String> = serde_json::from_str(message.arguments().unwrap().get()).unwrap();
+                proptest::prop_assert_eq!(read, arguments.clone());
+            }
         }
 
         #[test]

@@ -289,7 +289,7 @@ where
                         return Poll::Ready(Err(polled_after_completion()));
                     };
                     let bytes = std::mem::take(chunks).into_bytes();
-                    let envelope = RpcEnvelope::parse(&bytes);
+                    let envelope = RpcEnvelope::parse_shared(&bytes);
                     // For an observer outside the stack (one lookup when none).
                     crate::Trail::record_envelope_in(
                         &parts.extensions,

@@ -15,8 +15,8 @@ use http::{Method, Request, Response};
 use http_body::Body;
 use mcp_guard_core::sse::is_event_stream;
 use mcp_guard_core::{
-    BoxError, GuardBody, GuardFuture, McpError, PeekFuture, PeekStart, ProtocolVersion,
-    RpcEnvelope, Verdict, guard,
+    BoxError, GuardBody, GuardFuture, McpError, PeekFuture, ProtocolVersion, RpcEnvelope, Verdict,
+    guard,
 };
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -62,8 +62,20 @@ where
         ))
     }
 
-    /// A POST: the body read and the envelope checks first, then `inner`
-    /// (the service that was polled ready).
+    /// Calls `inner` now with a request the envelope checks passed (its body
+    /// was read by a layer outside), watching the answer when the checks
+    /// asked for it (a `tools/list`).
+    pub(crate) fn observe(inner: &mut S, request: Request<GuardBody<ReqBody>>) -> Self {
+        ResponseFuture::from(GuardFuture::pass(Observing::call_on(inner, request)))
+    }
+
+    /// Answers now with the envelope checks' refusal.
+    pub(crate) fn answer(response: Response<Bytes>) -> Self {
+        ResponseFuture::from(GuardFuture::answer(response))
+    }
+
+    /// A POST whose body is still to be read: the read and the envelope
+    /// checks first, then `inner` (the service that was polled ready).
     pub(crate) fn check(check: BodyCheck<ReqBody>, inner: S) -> Self {
         ResponseFuture::from(GuardFuture::check(check, Observing(inner)))
     }
@@ -112,6 +124,20 @@ struct WatchToolsList(Arc<ParamHeaderRegistry>);
 #[derive(Clone)]
 pub(crate) struct Observing<S>(S);
 
+impl<S> Observing<S> {
+    /// Calls `inner`, watching its answer when the request asks for it.
+    fn call_on<B, ResBody>(inner: &mut S, mut request: Request<B>) -> ObservingFuture<S::Future>
+    where
+        S: Service<Request<B>, Response = Response<ResBody>>,
+    {
+        let watch = request.extensions_mut().remove::<WatchToolsList>();
+        ObservingFuture {
+            future: inner.call(request),
+            watch: watch.map(|WatchToolsList(registry)| registry),
+        }
+    }
+}
+
 impl<S, B, ResBody> Service<Request<B>> for Observing<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
@@ -124,12 +150,8 @@ where
         self.0.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let watch = request.extensions_mut().remove::<WatchToolsList>();
-        ObservingFuture {
-            future: self.0.call(request),
-            watch: watch.map(|WatchToolsList(registry)| registry),
-        }
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        Observing::call_on(&mut self.0, request)
     }
 }
 
@@ -164,45 +186,24 @@ where
 }
 
 pin_project! {
-    /// The protocol guard's asynchronous check of a POST: the one bounded
-    /// read of its body (nothing is read when an envelope-peek layer outside
-    /// already put the envelope in the extensions), then the checks that
-    /// need the envelope. Passes the request on with its
-    /// [`ProtocolVersion`] and [`Era`](mcp_guard_core::Era), or refuses it.
+    /// The protocol guard's asynchronous check of a POST whose body is still
+    /// to be read: the one bounded read of its body, then the checks that
+    /// need the envelope (see [`check_read`]). A body read already (an
+    /// envelope-peek layer outside) is checked in `call`, without this.
     pub(crate) struct BodyCheck<B> {
         #[pin]
-        read: Read<B>,
+        read: PeekFuture<B>,
         config: Arc<Config>,
         header_version: HeaderVersion,
     }
 }
 
-pin_project! {
-    #[project = ReadProj]
-    enum Read<B> {
-        // Decided without reading (already peeked, or a declared length over
-        // the limit); taken when polled.
-        Done { result: Option<Result<Request<GuardBody<B>>, McpError>> },
-        Reading { #[pin] read: PeekFuture<B> },
-    }
-}
-
-impl<B> BodyCheck<B>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
+impl<B> BodyCheck<B> {
     pub(crate) fn new(
         config: Arc<Config>,
-        request: Request<B>,
+        read: PeekFuture<B>,
         header_version: HeaderVersion,
     ) -> Self {
-        let read = match config.envelope_limits.start_peek(request) {
-            PeekStart::Ready(result) => Read::Done {
-                result: Some(result),
-            },
-            PeekStart::Reading(read) => Read::Reading { read },
-        };
         BodyCheck {
             read,
             config,
@@ -220,17 +221,22 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let read = match this.read.project() {
-            ReadProj::Done { result } => match result.take() {
-                Some(result) => result,
-                None => panic!("the protocol guard's body check polled after completion"),
-            },
-            ReadProj::Reading { read } => ready!(read.poll(cx)),
-        };
-        Poll::Ready(match read {
-            Ok(request) => check_envelope(this.config, request, this.header_version),
-            Err(error) => refuse(error),
-        })
+        let read = ready!(this.read.poll(cx));
+        Poll::Ready(check_read(this.config, read, this.header_version))
+    }
+}
+
+/// The envelope checks of a POST whose body read ended in `read`: passes
+/// the request on with its [`ProtocolVersion`] and
+/// [`Era`](mcp_guard_core::Era), or refuses it.
+pub(crate) fn check_read<B>(
+    config: &Arc<Config>,
+    read: Result<Request<GuardBody<B>>, McpError>,
+    header_version: &HeaderVersion,
+) -> Verdict<GuardBody<B>> {
+    match read {
+        Ok(request) => check_envelope(config, request, header_version),
+        Err(error) => refuse(error),
     }
 }
 

@@ -5,12 +5,12 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
-use mcp_guard_core::{BoxError, GuardBody};
+use mcp_guard_core::{BoxError, GuardBody, PeekStart, Verdict};
 use tower_service::Service;
 
 use crate::body::ObservedBody;
 use crate::check::{Config, HeaderVerdict};
-use crate::future::{BodyCheck, ResponseFuture, insert_version};
+use crate::future::{BodyCheck, ResponseFuture, check_read, insert_version};
 
 /// Middleware that checks MCP requests of both eras before they reach the
 /// handler. Made by [`ProtocolGuardLayer`](crate::ProtocolGuardLayer).
@@ -78,12 +78,24 @@ where
                 ResponseFuture::pass(self.inner.call(request.map(GuardBody::new)))
             }
             Ok(HeaderVerdict::NeedsEnvelope(header_version)) => {
-                let check = BodyCheck::new(config.clone(), request, header_version);
-                // The inner service was polled ready: it goes into the future,
-                // to be called once the body passed; a fresh clone stays behind.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::check(check, inner)
+                match config.envelope_limits.start_peek(request) {
+                    // Read already (the presets' envelope peek), or refused
+                    // for its declared length: decided now, with no check
+                    // state and no clone of the inner service.
+                    PeekStart::Ready(read) => match check_read(config, read, &header_version) {
+                        Verdict::Pass(request) => ResponseFuture::observe(&mut self.inner, request),
+                        Verdict::Answer(response) => ResponseFuture::answer(response),
+                    },
+                    PeekStart::Reading(read) => {
+                        let check = BodyCheck::new(config.clone(), read, header_version);
+                        // The inner service was polled ready: it goes into the
+                        // future, to be called once the body passed; a fresh
+                        // clone stays behind.
+                        let clone = self.inner.clone();
+                        let inner = std::mem::replace(&mut self.inner, clone);
+                        ResponseFuture::check(check, inner)
+                    }
+                }
             }
         }
     }

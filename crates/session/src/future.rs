@@ -185,23 +185,45 @@ where
     /// check decides. When the body was read already (by a layer outside)
     /// and the store answers at once, the handler is called before this
     /// returns.
-    pub(crate) fn check(request: Request<ReqBody>, inner: S, shared: Shared<St>) -> Self {
-        let state = match shared.settings.peek.start_peek(request) {
-            PeekStart::Ready(Ok(request)) => {
-                let step = shared.decide(request);
-                State::after(step, inner, shared)
+    pub(crate) fn check(request: Request<ReqBody>, inner: &mut S, shared: &Shared<St>) -> Self
+    where
+        S: Clone,
+    {
+        let step = match shared.settings.peek.start_peek(request) {
+            PeekStart::Ready(Ok(request)) => shared.decide(request),
+            PeekStart::Ready(Err(error)) => refuse(error, &Method::POST, None),
+            PeekStart::Reading(read) => {
+                let state = State::Peek {
+                    read,
+                    inner: Some(ready_service(inner)),
+                    shared: shared.clone(),
+                };
+                return ResponseFuture { state };
             }
-            PeekStart::Ready(Err(error)) => {
-                State::after(refuse(error, &Method::POST, None), inner, shared)
-            }
-            PeekStart::Reading(read) => State::Peek {
-                read,
-                inner: Some(inner),
-                shared,
+        };
+        let state = match step {
+            // Decided now (the usual case behind an envelope peek, with a
+            // store that answers at once): the polled-ready service is called
+            // here, so it is not cloned and no check state is kept.
+            Step::Call(request, after) => State::Call {
+                future: inner.call(request),
+                after: Some(after),
+                shared: shared.clone(),
             },
+            Step::Answer(response) => State::Answer {
+                response: Some(response),
+            },
+            step => State::after(step, ready_service(inner), shared.clone()),
         };
         ResponseFuture { state }
     }
+}
+
+/// The polled-ready service, to go into a future that calls it later; a
+/// fresh clone stays behind (tower's advice on cloning services).
+fn ready_service<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
 }
 
 impl<S, St, ReqBody, ResBody> State<S, S::Future, St, ReqBody, ResBody>

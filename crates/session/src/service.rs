@@ -87,10 +87,9 @@ where
             // Stateless-era traffic has no sessions: neither read nor minted.
             return ResponseFuture::stateless(self.inner.call(request.map(GuardBody::new)));
         }
-        // The polled-ready instance goes along; a fresh clone stays behind.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::check(request, inner, guard.clone())
+        // Decided here when it can be; the polled-ready instance goes along
+        // only when the store or the body is waited for.
+        ResponseFuture::check(request, &mut self.inner, guard)
     }
 }
 

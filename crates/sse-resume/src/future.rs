@@ -57,7 +57,7 @@ pub(crate) enum Then<St> {
     /// An event stream gets keep-alive comments (the stateless era).
     KeepAlive(Duration),
     /// An event stream is stored and read back (a legacy-era session).
-    Resume(Box<Resumable<St>>),
+    Resume(Resumable<St>),
 }
 
 impl<S, ReqB, ResB, St> ResponseFuture<S, ReqB, ResB, St>

@@ -98,7 +98,7 @@ where
         {
             return ResponseFuture::store(resumable.resume(last_event_id));
         }
-        let then = Then::Resume(Box::new(resumable));
+        let then = Then::Resume(resumable);
         ResponseFuture::handler(self.inner.call(request), then)
     }
 }

@@ -2,31 +2,76 @@
 //! cryptographically on every request.
 //!
 //! A hit is on every authenticated request's path, so it is kept to what it
-//! must do: the SHA-256 of the token (the cache never holds a token), one
-//! shard's read lock, one hash-table probe with the digest as its own hash,
-//! two clock reads and a reference count. A general-purpose cache (moka, used
-//! here before) cost as much again as the digest on top of that: its own
-//! SipHash of the key, an epoch pin, a read log and its housekeeping. What a
-//! hit does not need (admission, recency) buys nothing here: only tokens that
-//! verified are ever inserted, so a client cannot fill the cache with junk.
+//! must do: a keyed 128-bit hash of the token (the cache never holds a
+//! token), one shard's read lock, one hash-table probe with that hash as its
+//! own hash, two clock reads and a reference count. A general-purpose cache
+//! (moka, used here before) cost as much again as the token's hash on top of
+//! that: its own SipHash of the key, an epoch pin, a read log and its
+//! housekeeping. What a hit does not need (admission, recency) buys nothing
+//! here: only tokens that verified are ever inserted, so a client cannot fill
+//! the cache with junk.
+//!
+//! # The key of an entry
+//!
+//! An entry is found by SipHash-2-4 with 128-bit output of the token's bytes
+//! under a 128-bit key drawn from the system's random generator when the
+//! cache is made (each cache its own; the key never leaves the process and is
+//! not in the cache's `Debug`). It took SHA-256 before, which costs more on
+//! a token of a few hundred bytes: half as much again where the CPU has SHA
+//! instructions, several times as much where it has none.
+//!
+//! - **The cache never holds a token**: only the 16-byte hash, and nothing of
+//!   the token can be read back from it.
+//! - **A token that was never verified cannot hit**: a hit needs the token's
+//!   hash to equal that of a token that verified. SipHash with a secret key
+//!   is a pseudorandom function: without the key nobody can compute a
+//!   token's hash, nor learn anything about one from other tokens' (which
+//!   never leave the process anyway), so every guess is a request, and each
+//!   hits one of `n` entries with chance `n / 2^128`: about `2^128 / n`
+//!   requests for one forged hit (`2^115` for the default 10 000 entries).
+//!   Two verified tokens of different principals meeting in one entry (a
+//!   request answered as someone else) is as unlikely.
+//! - **Why a secret key, and 128 bits**: SHA-256 needed no key, as it
+//!   resists second preimages; SipHash claims nothing without a secret key
+//!   (its designers: always use it with one), nor does any fast
+//!   non-cryptographic hash. With a public function an attacker computes any
+//!   token's hash offline: he can aim guesses at chosen buckets and read from
+//!   a lookup's timing which table hashes (the first half of an entry's
+//!   hash) are present, leaving far fewer than 128 bits to guess, and the
+//!   bound above would rest on how well a token's secret part (a JWT's
+//!   signature) is mixed in, which nobody claims. Under a secret key every
+//!   guess's hash is a fresh random value whatever the guess, so timing tells
+//!   him nothing he can use. A 64-bit hash, keyed or not, leaves `2^64 / n`
+//!   requests for a forged hit (about `2^51` for a full default cache): a
+//!   margin of request rates and years, not a cryptographic one; and a
+//!   request answered as another user by an accidental collision becomes a
+//!   matter of odds over a busy server's life (about `2^-11` after `2^40`
+//!   lookups in a full default cache) rather than never.
+//! - **The table's hash and the shard**: under the secret key the hash is
+//!   uniformly distributed, so its first eight bytes serve as the table's
+//!   hash and its ninth picks the shard, as the bytes of a digest did. The
+//!   comparisons of a probe are not constant-time, and need not be (see
+//!   above): what they could reveal is how much of an unrelated random value
+//!   a guess shares, and the next guess's hash is another random value.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_lc_rs::digest::{SHA256, digest};
 use mcp_guard_core::Principal;
+use siphasher::sip128::{Hasher128 as _, SipHasher24};
 
-/// The SHA-256 of a token: the cache never holds a token.
+/// A token's keyed SipHash-2-4-128: the cache never holds a token.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct TokenHash([u8; 32]);
+struct TokenHash([u8; 16]);
 
 impl TokenHash {
-    fn of(token: &str) -> TokenHash {
-        let mut hash = [0u8; 32];
-        hash.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-        TokenHash(hash)
+    fn of(key: &SipHasher24, token: &str) -> TokenHash {
+        // The keyed state, copied: one pass over the token from there.
+        let mut hasher = *key;
+        hasher.write(token.as_bytes());
+        TokenHash(hasher.finish128().as_bytes())
     }
 
     /// Which shard holds the token: bits the table's hash does not use.
@@ -35,11 +80,11 @@ impl TokenHash {
     }
 }
 
-/// A digest is uniformly distributed already, so its first eight bytes are
-/// its hash: no second hash function per lookup. A client can grind tokens
-/// whose digests share a bucket, but only verified tokens are inserted, so
-/// the probes of such a lookup still end at the first empty slot of a table
-/// filled with well-spread digests.
+/// The hash is uniformly distributed under the secret key, so its first
+/// eight bytes are its table hash: no second hash function per lookup. No
+/// client can aim tokens at a bucket without the key, and only verified
+/// tokens are inserted, so a lookup's probes end at the first empty slot of
+/// a table filled with well-spread hashes.
 impl Hash for TokenHash {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let mut prefix = [0u8; 8];
@@ -50,9 +95,9 @@ impl Hash for TokenHash {
 
 /// Passes a [`TokenHash`]'s prefix through as the hash.
 #[derive(Default)]
-struct DigestPrefix(u64);
+struct HashPrefix(u64);
 
-impl Hasher for DigestPrefix {
+impl Hasher for HashPrefix {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -82,7 +127,7 @@ impl Verified {
     }
 }
 
-type Shard = HashMap<TokenHash, Verified, BuildHasherDefault<DigestPrefix>>;
+type Shard = HashMap<TokenHash, Verified, BuildHasherDefault<HashPrefix>>;
 
 /// Shards of a cache large enough to have them: requests with different
 /// tokens take different locks.
@@ -91,6 +136,8 @@ const SHARDS: usize = 16;
 /// A bounded cache of verified principals, each kept no longer than its
 /// token's `exp` (nor than `max_ttl`, nor than its verifier allows).
 pub(crate) struct VerifiedTokens {
+    /// The secret key of [`TokenHash`], this cache's own.
+    key: SipHasher24,
     shards: Box<[RwLock<Shard>]>,
     /// Entries one shard holds at most (the cache at most `max_entries`).
     per_shard: usize,
@@ -109,7 +156,15 @@ impl std::fmt::Debug for VerifiedTokens {
 impl VerifiedTokens {
     /// At most `max_entries` principals (none: nothing is cached).
     pub(crate) fn new(max_entries: u64, max_ttl: Duration) -> Self {
-        let max_entries = usize::try_from(max_entries).unwrap_or(usize::MAX);
+        let mut max_entries = usize::try_from(max_entries).unwrap_or(usize::MAX);
+        let mut key = [0u8; 16];
+        if aws_lc_rs::rand::fill(&mut key).is_err() {
+            // Not seen in practice. A key that is not secret would break
+            // what a hit promises, so nothing is cached: every token is
+            // verified, as with `max_entries` 0.
+            tracing::warn!("no random key for the verified-token cache: tokens are not cached");
+            max_entries = 0;
+        }
         // A small cache is one shard, so that it holds all it may.
         let shards = if max_entries >= SHARDS * 64 {
             SHARDS
@@ -117,6 +172,7 @@ impl VerifiedTokens {
             1
         };
         VerifiedTokens {
+            key: SipHasher24::new_with_key(&key),
             shards: (0..shards).map(|_| RwLock::default()).collect(),
             per_shard: max_entries / shards,
             max_ttl,
@@ -129,7 +185,7 @@ impl VerifiedTokens {
 
     /// The principal `token` was verified as, while its entry lasts.
     pub(crate) fn get(&self, token: &str) -> Option<Principal> {
-        let key = TokenHash::of(token);
+        let key = TokenHash::of(&self.key, token);
         let principal = {
             let shard = self
                 .shard(&key)
@@ -170,7 +226,7 @@ impl VerifiedTokens {
             return;
         }
         let now = Instant::now();
-        let key = TokenHash::of(token);
+        let key = TokenHash::of(&self.key, token);
         let mut shard = self
             .shard(&key)
             .write()
@@ -228,6 +284,30 @@ mod tests {
         assert_eq!(cache.get("token-a"), Some(a));
         assert_eq!(cache.get("token-b"), None);
         assert_eq!(cache.get("token-a "), None);
+    }
+
+    #[test]
+    fn each_cache_hashes_tokens_under_its_own_secret_key() {
+        let one = VerifiedTokens::new(100, Duration::from_secs(60));
+        let other = VerifiedTokens::new(100, Duration::from_secs(60));
+        assert_ne!(one.key.keys(), other.key.keys(), "a key drawn per cache");
+        assert_ne!(one.key.keys(), (0, 0));
+        let token = "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl";
+        let hash = TokenHash::of(&one.key, token);
+        assert!(
+            hash == TokenHash::of(&one.key, token),
+            "the same token, the same entry"
+        );
+        assert!(
+            hash != TokenHash::of(&other.key, token),
+            "another key, another hash"
+        );
+        // The hash is SipHash-2-4-128 of the token's bytes, nothing else.
+        assert!(hash.0 == one.key.hash(token.as_bytes()).as_bytes());
+        // What the cache shows of itself has no key in it.
+        let shown = format!("{one:?}");
+        assert!(!shown.contains(&one.key.keys().0.to_string()), "{shown}");
+        assert!(!shown.contains("key"), "{shown}");
     }
 
     #[test]

@@ -33,9 +33,11 @@
 //!   RFC 8414 or OpenID configuration served by the same app) pass without a
 //!   token.
 //! - **After**: the [`Principal`](mcp_guard_core::Principal) goes into the
-//!   request's extensions, a tracing span carries subject and client id
-//!   (never the token), and `Authorization` is removed unless kept on purpose.
-//! - **Cache**: verified tokens are remembered by the SHA-256 of the token,
+//!   request's extensions, a `DEBUG` tracing span carries subject and client
+//!   id (never the token), and `Authorization` is removed unless kept on
+//!   purpose.
+//! - **Cache**: verified tokens are remembered by a keyed 128-bit hash of the
+//!   token (SipHash-2-4 under a secret key drawn per cache),
 //!   bounded, never past `exp`. A token the cache knows is decided on the
 //!   spot: no future of the layer's own, nothing boxed. A token it does not
 //!   know is verified in a boxed check future (the verifier's future cannot

@@ -1,19 +1,45 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::cell::RefCell;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// A generator seeded from the OS CSPRNG.
+fn seeded() -> Result<StdRng, getrandom::Error> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed)?;
+    Ok(StdRng::from_seed(seed))
+}
 
 /// One stream of a session (a POST's response stream, or the GET stream):
 /// 72 random bits, base64url.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamId(String);
 
+thread_local! {
+    /// Each thread's id generator: ChaCha12 (`StdRng`), seeded from the OS
+    /// the first time the thread makes an id. One system call per thread
+    /// instead of one per stream (every POST answered with SSE opens one).
+    static IDS: RefCell<Option<StdRng>> = const { RefCell::new(None) };
+}
+
 impl StreamId {
-    /// A fresh stream id from the OS CSPRNG.
+    /// A fresh stream id from a CSPRNG (ChaCha12, seeded from the OS once per
+    /// thread). Fails only when the OS cannot seed it.
     pub fn generate() -> Result<StreamId, getrandom::Error> {
         let mut bytes = [0u8; 9];
-        getrandom::fill(&mut bytes)?;
+        IDS.with_borrow_mut(|ids| {
+            let ids = match ids {
+                Some(ids) => ids,
+                None => ids.insert(seeded()?),
+            };
+            ids.fill_bytes(&mut bytes);
+            Ok::<_, getrandom::Error>(())
+        })?;
         Ok(StreamId(URL_SAFE_NO_PAD.encode(bytes)))
     }
 
@@ -105,5 +131,33 @@ impl FromStr for EventId {
         let seq = seq.parse().map_err(|_| InvalidEventId)?;
         let stream = StreamId::parse(stream).ok_or(InvalidEventId)?;
         Ok(EventId { stream, seq })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_distinct_and_read_back_on_every_thread() {
+        let per_thread = |_| {
+            (0..2_000)
+                .map(|_| StreamId::generate().unwrap())
+                .collect::<Vec<_>>()
+        };
+        let ids: Vec<StreamId> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..3).map(|n| scope.spawn(move || per_thread(n))).collect();
+            threads.into_iter().flat_map(|thread| thread.join().unwrap()).collect()
+        });
+        let distinct: HashSet<&StreamId> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "no id repeats, within or across threads");
+        for id in &ids {
+            // 72 random bits: 12 base64url characters, an event id's stream part.
+            assert_eq!(id.as_str().len(), 12);
+            let event: EventId = format!("{id}-3").parse().unwrap();
+            assert_eq!(event.stream(), id);
+        }
     }
 }

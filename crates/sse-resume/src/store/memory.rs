@@ -50,11 +50,14 @@ impl Session {
             (true, true) => 1,
             (false, _) => 2,
         };
+        let rank_of = |id: &StreamId| self.streams.get(id).map_or(0, rank);
+        // Usually the oldest stream is closed and unprotected (rank 0, the
+        // least there is): found at once instead of ranking all of them.
+        if let Some(oldest) = self.order.iter().find(|id| rank_of(id) == 0) {
+            return Some(oldest.clone());
+        }
         // `min_by_key` keeps the first of equals: the oldest of a rank.
-        self.order
-            .iter()
-            .min_by_key(|id| self.streams.get(*id).map_or(0, rank))
-            .cloned()
+        self.order.iter().min_by_key(|id| rank_of(id)).cloned()
     }
 }
 
@@ -191,13 +194,19 @@ impl Inner {
         let Some(stream) = session.streams.remove(&key.stream) else {
             return;
         };
-        session.order.retain(|id| *id != key.stream);
+        // Each stream is in the order once, usually at its front (the
+        // oldest goes first): found from the front, not a scan of all.
+        if let Some(at) = session.order.iter().position(|id| *id == key.stream) {
+            session.order.remove(at);
+        }
         let bytes: usize = stream.events.iter().map(event_bytes).sum();
         session.bytes -= bytes;
         self.total_bytes -= bytes;
         if let Some(owner) = self.owners.get_mut(&stream.owner) {
             owner.bytes -= bytes;
-            owner.streams.retain(|known| known != key);
+            if let Some(at) = owner.streams.iter().position(|known| known == key) {
+                owner.streams.remove(at);
+            }
             if owner.streams.is_empty() {
                 self.owners.remove(&stream.owner);
             }

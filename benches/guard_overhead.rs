@@ -553,7 +553,11 @@ fn profile(runtime: &tokio::runtime::Runtime, name: &str, rounds: u64) {
     let scenario = scenarios
         .iter()
         .find(|scenario| scenario.name == name)
-        .or_else(|| scenarios.iter().find(|scenario| scenario.name.contains(name)))
+        .or_else(|| {
+            scenarios
+                .iter()
+                .find(|scenario| scenario.name.contains(name))
+        })
         .unwrap_or_else(|| panic!("no scenario named like {name:?}"));
     let call = if bare {
         &scenario.baseline

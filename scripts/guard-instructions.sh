@@ -3,7 +3,8 @@
 # adds over its bare handler, counted by valgrind's callgrind: exact and
 # repeatable whatever else the machine is doing, unlike times.
 #
-#   scripts/guard-instructions.sh ["scenario name part" ...]
+#   scripts/guard-instructions.sh ["scenario name" ...]
+#   GUARD_OVERHEAD_BIN=<bench binary> scripts/guard-instructions.sh ...
 #
 # For each scenario, runs the bench binary twice under callgrind with
 # GUARD_OVERHEAD_PROFILE (2 200 requests: 200 warm-up and 2 000 counted),
@@ -19,8 +20,10 @@ if ! command -v valgrind >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q valgrind >/dev/null
 fi
 
-bin=$(cargo bench --locked --features remote --bench guard_overhead --no-run --message-format=json 2>/dev/null \
-    | sed -n 's/.*"executable":"\([^"]*guard_overhead[^"]*\)".*/\1/p' | tail -1)
+# GUARD_OVERHEAD_BIN: a bench binary built elsewhere (another commit's
+# worktree, for a before/after pair); by default this tree's, built here.
+bin=${GUARD_OVERHEAD_BIN:-$(cargo bench --locked --features remote --bench guard_overhead --no-run --message-format=json 2>/dev/null \
+    | sed -n 's/.*"executable":"\([^"]*guard_overhead[^"]*\)".*/\1/p' | tail -1)}
 [ -x "$bin" ] || { echo "guard-instructions.sh: the bench binary was not built" >&2; exit 1; }
 
 if [ "$#" -eq 0 ]; then
@@ -31,17 +34,20 @@ if [ "$#" -eq 0 ]; then
         "local() stack, 2026-07-28" "remote() stack, 2026-07-28"
 fi
 
-# Total instructions of one profiled run (the last "I refs" line is the
-# bench process itself).
-instructions() {
-    GUARD_OVERHEAD_PROFILE="$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" --bench 2>&1 \
-        | sed -n 's/.*I *refs: *//p' | tail -1 | tr -d ,
+# One profiled run: its total instructions (the last "I refs" line is the
+# bench process itself) and the allocations per request the bench printed
+# (the counting allocator, exact), space-separated.
+profile() {
+    local out
+    out=$(GUARD_OVERHEAD_PROFILE="$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" --bench 2>&1)
+    printf '%s %s\n' "$(sed -n 's/.*I *refs: *//p' <<<"$out" | tail -1 | tr -d ,)" \
+        "$(sed -n 's/.*: \([0-9.]*\) allocations per request/\1/p' <<<"$out" | tail -1)"
 }
 
-printf '| scenario | guarded | bare handler | over bare |\n|---|---:|---:|---:|\n'
+printf '| scenario | guarded | bare handler | instructions over bare | allocations over bare |\n|---|---:|---:|---:|---:|\n'
 for name in "$@"; do
-    guarded=$(instructions "$name")
-    bare=$(instructions "bare:$name")
-    python3 -c "import sys; g, b = int(sys.argv[2]), int(sys.argv[3]); print(f'| {sys.argv[1]} | {g/2200:,.0f} | {b/2200:,.0f} | {(g-b)/2200:,.0f} |')" \
-        "$name" "$guarded" "$bare"
+    read -r guarded guarded_allocations <<<"$(profile "$name")"
+    read -r bare bare_allocations <<<"$(profile "bare:$name")"
+    python3 -c "import sys; g, b, ga, ba = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]); print(f'| {sys.argv[1]} | {g/2200:,.0f} | {b/2200:,.0f} | {(g-b)/2200:,.0f} | {ga-ba:+.1f} |')" \
+        "$name" "$guarded" "$bare" "$guarded_allocations" "$bare_allocations"
 done

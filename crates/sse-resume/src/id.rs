@@ -149,10 +149,17 @@ mod tests {
         };
         let ids: Vec<StreamId> = std::thread::scope(|scope| {
             let threads: Vec<_> = (0..3).map(|n| scope.spawn(move || per_thread(n))).collect();
-            threads.into_iter().flat_map(|thread| thread.join().unwrap()).collect()
+            threads
+                .into_iter()
+                .flat_map(|thread| thread.join().unwrap())
+                .collect()
         });
         let distinct: HashSet<&StreamId> = ids.iter().collect();
-        assert_eq!(distinct.len(), ids.len(), "no id repeats, within or across threads");
+        assert_eq!(
+            distinct.len(),
+            ids.len(),
+            "no id repeats, within or across threads"
+        );
         for id in &ids {
             // 72 random bits: 12 base64url characters, an event id's stream part.
             assert_eq!(id.as_str().len(), 12);

@@ -36,6 +36,9 @@ struct Session {
     /// Stream ids, oldest first.
     order: VecDeque<StreamId>,
     bytes: usize,
+    /// How many streams the session has opened: the next one's
+    /// [`Stream::opened`].
+    opened: u64,
 }
 
 impl Session {
@@ -50,14 +53,13 @@ impl Session {
             (true, true) => 1,
             (false, _) => 2,
         };
-        let rank_of = |id: &StreamId| self.streams.get(id).map_or(0, rank);
-        // Usually the oldest stream is closed and unprotected (rank 0, the
-        // least there is): found at once instead of ranking all of them.
-        if let Some(oldest) = self.order.iter().find(|id| rank_of(id) == 0) {
-            return Some(oldest.clone());
-        }
-        // `min_by_key` keeps the first of equals: the oldest of a rank.
-        self.order.iter().min_by_key(|id| rank_of(id)).cloned()
+        // One pass over the streams themselves, oldest of the lowest rank
+        // first: no id hashed or compared (with every stream of a busy
+        // session still running, ranking them through `order` hashed all 32).
+        self.streams
+            .iter()
+            .min_by_key(|(_, stream)| (rank(stream), stream.opened))
+            .map(|(id, _)| id.clone())
     }
 }
 
@@ -72,6 +74,8 @@ struct Owner {
 #[derive(Debug)]
 struct Stream {
     owner: Arc<str>,
+    /// Its place in the session's order of opening (oldest lowest).
+    opened: u64,
     /// Sequence of `events[0]`.
     first_seq: u64,
     events: VecDeque<SseEvent>,
@@ -365,8 +369,11 @@ impl EventStore for MemoryEventStore {
             .streams
             .push_back(key);
         let (tail, _) = watch::channel((0, false));
+        let session = inner.sessions.entry(session_id.to_owned()).or_default();
+        session.opened += 1;
         let stream = Stream {
             owner,
+            opened: session.opened,
             first_seq: 1,
             events: VecDeque::new(),
             closed: false,
@@ -374,7 +381,6 @@ impl EventStore for MemoryEventStore {
             attached_until: None,
             tail,
         };
-        let session = inner.sessions.entry(session_id.to_owned()).or_default();
         session.streams.insert(id.clone(), stream);
         session.order.push_back(id.clone());
         Ok(id)

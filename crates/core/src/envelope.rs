@@ -142,6 +142,19 @@ impl RpcEnvelope {
         RpcEnvelope::parse_text(&text, Source::Shared(&text))
     }
 
+    /// This envelope with every string it keeps in its own allocation: for
+    /// a copy that outlives the request (an observer's record of it), so
+    /// that it does not keep the whole body alive as slices would.
+    pub fn detached(&self) -> RpcEnvelope {
+        match self {
+            RpcEnvelope::Single(message) => RpcEnvelope::Single(message.detached()),
+            RpcEnvelope::Batch(messages) => {
+                RpcEnvelope::Batch(messages.iter().map(RpcMessage::detached).collect())
+            }
+            RpcEnvelope::Unparsable => RpcEnvelope::Unparsable,
+        }
+    }
+
     fn parse_text(text: &str, source: Source<'_>) -> RpcEnvelope {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let parsed = EnvelopeSeed(source)
@@ -213,6 +226,19 @@ struct TraceContext {
 }
 
 impl RpcMessage {
+    /// The message with its kept strings copied out of the body they slice.
+    fn detached(&self) -> RpcMessage {
+        let copy = |text: &Option<ByteString>| text.as_deref().map(ByteString::from);
+        RpcMessage {
+            name: copy(&self.name),
+            uri: copy(&self.uri),
+            meta_protocol_version: copy(&self.meta_protocol_version),
+            params_protocol_version: copy(&self.params_protocol_version),
+            arguments: copy(&self.arguments),
+            ..self.clone()
+        }
+    }
+
     /// `method`, for requests and notifications.
     pub fn method(&self) -> Option<&str> {
         self.method.as_deref()
@@ -268,7 +294,8 @@ impl RpcMessage {
 
     /// `params.arguments` (tools/call) as its JSON text, exactly as sent.
     pub fn arguments(&self) -> Option<&RawValue> {
-        // Read again from the text kept: this is off the per-request path.
+        // Read again from the text kept: only a call of a tool whose
+        // arguments are mirrored into headers (or logged) asks for them.
         serde_json::from_str(self.arguments.as_deref()?).ok()
     }
 
@@ -910,6 +937,20 @@ mod tests {
         // The copying parse holds no slice of its input.
         let envelope = RpcEnvelope::parse(&body);
         assert!(!within(envelope.single().unwrap().name().unwrap()));
+        // Nor does a detached copy of the shared parse (what an observer's
+        // trail keeps past the request), which reads the same.
+        let shared = RpcEnvelope::parse_shared(&body);
+        let detached = shared.detached();
+        assert_eq!(detached, shared);
+        let message = detached.single().unwrap();
+        for text in [
+            message.name().unwrap(),
+            message.uri().unwrap(),
+            message.meta_protocol_version().unwrap(),
+            message.arguments().unwrap().get(),
+        ] {
+            assert!(!within(text), "{text:?} still slices the body");
+        }
         assert_eq!(
             RpcEnvelope::parse_shared(&Bytes::from_static(&[0xff, b'{'])),
             RpcEnvelope::Unparsable

@@ -289,7 +289,14 @@ where
                         return Poll::Ready(Err(polled_after_completion()));
                     };
                     let bytes = std::mem::take(chunks).into_bytes();
-                    let envelope = RpcEnvelope::parse_shared(&bytes);
+                    // A small body's strings are slices of it (no copies);
+                    // a large one's are copied, so that a few strings kept
+                    // for the request's life do not keep megabytes alive.
+                    let envelope = if bytes.len() <= SHARED_BODY_BYTES {
+                        RpcEnvelope::parse_shared(&bytes)
+                    } else {
+                        RpcEnvelope::parse(&bytes)
+                    };
                     // For an observer outside the stack (one lookup when none).
                     crate::Trail::record_envelope_in(
                         &parts.extensions,
@@ -303,6 +310,12 @@ where
         }
     }
 }
+
+/// The largest body whose envelope keeps slices of it rather than copies:
+/// MCP requests are a few hundred bytes; above this, keeping the body alive
+/// for the request's life (and a connection's read buffer with it) would
+/// cost more than copying the few strings the guards read.
+const SHARED_BODY_BYTES: usize = 16 * 1024;
 
 /// The data frames of a body read so far, for a layer that reads a body to
 /// its end itself (the envelope read here, the session layer's read of an

@@ -21,7 +21,9 @@ use crate::{Principal, RpcEnvelope};
 /// extensions, recording costs one extensions lookup.
 ///
 /// The trail keeps a copy of the envelope (the peek's stays in the request's
-/// extensions for the layers inside), made once, by the first record.
+/// extensions for the layers inside), made once, by the first record, with
+/// its strings copied out of the body
+/// ([`RpcEnvelope::detached`](crate::RpcEnvelope::detached)).
 ///
 /// ```
 /// use mcp_guard_core::{Principal, RpcEnvelope, Trail};
@@ -83,7 +85,10 @@ impl Trail {
         let mut first = false;
         let (recorded, _) = trail.recorded.envelope.get_or_init(|| {
             first = true;
-            (envelope.clone(), body_bytes)
+            // Its own strings: the trail lives until the response body
+            // ends (a long SSE stream), and slices would keep the whole
+            // request body alive that long.
+            (envelope.detached(), body_bytes)
         });
         if let (true, Some((span, on_envelope))) = (first, &trail.recorded.span) {
             on_envelope(span, recorded);

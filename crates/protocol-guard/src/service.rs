@@ -21,11 +21,14 @@ use crate::future::{BodyCheck, ResponseFuture, check_read, insert_version};
 /// [`RpcEnvelope`](mcp_guard_core::RpcEnvelope)), and the body byte for byte
 /// in a [`GuardBody`].
 ///
-/// Its future is the guard kit's [`GuardFuture`](mcp_guard_core::GuardFuture):
-/// a POST's body read and envelope checks are its check, and the inner
-/// service (polled ready, then moved into the future) is called once they
-/// pass, so the inner service needs `Clone` but neither `Send` nor
-/// `'static`, and nothing is boxed.
+/// Its future is the guard kit's [`GuardFuture`](mcp_guard_core::GuardFuture).
+/// A POST whose envelope is already in the extensions (behind an envelope
+/// peek, as in the presets) is checked in `call` and the inner service is
+/// called at once. Otherwise the body read and the envelope checks are the
+/// future's check, and the inner service (polled ready, then moved into the
+/// future, a clone staying behind) is called once they pass; so the inner
+/// service needs `Clone` but neither `Send` nor `'static`, and nothing is
+/// boxed.
 #[derive(Debug, Clone)]
 pub struct ProtocolGuard<S> {
     pub(crate) inner: S,

@@ -22,21 +22,31 @@ pub struct StreamId(String);
 
 thread_local! {
     /// Each thread's id generator: ChaCha12 (`StdRng`), seeded from the OS
-    /// the first time the thread makes an id. One system call per thread
-    /// instead of one per stream (every POST answered with SSE opens one).
-    static IDS: RefCell<Option<StdRng>> = const { RefCell::new(None) };
+    /// the first time the thread makes an id and again every
+    /// [`IDS_PER_SEED`] ids. One system call per 4 096 streams instead of one
+    /// per stream (every POST answered with SSE opens one).
+    static IDS: RefCell<Option<(StdRng, u32)>> = const { RefCell::new(None) };
 }
 
+/// Ids drawn from one seed before the generator is seeded afresh from the
+/// OS: as rand's `ThreadRng` reseeds, so that a generator state that ever
+/// leaked tells little of later ids.
+const IDS_PER_SEED: u32 = 4096;
+
 impl StreamId {
-    /// A fresh stream id from a CSPRNG (ChaCha12, seeded from the OS once per
-    /// thread). Fails only when the OS cannot seed it.
+    /// A fresh stream id from a CSPRNG (ChaCha12, seeded from the OS once
+    /// per thread and every 4 096 ids). Fails only when the OS cannot seed
+    /// it. (A process that forks must not make ids in the child from a
+    /// generator the parent used; this crate never forks.)
     pub fn generate() -> Result<StreamId, getrandom::Error> {
         let mut bytes = [0u8; 9];
         IDS.with_borrow_mut(|ids| {
-            let ids = match ids {
+            let (ids, drawn) = match ids {
+                Some((_, drawn)) if *drawn >= IDS_PER_SEED => ids.insert((seeded()?, 0)),
                 Some(ids) => ids,
-                None => ids.insert(seeded()?),
+                None => ids.insert((seeded()?, 0)),
             };
+            *drawn += 1;
             ids.fill_bytes(&mut bytes);
             Ok::<_, getrandom::Error>(())
         })?;
@@ -143,7 +153,8 @@ mod tests {
     #[test]
     fn generated_ids_are_distinct_and_read_back_on_every_thread() {
         let per_thread = |_| {
-            (0..2_000)
+            // Past a reseed (every 4 096 ids) on each thread.
+            (0..5_000)
                 .map(|_| StreamId::generate().unwrap())
                 .collect::<Vec<_>>()
         };

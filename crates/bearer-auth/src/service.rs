@@ -113,7 +113,6 @@ impl<S: Clone, V> BearerAuth<S, V> {
     where
         S: Service<Request<GuardBody<ReqBody>>>,
     {
-        let clone = self.inner.clone();
-        ResponseFuture::check(check, std::mem::replace(&mut self.inner, clone))
+        ResponseFuture::check(check, mcp_guard_core::take_ready(&mut self.inner))
     }
 }

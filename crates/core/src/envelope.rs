@@ -296,7 +296,14 @@ impl RpcMessage {
     pub fn arguments(&self) -> Option<&RawValue> {
         // Read again from the text kept: only a call of a tool whose
         // arguments are mirrored into headers (or logged) asks for them.
-        serde_json::from_str(self.arguments.as_deref()?).ok()
+        serde_json::from_str(self.arguments_text()?).ok()
+    }
+
+    /// `params.arguments` as the JSON text it was sent as (its syntax was
+    /// checked by the parse): for a reader that builds its own value from
+    /// it, without the second scan [`arguments`](RpcMessage::arguments) makes.
+    pub fn arguments_text(&self) -> Option<&str> {
+        self.arguments.as_deref()
     }
 
     /// A request: has a method and an id.
@@ -928,6 +935,7 @@ mod tests {
             assert!(within(text), "{text:?} is a copy");
         }
         assert_eq!(message.arguments().unwrap().get(), r#"{"text":"hi"}"#);
+        assert_eq!(message.arguments_text(), Some(r#"{"text":"hi"}"#));
         // A name with an escape is decoded, so it is a copy.
         let escaped = Bytes::from(
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}"#,

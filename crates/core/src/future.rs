@@ -74,7 +74,7 @@ pin_project! {
     /// use bytes::Bytes;
     /// use http::{Request, Response, StatusCode};
     /// use http_body_util::{BodyExt, Full};
-    /// use mcp_guard_core::{GuardBody, GuardFuture, McpError, Verdict, error_code, guard};
+    /// use mcp_guard_core::{GuardBody, GuardFuture, McpError, Verdict, error_code, guard, take_ready};
     /// use tower::{Service, ServiceExt, service_fn};
     ///
     /// /// Refuses requests without `x-ticket`; looks the ticket up "remotely".
@@ -106,8 +106,7 @@ pin_project! {
     ///         };
     ///         // Decided later: the polled-ready service goes into the future,
     ///         // a fresh clone stays behind (tower's advice on cloning services).
-    ///         let clone = self.inner.clone();
-    ///         let inner = std::mem::replace(&mut self.inner, clone);
+    ///         let inner = take_ready(&mut self.inner);
     ///         let check: Check<B> = Box::pin(async move {
     ///             match ticket == "valid" {
     ///                 true => Verdict::Pass(request),
@@ -184,8 +183,8 @@ where
     }
 
     /// Awaits `check`, then calls `inner` with the request it passes, or
-    /// serves its answer. `inner` must have been polled ready (the
-    /// `std::mem::replace` with a clone pattern).
+    /// serves its answer. `inner` must have been polled ready (take it with
+    /// [`take_ready`]).
     pub fn check(check: C, inner: S) -> Self {
         GuardFuture {
             state: State::Check {
@@ -233,6 +232,20 @@ where
             }
         }
     }
+}
+
+/// The polled-ready service `inner`, taken to be called later from a future
+/// (a guard's check that waits), a fresh clone left in its place: tower's
+/// advice on cloning services, since the clone has not been polled ready.
+///
+/// ```
+/// let mut inner = vec![1];
+/// let ready = mcp_guard_core::take_ready(&mut inner);
+/// assert_eq!((ready, inner), (vec![1], vec![1]));
+/// ```
+pub fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
 }
 
 /// Polling a completed future breaks the `Future` contract (a caller's bug,

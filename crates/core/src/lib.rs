@@ -93,7 +93,7 @@ pub use display::truncated_for_display;
 pub use envelope::{RpcEnvelope, RpcId, RpcMessage};
 pub use envelope_peek::{EnvelopePeek, EnvelopePeekLayer};
 pub use error::{McpError, Severity, error_code};
-pub use future::{GuardFuture, NoCheck, Verdict};
+pub use future::{GuardFuture, NoCheck, Verdict, take_ready};
 pub use owner::Owner;
 pub use peek::{BodyChunks, EnvelopeLimits, PeekFuture, PeekStart};
 pub use principal::Principal;

@@ -482,8 +482,8 @@ impl Config {
             return Ok(());
         };
         // Only a call to an annotated tool looks inside its arguments.
-        let arguments = match message.arguments() {
-            Some(raw) => Some(serde_json::from_str(raw.get()).map_err(|_| {
+        let arguments = match message.arguments_text() {
+            Some(text) => Some(serde_json::from_str(text).map_err(|_| {
                 mismatch(
                     "params.arguments could not be read to compare with the Mcp-Param headers"
                         .into(),

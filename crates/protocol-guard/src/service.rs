@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use mcp_guard_core::well_known::{forget_session, is_metadata_read};
-use mcp_guard_core::{BoxError, GuardBody, PeekStart, Verdict};
+use mcp_guard_core::{BoxError, GuardBody, PeekStart, Verdict, take_ready};
 use tower_service::Service;
 
 use crate::body::ObservedBody;
@@ -91,12 +91,9 @@ where
                     },
                     PeekStart::Reading(read) => {
                         let check = BodyCheck::new(config.clone(), read, header_version);
-                        // The inner service was polled ready: it goes into the
-                        // future, to be called once the body passed; a fresh
-                        // clone stays behind.
-                        let clone = self.inner.clone();
-                        let inner = std::mem::replace(&mut self.inner, clone);
-                        ResponseFuture::check(check, inner)
+                        // The polled-ready service waits in the future, to be
+                        // called once the body passed.
+                        ResponseFuture::check(check, take_ready(&mut self.inner))
                     }
                 }
             }

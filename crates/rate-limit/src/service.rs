@@ -99,7 +99,6 @@ impl<S: Clone> RateLimit<S> {
     where
         S: Service<Request<GuardBody<B>>>,
     {
-        let clone = self.inner.clone();
-        ResponseFuture::check(check, std::mem::replace(&mut self.inner, clone))
+        ResponseFuture::check(check, mcp_guard_core::take_ready(&mut self.inner))
     }
 }

@@ -7,7 +7,7 @@ use std::task::{Context, Poll, ready};
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use mcp_guard_core::headers::MCP_SESSION_ID;
-use mcp_guard_core::{GuardBody, Owner, PeekFuture, PeekStart, StoreError};
+use mcp_guard_core::{GuardBody, Owner, PeekFuture, PeekStart, StoreError, take_ready};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -195,7 +195,7 @@ where
             PeekStart::Reading(read) => {
                 let state = State::Peek {
                     read,
-                    inner: Some(ready_service(inner)),
+                    inner: Some(take_ready(inner)),
                     shared: shared.clone(),
                 };
                 return ResponseFuture { state };
@@ -213,17 +213,10 @@ where
             Step::Answer(response) => State::Answer {
                 response: Some(response),
             },
-            step => State::after(step, ready_service(inner), shared.clone()),
+            step => State::after(step, take_ready(inner), shared.clone()),
         };
         ResponseFuture { state }
     }
-}
-
-/// The polled-ready service, to go into a future that calls it later; a
-/// fresh clone stays behind (tower's advice on cloning services).
-fn ready_service<S: Clone>(inner: &mut S) -> S {
-    let clone = inner.clone();
-    std::mem::replace(inner, clone)
 }
 
 impl<S, St, ReqBody, ResBody> State<S, S::Future, St, ReqBody, ResBody>

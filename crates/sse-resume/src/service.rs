@@ -89,8 +89,7 @@ where
         };
         if request.method() == Method::DELETE {
             // The session ends: its events go with it, then the handler hears of it.
-            let clone = self.inner.clone();
-            let inner = std::mem::replace(&mut self.inner, clone);
+            let inner = mcp_guard_core::take_ready(&mut self.inner);
             return ResponseFuture::after_purge(resumable.purge(request), inner);
         }
         if request.method() == Method::GET

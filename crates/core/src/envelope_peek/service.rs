@@ -53,10 +53,8 @@ where
                 GuardFuture::refuse(error.rejected_by(guard::ENVELOPE_PEEK), &Method::POST)
             }
             PeekStart::Reading(read) => {
-                // The polled-ready service waits in the future for the body;
-                // a fresh clone stays behind.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
+                // The polled-ready service waits in the future for the body.
+                let inner = crate::take_ready(&mut self.inner);
                 GuardFuture::check(EnvelopeCheck::new(read), inner)
             }
         }

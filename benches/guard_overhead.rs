@@ -312,6 +312,13 @@ where
     B::Error: std::fmt::Debug,
     F: Fn() -> Request<Full<Bytes>> + 'static,
 {
+    if std::env::var_os("GUARD_OVERHEAD_SIZES").is_some() {
+        eprintln!(
+            "{name}: service {} bytes, response future {} bytes",
+            std::mem::size_of::<S>(),
+            std::mem::size_of::<S::Future>()
+        );
+    }
     Box::new(move || {
         let service = service.clone();
         let request = request();

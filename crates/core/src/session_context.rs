@@ -50,6 +50,12 @@ impl SessionContext {
         &self.id
     }
 
+    /// The session id, shared: a clone is a reference count, not a copy
+    /// (for layers that key their own state by session).
+    pub fn shared_id(&self) -> &Arc<str> {
+        &self.id
+    }
+
     /// The protocol version negotiated at `initialize`.
     pub fn protocol_version(&self) -> ProtocolVersion {
         self.protocol_version

@@ -1,5 +1,6 @@
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use std::cell::RefCell;
 
@@ -18,7 +19,7 @@ fn seeded() -> Result<StdRng, getrandom::Error> {
 /// One stream of a session (a POST's response stream, or the GET stream):
 /// 72 random bits, base64url.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StreamId(String);
+pub struct StreamId(Arc<str>);
 
 thread_local! {
     /// Each thread's id generator: ChaCha12 (`StdRng`), seeded from the OS
@@ -50,7 +51,13 @@ impl StreamId {
             ids.fill_bytes(&mut bytes);
             Ok::<_, getrandom::Error>(())
         })?;
-        Ok(StreamId(URL_SAFE_NO_PAD.encode(bytes)))
+        // Encoded on the stack, then one shared allocation: every clone of
+        // the id (the store's keys, the reader's, the drain's) is a count.
+        let mut text = [0u8; 12];
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(bytes, &mut text)
+            .unwrap_or_default();
+        Ok(StreamId(String::from_utf8_lossy(&text[..written]).into()))
     }
 
     /// The id as text.
@@ -63,7 +70,7 @@ impl StreamId {
             && text
                 .bytes()
                 .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
-        valid.then(|| StreamId(text.to_owned()))
+        valid.then(|| StreamId(text.into()))
     }
 }
 

@@ -11,7 +11,6 @@
 //! ends does the drain get a task of its own, to go on storing while the
 //! client is away.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
@@ -32,7 +31,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::body::KEEP_ALIVE;
 use crate::parser::{SseEvent, SseParser};
-use crate::store::{EventStore, Replay, StreamKey};
+use crate::store::{EventStore, IdMap, Replay, StreamKey};
 
 /// How many clients read a stream right now, and since when none has.
 #[derive(Debug, Default)]
@@ -111,7 +110,7 @@ impl std::fmt::Debug for DrainSlot {
 /// The streams being drained, so a resuming reader counts as attached.
 #[derive(Debug, Default)]
 pub(crate) struct Drains {
-    streams: Mutex<HashMap<StreamKey, Arc<Attachment>>>,
+    streams: Mutex<IdMap<StreamKey, Arc<Attachment>>>,
 }
 
 impl Drains {
@@ -135,7 +134,7 @@ impl Drains {
         Some(ReaderGuard::new(attachment))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StreamKey, Arc<Attachment>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IdMap<StreamKey, Arc<Attachment>>> {
         self.streams
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -699,7 +698,7 @@ mod tests {
         let drains = Arc::new(Drains::default());
         let stream = store.open_stream("session", "owner").await.unwrap();
         let key = StreamKey {
-            session: "session".to_owned(),
+            session: "session".into(),
             stream,
         };
         let (sender, events) = tokio::sync::mpsc::unbounded_channel::<Bytes>();

@@ -148,7 +148,7 @@ impl<St: EventStore> Resumable<St> {
             Err(error) => return unavailable(&error, self.rpc_id, &self.method),
         };
         let key = StreamKey {
-            session: self.session.id().to_owned(),
+            session: self.session.shared_id().clone(),
             stream,
         };
         let (mut parts, body) = response.into_parts();
@@ -198,7 +198,7 @@ impl<St: EventStore> Resumable<St> {
             );
         };
         let key = StreamKey {
-            session: self.session.id().to_owned(),
+            session: self.session.shared_id().clone(),
             stream: id.stream().clone(),
         };
         let Resuming { store, drains, .. } = &self.resuming;

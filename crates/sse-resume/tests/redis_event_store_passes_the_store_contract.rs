@@ -66,7 +66,7 @@ async fn a_purge_leaves_no_principal_or_stream_keys_behind() {
         .unwrap();
     for session in ["s1", "s2"] {
         let key = StreamKey {
-            session: session.to_owned(),
+            session: session.into(),
             stream: store.open_stream(session, "alice").await.unwrap(),
         };
         let event = SseEvent {

@@ -64,7 +64,7 @@ async fn a_crashed_redis_means_503_and_acknowledged_events_replay_after_restart(
     // An idle live-tail wait leaves its blocking connection in the pool; the
     // crash kills that connection, and the store must not reuse it blindly.
     let tail = StreamKey {
-        session: session.clone(),
+        session: session.as_str().into(),
         stream: store.open_stream(&session, "owner").await.unwrap(),
     };
     store
@@ -80,7 +80,7 @@ async fn a_crashed_redis_means_503_and_acknowledged_events_replay_after_restart(
 
     // Every store call fails with a StoreError within the bound.
     let key = StreamKey {
-        session: session.clone(),
+        session: session.as_str().into(),
         stream: seen[0].parse::<EventId>().unwrap().stream().clone(),
     };
     let started = Instant::now();

@@ -35,7 +35,7 @@ async fn open<S: EventStore>(store: &S, session: &str) -> StreamKey {
 
 async fn open_as<S: EventStore>(store: &S, session: &str, owner: &str) -> StreamKey {
     StreamKey {
-        session: session.to_owned(),
+        session: session.into(),
         stream: store
             .open_stream(session, owner)
             .await
@@ -128,7 +128,7 @@ async fn sessions_never_see_each_others_streams<S: EventStore>(store: S) {
         .await
         .expect("append");
     let forged = StreamKey {
-        session: "mallory-session".to_owned(),
+        session: "mallory-session".into(),
         stream: alice.stream.clone(),
     };
     assert_eq!(

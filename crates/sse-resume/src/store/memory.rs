@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{
-    EventStore, EventStoreLimits, EventStoreLimitsConfigError, Replay, StoreError, StreamKey,
-    StreamTail, event_bytes, gone_message,
+    EventStore, EventStoreLimits, EventStoreLimitsConfigError, IdMap, Replay, StoreError,
+    StreamKey, StreamTail, event_bytes, gone_message,
 };
 use crate::{SseEvent, StreamId};
 
@@ -24,7 +24,7 @@ pub struct MemoryEventStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    sessions: HashMap<String, Session>,
+    sessions: IdMap<Arc<str>, Session>,
     owners: HashMap<Arc<str>, Owner>,
     total_bytes: usize,
     last_sweep: Option<Instant>,
@@ -32,7 +32,7 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct Session {
-    streams: HashMap<StreamId, Stream>,
+    streams: IdMap<StreamId, Stream>,
     /// Stream ids, oldest first.
     order: VecDeque<StreamId>,
     bytes: usize,
@@ -48,18 +48,38 @@ impl Session {
     /// would fail to store its next event, and its client would miss the
     /// result; the cap stays a hard bound all the same.
     fn stream_to_give_up(&self, now: Instant) -> Option<StreamId> {
-        let rank = |stream: &Stream| match (stream.closed, stream.protected(now)) {
+        // The oldest stream, closed and unread, is the answer (nothing ranks
+        // lower, nothing is older): one lookup for the common case, a
+        // session whose earlier requests have been answered (a full scan
+        // was ~1 % of a legacy-era request in the example server).
+        if let Some(oldest) = self.order.front()
+            && self
+                .streams
+                .get(oldest)
+                .is_some_and(|stream| Session::rank(stream, now) == 0)
+        {
+            return Some(oldest.clone());
+        }
+        self.lowest_ranked_oldest(now)
+    }
+
+    /// One pass over the streams themselves, oldest of the lowest rank
+    /// first: no id hashed or compared (with every stream of a busy session
+    /// still running, ranking them through `order` hashed all 32).
+    fn lowest_ranked_oldest(&self, now: Instant) -> Option<StreamId> {
+        self.streams
+            .iter()
+            .min_by_key(|(_, stream)| (Session::rank(stream, now), stream.opened))
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Closed and unread first, then closed, then running.
+    fn rank(stream: &Stream, now: Instant) -> u8 {
+        match (stream.closed, stream.protected(now)) {
             (true, false) => 0,
             (true, true) => 1,
             (false, _) => 2,
-        };
-        // One pass over the streams themselves, oldest of the lowest rank
-        // first: no id hashed or compared (with every stream of a busy
-        // session still running, ranking them through `order` hashed all 32).
-        self.streams
-            .iter()
-            .min_by_key(|(_, stream)| (rank(stream), stream.opened))
-            .map(|(id, _)| id.clone())
+        }
     }
 }
 
@@ -290,7 +310,7 @@ impl Inner {
     fn shrink_to(&mut self, max_total_bytes: usize, keep: &StreamKey, owner: &str) {
         let now = Instant::now();
         let evictable = |session: &str, id: &StreamId, stream: &Stream| {
-            !(stream.protected(now) || (session == keep.session && *id == keep.stream))
+            !(stream.protected(now) || (session == &*keep.session && *id == keep.stream))
         };
         while self.total_bytes > max_total_bytes {
             let own = self.owners.get(owner).and_then(|held| {
@@ -343,6 +363,11 @@ impl EventStore for MemoryEventStore {
         inner.sweep(self.limits.ttl);
         let max_streams = self.limits.max_streams_per_session.max(1);
         let now = Instant::now();
+        // The session's key, shared by every key of its streams.
+        let session_key: Arc<str> = match inner.sessions.get_key_value(session_id) {
+            Some((known, _)) => known.clone(),
+            None => Arc::from(session_id),
+        };
         while let Some(victim) = inner
             .sessions
             .get(session_id)
@@ -350,12 +375,12 @@ impl EventStore for MemoryEventStore {
             .and_then(|session| session.stream_to_give_up(now))
         {
             inner.remove_stream(&StreamKey {
-                session: session_id.to_owned(),
+                session: session_key.clone(),
                 stream: victim,
             });
         }
         let key = StreamKey {
-            session: session_id.to_owned(),
+            session: session_key.clone(),
             stream: id.clone(),
         };
         let owner: Arc<str> = match inner.owners.get_key_value(owner) {
@@ -369,7 +394,7 @@ impl EventStore for MemoryEventStore {
             .streams
             .push_back(key);
         let (tail, _) = watch::channel((0, false));
-        let session = inner.sessions.entry(session_id.to_owned()).or_default();
+        let session = inner.sessions.entry(session_key).or_default();
         session.opened += 1;
         let stream = Stream {
             owner,
@@ -489,14 +514,14 @@ impl EventStore for MemoryEventStore {
 
     async fn purge_session(&self, session_id: &str) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let ids: Vec<StreamId> = inner
-            .sessions
-            .get(session_id)
-            .map(|session| session.order.iter().cloned().collect())
-            .unwrap_or_default();
+        let Some((session_key, session)) = inner.sessions.get_key_value(session_id) else {
+            return Ok(());
+        };
+        let session_key = session_key.clone();
+        let ids: Vec<StreamId> = session.order.iter().cloned().collect();
         for stream in ids {
             inner.remove_stream(&StreamKey {
-                session: session_id.to_owned(),
+                session: session_key.clone(),
                 stream,
             });
         }
@@ -514,6 +539,35 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    proptest! {
+        /// The shortcut through the oldest stream chooses what ranking every
+        /// stream chooses, whatever state each stream of a session is in.
+        #[test]
+        fn giving_up_the_oldest_closed_stream_is_what_ranking_all_chooses(
+            states in proptest::collection::vec((any::<bool>(), any::<bool>()), 1..12),
+        ) {
+            let now = Instant::now();
+            let mut session = Session::default();
+            for (closed, attached) in states {
+                let id = StreamId::generate().unwrap();
+                session.opened += 1;
+                let (tail, _) = watch::channel((0, false));
+                session.streams.insert(id.clone(), Stream {
+                    owner: Arc::from("owner"),
+                    opened: session.opened,
+                    first_seq: 1,
+                    events: VecDeque::new(),
+                    closed,
+                    last_activity: now,
+                    attached_until: attached.then(|| now + Duration::from_secs(60)),
+                    tail,
+                });
+                session.order.push_back(id);
+            }
+            prop_assert_eq!(session.stream_to_give_up(now), session.lowest_ranked_oldest(now));
+        }
+    }
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()

@@ -6,11 +6,20 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{SseEvent, StreamId};
 
 mod memory;
+
+/// A map keyed by ids this layer or the session layer minted (session and
+/// stream ids: random, never chosen by a client), hashed with a seeded
+/// foldhash instead of SipHash: a legacy-era request looks its stream up a
+/// dozen times, and SipHash of a 32-character id was ~7 % of its cost in the
+/// example server (`scripts/server-instructions.sh`). A client only ever
+/// looks ids up, so it cannot fill a bucket with keys of its choosing.
+pub(crate) type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -143,7 +152,7 @@ impl std::error::Error for EventStoreLimitsConfigError {}
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StreamKey {
     /// The session (its `Mcp-Session-Id`): every lookup is scoped to it.
-    pub session: String,
+    pub session: Arc<str>,
     /// The stream within the session.
     pub stream: StreamId,
 }

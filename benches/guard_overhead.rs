@@ -314,9 +314,10 @@ where
 {
     if std::env::var_os("GUARD_OVERHEAD_SIZES").is_some() {
         eprintln!(
-            "{name}: service {} bytes, response future {} bytes",
+            "{name}: service {} bytes, response future {} bytes, response {} bytes",
             std::mem::size_of::<S>(),
-            std::mem::size_of::<S::Future>()
+            std::mem::size_of::<S::Future>(),
+            std::mem::size_of::<Response<B>>()
         );
     }
     Box::new(move || {

@@ -12,9 +12,12 @@
 #
 #   scripts/server-instructions.sh [COUNT]        (default 1000)
 #
-# SERVER_INSTRUCTIONS_TARGETS="bare local" picks presets (default: bare local
-# remote); LOAD_SERVER_BIN=path measures another build of the example server.
-# Writes target/server-instructions/<workload>-<preset>.callgrind (the dumps,
+# SERVER_INSTRUCTIONS_TARGETS="bare local" picks targets (default: bare local
+# remote local-without-sse-resume): a preset, or a preset followed by
+# -without-sse-resume (the same stack without resumable SSE, so the difference
+# is what storing events before sending them costs). LOAD_SERVER_BIN=path
+# measures another build of the example server.
+# Writes target/server-instructions/<workload>-<target>.callgrind (the dumps,
 # for callgrind_annotate) and prints one Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,10 +51,12 @@ send() {
         || { echo "server-instructions.sh: $1 did not answer the echo's result" >&2; exit 1; }
 }
 
-# Instructions per request of preset $1 in workload $2.
+# Instructions per request of target $1 in workload $2.
 measure() {
-    local preset=$1 workload=$2 log="$out/$2-$1.log" dump="$out/$2-$1.callgrind"
+    local target=$1 workload=$2 log="$out/$2-$1.log" dump="$out/$2-$1.callgrind"
+    local preset=${target%-without-sse-resume}
     local args=(--addr "127.0.0.1:$(free_port)" --preset "$preset") token="" session="" url=""
+    [ "$preset" != "$target" ] && args+=(--without-sse-resume)
     [ "$preset" = remote ] && args+=(--token-out "$out/token" --rate-limit 100000000)
     : >"$log"
     # Counters start at the warm-up's end (callgrind_control -z), so the
@@ -85,17 +90,17 @@ measure() {
     echo $((total / count))
 }
 
-targets=${SERVER_INSTRUCTIONS_TARGETS:-bare local remote}
-printf '| workload | preset | instructions per request | over bare | bare / preset |\n|---|---|---:|---:|---:|\n'
+targets=${SERVER_INSTRUCTIONS_TARGETS:-bare local remote local-without-sse-resume}
+printf '| workload | target | instructions per request | over bare | bare / target |\n|---|---|---:|---:|---:|\n'
 for workload in legacy stateless; do
     bare=""
-    for preset in $targets; do
-        per=$(measure "$preset" "$workload")
-        [ "$preset" = bare ] && bare=$per
+    for target in $targets; do
+        per=$(measure "$target" "$workload")
+        [ "$target" = bare ] && bare=$per
         if [ -n "$bare" ]; then
-            python3 -c "import sys; w, p, n, b = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]); print(f'| {w} | {p} | {n:,} | {n-b:+,} | {b/n:.2f} |')" "$workload" "$preset" "$per" "$bare"
+            python3 -c "import sys; w, p, n, b = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]); print(f'| {w} | {p} | {n:,} | {n-b:+,} | {b/n:.2f} |')" "$workload" "$target" "$per" "$bare"
         else
-            printf '| %s | %s | %s | | |\n' "$workload" "$preset" "$per"
+            printf '| %s | %s | %s | | |\n' "$workload" "$target" "$per"
         fi
     done
 done

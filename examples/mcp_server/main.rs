@@ -132,6 +132,11 @@ struct Args {
     /// (for tests of expiry).
     #[arg(long, hide = true, default_value_t = 60)]
     dev_issuer_code_lifetime_seconds: u64,
+    /// Leave resumable SSE out of the stack (local and remote), to measure
+    /// what storing events before they are sent costs
+    /// (scripts/server-instructions.sh).
+    #[arg(long, hide = true)]
+    without_sse_resume: bool,
     /// Count every MCP request (by method, tool and outcome) and every
     /// refusal (by guard and reason), and serve the counts at GET /metrics
     /// (Prometheus text).
@@ -269,8 +274,14 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     }
-    if (args.metrics || args.audit) && matches!(args.preset, Preset::Bare | Preset::RmcpChecks) {
-        let flag = if args.metrics { "--metrics" } else { "--audit" };
+    if (args.metrics || args.audit || args.without_sse_resume)
+        && matches!(args.preset, Preset::Bare | Preset::RmcpChecks)
+    {
+        let flag = match (args.metrics, args.audit) {
+            (true, _) => "--metrics",
+            (_, true) => "--audit",
+            _ => "--without-sse-resume",
+        };
         return Err(format!("{flag} needs --preset local or remote"));
     }
     // Before the stack is built: the metrics sink describes the metrics to
@@ -463,7 +474,10 @@ where
 /// handler. A macro because each store choice is a different concrete type.
 macro_rules! guarded {
     ($guard:expr, $args:expr) => {{
-        let guard = $guard;
+        let guard = match $args.without_sse_resume {
+            true => $guard.without_sse_resume(),
+            false => $guard,
+        };
         match &$args.redis {
             None => {
                 let layer = guard.build().map_err(|error| error.to_string())?;

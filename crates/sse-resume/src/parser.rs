@@ -95,30 +95,49 @@ impl SseParser {
             chunk = &chunk[1..];
         }
         self.after_cr = false;
-        self.buffer.extend_from_slice(chunk);
-        while let Some(end) = self
-            .buffer
-            .iter()
-            .position(|byte| *byte == b'\n' || *byte == b'\r')
-        {
-            let line = self.buffer.split_to(end).freeze();
-            let terminator = self.buffer[0];
-            self.buffer.advance(1);
-            if terminator == b'\r' {
-                match self.buffer.first() {
-                    Some(b'\n') => self.buffer.advance(1),
-                    Some(_) => {}
-                    None => self.after_cr = true,
-                }
-            }
-            if let Some(event) = self.line(&line)? {
-                events.push(event);
-            }
+        if self.buffer.is_empty() {
+            // No unfinished line waits (the usual case: a handler writes
+            // whole events): the chunk's lines are read where they are, and
+            // only what follows its last line end is kept.
+            let rest = self.lines(chunk, events)?;
+            self.buffer.extend_from_slice(rest);
+        } else {
+            self.buffer.extend_from_slice(chunk);
+            let mut buffer = std::mem::take(&mut self.buffer);
+            let read = self.lines(&buffer, events).map(|rest| buffer.len() - rest.len());
+            buffer.advance(read.unwrap_or(buffer.len()));
+            self.buffer = buffer;
+            read?;
         }
         if self.buffer.len() > self.max_event_bytes {
             return Err(SseParseError::EventTooLarge);
         }
         Ok(())
+    }
+
+    /// Reads every line of `input` that has its end, and returns what
+    /// follows the last line end (an unfinished line, possibly empty).
+    fn lines<'a>(
+        &mut self,
+        mut input: &'a [u8],
+        events: &mut Vec<SseEvent>,
+    ) -> Result<&'a [u8], SseParseError> {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', input) {
+            let line = &input[..end];
+            let terminator = input[end];
+            input = &input[end + 1..];
+            if terminator == b'\r' {
+                match input.first() {
+                    Some(b'\n') => input = &input[1..],
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+            if let Some(event) = self.line(line)? {
+                events.push(event);
+            }
+        }
+        Ok(input)
     }
 
     /// Ends the stream: an event not closed by a blank line is dropped, as the
@@ -130,8 +149,12 @@ impl SseParser {
 
     fn line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, SseParseError> {
         // Borrowed when the line is valid UTF-8, as it nearly always is: no
-        // copy per line.
-        let text = String::from_utf8_lossy(line);
+        // copy per line (and `from_utf8`'s ASCII fast path, where the lossy
+        // decoder walks every character).
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let mut line: &str = &text;
         if !self.started {
             self.started = true;

@@ -31,6 +31,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::body::KEEP_ALIVE;
 use crate::parser::{SseEvent, SseParser};
+use crate::StreamId;
 use crate::store::{EventStore, IdMap, Replay, StreamKey};
 
 /// How many clients read a stream right now, and since when none has.
@@ -483,8 +484,7 @@ fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
     if !options.priming && options.retry.is_none() {
         return None;
     }
-    // Room for the id, `retry:` and `data:` lines: one allocation.
-    let mut text = String::with_capacity(key.stream.as_str().len() + 48);
+    let mut text = String::with_capacity(preamble_len(key, options));
     if options.priming {
         let _ = writeln!(text, "id: {}-0", key.stream);
     }
@@ -494,11 +494,29 @@ fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
     if options.priming {
         text.push_str("data: \n");
     }
-    if text.is_empty() {
-        return None;
-    }
     text.push('\n');
+    // Exactly as long as its capacity: `Bytes` takes the string's buffer
+    // as it is, without a second allocation to share it.
+    debug_assert_eq!(text.len(), text.capacity());
     Some(Bytes::from(text))
+}
+
+/// The length of [`preamble`]'s text, exactly.
+fn preamble_len(key: &StreamKey, options: &ReaderOptions) -> usize {
+    let id = match options.priming {
+        // "id: <stream>-0\n" and "data: \n"
+        true => 4 + key.stream.as_str().len() + 3 + 7,
+        false => 0,
+    };
+    // "retry: <ms>\n"
+    let retry = options.retry.map_or(0, |retry| 8 + digits(retry.as_millis()));
+    id + retry + 1
+}
+
+/// Decimal digits of `n`.
+fn digits(n: impl Into<u128>) -> usize {
+    let n: u128 = n.into();
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
 /// What a reader that polls its drain waited for.
@@ -640,43 +658,88 @@ impl<St: EventStore> Reader<St> {
     }
 
     fn format(&mut self, events: Vec<(u64, SseEvent)>) -> Bytes {
-        let mut text = String::with_capacity(events.iter().map(formatted_len).sum());
+        let stream = self.key.stream.as_str().len();
+        let mut text = String::with_capacity(events.iter().map(|event| formatted_len(stream, event)).sum());
         for (seq, event) in events {
-            // `EventId`'s form, `<stream>-<seq>`, written in place.
-            let _ = writeln!(text, "id: {}-{seq}", self.key.stream);
-            if let Some(name) = &event.event {
-                let _ = writeln!(text, "event: {name}");
-            }
-            if let Some(retry) = event.retry {
-                let _ = writeln!(text, "retry: {retry}");
-            }
-            for line in event.data.split('\n') {
-                text.push_str("data: ");
-                text.push_str(line);
-                text.push('\n');
-            }
-            text.push('\n');
+            write_event(&mut text, &self.key.stream, seq, &event);
             self.cursor = seq;
             self.sent += 1;
         }
         if let Some(guard) = &self.guard {
             guard.advance(self.cursor);
         }
+        // Exactly as long as its capacity: `Bytes` takes the string's buffer
+        // as it is, without a second allocation to share it.
+        debug_assert_eq!(text.len(), text.capacity());
         Bytes::from(text)
     }
 }
 
-/// About the length of an event as sent: its data and name, each data
-/// line's `data: ` prefix, and room for the id and a `retry:`.
-fn formatted_len((_, event): &(u64, SseEvent)) -> usize {
-    let lines = event.data.bytes().filter(|byte| *byte == b'\n').count() + 1;
-    event.data.len() + lines * 7 + event.event.as_ref().map_or(0, |name| name.len() + 8) + 64
+/// Writes one stored event as the client gets it, with its id.
+fn write_event(text: &mut String, stream: &StreamId, seq: u64, event: &SseEvent) {
+    // `EventId`'s form, `<stream>-<seq>`, written in place.
+    let _ = writeln!(text, "id: {stream}-{seq}");
+    if let Some(name) = &event.event {
+        let _ = writeln!(text, "event: {name}");
+    }
+    if let Some(retry) = event.retry {
+        let _ = writeln!(text, "retry: {retry}");
+    }
+    for line in event.data.split('\n') {
+        text.push_str("data: ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push('\n');
+}
+
+/// The length of an event as [`write_event`] writes it, exactly, for a
+/// stream id of `stream` bytes: `id: <stream>-<seq>`, the name and `retry:`
+/// when present, each data line with its `data: ` prefix, the blank line.
+fn formatted_len(stream: usize, (seq, event): &(u64, SseEvent)) -> usize {
+    let id = 4 + stream + 1 + digits(*seq) + 1;
+    let name = event.event.as_ref().map_or(0, |name| 7 + name.len() + 1);
+    let retry = event.retry.map_or(0, |retry| 7 + digits(retry) + 1);
+    // Each LF of the data becomes a line end after a `data: ` prefix.
+    let newlines = event.data.bytes().filter(|byte| *byte == b'\n').count();
+    id + name + retry + event.data.len() + (newlines + 1) * 6 + 1 + 1
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::{EventStoreLimits, MemoryEventStore};
+
+    proptest::proptest! {
+        /// The length an event is given before it is written is the length
+        /// it is written with, so its bytes go out in the buffer they were
+        /// written to.
+        #[test]
+        fn an_event_is_written_in_exactly_the_length_reserved_for_it(
+            data in "[a-z\n{}\":]{0,40}",
+            name in proptest::option::of("[a-z]{1,8}"),
+            retry in proptest::option::of(proptest::prelude::any::<u64>()),
+            seq in proptest::prelude::any::<u64>(),
+        ) {
+            let stream = StreamId::generate().unwrap();
+            let event = SseEvent { event: name, data, retry };
+            let mut text = String::new();
+            write_event(&mut text, &stream, seq, &event);
+            proptest::prop_assert_eq!(text.len(), formatted_len(stream.as_str().len(), &(seq, event)));
+        }
+
+        /// The same for the priming event and `retry:` a stream starts with.
+        #[test]
+        fn a_preamble_is_written_in_exactly_the_length_reserved_for_it(
+            priming in proptest::prelude::any::<bool>(),
+            retry in proptest::option::of(0u64..u64::MAX / 2_000),
+        ) {
+            let key = StreamKey { session: "session".into(), stream: StreamId::generate().unwrap() };
+            let options = ReaderOptions { priming, retry: retry.map(Duration::from_millis), ..options() };
+            let expected = (priming || retry.is_some()).then(|| preamble_len(&key, &options));
+            proptest::prop_assert_eq!(preamble(&key, &options).map(|text| text.len()), expected);
+        }
+    }
 
     fn options() -> ReaderOptions {
         ReaderOptions {

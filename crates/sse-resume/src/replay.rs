@@ -701,7 +701,7 @@ fn formatted_len(stream: usize, (seq, event): &(u64, SseEvent)) -> usize {
     let name = event.event.as_ref().map_or(0, |name| 7 + name.len() + 1);
     let retry = event.retry.map_or(0, |retry| 7 + digits(retry) + 1);
     // Each LF of the data becomes a line end after a `data: ` prefix.
-    let newlines = event.data.bytes().filter(|byte| *byte == b'\n').count();
+    let newlines = memchr::memchr_iter(b'\n', event.data.as_bytes()).count();
     id + name + retry + event.data.len() + (newlines + 1) * 6 + 1 + 1
 }
 

@@ -1,4 +1,4 @@
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,10 @@ pub struct MemoryEventStore {
 #[derive(Debug, Default)]
 struct Inner {
     sessions: IdMap<Arc<str>, Session>,
-    owners: HashMap<Arc<str>, Owner>,
+    // Keyed by principal (issuer and subject from a verified token, or the
+    // one anonymous key): a client cannot mint these at will, so the same
+    // seeded hash as the id maps.
+    owners: IdMap<Arc<str>, Owner>,
     total_bytes: usize,
     last_sweep: Option<Instant>,
 }

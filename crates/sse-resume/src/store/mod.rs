@@ -13,11 +13,12 @@ use crate::{SseEvent, StreamId};
 
 mod memory;
 
-/// A map keyed by ids this layer or the session layer minted (session and
-/// stream ids: random, never chosen by a client), hashed with a seeded
-/// foldhash instead of SipHash: a legacy-era request looks its stream up a
-/// dozen times, and SipHash of a 32-character id was ~7 % of its cost in the
-/// example server (`scripts/server-instructions.sh`). A client only ever
+/// A map keyed by what clients cannot choose at will (session and stream
+/// ids this layer or the session layer minted at random; principals from
+/// verified tokens), hashed with a seeded foldhash instead of SipHash: a
+/// legacy-era request looks its stream up a dozen times, and SipHash of the
+/// ids was ~4 900 instructions of it in the example server, a twelfth of
+/// what the guards add (`scripts/server-instructions.sh`). A client only
 /// looks ids up, so it cannot fill a bucket with keys of its choosing.
 pub(crate) type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 #[cfg(feature = "redis")]

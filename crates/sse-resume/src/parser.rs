@@ -104,7 +104,9 @@ impl SseParser {
         } else {
             self.buffer.extend_from_slice(chunk);
             let mut buffer = std::mem::take(&mut self.buffer);
-            let read = self.lines(&buffer, events).map(|rest| buffer.len() - rest.len());
+            let read = self
+                .lines(&buffer, events)
+                .map(|rest| buffer.len() - rest.len());
             buffer.advance(read.unwrap_or(buffer.len()));
             self.buffer = buffer;
             read?;

@@ -29,9 +29,9 @@ use mcp_guard_core::BoxError;
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
+use crate::StreamId;
 use crate::body::KEEP_ALIVE;
 use crate::parser::{SseEvent, SseParser};
-use crate::StreamId;
 use crate::store::{EventStore, IdMap, Replay, StreamKey};
 
 /// How many clients read a stream right now, and since when none has.
@@ -509,7 +509,9 @@ fn preamble_len(key: &StreamKey, options: &ReaderOptions) -> usize {
         false => 0,
     };
     // "retry: <ms>\n"
-    let retry = options.retry.map_or(0, |retry| 8 + digits(retry.as_millis()));
+    let retry = options
+        .retry
+        .map_or(0, |retry| 8 + digits(retry.as_millis()));
     id + retry + 1
 }
 
@@ -659,7 +661,12 @@ impl<St: EventStore> Reader<St> {
 
     fn format(&mut self, events: Vec<(u64, SseEvent)>) -> Bytes {
         let stream = self.key.stream.as_str().len();
-        let mut text = String::with_capacity(events.iter().map(|event| formatted_len(stream, event)).sum());
+        let mut text = String::with_capacity(
+            events
+                .iter()
+                .map(|event| formatted_len(stream, event))
+                .sum(),
+        );
         for (seq, event) in events {
             write_event(&mut text, &self.key.stream, seq, &event);
             self.cursor = seq;

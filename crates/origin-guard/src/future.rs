@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use mcp_guard_core::{GuardBody, GuardFuture, McpError, Rejection, truncated_for_display};
+
+use crate::Allowlist;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -22,16 +24,34 @@ pin_project! {
     {
         #[pin]
         inner: GuardFuture<S, ReqBody>,
-        watch: Option<Watch>,
+        // For an admitted request, until the hint was logged once.
+        watch: Option<Arc<HandlerRefusal>>,
     }
 }
 
-/// For a request the guard admitted, until the hint was logged once: the
-/// Host it admitted, to name in the hint.
-#[derive(Debug)]
-struct Watch {
-    host: Option<HeaderValue>,
-    logged: Arc<AtomicBool>,
+/// The hint about a handler's own Host check, shared by a layer's services:
+/// whether it was logged, and the hosts the guard allows, which it names.
+/// Made once per layer, so an admitted request copies nothing for it (it
+/// once cloned the request's Host header for a hint logged at most once).
+#[derive(Debug, Default)]
+pub(crate) struct HandlerRefusal {
+    logged: AtomicBool,
+    allowed_hosts: String,
+}
+
+impl HandlerRefusal {
+    /// The hint for a guard admitting `allowlist`'s hosts.
+    pub(crate) fn naming(allowlist: &Allowlist) -> Self {
+        let hosts: Vec<String> = allowlist
+            .host_patterns()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        HandlerRefusal {
+            logged: AtomicBool::new(false),
+            allowed_hosts: truncated_for_display(hosts.join(", ").as_bytes()),
+        }
+    }
 }
 
 impl<S, ReqBody> ResponseFuture<S, ReqBody>
@@ -41,15 +61,8 @@ where
     /// The handler's response to an admitted request, watched for a refusal
     /// of the handler's own Host check (logged once per layer, see
     /// [`OriginGuard`](crate::OriginGuard)).
-    pub(crate) fn pass(
-        future: S::Future,
-        host: Option<HeaderValue>,
-        logged: &Arc<AtomicBool>,
-    ) -> Self {
-        let watch = (!logged.load(Ordering::Relaxed)).then(|| Watch {
-            host,
-            logged: logged.clone(),
-        });
+    pub(crate) fn pass(future: S::Future, hint: &Arc<HandlerRefusal>) -> Self {
+        let watch = (!hint.logged.load(Ordering::Relaxed)).then(|| hint.clone());
         ResponseFuture {
             inner: GuardFuture::pass(future),
             watch,
@@ -94,11 +107,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        if let Some(watch) = this.watch.take()
+        if let Some(hint) = this.watch.take()
             && is_handler_host_refusal(&response)
-            && !watch.logged.swap(true, Ordering::Relaxed)
+            && !hint.logged.swap(true, Ordering::Relaxed)
         {
-            log_handler_host_refusal(watch.host.as_ref());
+            log_handler_host_refusal(&hint.allowed_hosts);
         }
         Poll::Ready(Ok(response))
     }
@@ -113,14 +126,13 @@ fn is_handler_host_refusal<B>(response: &Response<B>) -> bool {
         && !response.headers().contains_key(CONTENT_TYPE)
 }
 
-fn log_handler_host_refusal(host: Option<&HeaderValue>) {
-    let host = host.map_or_else(String::new, |host| truncated_for_display(host.as_bytes()));
+fn log_handler_host_refusal(allowed_hosts: &str) {
     tracing::warn!(
-        host = %host,
-        "the handler answered 403 to a request whose Host the origin guard admitted: \
-         if it is rmcp, its own allowed-hosts check refuses the host. The origin guard \
-         checks Host already: build rmcp's StreamableHttpServerConfig with \
-         `disable_allowed_hosts()` (or list this host in `with_allowed_hosts`). \
-         Logged once."
+        allowed_hosts,
+        "the handler answered 403 to a request the origin guard admitted: if it is \
+         rmcp, its own allowed-hosts check refuses the host. The origin guard checks \
+         Host already (it allows the hosts named here): build rmcp's \
+         StreamableHttpServerConfig with `disable_allowed_hosts()` (or list these \
+         hosts in `with_allowed_hosts`). Logged once."
     );
 }

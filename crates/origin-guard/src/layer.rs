@@ -1,9 +1,9 @@
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use tower_layer::Layer;
 
 use crate::check::{Guard, HostRejectionStatus};
+use crate::future::HandlerRefusal;
 use crate::{Allowlist, OriginGuard, TrustedProxies};
 
 /// Applies [`OriginGuard`] to a service: rejects requests whose `Host` or
@@ -17,22 +17,22 @@ use crate::{Allowlist, OriginGuard, TrustedProxies};
 pub struct OriginGuardLayer {
     // `None` when disabled: every request passes, nothing is checked or logged.
     guard: Option<Arc<Guard>>,
-    // Whether the hint about a handler's own Host check was logged: once per
-    // layer, shared by every service it makes.
-    handler_refusal_logged: Arc<AtomicBool>,
+    // The hint about a handler's own Host check: logged once per layer,
+    // shared by every service it makes.
+    handler_refusal: Arc<HandlerRefusal>,
 }
 
 impl OriginGuardLayer {
     /// A guard admitting what `allowlist` allows; a bad Host is answered `403`.
     pub fn new(allowlist: Allowlist) -> Self {
         OriginGuardLayer {
+            handler_refusal: Arc::new(HandlerRefusal::naming(&allowlist)),
             guard: Some(Arc::new(Guard {
                 allowlist,
                 host_rejection: HostRejectionStatus::default(),
                 trusted_proxies: None,
                 public_metadata_from_any_origin: true,
             })),
-            handler_refusal_logged: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -74,7 +74,7 @@ impl OriginGuardLayer {
     pub fn disabled() -> Self {
         OriginGuardLayer {
             guard: None,
-            handler_refusal_logged: Arc::new(AtomicBool::new(false)),
+            handler_refusal: Arc::default(),
         }
     }
 
@@ -136,7 +136,7 @@ impl<S> Layer<S> for OriginGuardLayer {
         OriginGuard {
             inner,
             guard: self.guard.clone(),
-            handler_refusal_logged: self.handler_refusal_logged.clone(),
+            handler_refusal: self.handler_refusal.clone(),
         }
     }
 }

@@ -1,14 +1,12 @@
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::task::{Context, Poll};
 
-use http::header::HOST;
 use http::{Request, Response};
 use mcp_guard_core::{GuardBody, guard};
 use tower_service::Service;
 
 use crate::check::Guard;
-use crate::future::ResponseFuture;
+use crate::future::{HandlerRefusal, ResponseFuture};
 
 /// Middleware that rejects requests whose `Host` or `Origin` is not allowed.
 ///
@@ -25,7 +23,7 @@ pub struct OriginGuard<S> {
     pub(crate) inner: S,
     // `None` when the layer was disabled.
     pub(crate) guard: Option<Arc<Guard>>,
-    pub(crate) handler_refusal_logged: Arc<AtomicBool>,
+    pub(crate) handler_refusal: Arc<HandlerRefusal>,
 }
 
 impl<S> OriginGuard<S> {
@@ -57,10 +55,7 @@ where
             return ResponseFuture::unwatched(self.inner.call(request));
         };
         match config.check(&request) {
-            Ok(()) => {
-                let host = request.headers().get(HOST).cloned();
-                ResponseFuture::pass(self.inner.call(request), host, &self.handler_refusal_logged)
-            }
+            Ok(()) => ResponseFuture::pass(self.inner.call(request), &self.handler_refusal),
             Err(rejection) => {
                 // A rebinding probe or a stray browser page: expected (logged
                 // at info), nothing for the operator to do.

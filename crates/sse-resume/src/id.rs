@@ -54,10 +54,13 @@ impl StreamId {
         // Encoded on the stack, then one shared allocation: every clone of
         // the id (the store's keys, the reader's, the drain's) is a count.
         let mut text = [0u8; 12];
-        let written = URL_SAFE_NO_PAD
-            .encode_slice(bytes, &mut text)
-            .unwrap_or_default();
-        Ok(StreamId(String::from_utf8_lossy(&text[..written]).into()))
+        let id: Arc<str> = match URL_SAFE_NO_PAD.encode_slice(bytes, &mut text) {
+            Ok(written) => String::from_utf8_lossy(&text[..written]).into(),
+            // Nine bytes always take twelve characters; an id is never
+            // empty all the same.
+            Err(_) => URL_SAFE_NO_PAD.encode(bytes).into(),
+        };
+        Ok(StreamId(id))
     }
 
     /// The id as text.

@@ -484,7 +484,8 @@ fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
     if !options.priming && options.retry.is_none() {
         return None;
     }
-    let mut text = String::with_capacity(preamble_len(key, options));
+    let reserved = preamble_len(key, options);
+    let mut text = String::with_capacity(reserved);
     if options.priming {
         let _ = writeln!(text, "id: {}-0", key.stream);
     }
@@ -495,9 +496,9 @@ fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
         text.push_str("data: \n");
     }
     text.push('\n');
-    // Exactly as long as its capacity: `Bytes` takes the string's buffer
-    // as it is, without a second allocation to share it.
-    debug_assert_eq!(text.len(), text.capacity());
+    // Exactly as long as reserved: `Bytes` takes the string's buffer as it
+    // is (no spare capacity), without a second allocation to share it.
+    debug_assert_eq!(text.len(), reserved);
     Some(Bytes::from(text))
 }
 
@@ -661,12 +662,11 @@ impl<St: EventStore> Reader<St> {
 
     fn format(&mut self, events: Vec<(u64, SseEvent)>) -> Bytes {
         let stream = self.key.stream.as_str().len();
-        let mut text = String::with_capacity(
-            events
-                .iter()
-                .map(|event| formatted_len(stream, event))
-                .sum(),
-        );
+        let reserved = events
+            .iter()
+            .map(|event| formatted_len(stream, event))
+            .sum();
+        let mut text = String::with_capacity(reserved);
         for (seq, event) in events {
             write_event(&mut text, &self.key.stream, seq, &event);
             self.cursor = seq;
@@ -675,9 +675,9 @@ impl<St: EventStore> Reader<St> {
         if let Some(guard) = &self.guard {
             guard.advance(self.cursor);
         }
-        // Exactly as long as its capacity: `Bytes` takes the string's buffer
-        // as it is, without a second allocation to share it.
-        debug_assert_eq!(text.len(), text.capacity());
+        // Exactly as long as reserved: `Bytes` takes the string's buffer as
+        // it is (no spare capacity), without a second allocation to share it.
+        debug_assert_eq!(text.len(), reserved);
         Bytes::from(text)
     }
 }

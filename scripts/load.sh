@@ -35,15 +35,10 @@ connections=${CONNECTIONS:-32}
 out=target/load
 mkdir -p "$out"
 
-need() {
-    command -v "$1" >/dev/null 2>&1 && return 0
-    echo "load.sh: installing the Debian package $2 (for $1)" >&2
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$2" >/dev/null \
-        || { $sudo apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$2" >/dev/null; }
-    command -v "$1" >/dev/null 2>&1 || { echo "load.sh: $1 is missing; install the Debian package $2" >&2; exit 1; }
-}
+# The workloads' requests, session opening, `need` and `free_port` (shared
+# with server-instructions.sh).
+. scripts/mcp-workloads.sh
+
 need wrk wrk
 need curl curl
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -54,7 +49,6 @@ cargo build --release --locked --features remote --example mcp_server --example 
 server_bin="${LOAD_SERVER_BIN:-${CARGO_TARGET_DIR:-target}/release/examples/mcp_server}"
 hyper_bin="${CARGO_TARGET_DIR:-target}/release/examples/hyper_reference"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -82,10 +76,6 @@ start() {
 
 # Stops the server started last.
 stop() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; }
-
-# The workloads' requests and the session opening (shared with
-# server-instructions.sh).
-. scripts/mcp-workloads.sh
 
 # Sends the workload's request once: a 2xx status alone is not enough, the
 # body must hold the echo's JSON-RPC result for id 7.

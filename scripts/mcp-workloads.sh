@@ -1,7 +1,23 @@
 # Sourced by load.sh and server-instructions.sh: the two workloads' requests
 # (legacy session `tools/call`, stateless 2026-07-28 `tools/call`) and how a
-# session is opened, so both scripts send exactly the same bytes.
+# session is opened, so both scripts send exactly the same bytes; and what
+# both need to set up (a Debian package, a free loopback port).
 # shellcheck shell=bash
+
+# Installs Debian package $2 when command $1 is missing.
+need() {
+    local script
+    script=$(basename "$0")
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "$script: installing the Debian package $2 (for $1)" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$2" >/dev/null \
+        || { $sudo apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$2" >/dev/null; }
+    command -v "$1" >/dev/null 2>&1 || { echo "$script: $1 is missing; install the Debian package $2" >&2; exit 1; }
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 accept='Accept: application/json, text/event-stream'
 initialize='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}'

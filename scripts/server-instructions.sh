@@ -26,20 +26,15 @@ warmup=200
 out=target/server-instructions
 mkdir -p "$out"
 
-for tool in valgrind curl; do
-    command -v "$tool" >/dev/null 2>&1 && continue
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$tool" >/dev/null
-done
+. scripts/mcp-workloads.sh
+need callgrind_control valgrind
+need curl curl
 # Same flags as load.sh and smoke-main-job.sh: one build serves all three.
 cargo build --release --locked --features remote --example mcp_server
 server_bin="${LOAD_SERVER_BIN:-${CARGO_TARGET_DIR:-target}/release/examples/mcp_server}"
 
-. scripts/mcp-workloads.sh
 client=scripts/server_instructions_client.py
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 server=""
 cleanup() { [ -z "$server" ] || kill "$server" 2>/dev/null || true; }
 trap cleanup EXIT

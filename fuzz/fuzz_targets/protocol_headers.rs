@@ -24,7 +24,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
-use mcp_guard_core::{Era, GuardBody, RpcEnvelope};
+use mcp_guard_core::{Era, GuardBody, ProtocolVersion, RpcEnvelope};
 use mcp_guard_fuzz::{FuzzedRequest, RUNTIME, assert_json_rpc_error, collect};
 use mcp_protocol_guard::ProtocolGuardLayer;
 use serde_json::{Value, json};
@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
 async fn handler(
     request: Request<GuardBody<Full<Bytes>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let stateless = request.extensions().get::<Era>() == Some(&Era::Stateless);
+    let stateless = request.extensions().get::<ProtocolVersion>().map(|version| version.era()) == Some(Era::Stateless);
     if let (true, Some(RpcEnvelope::Single(message))) =
         (stateless, request.extensions().get::<RpcEnvelope>())
     {

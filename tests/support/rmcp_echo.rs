@@ -37,9 +37,7 @@ impl ServerHandler for Echo {
             .extensions
             .get::<mcp_guard::core::Principal>()
             .and_then(|principal| principal.subject().map(str::to_owned));
-        let session = parts
-            .extensions
-            .get::<mcp_guard::session::Session>()
+        let session = mcp_guard::session::Session::from_extensions(&parts.extensions)
             .map(|session| session.id().as_str().to_owned());
         let text = request
             .arguments

@@ -1,3 +1,4 @@
+use std::any::Any;
 use std::sync::Arc;
 
 use crate::{Owner, ProtocolVersion};
@@ -8,7 +9,12 @@ use crate::{Owner, ProtocolVersion};
 /// request of a live legacy-era session, its `DELETE` included, so an inner
 /// layer (sse-resume) reads it without depending on the session crate.
 ///
-/// Cloning copies two reference counts (the id and the owner).
+/// It also carries the session layer's own handle for the handler (the
+/// session crate's `Session`, read with `Session::of`), so a live session
+/// costs the request one extension, not two: every extension is a box of
+/// its own, and a fourth grows the map's table once more.
+///
+/// Cloning copies reference counts (the id, the owner, the handle).
 ///
 /// ```
 /// use mcp_guard_core::{Owner, ProtocolVersion, SessionContext};
@@ -23,7 +29,7 @@ use crate::{Owner, ProtocolVersion};
 /// assert_eq!(context.protocol_version(), ProtocolVersion::V2025_06_18);
 /// assert!(context.owner().is_anonymous());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct SessionContext {
     // Held inline, each part shared: the session layer builds one per
     // request from the stored record's parts without copying a string or
@@ -31,7 +37,32 @@ pub struct SessionContext {
     id: Arc<str>,
     protocol_version: ProtocolVersion,
     owner: Owner,
+    /// What the session layer hands the handler, typed by that layer.
+    handle: Option<Arc<dyn Any + Send + Sync>>,
 }
+
+impl std::fmt::Debug for SessionContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionContext")
+            .field("id", &self.id)
+            .field("protocol_version", &self.protocol_version)
+            .field("owner", &self.owner)
+            .field("handle", &self.handle.is_some())
+            .finish()
+    }
+}
+
+/// Two contexts are equal when they name the same session the same way; the
+/// handle is the session layer's view of it and is not compared.
+impl PartialEq for SessionContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.protocol_version == other.protocol_version
+            && self.owner == other.owner
+    }
+}
+
+impl Eq for SessionContext {}
 
 impl SessionContext {
     /// The context of the live session `id`, which negotiated
@@ -42,7 +73,31 @@ impl SessionContext {
             id: id.into(),
             protocol_version,
             owner,
+            handle: None,
         }
+    }
+
+    /// The context with the session layer's handle for the handler; a
+    /// layer reads it back, typed, with [`handle`](Self::handle).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mcp_guard_core::{Owner, ProtocolVersion, SessionContext};
+    ///
+    /// let context = SessionContext::new("a1b2", ProtocolVersion::V2025_06_18, Owner::anonymous())
+    ///     .with_handle(Arc::new(42_u32));
+    /// assert_eq!(context.handle::<u32>().as_deref(), Some(&42));
+    /// assert!(context.handle::<String>().is_none());
+    /// ```
+    pub fn with_handle(mut self, handle: Arc<dyn Any + Send + Sync>) -> Self {
+        self.handle = Some(handle);
+        self
+    }
+
+    /// The handle the session layer attached, if it is a `T` (a reference
+    /// count, not a copy).
+    pub fn handle<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.handle.clone()?.downcast::<T>().ok()
     }
 
     /// The session id (what the client sends as `Mcp-Session-Id`).

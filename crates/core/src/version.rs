@@ -100,8 +100,9 @@ impl fmt::Display for InvalidProtocolVersion {
 impl std::error::Error for InvalidProtocolVersion {}
 
 /// Which of the two ways of speaking MCP over HTTP a request uses. Decided once per
-/// request (by the protocol guard) and read by the session and resume layers, which
-/// act only on [`Era::Legacy`] traffic.
+/// request (by the protocol guard, from the [`ProtocolVersion`] it puts in the
+/// request's extensions) and read by the session and resume layers, which act
+/// only on [`Era::Legacy`] traffic: read it with [`Era::of`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Era {
     /// 2024-11-05 … 2025-11-25: `initialize` handshake, optional sessions,
@@ -112,19 +113,32 @@ pub enum Era {
 }
 
 impl Era {
-    /// The era of a request: what the protocol guard decided (in the
-    /// extensions), else what its `MCP-Protocol-Version` header names, else
-    /// legacy (an absent header means 2025-03-26).
+    /// The era of a request: that of the [`ProtocolVersion`] the protocol
+    /// guard decided (in the extensions), else an `Era` a layer put there
+    /// itself, else what its `MCP-Protocol-Version` header names, else legacy
+    /// (an absent header means 2025-03-26).
+    ///
+    /// The guard inserts only the version, not an `Era` beside it: every
+    /// extension is a box of its own, and the era follows from the version.
     ///
     /// ```
-    /// use mcp_guard_core::Era;
+    /// use mcp_guard_core::{Era, ProtocolVersion};
     ///
     /// let request = http::Request::post("/mcp").header("mcp-protocol-version", "2026-07-28").body(()).unwrap();
     /// assert_eq!(Era::of(&request), Era::Stateless);
     /// assert_eq!(Era::of(&http::Request::post("/mcp").body(()).unwrap()), Era::Legacy);
+    ///
+    /// // What the protocol guard decided wins over the header.
+    /// let mut request = http::Request::post("/mcp").header("mcp-protocol-version", "2026-07-28").body(()).unwrap();
+    /// request.extensions_mut().insert(ProtocolVersion::V2025_06_18);
+    /// assert_eq!(Era::of(&request), Era::Legacy);
     /// ```
     pub fn of<B>(request: &http::Request<B>) -> Era {
-        if let Some(era) = request.extensions().get::<Era>() {
+        let extensions = request.extensions();
+        if let Some(version) = extensions.get::<ProtocolVersion>() {
+            return version.era();
+        }
+        if let Some(era) = extensions.get::<Era>() {
             return *era;
         }
         request

@@ -271,8 +271,9 @@ fn refuse<B>(error: McpError) -> Verdict<B> {
     Verdict::refuse(error.rejected_by(guard::PROTOCOL_GUARD), &Method::POST)
 }
 
-/// Tells the layers after this one which revision and era the request speaks.
+/// Tells the layers after this one which revision the request speaks; its
+/// era follows from it ([`Era::of`](mcp_guard_core::Era::of)), not a second
+/// extension (a box each).
 pub(crate) fn insert_version<B>(request: &mut Request<B>, version: ProtocolVersion) {
     request.extensions_mut().insert(version);
-    request.extensions_mut().insert(version.era());
 }

@@ -4,8 +4,8 @@
 //! a load balancer acts on say the same as the body the handler executes.
 //!
 //! The layer decides each request's [`ProtocolVersion`](mcp_guard_core::ProtocolVersion)
-//! and [`Era`](mcp_guard_core::Era) once and puts them in the request's
-//! extensions for the layers after it.
+//! once and puts it in the request's extensions for the layers after it;
+//! [`Era::of`](mcp_guard_core::Era::of) reads the era from it.
 //!
 //! **The body.** Used alone, the guard reads a POST body itself, once, with
 //! its own [`EnvelopeLimits`](mcp_guard_core::EnvelopeLimits) (set with
@@ -80,7 +80,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
-//!     let era = request.extensions().get::<Era>().copied();
+//!     let era = Era::of(&request);
 //!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!("{era:?}")))))
 //! });
 //! let service = ServiceBuilder::new().layer(ProtocolGuardLayer::new()).service(handler);

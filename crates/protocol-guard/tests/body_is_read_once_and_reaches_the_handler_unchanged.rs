@@ -16,7 +16,9 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
-use mcp_guard_core::{EnvelopeLimits, EnvelopePeekLayer, Era, GuardBody, RpcEnvelope};
+use mcp_guard_core::{
+    EnvelopeLimits, EnvelopePeekLayer, Era, GuardBody, ProtocolVersion, RpcEnvelope,
+};
 use mcp_protocol_guard::ProtocolGuardLayer;
 use tower::{Layer, ServiceExt};
 
@@ -91,7 +93,11 @@ async fn three_readers_one_read_and_the_exact_bytes_at_the_handler() {
     let later_reads = Arc::new(AtomicUsize::new(0));
     let handler = tower::service_fn(
         |request: Request<GuardBody<GuardBody<GuardBody<ChunkedBody>>>>| async move {
-            assert_eq!(request.extensions().get::<Era>(), Some(&Era::Stateless));
+            assert_eq!(
+                request.extensions().get::<ProtocolVersion>(),
+                Some(&ProtocolVersion::V2026_07_28)
+            );
+            assert_eq!(Era::of(&request), Era::Stateless);
             let envelope = request.extensions().get::<RpcEnvelope>().unwrap();
             assert_eq!(envelope.single().unwrap().name(), Some("search"));
             let received = request.into_body().collect().await.unwrap().to_bytes();
@@ -219,7 +225,11 @@ async fn behind_an_envelope_peek_layer_the_guard_reads_nothing() {
         .unwrap();
     let handler = tower::service_fn(
         |request: Request<GuardBody<GuardBody<ChunkedBody>>>| async move {
-            assert_eq!(request.extensions().get::<Era>(), Some(&Era::Stateless));
+            assert_eq!(
+                request.extensions().get::<ProtocolVersion>(),
+                Some(&ProtocolVersion::V2026_07_28)
+            );
+            assert_eq!(Era::of(&request), Era::Stateless);
             // The guard passed the peek layer's body on unread.
             assert!(!request.body().is_full());
             let received = request.into_body().collect().await.unwrap().to_bytes();

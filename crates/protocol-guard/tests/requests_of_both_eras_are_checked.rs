@@ -59,7 +59,7 @@ async fn send(
 ) -> Outcome {
     let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
         let version = *request.extensions().get::<ProtocolVersion>().unwrap();
-        let era = *request.extensions().get::<Era>().unwrap();
+        let era = Era::of(&request);
         let text = format!("{}|{:?}", version.as_str(), era);
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
     });

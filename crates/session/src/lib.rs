@@ -41,12 +41,13 @@
 //! remote store is not written on every request.
 //!
 //! **The handler's view.** Each request of a live session carries a
-//! [`Session`] in its extensions: id, owner, times, negotiated version, and a
-//! small typed key-value state saved to the store when the response arrives.
-//! Beside it is the core's [`SessionContext`](mcp_guard_core::SessionContext)
+//! [`Session`], read with [`Session::from_extensions`]: id, owner, times,
+//! negotiated version, and a small typed key-value state saved to the store
+//! when the response arrives. It travels in the one extension the layer
+//! inserts, the core's [`SessionContext`](mcp_guard_core::SessionContext)
 //! (id, negotiated [`ProtocolVersion`](mcp_guard_core::ProtocolVersion),
 //! owner): what the layers inside (sse-resume) read, so they need not depend
-//! on this crate. The `DELETE` of a session carries both too.
+//! on this crate. The `DELETE` of a session carries it too.
 //!
 //! **Reading the body.** Whether a POST is an `initialize` is in its
 //! JSON-RPC envelope. Used alone, the layer reads the envelope itself, once,
@@ -71,7 +72,7 @@
 //! ([`SessionStore::load_now`](store::SessionStore::load_now): the embedded
 //! one does) nothing is boxed or copied, and the record is the stored one,
 //! shared. The layer's own allocations on that path are the [`Session`]'s
-//! shared state and the two extensions it inserts. A store call that must
+//! shared state and the one extension it inserts. A store call that must
 //! be waited for is boxed (a store returns its futures unnamed), holding
 //! only the store and what the call needs: a network store's lookup (its
 //! round trip dwarfs the box), a touch (once per

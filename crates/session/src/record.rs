@@ -189,8 +189,10 @@ impl StateChanges {
 /// The session of the current request, in the request's extensions: its id,
 /// owner and times, and a small typed key-value state the handler may use.
 ///
-/// Layers inside the session layer need not depend on this crate: the same
-/// request carries a [`SessionContext`] (id, negotiated version, owner).
+/// Read it with [`Session::from_extensions`]. Layers inside the session
+/// layer need not depend on this crate: what they need is the request's
+/// [`SessionContext`] (id, negotiated version, owner), which carries the
+/// session.
 ///
 /// State writes are saved to the store when the handler's response (its
 /// headers) arrives; writes made later, while a stream is running, are not.
@@ -325,6 +327,7 @@ impl Session {
     /// What inner layers learn of this session: id, negotiated version (the
     /// one assumed when absent if the handler named none this build knows),
     /// owner.
+    /// The session travels as the context's handle: one extension for both.
     pub(crate) fn context(&self) -> SessionContext {
         SessionContext::new(
             self.id().shared(),
@@ -332,6 +335,28 @@ impl Session {
                 .unwrap_or(ProtocolVersion::ASSUMED_WHEN_ABSENT),
             self.owner().clone(),
         )
+        .with_handle(self.inner.clone())
+    }
+
+    /// The session of the request these extensions belong to, if the session
+    /// layer put one there (a live legacy-era session); a clone shares the
+    /// session, and state written through it is saved when the response
+    /// arrives.
+    ///
+    /// It travels inside the core's [`SessionContext`], not as an extension
+    /// of its own: one box per request instead of two.
+    ///
+    /// ```
+    /// use mcp_session::Session;
+    ///
+    /// // rmcp: `Extension(parts): Extension<http::request::Parts>` in a tool.
+    /// let parts = http::Request::post("/mcp").body(()).unwrap().into_parts().0;
+    /// // Outside a live session, there is none.
+    /// assert!(Session::from_extensions(&parts.extensions).is_none());
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<Session> {
+        let inner = extensions.get::<SessionContext>()?.handle::<Inner>()?;
+        Some(Session { inner })
     }
 
     pub(crate) fn take_changes(&self) -> StateChanges {

@@ -193,7 +193,7 @@ impl<St: SessionStore> Shared<St> {
             }
             // The layers inside (sse-resume) still see the DELETE, so they
             // can purge what belongs to the session.
-            insert_session(&mut request, Session::new(record.clone()));
+            insert_session(&mut request, &Session::new(record.clone()));
             return Step::Call(request, After::Remove(record));
         }
         let now = now_millis();
@@ -327,15 +327,16 @@ impl<St: SessionStore> Shared<St> {
 /// Calls the handler in the session of `record`, saving the state it changes.
 fn in_session<B>(mut request: Request<B>, record: Arc<SessionRecord>) -> Step<B> {
     let session = Session::new(record);
-    insert_session(&mut request, session.clone());
+    insert_session(&mut request, &session);
     Step::Call(request, After::SaveState(session))
 }
 
-/// Puts the session in the request for the handler, and what inner layers
-/// need of it (id, negotiated version, owner) as the core's [`SessionContext`](mcp_guard_core::SessionContext).
-fn insert_session<B>(request: &mut Request<B>, session: Session) {
+/// Puts the session in the request as the core's
+/// [`SessionContext`](mcp_guard_core::SessionContext): what inner layers need
+/// of it (id, negotiated version, owner), carrying the session for the
+/// handler ([`Session::from_extensions`]).
+fn insert_session<B>(request: &mut Request<B>, session: &Session) {
     request.extensions_mut().insert(session.context());
-    request.extensions_mut().insert(session);
 }
 
 impl<St: SessionStore> Shared<St> {

@@ -53,7 +53,7 @@ fn recording_handler(
                 headers: parts.headers,
                 body,
                 body_was_read,
-                session: parts.extensions.get::<Session>().is_some(),
+                session: Session::from_extensions(&parts.extensions).is_some(),
                 envelope: parts.extensions.get::<RpcEnvelope>().is_some(),
             });
             let response = Response::builder()

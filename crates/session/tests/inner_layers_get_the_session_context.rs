@@ -27,9 +27,7 @@ async fn requests_and_the_delete_of_a_session_carry_its_context() {
     let record = seen.clone();
     let handler = tower::service_fn(move |request: Request<GuardBody<Full<Bytes>>>| {
         let context = request.extensions().get::<SessionContext>().cloned();
-        let session = request
-            .extensions()
-            .get::<Session>()
+        let session = Session::from_extensions(request.extensions())
             .map(|session| session.id().as_str().to_owned());
         record
             .lock()

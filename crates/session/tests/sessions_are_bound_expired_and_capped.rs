@@ -544,7 +544,7 @@ async fn stateless_era_traffic_passes_untouched() {
 async fn handler_state_survives_between_requests() {
     // A handler of our own that counts its calls in the session state.
     let handler = tower::service_fn(|request: Request<GuardBody<Full<Bytes>>>| async move {
-        let body = match request.extensions().get::<Session>() {
+        let body = match Session::from_extensions(request.extensions()) {
             Some(session) => {
                 let calls: u32 = session.get("calls").unwrap_or(0) + 1;
                 session.set("calls", &calls).unwrap();

@@ -11,7 +11,6 @@
 //! ends does the drain get a task of its own, to go on storing while the
 //! client is away.
 
-use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -436,6 +435,9 @@ struct Reader<St> {
     started: Instant,
     preamble: Option<Bytes>,
     done: bool,
+    /// The last event of the closed stream went out: the end, not a
+    /// polling close.
+    finished: bool,
     guard: Option<ReaderGuard>,
     attached_at: Option<Instant>,
     /// The stream's drain, while this reader's body polls it (the client
@@ -467,6 +469,7 @@ pub(crate) fn reader_body<St: EventStore>(
         started: Instant::now(),
         preamble,
         done: false,
+        finished: false,
         guard,
         attached_at: None,
         drain,
@@ -487,10 +490,12 @@ fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
     let reserved = preamble_len(key, options);
     let mut text = String::with_capacity(reserved);
     if options.priming {
-        let _ = writeln!(text, "id: {}-0", key.stream);
+        text.push_str("id: ");
+        text.push_str(key.stream.as_str());
+        text.push_str("-0\n");
     }
     if let Some(retry) = options.retry {
-        let _ = writeln!(text, "retry: {}", retry.as_millis());
+        push_line(&mut text, "retry: ", retry.as_millis());
     }
     if options.priming {
         text.push_str("data: \n");
@@ -500,6 +505,13 @@ fn preamble(key: &StreamKey, options: &ReaderOptions) -> Option<Bytes> {
     // is (no spare capacity), without a second allocation to share it.
     debug_assert_eq!(text.len(), reserved);
     Some(Bytes::from(text))
+}
+
+/// `<field><n>\n`, the number written by `itoa` (not through `core::fmt`).
+fn push_line(text: &mut String, field: &str, n: impl itoa::Integer) {
+    text.push_str(field);
+    text.push_str(itoa::Buffer::new().format(n));
+    text.push('\n');
 }
 
 /// The length of [`preamble`]'s text, exactly.
@@ -536,6 +548,10 @@ impl<St: EventStore> Reader<St> {
             return Some(preamble);
         }
         loop {
+            if self.finished {
+                self.detach().await;
+                return None;
+            }
             if self.done {
                 return None;
             }
@@ -562,10 +578,10 @@ impl<St: EventStore> Reader<St> {
             let replay = self.store.read_after(&self.key, self.cursor, max).await;
             match replay {
                 Ok(Replay::Events { events, closed }) if !events.is_empty() => {
-                    self.done = closed;
+                    self.finished = closed;
                     return Some(self.format(events));
                 }
-                Ok(Replay::Events { closed: true, .. }) => return None,
+                Ok(Replay::Events { closed: true, .. }) => self.finished = true,
                 Ok(Replay::Events { .. }) if self.polls_drain() => {
                     let since = Instant::now();
                     let waited = std::future::poll_fn(|cx| self.poll_drain_progress(cx, since));
@@ -633,6 +649,27 @@ impl<St: EventStore> Reader<St> {
         }
     }
 
+    /// The whole closed stream went out: the lease this reader holds ends
+    /// now, if no other reader of this process reads the stream (a resume
+    /// that came after the drain ended is not counted, and keeps reading
+    /// unprotected until it renews). The stream is then the first its
+    /// session gives up when full, instead of every finished stream staying
+    /// protected for the lease's minute and each new one ranking them all.
+    async fn detach(&mut self) {
+        self.finished = false;
+        self.done = true;
+        let alone = self
+            .guard
+            .as_ref()
+            .is_some_and(|guard| guard.0.readers.load(Ordering::SeqCst) == 1);
+        if !alone || self.attached_at.is_none() {
+            return;
+        }
+        if let Err(error) = self.store.detach(&self.key).await {
+            tracing::debug!(stream = %self.key.stream, error = error.message(), "a reader could not detach from its finished stream; its lease will lapse");
+        }
+    }
+
     /// Keeps the stream protected while this reader reads it, even once its
     /// drain has closed it.
     async fn renew_attachment(&mut self) {
@@ -685,12 +722,16 @@ impl<St: EventStore> Reader<St> {
 /// Writes one stored event as the client gets it, with its id.
 fn write_event(text: &mut String, stream: &StreamId, seq: u64, event: &SseEvent) {
     // `EventId`'s form, `<stream>-<seq>`, written in place.
-    let _ = writeln!(text, "id: {stream}-{seq}");
+    text.push_str("id: ");
+    text.push_str(stream.as_str());
+    push_line(text, "-", seq);
     if let Some(name) = &event.event {
-        let _ = writeln!(text, "event: {name}");
+        text.push_str("event: ");
+        text.push_str(name);
+        text.push('\n');
     }
     if let Some(retry) = event.retry {
-        let _ = writeln!(text, "retry: {retry}");
+        push_line(text, "retry: ", retry);
     }
     for line in event.data.split('\n') {
         text.push_str("data: ");

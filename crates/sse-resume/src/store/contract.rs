@@ -77,6 +77,7 @@ where
     the_live_tail_wakes_on_append_and_close(Arc::new(fresh(EventStoreLimits::default()))).await;
     caps_evict_the_oldest_and_say_so(&fresh).await;
     a_full_session_gives_up_a_finished_stream_before_a_running_one(&fresh).await;
+    a_stream_its_reader_finished_goes_before_one_still_read(&fresh).await;
     purging_a_session_removes_everything(fresh(EventStoreLimits::default())).await;
     events_keep_their_name_retry_and_lines(fresh(EventStoreLimits::default())).await;
     empty_events_and_streams_can_be_evicted(&fresh).await;
@@ -360,6 +361,55 @@ where
         1,
         "the running stream outlives every finished one"
     );
+}
+
+async fn a_stream_its_reader_finished_goes_before_one_still_read<S, F>(fresh: &F)
+where
+    S: EventStore,
+    F: Fn(EventStoreLimits) -> S,
+{
+    let store = fresh(EventStoreLimits {
+        max_streams_per_session: 2,
+        ..EventStoreLimits::default()
+    });
+    // Both closed and attached; the newer one's reader sent it to its end.
+    let mut streams = Vec::new();
+    for data in ["older", "newer"] {
+        let key = open(&store, "s").await;
+        store.append(&key, event(data)).await.expect("append");
+        store.close_stream(&key).await.expect("close");
+        store
+            .attach(&key, Duration::from_secs(60))
+            .await
+            .expect("attach");
+        streams.push(key);
+    }
+    let (older, newer) = (&streams[0], &streams[1]);
+    store.detach(newer).await.expect("detach");
+    assert_eq!(
+        all_after(&store, newer, 0).await,
+        (vec![(1, "newer".to_owned())], true),
+        "a detached stream stays readable"
+    );
+    open(&store, "s").await;
+    assert_eq!(
+        store.read_after(newer, 0, 10).await.expect("read"),
+        Replay::Unknown,
+        "the stream read to its end goes, though it is the newer one"
+    );
+    assert_eq!(
+        all_after(&store, older, 0).await,
+        (vec![(1, "older".to_owned())], true),
+        "the stream still read stays"
+    );
+    let gone = StreamKey {
+        session: "s".into(),
+        stream: newer.stream.clone(),
+    };
+    store
+        .detach(&gone)
+        .await
+        .expect("detaching a gone stream is no error");
 }
 
 async fn purging_a_session_removes_everything<S: EventStore>(store: S) {

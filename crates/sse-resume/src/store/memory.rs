@@ -12,7 +12,7 @@ use crate::{SseEvent, StreamId};
 
 /// The embedded event store. Streams are ring buffers indexed by sequence, so
 /// finding the position after a cursor is one subtraction (no scan, no sort);
-/// the live tail is a `watch` channel per stream. It enforces
+/// the live tail is a `watch` channel per stream a reader waits on. It enforces
 /// [`EventStoreLimits`], per principal too.
 ///
 /// Cloning shares the store; the default has the default caps.
@@ -56,8 +56,19 @@ impl Session {
             (true, true) => 1,
             (false, _) => 2,
         };
-        // One pass over the streams themselves, oldest of the lowest rank
-        // first: no id hashed or compared (with every stream of a busy
+        // The oldest stream, if it is closed and nobody reads it, is the
+        // answer at once: one lookup. It usually is: the client that opened
+        // a stream reads it to its end and detaches.
+        if let Some(oldest) = self.order.front()
+            && self
+                .streams
+                .get(oldest)
+                .is_some_and(|stream| rank(stream) == 0)
+        {
+            return Some(oldest.clone());
+        }
+        // Else one pass over the streams themselves, oldest of the lowest
+        // rank first: no id hashed or compared (with every stream of a busy
         // session still running, ranking them through `order` hashed all 32).
         self.streams
             .iter()
@@ -87,7 +98,11 @@ struct Stream {
     /// A reader is attached until then.
     attached_until: Option<Instant>,
     /// The last sequence and whether closed: what live readers wait on.
-    tail: watch::Sender<(u64, bool)>,
+    /// Made when the first reader waits, not with the stream: most streams
+    /// are read by the client that opened them, which polls the drain
+    /// itself and never waits here (a channel costs an allocation to make
+    /// and a wake-up pass over its notifiers to drop).
+    tail: Option<watch::Sender<(u64, bool)>>,
 }
 
 impl Stream {
@@ -101,11 +116,25 @@ impl Stream {
     /// tails costs no wake-up. Readers subscribe under the store's lock, the
     /// same lock this runs under, so none is missed.
     fn tail_moved(&self, last: u64, closed: bool) {
-        let tailed = self.tail.receiver_count() > 0;
-        self.tail.send_if_modified(|tail| {
-            *tail = (last, closed);
+        let Some(tail) = &self.tail else {
+            // Nobody ever waited: the first to wait makes the channel with
+            // the tail as it is then.
+            return;
+        };
+        let tailed = tail.receiver_count() > 0;
+        tail.send_if_modified(|value| {
+            *value = (last, closed);
             tailed
         });
+    }
+
+    /// A live reader's receiver, made under the store's lock with the tail
+    /// as it stands.
+    fn subscribe(&mut self) -> watch::Receiver<(u64, bool)> {
+        let now = (self.next_seq() - 1, self.closed);
+        self.tail
+            .get_or_insert_with(|| watch::channel(now).0)
+            .subscribe()
     }
 
     /// Its drain is running or a reader is attached: other principals'
@@ -376,7 +405,6 @@ impl EventStore for MemoryEventStore {
             .or_default()
             .streams
             .push_back(key);
-        let (tail, _) = watch::channel((0, false));
         let session = inner.sessions.entry(session_key).or_default();
         session.opened += 1;
         let stream = Stream {
@@ -387,7 +415,7 @@ impl EventStore for MemoryEventStore {
             closed: false,
             last_activity: Instant::now(),
             attached_until: None,
-            tail,
+            tail: None,
         };
         session.streams.insert(id.clone(), stream);
         session.order.push_back(id.clone());
@@ -398,6 +426,13 @@ impl EventStore for MemoryEventStore {
         let until = Instant::now() + lease;
         if let Some(stream) = self.lock().stream_mut(key) {
             stream.attached_until = stream.attached_until.max(Some(until));
+        }
+        Ok(())
+    }
+
+    async fn detach(&self, key: &StreamKey) -> Result<(), StoreError> {
+        if let Some(stream) = self.lock().stream_mut(key) {
+            stream.attached_until = None;
         }
         Ok(())
     }
@@ -482,11 +517,7 @@ impl EventStore for MemoryEventStore {
         after: u64,
         timeout: Duration,
     ) -> Result<(), StoreError> {
-        let Some(mut receiver) = self
-            .lock()
-            .stream(key)
-            .map(|stream| stream.tail.subscribe())
-        else {
+        let Some(mut receiver) = self.lock().stream_mut(key).map(Stream::subscribe) else {
             return Ok(());
         };
         let wait = receiver.wait_for(|(last, closed)| *last > after || *closed);

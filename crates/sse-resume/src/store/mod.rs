@@ -269,6 +269,13 @@ pub trait EventStore: Send + Sync + 'static {
         lease: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The reader that [attached](Self::attach) sent the closed stream to its
+    /// end, and no other reads it: its lease ends now. The stream stays
+    /// readable (a client that lost the last bytes can still resume), but it
+    /// is the first a full session gives up, and other principals' appends
+    /// may drop it. A gone stream is no error.
+    fn detach(&self, key: &StreamKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Appends an event; returns its sequence (1, 2, …). Stored before it is
     /// sent: the client only ever reads events back from the store.
     fn append(

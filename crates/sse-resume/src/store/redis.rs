@@ -365,6 +365,14 @@ end
 return 1
 ";
 
+/// Ends the stream's reader lease. Returns 1, or 0 if the stream is gone.
+const DETACH: &str = r"
+local now = now_ms()
+if not live(now) then return 0 end
+redis.call('HDEL', skey(S), 'l:' .. T)
+return 1
+";
+
 /// ARGV[5..9]: max events per stream, max bytes per session, per principal
 /// and overall, the event's bytes; ARGV[10..]: the entry's field/value pairs.
 /// Returns the sequence, or -1 if the stream is gone.
@@ -459,6 +467,7 @@ return 1
 struct Scripts {
     open: Script,
     attach: Script,
+    detach: Script,
     append: Script,
     close: Script,
     purge: Script,
@@ -469,6 +478,7 @@ fn scripts() -> &'static Scripts {
     SCRIPTS.get_or_init(|| Scripts {
         open: Script::new(&format!("{PRELUDE}{OPEN}")),
         attach: Script::new(&format!("{PRELUDE}{ATTACH}")),
+        detach: Script::new(&format!("{PRELUDE}{DETACH}")),
         append: Script::new(&format!("{PRELUDE}{APPEND}")),
         close: Script::new(&format!("{PRELUDE}{CLOSE}")),
         purge: Script::new(&format!("{PRELUDE}{PURGE}")),
@@ -798,6 +808,12 @@ impl EventStore for RedisEventStore {
                 .unwrap_or(u64::MAX)
                 .min(1 << 46),
         );
+        let _: i64 = self.redis.run_script(&invocation).await?;
+        Ok(())
+    }
+
+    async fn detach(&self, key: &StreamKey) -> Result<(), StoreError> {
+        let invocation = self.invocation(&scripts().detach, &key.session, key.stream.as_str());
         let _: i64 = self.redis.run_script(&invocation).await?;
         Ok(())
     }

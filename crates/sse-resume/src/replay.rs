@@ -19,7 +19,6 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::task::AtomicWaker;
 use http_body::{Body, Frame};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -479,7 +478,8 @@ pub(crate) fn reader_body<St: EventStore>(
         let bytes = reader.next_chunk().await?;
         Some((Ok::<_, BoxError>(Frame::data(bytes)), reader))
     });
-    BodyExt::boxed_unsync(StreamBody::new(frames.boxed()))
+    // One box: the stream is pinned inside the body, not boxed again.
+    BodyExt::boxed_unsync(StreamBody::new(frames))
 }
 
 /// The priming event and/or `retry:` a stream starts with.
@@ -566,15 +566,32 @@ impl<St: EventStore> Reader<St> {
                 .poll_after_events
                 .map_or(usize::MAX, |limit| limit - self.sent);
             let max = self.options.batch.min(remaining).max(1);
-            self.renew_attachment().await;
+            // While this body polls the running drain, the stream is
+            // protected as a running one: no lease to take (and none to
+            // give back at the end). A reader that goes on reading after
+            // the drain ended, or a resume, attaches.
+            if !self.polls_drain() {
+                self.renew_attachment().await;
+            }
             // Whatever the handler has sent by now is stored before it is read.
-            std::future::poll_fn(|cx| {
-                if let Some(drain) = &mut self.drain {
-                    let _ = drain.poll(cx);
-                }
-                Poll::Ready(())
+            let ended = std::future::poll_fn(|cx| {
+                Poll::Ready(
+                    self.drain
+                        .as_mut()
+                        .is_some_and(|drain| drain.poll(cx).is_ready()),
+                )
             })
             .await;
+            if !ended && !self.stored_after_cursor() {
+                // Only this body's drain adds to the stream, and it stored
+                // nothing new: no read, wait for it.
+                let since = Instant::now();
+                let waited = std::future::poll_fn(|cx| self.poll_drain_progress(cx, since));
+                if let Waited::KeepAlive = waited.await {
+                    return Some(Bytes::from_static(KEEP_ALIVE));
+                }
+                continue;
+            }
             let replay = self.store.read_after(&self.key, self.cursor, max).await;
             match replay {
                 Ok(Replay::Events { events, closed }) if !events.is_empty() => {
@@ -613,6 +630,18 @@ impl<St: EventStore> Reader<St> {
     /// This body polls the stream's drain, which has not ended.
     fn polls_drain(&self) -> bool {
         self.drain.as_ref().is_some_and(OwnedDrain::running)
+    }
+
+    /// Whether the store may hold events after the cursor: always, unless
+    /// this body polls the stream's running drain (the only writer of the
+    /// stream) and it stored none after the cursor.
+    fn stored_after_cursor(&self) -> bool {
+        match &self.drain {
+            Some(drain) if drain.running() => {
+                drain.attachment.appended.load(Ordering::SeqCst) > self.cursor
+            }
+            _ => true,
+        }
     }
 
     /// Waits, polling the drain, until it stored an event after the cursor
@@ -757,6 +786,7 @@ fn formatted_len(stream: usize, (seq, event): &(u64, SseEvent)) -> usize {
 mod tests {
     use super::*;
     use crate::store::{EventStoreLimits, MemoryEventStore};
+    use futures_util::StreamExt;
 
     proptest::proptest! {
         /// The length an event is given before it is written is the length

@@ -440,32 +440,53 @@ impl EventStore for MemoryEventStore {
     async fn append(&self, key: &StreamKey, event: SseEvent) -> Result<u64, StoreError> {
         let limits = self.limits;
         let size = event_bytes(&event);
-        let mut inner = self.lock();
-        let Some(stream) = inner.stream_mut(key) else {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        // One lookup each for the session, the stream and the principal; the
+        // trims below look further only when a budget is over.
+        let Some(session) = inner.sessions.get_mut(&key.session) else {
+            return Err(gone(key));
+        };
+        let Some(stream) = session.streams.get_mut(&key.stream) else {
             return Err(gone(key));
         };
         stream.events.push_back(event);
         stream.last_activity = Instant::now();
         let seq = stream.next_seq() - 1;
         stream.tail_moved(seq, stream.closed);
-        let owner = stream.owner.clone();
-        if let Some(session) = inner.sessions.get_mut(&key.session) {
-            session.bytes += size;
+        // The stream's own cap: its oldest events go (never the new one).
+        let mut freed = 0;
+        while stream.events.len() > limits.max_events_per_stream.max(1) {
+            let Some(oldest) = stream.events.pop_front() else {
+                break;
+            };
+            stream.first_seq += 1;
+            freed += event_bytes(&oldest);
         }
-        if let Some(held) = inner.owners.get_mut(&owner) {
-            held.bytes += size;
-        }
-        inner.total_bytes += size;
-        while inner
-            .stream(key)
-            .is_some_and(|stream| stream.events.len() > limits.max_events_per_stream.max(1))
-        {
-            inner.pop_oldest(key);
+        // `freed` was counted in every total when it was appended.
+        session.bytes = session.bytes + size - freed;
+        let session_over = session.bytes > limits.max_bytes_per_session;
+        let owner_over = match inner.owners.get_mut(&*stream.owner) {
+            Some(held) => {
+                held.bytes = held.bytes + size - freed;
+                held.bytes > limits.max_bytes_per_principal
+            }
+            None => false,
+        };
+        inner.total_bytes = inner.total_bytes + size - freed;
+        let total_over = inner.total_bytes > limits.max_total_bytes;
+        if !(session_over || owner_over || total_over) {
+            return Ok(seq);
         }
         // Room comes from the appender's own data first: its session, then
         // its budget over all its sessions, then the store as a whole.
-        inner.trim_session(key, limits.max_bytes_per_session);
-        inner.trim_owner(&owner, key, limits.max_bytes_per_principal);
+        let owner = stream.owner.clone();
+        if session_over {
+            inner.trim_session(key, limits.max_bytes_per_session);
+        }
+        if owner_over {
+            inner.trim_owner(&owner, key, limits.max_bytes_per_principal);
+        }
         inner.shrink_to(limits.max_total_bytes, key, &owner);
         Ok(seq)
     }
@@ -589,6 +610,63 @@ mod tests {
                         .map(|seq| (seq, SseEvent { data: datas[(seq - 1) as usize].clone(), ..SseEvent::default() }))
                         .collect();
                     prop_assert_eq!(replay, Replay::Events { events: expected, closed: false });
+                }
+                Ok(())
+            })?;
+        }
+    }
+
+    proptest! {
+        /// Whatever the caps evict on the way, every count of bytes (the
+        /// store's, each session's, each principal's) is the sum of the
+        /// events kept, and no cap is exceeded after an append returns.
+        #[test]
+        fn byte_counts_are_the_kept_events_under_every_cap(
+            appends in proptest::collection::vec((0usize..4, 0usize..12), 1..80),
+            max_events_per_stream in 1usize..6,
+            max_bytes_per_session in 1usize..40,
+            max_bytes_per_principal in 1usize..50,
+            extra_total in 0usize..30,
+        ) {
+            runtime().block_on(async {
+                let limits = EventStoreLimits {
+                    max_events_per_stream,
+                    max_bytes_per_session,
+                    max_bytes_per_principal,
+                    max_total_bytes: max_bytes_per_principal + extra_total,
+                    ..EventStoreLimits::default()
+                };
+                let store = MemoryEventStore::new(limits).unwrap();
+                // Four streams: two sessions of one principal, one of another.
+                let mut keys = Vec::new();
+                for (session, owner) in [("a", "p"), ("a", "p"), ("b", "p"), ("c", "q")] {
+                    let stream = store.open_stream(session, owner).await.unwrap();
+                    keys.push(StreamKey { session: session.into(), stream });
+                }
+                for (stream, len) in appends {
+                    let event = SseEvent { data: "x".repeat(len), ..SseEvent::default() };
+                    // A stream the caps dropped whole is gone: no error to check here.
+                    let _ = store.append(&keys[stream], event).await;
+                    let inner = store.lock();
+                    let mut total = 0;
+                    for session in inner.sessions.values() {
+                        let kept: usize = session.streams.values().flat_map(|s| s.events.iter()).map(event_bytes).sum();
+                        prop_assert_eq!(session.bytes, kept);
+                        total += kept;
+                        for stream in session.streams.values() {
+                            prop_assert!(stream.events.len() <= max_events_per_stream);
+                        }
+                    }
+                    prop_assert_eq!(inner.total_bytes, total);
+                    for (owner, held) in &inner.owners {
+                        let kept: usize = inner.sessions.values()
+                            .flat_map(|session| session.streams.values())
+                            .filter(|stream| stream.owner == *owner)
+                            .flat_map(|stream| stream.events.iter())
+                            .map(event_bytes)
+                            .sum();
+                        prop_assert_eq!(held.bytes, kept);
+                    }
                 }
                 Ok(())
             })?;

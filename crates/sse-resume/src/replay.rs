@@ -566,13 +566,6 @@ impl<St: EventStore> Reader<St> {
                 .poll_after_events
                 .map_or(usize::MAX, |limit| limit - self.sent);
             let max = self.options.batch.min(remaining).max(1);
-            // While this body polls the running drain, the stream is
-            // protected as a running one: no lease to take (and none to
-            // give back at the end). A reader that goes on reading after
-            // the drain ended, or a resume, attaches.
-            if !self.polls_drain() {
-                self.renew_attachment().await;
-            }
             // Whatever the handler has sent by now is stored before it is read.
             let ended = std::future::poll_fn(|cx| {
                 Poll::Ready(
@@ -596,7 +589,11 @@ impl<St: EventStore> Reader<St> {
             match replay {
                 Ok(Replay::Events { events, closed }) if !events.is_empty() => {
                     self.finished = closed;
-                    return Some(self.format(events));
+                    let chunk = self.format(events);
+                    if !closed {
+                        self.stay_protected().await;
+                    }
+                    return Some(chunk);
                 }
                 Ok(Replay::Events { closed: true, .. }) => self.finished = true,
                 Ok(Replay::Events { .. }) if self.polls_drain() => {
@@ -607,6 +604,7 @@ impl<St: EventStore> Reader<St> {
                     }
                 }
                 Ok(Replay::Events { .. }) => {
+                    self.stay_protected().await;
                     let waited = Instant::now();
                     if self
                         .store
@@ -696,6 +694,18 @@ impl<St: EventStore> Reader<St> {
         }
         if let Err(error) = self.store.detach(&self.key).await {
             tracing::debug!(stream = %self.key.stream, error = error.message(), "a reader could not detach from its finished stream; its lease will lapse");
+        }
+    }
+
+    /// The reader comes back for more: the stream must stay while it does,
+    /// even once it is closed. While this body polls the running drain, the
+    /// stream is protected as a running one: no lease to take. A reader that
+    /// goes on after the drain ended, or a resume, attaches (after its first
+    /// read, which is whole: a reader that gets the whole closed stream at
+    /// once never takes a lease, nor gives one back).
+    async fn stay_protected(&mut self) {
+        if !self.polls_drain() {
+            self.renew_attachment().await;
         }
     }
 

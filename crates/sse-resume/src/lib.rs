@@ -41,7 +41,9 @@
 //!   per principal and overall, a TTL ([`EventStoreLimits`]); over a cap the
 //!   oldest go, the appending principal's own first. One principal cannot
 //!   evict another's events by flooding its own streams, and never another's
-//!   stream that is still running or has a reader attached.
+//!   stream that is still running or has a reader attached. A reader holds a
+//!   lease only while it still has events to read: one that sent a closed
+//!   stream to its end leaves it the first to give up.
 //!
 //! Without a session (no session layer, or a sessionless server) responses
 //! pass through untouched: there is nothing to scope a resume to.

@@ -51,7 +51,8 @@ pub struct EventStoreLimits {
     pub max_events_per_stream: usize,
     /// Streams kept per session (default 32). Opening one more gives one up:
     /// the oldest *closed* stream (its handler's stream ended) with no
-    /// reader attached, else the oldest closed one. A stream still running
+    /// reader attached (a reader that sent a stream to its end
+    /// [detaches](EventStore::detach)), else the oldest closed one. A stream still running
     /// goes only when every stream kept is running, the oldest first: the
     /// cap is a hard bound, but that stream's next event cannot be stored
     /// and its client misses the rest of its answer, so keep this above the

@@ -136,6 +136,9 @@ for preset in bare rmcp-checks local remote; do
     token_file="$out/token"
     args=(--addr "127.0.0.1:$(free_port)" --preset "$preset")
     [ "$preset" = remote ] && args+=(--token-out "$token_file" --rate-limit 100000000)
+    # Guarded presets without the example's own connection-closing layer
+    # (stream_close.rs), which bare lacks: the difference is the guards.
+    case "$preset" in local|remote) args+=(--without-stream-close) ;; esac
     start "$preset" "$server_bin" "${args[@]}"
     token=""
     [ "$preset" = remote ] && token=$(cat "$token_file")

@@ -52,6 +52,10 @@ measure() {
     local preset=${target%-without-sse-resume}
     local args=(--addr "127.0.0.1:$(free_port)" --preset "$preset") token="" session="" url=""
     [ "$preset" != "$target" ] && args+=(--without-sse-resume)
+    # The example's own connection-closing layer (stream_close.rs, for the
+    # conformance suite's reconnection test) wraps only guarded presets:
+    # left out, so bare and guarded differ by the guards alone.
+    [ "$preset" != bare ] && args+=(--without-stream-close)
     [ "$preset" = remote ] && args+=(--token-out "$out/token" --rate-limit 100000000)
     : >"$log"
     # Counters start at the warm-up's end (callgrind_control -z), so the

@@ -137,6 +137,12 @@ struct Args {
     /// (scripts/server-instructions.sh).
     #[arg(long, hide = true)]
     without_sse_resume: bool,
+    /// Leave out this example's own layer that lets a tool close its
+    /// caller's SSE connection (stream_close.rs), so that a measurement
+    /// against --preset bare, which has none, counts the guards alone
+    /// (scripts/load.sh, scripts/server-instructions.sh).
+    #[arg(long, hide = true)]
+    without_stream_close: bool,
     /// Count every MCP request (by method, tool and outcome) and every
     /// refusal (by guard and reason), and serve the counts at GET /metrics
     /// (Prometheus text).
@@ -274,13 +280,14 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     }
-    if (args.metrics || args.audit || args.without_sse_resume)
+    if (args.metrics || args.audit || args.without_sse_resume || args.without_stream_close)
         && matches!(args.preset, Preset::Bare | Preset::RmcpChecks)
     {
-        let flag = match (args.metrics, args.audit) {
-            (true, _) => "--metrics",
-            (_, true) => "--audit",
-            _ => "--without-sse-resume",
+        let flag = match (args.metrics, args.audit, args.without_sse_resume) {
+            (true, _, _) => "--metrics",
+            (_, true, _) => "--audit",
+            (_, _, true) => "--without-sse-resume",
+            _ => "--without-stream-close",
         };
         return Err(format!("{flag} needs --preset local or remote"));
     }
@@ -419,9 +426,9 @@ async fn remote(args: &Args, public_url: &str) -> Result<Router, String> {
 /// Mounts the handler behind a built guard at `/mcp`, plus the RFC 9728
 /// metadata paths (the bearer-auth layer answers them; without it they reach
 /// the handler, which refuses them). Outside the guards, a tool may end its
-/// caller's SSE connection (`stream_close`); the guards' resumable SSE then
-/// replays the rest.
-fn mount<S>(service: S) -> Router
+/// caller's SSE connection (`stream_close`, unless `--without-stream-close`);
+/// the guards' resumable SSE then replays the rest.
+fn mount<S>(args: &Args, service: S) -> Router
 where
     S: tower::Service<http::Request<axum::body::Body>, Error = std::convert::Infallible>
         + Clone
@@ -431,11 +438,14 @@ where
     S::Response: IntoResponse,
     S::Future: Send,
 {
-    Router::new()
+    let router = Router::new()
         .route_service("/mcp", service.clone())
         .route_service("/.well-known/oauth-protected-resource/mcp", service.clone())
-        .route_service("/.well-known/oauth-protected-resource", service)
-        .layer(stream_close::CloseOnRequestLayer)
+        .route_service("/.well-known/oauth-protected-resource", service);
+    match args.without_stream_close {
+        true => router,
+        false => router.layer(stream_close::CloseOnRequestLayer),
+    }
 }
 
 /// Mounts `service` (a built guard around the handler), inside the observe
@@ -456,17 +466,17 @@ where
     B::Error: Into<axum::BoxError>,
 {
     if args.metrics {
-        mount(tower::Layer::layer(
-            &crate::metrics::observe_layer(),
-            service,
-        ))
+        mount(
+            args,
+            tower::Layer::layer(&crate::metrics::observe_layer(), service),
+        )
     } else if args.audit {
-        mount(tower::Layer::layer(
-            &mcp_observe::ObserveLayer::new(),
-            service,
-        ))
+        mount(
+            args,
+            tower::Layer::layer(&mcp_observe::ObserveLayer::new(), service),
+        )
     } else {
-        mount(service)
+        mount(args, service)
     }
 }
 

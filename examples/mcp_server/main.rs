@@ -280,16 +280,17 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     }
-    if (args.metrics || args.audit || args.without_sse_resume || args.without_stream_close)
-        && matches!(args.preset, Preset::Bare | Preset::RmcpChecks)
-    {
-        let flag = match (args.metrics, args.audit, args.without_sse_resume) {
-            (true, _, _) => "--metrics",
-            (_, true, _) => "--audit",
-            (_, _, true) => "--without-sse-resume",
-            _ => "--without-stream-close",
-        };
-        return Err(format!("{flag} needs --preset local or remote"));
+    if matches!(args.preset, Preset::Bare | Preset::RmcpChecks) {
+        for (flag, given) in [
+            ("--metrics", args.metrics),
+            ("--audit", args.audit),
+            ("--without-sse-resume", args.without_sse_resume),
+            ("--without-stream-close", args.without_stream_close),
+        ] {
+            if given {
+                return Err(format!("{flag} needs --preset local or remote"));
+            }
+        }
     }
     // Before the stack is built: the metrics sink describes the metrics to
     // the recorder installed at that moment.

@@ -10,7 +10,7 @@ use crate::{Owner, ProtocolVersion};
 /// layer (sse-resume) reads it without depending on the session crate.
 ///
 /// It also carries the session layer's own handle for the handler (the
-/// session crate's `Session`, read with `Session::of`), so a live session
+/// session crate's `Session`, read with `Session::from_extensions`), so a live session
 /// costs the request one extension, not two: every extension is a box of
 /// its own, and a fourth grows the map's table once more.
 ///

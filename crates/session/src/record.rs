@@ -326,8 +326,8 @@ impl Session {
 
     /// What inner layers learn of this session: id, negotiated version (the
     /// one assumed when absent if the handler named none this build knows),
-    /// owner.
-    /// The session travels as the context's handle: one extension for both.
+    /// owner. The session travels as the context's handle: one extension
+    /// for both.
     pub(crate) fn context(&self) -> SessionContext {
         SessionContext::new(
             self.id().shared(),

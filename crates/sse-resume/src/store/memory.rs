@@ -137,6 +137,14 @@ impl Stream {
             .subscribe()
     }
 
+    /// Drops its oldest event; that event's bytes, which the caller takes
+    /// off every count they are in.
+    fn pop_oldest(&mut self) -> Option<usize> {
+        let bytes = event_bytes(&self.events.pop_front()?);
+        self.first_seq += 1;
+        Some(bytes)
+    }
+
     /// Its drain is running or a reader is attached: other principals'
     /// appends leave it alone.
     fn protected(&self, now: Instant) -> bool {
@@ -253,8 +261,7 @@ impl Inner {
     fn pop_oldest(&mut self, key: &StreamKey) -> Option<usize> {
         let session = self.sessions.get_mut(&key.session)?;
         let stream = session.streams.get_mut(&key.stream)?;
-        let bytes = event_bytes(&stream.events.pop_front()?);
-        stream.first_seq += 1;
+        let bytes = stream.pop_oldest()?;
         session.bytes -= bytes;
         self.total_bytes -= bytes;
         if let Some(owner) = self.owners.get_mut(&stream.owner) {
@@ -456,12 +463,10 @@ impl EventStore for MemoryEventStore {
         stream.tail_moved(seq, stream.closed);
         // The stream's own cap: its oldest events go (never the new one).
         let mut freed = 0;
-        while stream.events.len() > limits.max_events_per_stream.max(1) {
-            let Some(oldest) = stream.events.pop_front() else {
-                break;
-            };
-            stream.first_seq += 1;
-            freed += event_bytes(&oldest);
+        while stream.events.len() > limits.max_events_per_stream.max(1)
+            && let Some(bytes) = stream.pop_oldest()
+        {
+            freed += bytes;
         }
         // `freed` was counted in every total when it was appended.
         session.bytes = session.bytes + size - freed;

@@ -30,10 +30,23 @@ pin_project! {
     enum Kind<B> {
         Guard { #[pin] body: GuardBody<B> },
         FromStore { body: UnsyncBoxBody<Bytes, BoxError> },
-        // `last`: when the last frame or keep-alive went out. The timer is
-        // re-armed from it only when it fires, not on every frame (each
-        // re-arm can make the runtime wake its timer driver).
-        KeepAlive { #[pin] body: GuardBody<B>, sleep: Pin<Box<Sleep>>, interval: Duration, last: Instant },
+        // The timer and its times in one box: every response through the
+        // layer carries this body type, copied at each layer on the way out.
+        KeepAlive { #[pin] body: GuardBody<B>, timer: Pin<Box<KeepAliveTimer>> },
+    }
+}
+
+pin_project! {
+    /// An event stream's keep-alive timer.
+    #[project = KeepAliveTimerProj]
+    struct KeepAliveTimer {
+        #[pin]
+        sleep: Sleep,
+        interval: Duration,
+        // When the last frame or keep-alive went out. The timer is re-armed
+        // from it only when it fires, not on every frame (each re-arm can
+        // make the runtime wake its timer driver).
+        last: Instant,
     }
 }
 
@@ -67,9 +80,11 @@ impl<B> ResumeBody<B> {
         ResumeBody {
             kind: Kind::KeepAlive {
                 body,
-                sleep: Box::pin(tokio::time::sleep(interval)),
-                interval,
-                last: Instant::now(),
+                timer: Box::pin(KeepAliveTimer {
+                    sleep: tokio::time::sleep(interval),
+                    interval,
+                    last: Instant::now(),
+                }),
             },
         }
     }
@@ -90,17 +105,17 @@ where
         match self.project().kind.project() {
             KindProj::Guard { body } => body.poll_frame(cx).map_err(Into::into),
             KindProj::FromStore { body } => Pin::new(body).poll_frame(cx),
-            KindProj::KeepAlive {
-                body,
-                sleep,
-                interval,
-                last,
-            } => match body.poll_frame(cx) {
+            KindProj::KeepAlive { body, timer } => match body.poll_frame(cx) {
                 Poll::Ready(frame) => {
-                    *last = Instant::now();
+                    *timer.as_mut().project().last = Instant::now();
                     Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
                 }
                 Poll::Pending => loop {
+                    let KeepAliveTimerProj {
+                        mut sleep,
+                        interval,
+                        last,
+                    } = timer.as_mut().project();
                     std::task::ready!(sleep.as_mut().poll(cx));
                     let due = *last + *interval;
                     let now = Instant::now();
@@ -129,5 +144,27 @@ where
             Kind::Guard { body } => body.size_hint(),
             Kind::FromStore { .. } | Kind::KeepAlive { .. } => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use http_body_util::Full;
+
+    use super::*;
+
+    /// Every response through the layer carries this body, moved at each
+    /// layer on its way out: the keep-alive timer and its times are boxed
+    /// together, so the body is the handler's and a pointer.
+    #[test]
+    fn the_body_is_the_handlers_and_a_pointer() {
+        let handler = size_of::<GuardBody<Full<Bytes>>>();
+        assert!(
+            size_of::<ResumeBody<Full<Bytes>>>() <= handler + 2 * size_of::<usize>(),
+            "{} bytes around a {handler}-byte body",
+            size_of::<ResumeBody<Full<Bytes>>>()
+        );
     }
 }

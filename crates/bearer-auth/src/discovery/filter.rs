@@ -113,7 +113,7 @@ impl Target {
         scopes: Option<&BTreeSet<String>>,
         era: Era,
         settings: &Arc<Settings>,
-    ) -> Option<Box<Target>> {
+    ) -> Option<Target> {
         let requests: Vec<Pending> = envelope
             .messages()
             .iter()
@@ -128,13 +128,13 @@ impl Target {
         if requests.is_empty() {
             return None;
         }
-        Some(Box::new(Target {
+        Some(Target {
             unanswered: (0..requests.len()).collect(),
             requests,
             scopes: scopes.cloned(),
             era,
             settings: settings.clone(),
-        }))
+        })
     }
 
     /// Filters a JSON text holding one message or an array of them: every
@@ -310,7 +310,7 @@ mod tests {
     use super::*;
     use crate::ScopePolicy;
 
-    fn target(body: &str, scopes: Option<&[&str]>, era: Era) -> Box<Target> {
+    fn target(body: &str, scopes: Option<&[&str]>, era: Era) -> Target {
         let policy = ScopePolicy::new()
             .require(["mcp"])
             .require_for_tool("admin_echo", ["mcp:admin"])

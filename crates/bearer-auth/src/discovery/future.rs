@@ -12,7 +12,7 @@ use http_body::Body;
 use mcp_guard_core::sse::is_event_stream;
 use pin_project_lite::pin_project;
 
-use super::body::DiscoveryBody;
+use super::body::{DiscoveryBody, Filtering};
 use super::filter::{Target, Unfilterable};
 
 pin_project! {
@@ -24,7 +24,7 @@ pin_project! {
         #[pin]
         pub(crate) inner: F,
         // `None`: not a list request; the response passes untouched.
-        pub(crate) target: Option<Box<Target>>,
+        pub(crate) filtering: Option<Box<Filtering>>,
     }
 }
 
@@ -38,10 +38,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        let Some(target) = this.target.take() else {
+        let Some(filtering) = this.filtering.take() else {
             return Poll::Ready(Ok(response.map(DiscoveryBody::pass)));
         };
-        Poll::Ready(Ok(filtered(response, target)))
+        Poll::Ready(Ok(filtered(response, filtering)))
     }
 }
 
@@ -52,19 +52,20 @@ where
 /// large) is refused in its place.
 fn filtered<B: Body<Data = Bytes>>(
     mut response: Response<B>,
-    target: Box<Target>,
+    filtering: Box<Filtering>,
 ) -> Response<DiscoveryBody<B>> {
+    let target = &filtering.target;
     if is_encoded(&response) {
         if !response.status().is_success() {
             return response.map(DiscoveryBody::pass);
         }
         // The request went on without `Accept-Encoding`; a compressed
         // answer all the same cannot be read, so it is not passed.
-        return refused(&target, Unfilterable::Encoded);
+        return refused(target, Unfilterable::Encoded);
     }
     if is_event_stream(&response) {
         response.headers_mut().remove(CONTENT_LENGTH);
-        return response.map(|body| DiscoveryBody::sse(body, target));
+        return response.map(|body| DiscoveryBody::sse(body, filtering));
     }
     if !response.status().is_success() || !is_json(&response) {
         return response.map(DiscoveryBody::pass);
@@ -80,10 +81,10 @@ fn filtered<B: Body<Data = Bytes>>(
         > limit
     {
         // Known too large before reading it.
-        return refused(&target, Unfilterable::TooLarge);
+        return refused(target, Unfilterable::TooLarge);
     }
     response.headers_mut().remove(CONTENT_LENGTH);
-    response.map(|body| DiscoveryBody::json(body, target))
+    response.map(|body| DiscoveryBody::json(body, filtering))
 }
 
 /// The filter's own answer in place of the handler's: `502`, the rejection

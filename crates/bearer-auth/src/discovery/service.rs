@@ -8,7 +8,7 @@ use http_body::Body;
 use mcp_guard_core::{Era, Principal, RpcEnvelope};
 use tower_service::Service;
 
-use super::body::DiscoveryBody;
+use super::body::{DiscoveryBody, Filtering};
 use super::filter::Target;
 use super::future::ResponseFuture;
 use super::layer::Settings;
@@ -46,7 +46,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let target = match &self.settings {
+        let filtering = match &self.settings {
             Some(settings) if request.method() == Method::POST => {
                 // Read from the envelope the body read in front put there
                 // (an envelope peek, or bearer auth itself); without one
@@ -61,10 +61,11 @@ where
                             .map(Principal::scopes);
                         Target::of(envelope, scopes, Era::of(&request), settings)
                     })
+                    .map(Filtering::boxed)
             }
             _ => None,
         };
-        if target.is_some() {
+        if filtering.is_some() {
             // A list answer must reach the filter readable: a compression
             // layer behind it (or the handler) answers uncompressed when the
             // client's `Accept-Encoding` is not passed on. A compression
@@ -73,7 +74,7 @@ where
         }
         ResponseFuture {
             inner: self.inner.call(request),
-            target,
+            filtering,
         }
     }
 }

@@ -216,7 +216,7 @@ mod tests {
         );
     }
 
-    fn target() -> Box<Target> {
+    fn target() -> Target {
         let policy = ScopePolicy::new().require_for_tool("admin_echo", ["mcp:admin"]);
         let settings = Arc::new(Settings::new(policy));
         let scopes = ["mcp".to_owned()].into();

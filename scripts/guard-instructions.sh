@@ -5,6 +5,12 @@
 #
 #   scripts/guard-instructions.sh ["scenario name" ...]
 #   GUARD_OVERHEAD_BIN=<bench binary> scripts/guard-instructions.sh ...
+#   GUARD_INSTRUCTIONS_DUMPS=<dir> scripts/guard-instructions.sh ...
+#
+# With GUARD_INSTRUCTIONS_DUMPS, the callgrind dumps are kept there
+# (<scenario>.guarded.callgrind and <scenario>.bare.callgrind) for
+# callgrind_annotate or scripts/guard-breakdown.py, which splits a guard's
+# instructions into its checks' and the composition's.
 #
 # For each scenario, runs the bench binary twice under callgrind with
 # GUARD_OVERHEAD_PROFILE (2 200 requests: 200 warm-up and 2 000 counted),
@@ -38,8 +44,16 @@ fi
 # bench process itself) and the allocations per request the bench printed
 # (the counting allocator, exact), space-separated.
 profile() {
-    local out
-    out=$(GUARD_OVERHEAD_PROFILE="$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" --bench 2>&1)
+    local out dump=/dev/null
+    if [ -n "${GUARD_INSTRUCTIONS_DUMPS:-}" ]; then
+        mkdir -p "$GUARD_INSTRUCTIONS_DUMPS"
+        # "bare:<name>" -> <name>.bare, "<name>" -> <name>.guarded; the name
+        # reduced to a file name.
+        local side=guarded name=$1
+        case $name in bare:*) side=bare name=${name#bare:} ;; esac
+        dump="$GUARD_INSTRUCTIONS_DUMPS/$(tr -c 'A-Za-z0-9\n' '-' <<<"$name" | tr -s '-' | sed 's/-$//').$side.callgrind"
+    fi
+    out=$(GUARD_OVERHEAD_PROFILE="$1" valgrind --tool=callgrind --callgrind-out-file="$dump" "$bin" --bench 2>&1)
     printf '%s %s\n' "$(sed -n 's/.*I *refs: *//p' <<<"$out" | tail -1 | tr -d ,)" \
         "$(sed -n 's/.*: \([0-9.]*\) allocations per request/\1/p' <<<"$out" | tail -1)"
 }

@@ -127,9 +127,8 @@ impl Watch {
 
 #[cfg(test)]
 mod tests {
-    use std::mem::size_of;
-
     use http_body_util::Full;
+    use mcp_guard_test_support::memory::assert_wraps_in_words;
 
     use super::*;
 
@@ -138,11 +137,6 @@ mod tests {
     /// the handler's and a pointer.
     #[test]
     fn the_body_is_the_handlers_and_a_pointer() {
-        let handler = size_of::<Full<Bytes>>();
-        assert!(
-            size_of::<ObservedBody<Full<Bytes>>>() <= handler + size_of::<usize>(),
-            "{} bytes around a {handler}-byte body",
-            size_of::<ObservedBody<Full<Bytes>>>()
-        );
+        assert_wraps_in_words::<ObservedBody<Full<Bytes>>, Full<Bytes>>(1);
     }
 }

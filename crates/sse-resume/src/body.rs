@@ -149,9 +149,8 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::mem::size_of;
-
     use http_body_util::Full;
+    use mcp_guard_test_support::memory::assert_wraps_in_words;
 
     use super::*;
 
@@ -160,11 +159,6 @@ mod tests {
     /// together, so the body is the handler's and a pointer.
     #[test]
     fn the_body_is_the_handlers_and_a_pointer() {
-        let handler = size_of::<GuardBody<Full<Bytes>>>();
-        assert!(
-            size_of::<ResumeBody<Full<Bytes>>>() <= handler + 2 * size_of::<usize>(),
-            "{} bytes around a {handler}-byte body",
-            size_of::<ResumeBody<Full<Bytes>>>()
-        );
+        assert_wraps_in_words::<ResumeBody<Full<Bytes>>, GuardBody<Full<Bytes>>>(2);
     }
 }

@@ -2,7 +2,7 @@
 //! `redis-server` started on a free loopback port, HS256 test tokens
 //! ([`jwt`]), log capture ([`logs`]), what a guard answers while its store
 //! is down ([`outage`]), the resident set size the memory benches measure
-//! ([`memory`]) and an rmcp server that streams log notifications
+//! and a wrapper type's size ([`memory`]), and an rmcp server that streams log notifications
 //! ([`emitter`]). Not published.
 //!
 //! ```no_run

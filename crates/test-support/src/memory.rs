@@ -33,3 +33,25 @@ pub fn status_kib(field: &str) -> u64 {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
 }
+
+/// Asserts that `Outer`, a type wrapping an `Inner` (a layer's response body
+/// around the handler's), is at most `words` machine words larger: the
+/// wrapper keeps what only some values use behind a pointer, since every
+/// response carries it and every layer moves it.
+///
+/// ```
+/// mcp_guard_test_support::memory::assert_wraps_in_words::<Option<Box<u64>>, u64>(1);
+/// ```
+///
+/// # Panics
+///
+/// When `Outer` is larger, naming both types and sizes.
+pub fn assert_wraps_in_words<Outer, Inner>(words: usize) {
+    let (outer, inner) = (size_of::<Outer>(), size_of::<Inner>());
+    assert!(
+        outer <= inner + words * size_of::<usize>(),
+        "{} is {outer} bytes around a {inner}-byte {}: more than {words} word(s) more",
+        std::any::type_name::<Outer>(),
+        std::any::type_name::<Inner>(),
+    );
+}

@@ -270,9 +270,8 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::mem::size_of;
-
     use http_body_util::Full;
+    use mcp_guard_test_support::memory::assert_wraps_in_words;
 
     use super::*;
 
@@ -281,11 +280,6 @@ mod tests {
     /// is the handler's and a pointer (inline, it was ~190 bytes more).
     #[test]
     fn the_body_is_the_handlers_and_a_pointer() {
-        let handler = size_of::<Full<Bytes>>();
-        assert!(
-            size_of::<DiscoveryBody<Full<Bytes>>>() <= handler + 2 * size_of::<usize>(),
-            "{} bytes around a {handler}-byte body",
-            size_of::<DiscoveryBody<Full<Bytes>>>()
-        );
+        assert_wraps_in_words::<DiscoveryBody<Full<Bytes>>, Full<Bytes>>(2);
     }
 }

@@ -129,10 +129,10 @@ where
                     target,
                     held,
                     trailers,
-                    ended: done,
+                    ended,
                     ..
                 } = &mut **filtering;
-                if *done {
+                if *ended {
                     return Poll::Ready(
                         trailers
                             .take()
@@ -144,7 +144,7 @@ where
                         Ok(data) => {
                             if held.len() + data.len() > target.settings.max_list_bytes {
                                 // Fail closed: never the unfiltered list.
-                                *done = true;
+                                *ended = true;
                                 *trailers = None;
                                 let error = withheld(target, Unfilterable::TooLarge);
                                 return Poll::Ready(Some(Ok(Frame::data(error))));
@@ -155,7 +155,7 @@ where
                     },
                     Some(Err(error)) => return Poll::Ready(Some(Err(error))),
                     None => {
-                        *done = true;
+                        *ended = true;
                         let held = held.split().freeze();
                         let filtered = if held.is_empty() {
                             // Nothing listed, nothing to filter.
